@@ -1,0 +1,119 @@
+"""Frames travel as numpy blocks: many frames, one object, with host and device time beside them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# Per-frame flag bits (FrameBlock.flags). A flagged frame is kept, never reshaped or clipped.
+FLAG_OUT_OF_RANGE = 1  # some value lies outside the sensor's declared raw range
+FLAG_AFTER_GAP = 2  # first frame after a sequence gap or a reconnect
+
+
+@dataclass
+class FrameBlock:
+    """A run of decoded frames.
+
+    ``values`` has shape ``(n, channels)`` for load cells or ``(n, rows, cols)`` for a mat, in the
+    raw units the device sent (counts, or whatever number a text line carried). ``host_time`` is
+    ``time.monotonic()`` seconds when the frame's last byte arrived; ``device_time`` is seconds on
+    the device clock, NaN where the device sends none; ``seq`` is the device sequence number, -1
+    where the protocol has none; ``flags`` holds FLAG_* bits.
+    """
+
+    values: np.ndarray
+    host_time: np.ndarray
+    device_time: np.ndarray
+    seq: np.ndarray
+    flags: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = self.values.shape[0]
+        for name in ("host_time", "device_time", "seq", "flags"):
+            if getattr(self, name).shape != (n,):
+                raise ValueError(f"FrameBlock.{name} must have shape ({n},)")
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def frame_shape(self) -> tuple[int, ...]:
+        return tuple(self.values.shape[1:])
+
+    @classmethod
+    def build(
+        cls,
+        values: np.ndarray,
+        host_time: float | np.ndarray,
+        device_time: np.ndarray | None = None,
+        seq: np.ndarray | None = None,
+        flags: np.ndarray | None = None,
+    ) -> FrameBlock:
+        """Fill the optional columns with their 'not sent' values."""
+        n = values.shape[0]
+        ht = np.broadcast_to(np.asarray(host_time, dtype=np.float64), (n,)).copy()
+        dt = np.full(n, np.nan) if device_time is None else np.asarray(device_time, np.float64)
+        sq = np.full(n, -1, np.int64) if seq is None else np.asarray(seq, np.int64)
+        fl = np.zeros(n, np.uint8) if flags is None else np.asarray(flags, np.uint8)
+        return cls(values, ht, dt, sq, fl)
+
+    @classmethod
+    def empty(cls, frame_shape: tuple[int, ...], dtype: Any = np.float64) -> FrameBlock:
+        return cls.build(np.empty((0, *frame_shape), dtype=dtype), 0.0)
+
+    @classmethod
+    def concat(cls, blocks: list[FrameBlock]) -> FrameBlock:
+        if len(blocks) == 1:
+            return blocks[0]
+        return cls(
+            np.concatenate([b.values for b in blocks]),
+            np.concatenate([b.host_time for b in blocks]),
+            np.concatenate([b.device_time for b in blocks]),
+            np.concatenate([b.seq for b in blocks]),
+            np.concatenate([b.flags for b in blocks]),
+        )
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something that was not data: a line or frame that could not be decoded, a gap, a disconnect.
+
+    Decoders and the bridge emit notices; the recorder stores them as events, so nothing that went
+    wrong on the wire is silent. ``kind`` is one of NOTICE_KINDS.
+    """
+
+    host_time: float
+    kind: str
+    detail: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+NOTICE_KINDS = (
+    "undecodable",  # a line or frame the decoder could not read; kept in the raw capture
+    "crc_error",  # a binary frame whose checksum failed
+    "seq_gap",  # sequence numbers skipped: frames lost on the wire
+    "out_of_range",  # values outside the sensor's declared raw range (kept, flagged)
+    "wrong_size",  # a matrix frame with the wrong number of values (kept in raw, not as a frame)
+    "disconnect",  # the port went away
+    "reconnect",  # the port came back
+    "gap",  # data missing between a disconnect and a reconnect
+)
+
+
+@dataclass
+class Counters:
+    """What the decoder and bridge have seen; all monotonically increasing."""
+
+    bytes: int = 0
+    frames: int = 0
+    undecodable: int = 0
+    crc_errors: int = 0
+    seq_gaps: int = 0
+    out_of_range: int = 0
+    wrong_size: int = 0
+    reconnects: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)

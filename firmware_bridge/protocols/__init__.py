@@ -1,0 +1,87 @@
+"""Wire protocols, one module each, chosen by name from a registry and imported lazily.
+
+A decoder is fed bytes in chunks of any size and returns the frames it completed. It never reads
+the port itself, and it never raises on bad bytes: it counts them and returns a Notice.
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+from firmware_bridge.errors import ProtocolError
+from firmware_bridge.frames import Counters, FrameBlock, Notice
+
+if TYPE_CHECKING:
+    from firmware_bridge.profiles import Profile
+
+PROTOCOLS: dict[str, tuple[str, str]] = {
+    "lines": ("firmware_bridge.protocols.lines", "LinesDecoder"),
+    "blockframe": ("firmware_bridge.protocols.blockframe", "BlockframeDecoder"),
+    "matrix_lines": ("firmware_bridge.protocols.matrix_lines", "MatrixLinesDecoder"),
+    "snowboard": ("firmware_bridge.protocols.snowboard", "SnowboardDecoder"),
+    "m1616": ("firmware_bridge.protocols.m1616", "M1616Decoder"),
+}
+
+
+@dataclass
+class Decoded:
+    """What one feed produced: completed frames (maybe none) and notices (maybe none)."""
+
+    frames: FrameBlock | None = None
+    notices: list[Notice] = field(default_factory=list)
+
+
+class Decoder(abc.ABC):
+    """Turns bytes into frames for one profile. Subclasses set ``name`` and implement ``feed``."""
+
+    name: ClassVar[str]
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.counters = Counters()
+
+    @property
+    def frame_shape(self) -> tuple[int, ...]:
+        """Shape of one frame: ``(channels,)`` or ``(rows, cols)``."""
+        if self.profile.matrix is not None:
+            return (self.profile.matrix.rows, self.profile.matrix.cols)
+        return (len(self.profile.channels),)
+
+    @abc.abstractmethod
+    def feed(self, data: bytes, host_time: float) -> Decoded:
+        """Decode ``data`` that arrived at ``host_time`` (monotonic seconds)."""
+
+    def flush(self, host_time: float) -> Decoded:
+        """End of stream: decode whatever is pending that can be decoded (e.g. a last line)."""
+        return Decoded()
+
+    def poll_request(self) -> bytes | None:
+        """Bytes the bridge writes to ask a polled device for its next frame; None if not polled."""
+        return None
+
+    def start_request(self) -> bytes | None:
+        """Bytes the bridge writes once after opening the port; None if nothing is needed."""
+        return None
+
+
+def decoder_class(name: str) -> type[Decoder]:
+    """The decoder class registered under ``name``; a missing module is a ProtocolError."""
+    try:
+        module_name, class_name = PROTOCOLS[name]
+    except KeyError:
+        known = ", ".join(sorted(PROTOCOLS))
+        raise ProtocolError(f"unknown protocol {name!r} (known: {known})") from None
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise ProtocolError(f"protocol {name!r} cannot be loaded: {err}") from err
+    cls: type[Decoder] = getattr(module, class_name)
+    return cls
+
+
+def make_decoder(profile: Profile) -> Decoder:
+    """A fresh decoder for ``profile``."""
+    return decoder_class(profile.protocol)(profile)
