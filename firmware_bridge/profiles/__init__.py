@@ -140,9 +140,8 @@ def parse_profile(text: str, origin: str = "<text>") -> Profile:
     from firmware_bridge.protocols import PROTOCOLS
 
     if doc["protocol"] not in PROTOCOLS:
-        raise ProfileError(
-            f"{origin}: unknown protocol {doc['protocol']!r} (known: {', '.join(sorted(PROTOCOLS))})"
-        )
+        known = ", ".join(sorted(PROTOCOLS))
+        raise ProfileError(f"{origin}: unknown protocol {doc['protocol']!r} (known: {known})")
     serial_doc = doc.get("serial", {})
     _check_keys(serial_doc, _SERIAL_KEYS, "[serial]", origin)
     try:
@@ -180,8 +179,15 @@ def parse_profile(text: str, origin: str = "<text>") -> Profile:
             raise ProfileError(f"{origin}: [matrix] rows and cols must be positive")
         if matrix.head_edge not in ("top", "bottom", "left", "right"):
             raise ProfileError(f"{origin}: [matrix] head_edge must be top, bottom, left or right")
+        _check_matrix(matrix, origin)
     if matrix is None and not channels:
         raise ProfileError(f"{origin}: a profile needs [[channels]] or a [matrix]")
+    if not isinstance(doc.get("options", {}), dict):
+        raise ProfileError(f"{origin}: 'options' must be a table ([options])")
+    rate = doc.get("nominal_rate_hz")
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float)
+                             or rate <= 0):
+        raise ProfileError(f"{origin}: nominal_rate_hz must be a positive number")
 
     return Profile(
         name=doc["name"],
@@ -195,6 +201,24 @@ def parse_profile(text: str, origin: str = "<text>") -> Profile:
         source=text,
         path=origin,
     )
+
+
+def _check_matrix(m: Matrix, origin: str) -> None:
+    """The [matrix] values a typo could break: side names, unit, dtype, range, pitch."""
+    import numpy as np
+
+    if m.patient_left not in BLOCK_SIDES:
+        raise ProfileError(f"{origin}: [matrix] patient_left must be left or right")
+    if m.unit not in FORCE_UNITS and m.unit not in OTHER_UNITS:
+        raise ProfileError(f"{origin}: [matrix] unknown unit {m.unit!r}")
+    try:
+        np.dtype(m.dtype)
+    except TypeError as err:
+        raise ProfileError(f"{origin}: [matrix] dtype {m.dtype!r} is not a numpy type") from err
+    if not m.raw_min < m.raw_max:
+        raise ProfileError(f"{origin}: [matrix] raw_min must be below raw_max")
+    if len(m.pitch_mm) != 2 or not all(p > 0 for p in m.pitch_mm):
+        raise ProfileError(f"{origin}: [matrix] pitch_mm must be one or two positive numbers")
 
 
 def builtin_names() -> list[str]:
