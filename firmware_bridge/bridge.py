@@ -64,6 +64,11 @@ class _Coalesce:
     count: int = 0
 
 
+def _add(a: Counters, b: Counters) -> Counters:
+    bd = b.as_dict()
+    return Counters(**{k: v + bd[k] for k, v in a.as_dict().items()})
+
+
 class Bridge:
     """Reads ``url`` with ``profile``'s decoder in a background thread and fans out to listeners.
 
@@ -85,6 +90,7 @@ class Bridge:
         self._state = "stopped"
         self._bytes = 0
         self._reconnects = 0
+        self._retired = Counters()  # counts of decoders replaced after a reconnect
         self._hooks: tuple[_Hooks, ...] = ()  # replaced whole, so the thread reads it lock-free
         self._hooks_lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -111,7 +117,7 @@ class Bridge:
     @property
     def counters(self) -> Counters:
         """A snapshot: the decoder's counts, the bytes the bridge read, the reconnects."""
-        merged = Counters(**self.decoder.counters.as_dict())
+        merged = _add(self._retired, self.decoder.counters)
         merged.bytes = self._bytes
         merged.reconnects = self._reconnects
         return merged
@@ -244,9 +250,10 @@ class Bridge:
         self.error = None
         if lost_at is not None:
             self._reconnects += 1
-            fresh = make_decoder(self.profile)
-            fresh.counters = self.decoder.counters  # a partial frame is dropped, counts go on
-            self.decoder = fresh
+            # A partial frame from before the loss is dropped with the old decoder; its counts
+            # are kept (decoders may hold references to their own Counters, so add, not share).
+            self._retired = _add(self._retired, self.decoder.counters)
+            self.decoder = make_decoder(self.profile)
             self._mark_after_gap = True
             self._emit(Notice(now, "reconnect", f"{self.url} is back"))
             self._emit(Notice(now, "gap", f"no data for {now - lost_at:.3f} s",

@@ -31,9 +31,12 @@ _ERRNO_WORDS = {
     errno.ECONNREFUSED: "connection refused",
     errno.EHOSTUNREACH: "host unreachable",
     errno.ETIMEDOUT: "timed out",
+    errno.ENOTTY: "not a serial port",
 }
 # pyserial wraps its messages as "[Errno 2] could not open port X: [Errno 2] ...": keep the core.
-_NOISE = re.compile(r"\[Errno -?\d+\]\s*|could not open port \S+:\s*")
+_NOISE = re.compile(r"\[Errno -?\d+\]\s*|could not (open|configure) port( \S+)?:\s*", re.I)
+# ... or as "Could not configure port: (25, 'Inappropriate ioctl for device')".
+_TUPLE_ERRNO = re.compile(r"\((\d+), '")
 
 
 @dataclass(frozen=True)
@@ -76,11 +79,13 @@ def _reason(err: BaseException) -> str:
     code = getattr(err, "errno", None)
     if code is None and err.args and isinstance(err.args[0], int):
         code = err.args[0]
+    if code is None and (m := _TUPLE_ERRNO.search(str(err))):
+        code = int(m.group(1))
     if code in _ERRNO_WORDS:
         return _ERRNO_WORDS[code]
     text = _NOISE.sub("", str(err)).strip().rstrip(".")
     text = " ".join(text.split())  # one line, whatever the OS put in the message
-    return text or type(err).__name__
+    return (text[:1].lower() + text[1:]) if text else type(err).__name__
 
 
 def open_port(url: str, settings: SerialSettings, timeout: float = 0.05) -> serial.SerialBase:
