@@ -361,3 +361,70 @@ def test_frames_through_a_real_pty_read_by_pyserial() -> None:
     np.testing.assert_array_equal(got.values, values)
     np.testing.assert_array_equal(got.seq, np.arange(40))
     assert dec.counters.bytes == len(payload) and dec.counters.frames == 40
+
+
+# --- the reference firmware, compiled for this host ------------------------------------------
+
+FIRMWARE = (Path(__file__).resolve().parents[2] / "firmware_bridge" / "firmware"
+            / "sotlog_loadcells" / "sotlog_loadcells.ino")
+ARDUINO_STANDIN = r"""
+#pragma once
+#include <stdint.h>
+#include <stdio.h>
+#include <stddef.h>
+#define HIGH 1
+#define LOW 0
+#define INPUT 0
+#define OUTPUT 1
+static uint32_t fake_micros = 0;
+inline uint32_t micros() { return fake_micros; }
+inline int digitalRead(uint8_t) { return LOW; }
+inline void digitalWrite(uint8_t, int) {}
+inline void pinMode(uint8_t, int) {}
+inline void delayMicroseconds(unsigned) {}
+inline void noInterrupts() {}
+inline void interrupts() {}
+struct SerialT {
+  void begin(long) {}
+  size_t write(const uint8_t *b, size_t n) {
+    for (size_t i = 0; i < n; i++) printf("%02x", b[i]);
+    printf("\n");
+    return n;
+  }
+};
+static SerialT Serial;
+"""
+FIRMWARE_MAIN = r"""
+#include "Arduino.h"
+#include "sketch.cpp"
+int main() {
+  const int32_t vector[4] = {1, -2, 8388607, -8388608};
+  Serial.write(frameBuf, buildFrame(vector, 4, 7, 123456789UL, 0));
+  fake_micros = 0xFFFFFFF0u;
+  loop();
+  fake_micros = 0x10u;  // micros() wrapped
+  loop();
+  return 0;
+}
+"""
+
+
+def test_reference_firmware_builds_the_same_frames(tmp_path: Path) -> None:
+    """The sketch's frame and CRC code, built with the host C++ compiler, matches encode_frame."""
+    import shutil
+    import subprocess
+
+    cxx = shutil.which("g++") or shutil.which("clang++")
+    if cxx is None:
+        pytest.skip("no C++ compiler on this machine")
+    (tmp_path / "Arduino.h").write_text(ARDUINO_STANDIN)
+    (tmp_path / "sketch.cpp").write_text(FIRMWARE.read_text("utf-8"))
+    (tmp_path / "main.cpp").write_text(FIRMWARE_MAIN)
+    exe = tmp_path / "fw"
+    subprocess.run([cxx, "-std=c++11", "-Wall", "-Wextra", "-Werror", "-I", str(tmp_path),
+                    "-o", str(exe), str(tmp_path / "main.cpp")], check=True, timeout=120)
+    lines = subprocess.run([str(exe)], check=True, capture_output=True, text=True,
+                           timeout=10).stdout.split()
+    zeros = np.zeros(2, np.int32)  # the stand-in HX711s read 0
+    assert lines == [VECTOR_HEX, encode_frame(zeros, 0, 0xFFFFFFF0).hex(),
+                     encode_frame(zeros, 1, (1 << 32) | 0x10).hex()]
