@@ -91,6 +91,7 @@ class Bridge:
         self._bytes = 0
         self._reconnects = 0
         self._retired = Counters()  # counts of decoders replaced after a reconnect
+        self._counters_lock = threading.Lock()
         self._hooks: tuple[_Hooks, ...] = ()  # replaced whole, so the thread reads it lock-free
         self._hooks_lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -117,7 +118,8 @@ class Bridge:
     @property
     def counters(self) -> Counters:
         """A snapshot: the decoder's counts, the bytes the bridge read, the reconnects."""
-        merged = _add(self._retired, self.decoder.counters)
+        with self._counters_lock:
+            merged = _add(self._retired, self.decoder.counters)
         merged.bytes = self._bytes
         merged.reconnects = self._reconnects
         return merged
@@ -175,8 +177,8 @@ class Bridge:
             # Wakes a blocked read at once on POSIX ports; otherwise it times out by itself.
             with contextlib.suppress(serial.SerialException, OSError, TypeError, AttributeError):
                 cancel()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)  # (a listener may call stop() on the bridge thread itself)
         elif self._preopened is not None:
             self._preopened.close()
             self._preopened = None
@@ -252,8 +254,10 @@ class Bridge:
             self._reconnects += 1
             # A partial frame from before the loss is dropped with the old decoder; its counts
             # are kept (decoders may hold references to their own Counters, so add, not share).
-            self._retired = _add(self._retired, self.decoder.counters)
-            self.decoder = make_decoder(self.profile)
+            fresh = make_decoder(self.profile)
+            with self._counters_lock:
+                self._retired = _add(self._retired, self.decoder.counters)
+                self.decoder = fresh
             self._mark_after_gap = True
             self._emit(Notice(now, "reconnect", f"{self.url} is back"))
             self._emit(Notice(now, "gap", f"no data for {now - lost_at:.3f} s",

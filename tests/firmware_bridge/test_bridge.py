@@ -256,6 +256,20 @@ def test_reconnect_after_the_device_disappears(tmp_path: Path, bridges: Any,
     assert not any(b.flags.any() for b in c.blocks if b.seq[0] < 10)
 
 
+def test_reconnect_to_a_simulated_device_that_is_unplugged(bridges: Any) -> None:
+    profile = load_profile("sim-loadcells-blockframe")
+    url = "sim://loadcells?protocol=blockframe&rate=200&disconnect_after=0.3&down=0.25"
+    c = Collector()
+    bridge = started(bridges, url, profile, c, backoff=(0.02, 0.1))
+    gap = c.wait_notice("gap")
+    c.wait(lambda: any(b.flags[0] & FLAG_AFTER_GAP for b in c.blocks))
+    bridge.stop()
+    assert c.kinds().index("disconnect") < c.kinds().index("reconnect")
+    assert gap.data["duration_s"] >= 0.2  # the device stayed unplugged for 0.25 s
+    assert bridge.counters.reconnects >= 1
+    assert bridge.counters.crc_errors == 0
+
+
 def test_a_port_that_appears_later_is_found(tmp_path: Path, bridges: Any,
                                             loadcells: Profile) -> None:
     link = tmp_path / "ttyLATE"
