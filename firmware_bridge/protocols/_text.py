@@ -1,0 +1,253 @@
+"""Shared pieces of the text protocols: line cutting, delimiters, numeric fields and options.
+
+Every text decoder reads the stream the same way: lines end at CR, LF or CRLF (mixed freely),
+empty lines carry nothing, a line longer than MAX_LINE bytes is undecodable, and numbers are
+parsed in bulk by numpy's C parser. The per-line path (``parse_numbers``) accepts exactly the
+numbers the bulk path (``parse_block``) accepts, so the frames never depend on how the bytes
+were chunked.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from firmware_bridge.errors import ProfileError
+from firmware_bridge.frames import Notice
+from firmware_bridge.profiles import TIME_UNITS, Profile
+
+CR, LF = b"\r", b"\n"
+MAX_LINE = 1 << 20  # bytes; a longer line is undecodable (binary noise, a wrong baud rate)
+NOTICE_CHARS = 200  # how much of a bad line a Notice carries
+NUMBER_CHARS = b"0123456789.+-eE "  # every byte a number field may hold, surrounding spaces too
+AUTO_DELIMITERS = (b"\t", b";", b",", b" ")  # tried in this order on each line while "auto"
+DELIMITER_NAMES = {"tab": "\t", "space": " ", "comma": ",", "semicolon": ";"}
+HEADER_MODES = ("auto", "yes", "no")
+FIRST_LINE_MODES = ("skip", "keep")
+_LETTER = re.compile(rb"[A-Za-z]")
+
+
+class LineSplitter:
+    """Cuts a byte stream into whole lines, whatever the chunking.
+
+    ``feed`` returns the whole lines that arrived, each ended by a single LF (CR and CRLF become
+    LF; a CRLF torn across two chunks leaves an empty line, which decoders skip), and the head
+    of a line that grew past MAX_LINE bytes without an end (reported once; the rest of that line
+    is dropped when its end arrives).
+    """
+
+    def __init__(self) -> None:
+        self._pending = bytearray()
+        self._dropping = False
+        self.started_whole = False  # the stream's first byte ended a line: its first line is whole
+        self._seen = False
+
+    def feed(self, data: bytes) -> tuple[bytes, bytes | None]:
+        if not self._seen and data:
+            self._seen = True
+            self.started_whole = data[:1] in (CR, LF)
+        cut = max(data.rfind(LF), data.rfind(CR))
+        if cut < 0:
+            if self._dropping:
+                return b"", None
+            self._pending += data
+            if len(self._pending) > MAX_LINE:
+                head = bytes(self._pending[:NOTICE_CHARS])
+                self._pending.clear()
+                self._dropping = True
+                return b"", head
+            return b"", None
+        head_part = data[: cut + 1]
+        if self._dropping:  # the end of an overlong line: drop up to its terminator
+            self._dropping = False
+            first_end = min(i for i in (head_part.find(LF), head_part.find(CR)) if i >= 0)
+            head_part = head_part[first_end + 1 :]
+            self._pending.clear()
+        body = bytes(self._pending) + head_part if self._pending else head_part
+        self._pending = bytearray(data[cut + 1 :])
+        return body.replace(b"\r\n", LF).replace(CR, LF), None
+
+    def take_rest(self) -> bytes:
+        """The bytes of an unfinished last line (end of stream); empties the buffer."""
+        rest = b"" if self._dropping else bytes(self._pending)
+        self._pending.clear()
+        self._dropping = False
+        return rest
+
+
+def longest_line(body: bytes) -> int:
+    """Length of the longest LF-ended line in ``body`` (a vector pass, no Python loop)."""
+    if len(body) <= MAX_LINE:
+        return len(body)
+    ends = np.flatnonzero(np.frombuffer(body, np.uint8) == 10)
+    return int(np.diff(ends, prepend=-1).max()) - 1 if len(ends) else len(body)
+
+
+def parse_block(body: bytes, delim: bytes | None, nfields: int) -> np.ndarray | None:
+    """All lines of ``body`` as an ``(n, nfields)`` float64 array, or None if any line is not
+    exactly ``nfields`` numbers (empty lines are skipped; one trailing delimiter is allowed)."""
+    allowed = NUMBER_CHARS + LF + (delim or b"")
+    if body.translate(None, allowed):
+        return None
+    if delim not in (None, b" ") and delim + LF in body:
+        body = body.replace(delim + LF, LF)
+    if not body.strip(LF):
+        return np.empty((0, nfields))
+    sep = None if delim == b" " else (delim or b",").decode("ascii")
+    try:
+        arr = np.loadtxt(io.BytesIO(body), delimiter=sep, dtype=np.float64, ndmin=2,
+                         comments=None, encoding="ascii")
+    except ValueError:
+        return None
+    return arr if arr.shape[1] == nfields else None
+
+
+def number(field: bytes) -> float | None:
+    """The float a field holds, or None; the same numbers the bulk parser accepts."""
+    if not field or field.translate(None, NUMBER_CHARS):
+        return None
+    try:
+        return float(field)
+    except ValueError:
+        return None
+
+
+def is_text(field: bytes) -> bool:
+    """A label or unit (holds a letter and is not a number), e.g. ``kg`` or ``R0C0``."""
+    return _LETTER.search(field) is not None and number(field) is None
+
+
+def detect_delimiter(line: bytes) -> bytes | None:
+    """The first of tab, semicolon, comma, space found in ``line``; None for a single field."""
+    for d in AUTO_DELIMITERS:
+        if d in line:
+            return d
+    return None
+
+
+def split_fields(line: bytes, delim: bytes | None) -> list[bytes]:
+    """Fields of a line whose one trailing delimiter (if any) is already removed."""
+    if delim is None:
+        return [line]
+    if delim == b" ":
+        return line.split()
+    return line.split(delim)
+
+
+def strip_trailing(line: bytes, delim: bytes | None) -> bytes:
+    """Drop one delimiter at the end of the line (OpenScale and Kitronyx headers end with one)."""
+    if delim not in (None, b" ") and line.endswith(delim):
+        return line[:-1]
+    return line
+
+
+def field_names(fields: list[bytes]) -> list[str]:
+    return [f.decode("utf-8", "replace").strip() for f in fields]
+
+
+def line_notice(host_time: float, kind: str, detail: str, line: bytes) -> Notice:
+    """A Notice about one line, carrying the start of its text."""
+    text = line[:NOTICE_CHARS].decode("utf-8", "replace")
+    return Notice(host_time, kind, detail, {"line": text})
+
+
+# -- options ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextOptions:
+    """The protocol options shared by the text decoders, checked."""
+
+    delimiter: bytes | None = None  # None: found per line until the first header or data line
+    header: str = "auto"
+    time_column: int | str | None = None
+    time_scale: float = 1e-3  # seconds per device time unit (time_unit, default "ms")
+    first_line: str = "skip"
+    prefix: str = "auto"
+    poll_byte: bytes = b"A"
+
+
+def _delimiter(value: Any) -> bytes | None:
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    if value == "auto":
+        return None
+    value = DELIMITER_NAMES.get(value, value)
+    if len(value) != 1 or value in "\r\n" or value.isalnum() or value in ".+-":
+        raise ValueError("must be auto, tab, space, or one character that is not part of a number")
+    return value.encode("latin-1")
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return str(value)
+
+    return check
+
+
+def _column(value: Any) -> int | str:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("must be a 0-based column number or a header name")
+    if isinstance(value, int) and value < 0:
+        raise ValueError("must be 0 or more")
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _time_unit(value: Any) -> float:
+    if value not in TIME_UNITS:
+        raise ValueError(f"must be one of {', '.join(TIME_UNITS)}")
+    return TIME_UNITS[value]
+
+
+def _prefix(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError('must be "auto", "" (none) or the literal text to remove')
+    return value
+
+
+def _poll_byte(value: Any) -> bytes:
+    if not isinstance(value, str) or len(value) != 1 or ord(value) > 255:
+        raise ValueError("must be one character")
+    return value.encode("latin-1")
+
+
+_OPTION_CHECKS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "delimiter": ("delimiter", _delimiter),
+    "header": ("header", _choice(HEADER_MODES)),
+    "time_column": ("time_column", _column),
+    "time_unit": ("time_scale", _time_unit),
+    "first_line": ("first_line", _choice(FIRST_LINE_MODES)),
+    "prefix": ("prefix", _prefix),
+    "poll_byte": ("poll_byte", _poll_byte),
+}
+
+
+def parse_options(profile: Profile, protocol: str, allowed: tuple[str, ...],
+                  defaults: dict[str, Any] | None = None) -> TextOptions:
+    """Check ``profile.options`` against the keys ``protocol`` takes; ProfileError otherwise."""
+    where = f"{profile.path or profile.name}: [options] for {protocol}"
+    unknown = sorted(set(profile.options) - set(allowed))
+    if unknown:
+        raise ProfileError(f"{where}: unknown key(s) {', '.join(unknown)} "
+                           f"(known: {', '.join(allowed)})")
+    values: dict[str, Any] = {}
+    for key, raw in {**(defaults or {}), **profile.options}.items():
+        attr, check = _OPTION_CHECKS[key]
+        try:
+            values[attr] = check(raw)
+        except ValueError as err:
+            raise ProfileError(f"{where}: {key} = {raw!r} {err}") from err
+    opts = TextOptions(**values)
+    if isinstance(opts.time_column, str) and opts.header == "no":
+        raise ProfileError(f"{where}: time_column {opts.time_column!r} is a header name, "
+                           'but header = "no"')
+    return opts

@@ -1,0 +1,351 @@
+"""``lines``: delimited text from load-cell sketches (HX711, NAU7802) and SparkFun OpenScale.
+
+One line is one sample: an optional device-time column and one column per channel, separated by
+comma, tab, semicolon or spaces. The column layout is learnt from the stream, never guessed per
+line: two consecutive lines that agree on it (field count and which columns hold the channels)
+fix it, and every later line must fit it or is counted as undecodable. docs/protocols-text.md
+tells the whole story, option by option.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import NamedTuple, cast
+
+import numpy as np
+
+from firmware_bridge.errors import ProfileError
+from firmware_bridge.frames import FrameBlock, Notice
+from firmware_bridge.profiles import Profile
+from firmware_bridge.protocols import Decoded, Decoder
+from firmware_bridge.protocols._text import (
+    LF,
+    MAX_LINE,
+    LineSplitter,
+    detect_delimiter,
+    field_names,
+    is_text,
+    line_notice,
+    longest_line,
+    number,
+    parse_block,
+    parse_options,
+    split_fields,
+    strip_trailing,
+)
+
+OPTIONS = ("delimiter", "header", "time_column", "time_unit", "prefix", "first_line")
+_AUTO_PREFIX = re.compile(rb"^[A-Za-z][^:=,;\t]*[:=][ \t]*")  # "Reading: ", "weight = "
+
+
+class _Layout(NamedTuple):
+    """Where the numbers are: fixed once, from the header and the first agreeing lines."""
+
+    nfields: int
+    delim: bytes | None
+    time_idx: int | None
+    chan_idx: tuple[int, ...]
+    numeric: bool  # every field was a number: the bulk parser can take whole chunks
+
+
+class _Line(NamedTuple):
+    """A line held back until it is judged: a layout candidate or a header candidate."""
+
+    raw: bytes
+    host_time: float
+    fields: list[bytes]
+    values: list[float | None]
+    delim: bytes | None
+    layout: _Layout | None
+
+
+@dataclass
+class _Out:
+    """What one feed produced, in arrival order."""
+
+    blocks: list[FrameBlock] = field(default_factory=list)
+    rows: list[list[float]] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    hosts: list[float] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+    def close_rows(self) -> None:
+        if self.rows:
+            self.blocks.append(FrameBlock.build(np.array(self.rows, np.float64),
+                                                np.array(self.hosts), np.array(self.times)))
+            self.rows, self.times, self.hosts = [], [], []
+
+
+class LinesDecoder(Decoder):
+    """Decodes delimited text lines into (n, channels) float64 frames."""
+
+    name = "lines"
+
+    def __init__(self, profile: Profile) -> None:
+        super().__init__(profile)
+        where = f"{profile.path or profile.name}: lines"
+        if profile.matrix is not None or not profile.channels:
+            raise ProfileError(f"{where}: needs [[channels]] (use matrix_lines for a mat)")
+        self.options = opts = parse_options(profile, "lines", OPTIONS)
+        self._columns = [c.column for c in profile.channels]
+        for ch in profile.channels:
+            col = ch.column
+            if isinstance(col, bool) or not (col is None or isinstance(col, str)
+                                             or (isinstance(col, int) and col >= 0)):
+                raise ProfileError(f"{where}: channel {ch.name!r}: column must be a 0-based "
+                                   "number, a header name, or left out")
+        self._names = [c for c in (opts.time_column, *self._columns) if isinstance(c, str)]
+        if self._names and opts.header == "no":
+            raise ProfileError(f'{where}: columns named by header need header = "auto" or "yes"')
+        numbered = [c for c in (opts.time_column, *self._columns) if isinstance(c, int)]
+        if len(set(numbered)) != len(numbered):
+            raise ProfileError(f"{where}: two channels (or a channel and the time) share a column")
+        if opts.prefix == "auto":
+            self._prefix: re.Pattern[bytes] | None = _AUTO_PREFIX
+        elif opts.prefix:
+            self._prefix = re.compile(re.escape(opts.prefix.encode("utf-8")))
+        else:
+            self._prefix = None
+        self._delim = opts.delimiter
+        self._split = LineSplitter()
+        self._first = True  # the first non-empty line may be the tail of one sent before we came
+        self._header: list[str] | None = None
+        self._layout: _Layout | None = None
+        self._candidate: _Line | None = None  # data line waiting for a second to agree with it
+        self._header_candidate: _Line | None = None  # text line waiting for data to confirm it
+        self.header_lines = 0  # header lines seen (the first and repeats): not data, not errors
+
+    # -- the Decoder interface ------------------------------------------------------------------
+
+    def feed(self, data: bytes, host_time: float) -> Decoded:
+        self.counters.bytes += len(data)
+        body, overlong = self._split.feed(data)
+        out = _Out()
+        if body and not self._fast(body, host_time, out):
+            for raw in body.split(LF):
+                if raw:
+                    self._line(raw, host_time, out)
+        if overlong is not None:
+            self._overlong(overlong, host_time, out)
+        return self._finish(out)
+
+    def flush(self, host_time: float) -> Decoded:
+        out = _Out()
+        rest = self._split.take_rest()
+        if rest:
+            self._line(rest, host_time, out)
+        if self._candidate is not None:  # nothing contradicts a lone last line: take it
+            cand, self._candidate = self._candidate, None
+            self._adopt(cand, out)
+            self._emit(cand, out)
+        if self._header_candidate is not None:
+            hc, self._header_candidate = self._header_candidate, None
+            self._bad(out, hc.host_time, "text line, not data", hc.raw)
+        return self._finish(out)
+
+    # -- bulk path ------------------------------------------------------------------------------
+
+    def _fast(self, body: bytes, host_time: float, out: _Out) -> bool:
+        """Decode a whole chunk of clean lines at once; False sends it line by line."""
+        lay = self._layout
+        if lay is None or not lay.numeric or longest_line(body) > MAX_LINE:
+            return False
+        arr = parse_block(body, self._delim if self._delim is not None else lay.delim,
+                          lay.nfields)
+        if arr is None:
+            return False
+        if len(arr):
+            device = (arr[:, lay.time_idx] * self.options.time_scale
+                      if lay.time_idx is not None else None)
+            out.blocks.append(FrameBlock.build(np.ascontiguousarray(arr[:, lay.chan_idx]),
+                                               host_time, device))
+        return True
+
+    # -- line by line ---------------------------------------------------------------------------
+
+    def _line(self, raw: bytes, host_time: float, out: _Out) -> None:
+        if len(raw) > MAX_LINE:
+            self._overlong(raw, host_time, out)
+            return
+        line = raw
+        if self._prefix is not None:
+            m = self._prefix.match(line)
+            if m and line[m.end():].strip():  # a label alone ("Readings:") stays a text line
+                line = line[m.end():]
+        delim = self._delim if self._delim is not None else detect_delimiter(line)
+        line = strip_trailing(line, delim)
+        if not line.strip():
+            return
+        first, self._first = self._first, False
+        fields = split_fields(line, delim)
+        values = [number(f) for f in fields]
+        if all(v is None and is_text(f) for f, v in zip(fields, values, strict=True)):
+            self._text_line(_Line(raw, host_time, fields, values, delim, None), out)
+            return
+        if first and self.options.first_line == "skip" and not self._split.started_whole:
+            self._bad(out, host_time, "partial first line (the stream may have started "
+                      "mid-line)", raw)
+            return
+        for i, (f, v) in enumerate(zip(fields, values, strict=True)):
+            if v is None and not is_text(f):
+                self._bad(out, host_time, f"field {i + 1} is not a number", raw)
+                return
+        self._data_line(_Line(raw, host_time, fields, values, delim, None), out)
+
+    def _data_line(self, ln: _Line, out: _Out) -> None:
+        lay = self._layout
+        if lay is not None:
+            if len(ln.fields) != lay.nfields:
+                self._bad(out, ln.host_time, f"{len(ln.fields)} fields, expected {lay.nfields} "
+                          "(lines glued or cut?)", ln.raw)
+            elif any(ln.values[i] is None for i in (*lay.chan_idx, *self._time_idx(lay))):
+                self._bad(out, ln.host_time, "text where a channel or the time should be",
+                          ln.raw)
+            else:
+                self._emit(ln, out)
+            return
+        found = self._resolve(ln)
+        if isinstance(found, str):
+            self._bad(out, ln.host_time, found, ln.raw)
+            return
+        ln = ln._replace(layout=found)
+        cand = self._candidate
+        if cand is not None and cand.layout is not None and cand.layout[:4] == found[:4]:
+            self._candidate = None
+            self._adopt(cand, out)
+            self._emit(cand, out)
+            self._emit(ln, out)
+            return
+        if cand is not None:
+            self._bad(out, cand.host_time, "does not agree with the next line's columns",
+                      cand.raw)
+        self._candidate = ln
+
+    def _text_line(self, ln: _Line, out: _Out) -> None:
+        names = field_names(ln.fields)
+        if self._header is not None:
+            if names == self._header:
+                self.header_lines += 1
+            else:
+                self._bad(out, ln.host_time, "text line, not data", ln.raw)
+            return
+        mode = self.options.header
+        if mode == "no" or len(names) < 2 and not self._names:
+            self._bad(out, ln.host_time, "text line, not data", ln.raw)
+            return
+        if self._names:  # the header is the line that names the columns asked for
+            if all(n in names for n in self._names):
+                self._take_header(ln)
+            else:
+                self._bad(out, ln.host_time, "text line without the named columns", ln.raw)
+            return
+        lay = self._layout
+        if lay is not None or mode == "yes":  # data already fixed the layout, or told to expect
+            if lay is None or len(names) == lay.nfields:
+                self._take_header(ln)
+            else:
+                self._bad(out, ln.host_time, "text line, not data", ln.raw)
+            return
+        if self._header_candidate is not None:  # the text before it was preamble
+            old = self._header_candidate
+            self._bad(out, old.host_time, "text line, not data", old.raw)
+        self._header_candidate = ln
+
+    # -- layout ---------------------------------------------------------------------------------
+
+    def _resolve(self, ln: _Line) -> _Layout | str:
+        """The layout this line implies, or why it cannot be decoded."""
+        if self._names and self._header is None:
+            return f"no header yet naming {', '.join(repr(n) for n in self._names)}"
+        if self.options.header == "yes" and self._header is None:
+            return "no header yet"
+        nf = len(ln.fields)
+        if self._header is not None and nf != len(self._header):
+            return f"{nf} fields, the header has {len(self._header)}"
+        used: set[int] = set()
+
+        def place(col: int | str | None, what: str, after: int) -> int | str:
+            if col is None:
+                idx = next((i for i in range(after + 1, nf)
+                            if ln.values[i] is not None and i not in used), None)
+                return f"no number left for {what}" if idx is None else idx
+            if isinstance(col, str):
+                assert self._header is not None
+                if col not in self._header:
+                    return f"the header has no column {col!r}"
+                col = self._header.index(col)
+            if col >= nf:
+                return f"{nf} fields, {what} is column {col}"
+            if ln.values[col] is None:
+                return f"{what} (column {col}) is not a number"
+            return col
+
+        time_idx: int | None = None
+        if self.options.time_column is not None:
+            got = place(self.options.time_column, "the time", -1)
+            if isinstance(got, str):
+                return got
+            time_idx = got
+            used.add(got)
+        chans: list[int] = []
+        cursor = -1
+        for col, ch in zip(self._columns, self.profile.channels, strict=True):
+            got = place(col, f"channel {ch.name!r}", cursor)
+            if isinstance(got, str):
+                return got
+            chans.append(got)
+            used.add(got)
+            cursor = got
+        return _Layout(nf, ln.delim if nf > 1 else None, time_idx, tuple(chans),
+                       all(v is not None for v in ln.values))
+
+    def _adopt(self, first: _Line, out: _Out) -> None:
+        assert first.layout is not None
+        self._layout = first.layout
+        if self._delim is None and first.layout.delim is not None:
+            self._delim = first.layout.delim
+        hc, self._header_candidate = self._header_candidate, None
+        if hc is not None:
+            fits = len(hc.fields) == first.layout.nfields and hc.delim == first.layout.delim
+            if fits:
+                self._take_header(hc)
+            else:
+                self._bad(out, hc.host_time, "text line, not data", hc.raw)
+
+    def _take_header(self, ln: _Line) -> None:
+        self._header = field_names(ln.fields)
+        self.header_lines += 1
+        if self._delim is None and len(ln.fields) > 1:
+            self._delim = ln.delim
+
+    @staticmethod
+    def _time_idx(lay: _Layout) -> tuple[int, ...]:
+        return () if lay.time_idx is None else (lay.time_idx,)
+
+    # -- output ---------------------------------------------------------------------------------
+
+    def _emit(self, ln: _Line, out: _Out) -> None:
+        lay = self._layout
+        assert lay is not None
+        vals = cast(list[float], ln.values)  # the layout's columns were checked to be numbers
+        out.rows.append([vals[i] for i in lay.chan_idx])
+        t = vals[lay.time_idx] if lay.time_idx is not None else None
+        out.times.append(t * self.options.time_scale if t is not None else float("nan"))
+        out.hosts.append(ln.host_time)
+
+    def _bad(self, out: _Out, host_time: float, detail: str, raw: bytes) -> None:
+        self.counters.undecodable += 1
+        out.notices.append(line_notice(host_time, "undecodable", detail, raw))
+
+    def _overlong(self, head: bytes, host_time: float, out: _Out) -> None:
+        self._first = False
+        self._bad(out, host_time, f"line longer than {MAX_LINE} bytes", head)
+
+    def _finish(self, out: _Out) -> Decoded:
+        out.close_rows()
+        if not out.blocks:
+            return Decoded(None, out.notices)
+        block = FrameBlock.concat(out.blocks)
+        self.counters.frames += len(block)
+        return Decoded(block, out.notices)

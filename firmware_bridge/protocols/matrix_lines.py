@@ -1,0 +1,201 @@
+"""``matrix_lines``: a pressure mat sending one frame per text line (e.g. Kitronyx CSV logs).
+
+A line holds rows x cols values row by row, optionally with a device-time column, separated by
+comma, tab, semicolon or spaces, maybe ending in one extra delimiter. A line with the wrong
+number of values is counted as ``wrong_size`` and never reshaped; values outside the profile's
+raw range are kept and their frame flagged. docs/protocols-text.md has the details.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from firmware_bridge.errors import ProfileError
+from firmware_bridge.frames import FLAG_OUT_OF_RANGE, FrameBlock, Notice
+from firmware_bridge.profiles import Profile
+from firmware_bridge.protocols import Decoded, Decoder
+from firmware_bridge.protocols._text import (
+    LF,
+    MAX_LINE,
+    LineSplitter,
+    detect_delimiter,
+    field_names,
+    is_text,
+    line_notice,
+    longest_line,
+    parse_block,
+    parse_options,
+    split_fields,
+    strip_trailing,
+)
+
+
+class MatrixLinesDecoder(Decoder):
+    """Decodes one-frame-per-line text into (n, rows, cols) float64 frames."""
+
+    name = "matrix_lines"
+    OPTIONS: ClassVar[tuple[str, ...]] = ("delimiter", "header", "time_column", "time_unit",
+                                          "first_line")
+    DEFAULTS: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, profile: Profile) -> None:
+        super().__init__(profile)
+        m = profile.matrix
+        if m is None:
+            raise ProfileError(f"{profile.path or profile.name}: {self.name} needs a [matrix]")
+        self.options = opts = parse_options(profile, self.name, self.OPTIONS, self.DEFAULTS)
+        self._shape = (m.rows, m.cols)
+        self._nvals = m.rows * m.cols
+        self._nfields = self._nvals + (opts.time_column is not None)
+        self._range = (m.raw_min, m.raw_max)
+        self._delim = opts.delimiter
+        self._split = LineSplitter()
+        self._first = True  # the first non-empty line may be the tail of one sent before we came
+        self._header: list[str] | None = None
+        self._time_idx: int | None = None
+        self._value_idx: np.ndarray | slice = slice(None)
+        if isinstance(opts.time_column, int):
+            self._set_time(opts.time_column)
+        self.header_lines = 0  # header lines seen (the first and repeats): not data, not errors
+
+    def _set_time(self, idx: int) -> None:
+        self._time_idx = idx
+        if idx == 0:
+            self._value_idx = slice(1, None)
+        else:
+            self._value_idx = np.array([i for i in range(self._nfields) if i != idx])
+
+    @property
+    def _waiting_for_header(self) -> bool:
+        named_time = isinstance(self.options.time_column, str)
+        return self._header is None and (named_time or self.options.header == "yes")
+
+    # -- the Decoder interface ------------------------------------------------------------------
+
+    def feed(self, data: bytes, host_time: float) -> Decoded:
+        self.counters.bytes += len(data)
+        body, overlong = self._split.feed(data)
+        rows: list[np.ndarray] = []
+        hosts: list[float] = []
+        notices: list[Notice] = []
+        if body:
+            arr = self._fast(body)
+            if arr is not None:
+                rows.append(arr)
+                hosts.extend([host_time] * len(arr))
+            else:
+                for raw in body.split(LF):
+                    if raw:
+                        self._line(raw, host_time, rows, hosts, notices)
+        if overlong is not None:
+            self._overlong(overlong, host_time, notices)
+        return self._finish(rows, hosts, notices, host_time)
+
+    def flush(self, host_time: float) -> Decoded:
+        rows: list[np.ndarray] = []
+        hosts: list[float] = []
+        notices: list[Notice] = []
+        rest = self._split.take_rest()
+        if rest:
+            self._line(rest, host_time, rows, hosts, notices)
+        return self._finish(rows, hosts, notices, host_time)
+
+    # -- decoding -------------------------------------------------------------------------------
+
+    def _fast(self, body: bytes) -> np.ndarray | None:
+        """All of a chunk's lines at once, when every one is a whole frame."""
+        if self._first or self._delim is None or self._waiting_for_header:
+            return None
+        if longest_line(body) > MAX_LINE:
+            return None
+        return parse_block(body, self._delim, self._nfields)
+
+    def _line(self, raw: bytes, host_time: float, rows: list[np.ndarray], hosts: list[float],
+              notices: list[Notice]) -> None:
+        if len(raw) > MAX_LINE:
+            self._overlong(raw, host_time, notices)
+            return
+        delim = self._delim if self._delim is not None else detect_delimiter(raw)
+        line = strip_trailing(raw, delim)
+        if not line.strip():
+            return
+        first, self._first = self._first, False
+        fields = split_fields(line, delim)
+        row = parse_block(raw + LF, delim, len(fields))  # the bulk parser's rules, line by line
+        if row is None:
+            if len(fields) > 1 and all(is_text(f) for f in fields):
+                self._text_line(fields, delim, raw, host_time, notices)
+            else:
+                self._bad(notices, host_time, "undecodable", "not a line of numbers", raw)
+            return
+        if first and self.options.first_line == "skip" and not self._split.started_whole:
+            self._bad(notices, host_time, "undecodable",
+                      "partial first line (the stream may have started mid-line)", raw)
+        elif self._waiting_for_header:
+            self._bad(notices, host_time, "undecodable", "no header yet", raw)
+        elif len(fields) != self._nfields:
+            self.counters.wrong_size += 1
+            got = len(fields) - (self._nfields - self._nvals)
+            notices.append(line_notice(host_time, "wrong_size",
+                                       f"{got} values, a frame has {self._nvals}", raw))
+        else:
+            if self._delim is None:
+                self._delim = delim
+            rows.append(row)
+            hosts.append(host_time)
+
+    def _text_line(self, fields: list[bytes], delim: bytes | None, raw: bytes,
+                   host_time: float, notices: list[Notice]) -> None:
+        names = field_names(fields)
+        if self._header is not None:
+            if names == self._header:
+                self.header_lines += 1
+            else:
+                self._bad(notices, host_time, "undecodable", "text line, not a frame", raw)
+            return
+        tc = self.options.time_column
+        if self.options.header == "no" or len(names) != self._nfields or (
+                isinstance(tc, str) and tc not in names):
+            self._bad(notices, host_time, "undecodable", "text line, not a frame header", raw)
+            return
+        self._header = names
+        self.header_lines += 1
+        if isinstance(tc, str):
+            self._set_time(names.index(tc))
+        if self._delim is None:
+            self._delim = delim
+
+    def _bad(self, notices: list[Notice], host_time: float, kind: str, detail: str,
+             raw: bytes) -> None:
+        self.counters.undecodable += 1
+        notices.append(line_notice(host_time, kind, detail, raw))
+
+    def _overlong(self, head: bytes, host_time: float, notices: list[Notice]) -> None:
+        self._first = False
+        self._bad(notices, host_time, "undecodable", f"line longer than {MAX_LINE} bytes", head)
+
+    def _finish(self, rows: list[np.ndarray], hosts: list[float], notices: list[Notice],
+                host_time: float) -> Decoded:
+        if not rows:
+            return Decoded(None, notices)
+        arr = np.concatenate(rows) if len(rows) > 1 else rows[0]
+        n = len(arr)
+        values = np.ascontiguousarray(arr[:, self._value_idx]).reshape(n, *self._shape)
+        device = None
+        if self._time_idx is not None:
+            device = arr[:, self._time_idx] * self.options.time_scale
+        lo, hi = self._range
+        outside = ((values < lo) | (values > hi)).reshape(n, -1).any(axis=1)
+        flags = np.where(outside, FLAG_OUT_OF_RANGE, 0).astype(np.uint8)
+        k = int(outside.sum())
+        if k:
+            self.counters.out_of_range += k
+            bad = values[outside]
+            notices.append(Notice(host_time, "out_of_range",
+                                  f"{k} frame(s) with values outside [{lo:g}, {hi:g}], kept",
+                                  {"frames": k, "min": float(bad.min()),
+                                   "max": float(bad.max())}))
+        self.counters.frames += n
+        return Decoded(FrameBlock.build(values, np.array(hosts), device, flags=flags), notices)
