@@ -1,0 +1,169 @@
+"""The session store's SQLite schema, its version, and how connections to it are opened.
+
+Other modules add their own tables by appending ``CREATE TABLE IF NOT EXISTS`` statements to
+``EXTRA_SCHEMA`` before a store is opened (or by calling ``Store.ensure_schema``).
+The layout is documented in docs/store.md.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from firmware_bridge.errors import StoreError
+
+APPLICATION_ID = 0x534F544C  # "SOTL" in PRAGMA application_id marks a file as a sotlog store
+SCHEMA_VERSION = 1  # PRAGMA user_version
+FORMAT_VERSION = 1  # how chunk and raw blobs are encoded; stored with every session
+BUSY_TIMEOUT_MS = 10_000
+SOURCES = ("person", "device", "sotlog")
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS sessions (
+        id INTEGER PRIMARY KEY,
+        uuid TEXT NOT NULL UNIQUE,
+        subject_code TEXT,
+        position TEXT,
+        category TEXT,
+        short_leg TEXT,
+        body_weight_kg REAL,
+        note TEXT NOT NULL DEFAULT '',
+        blocks_json TEXT NOT NULL DEFAULT '[]',
+        profile_name TEXT NOT NULL,
+        profile_toml TEXT NOT NULL,
+        profile_path TEXT NOT NULL DEFAULT '',
+        port TEXT NOT NULL DEFAULT '',
+        device TEXT NOT NULL DEFAULT '',
+        software_version TEXT NOT NULL,
+        format_version INTEGER NOT NULL,
+        started_utc TEXT NOT NULL,
+        ended_utc TEXT,
+        t0_host REAL NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('recording', 'complete', 'interrupted')),
+        counters_json TEXT NOT NULL DEFAULT '{}',
+        conversion_json TEXT NOT NULL DEFAULT '{}',
+        frame_shape_json TEXT NOT NULL,
+        dtype TEXT,
+        channel_names_json TEXT NOT NULL DEFAULT '[]',
+        pid INTEGER,
+        hostname TEXT,
+        proc_token TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS sessions_started ON sessions (started_utc)",
+    "CREATE INDEX IF NOT EXISTS sessions_subject ON sessions (subject_code, started_utc)",
+    """CREATE TABLE IF NOT EXISTS session_edits (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        at_utc TEXT NOT NULL,
+        field TEXT NOT NULL,
+        old_json TEXT,
+        new_json TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS session_edits_session ON session_edits (session_id, id)",
+    """CREATE TABLE IF NOT EXISTS events (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        host_time REAL NOT NULL,
+        kind TEXT NOT NULL,
+        text TEXT NOT NULL DEFAULT '',
+        data_json TEXT NOT NULL DEFAULT '{}',
+        created_utc TEXT NOT NULL,
+        source TEXT NOT NULL CHECK (source IN ('person', 'device', 'sotlog'))
+    )""",
+    "CREATE INDEX IF NOT EXISTS events_session ON events (session_id, host_time)",
+    # Scalar columns first: a time-window query reads them without touching the blobs.
+    """CREATE TABLE IF NOT EXISTS chunks (
+        session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        first_index INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        t_first REAL NOT NULL,
+        t_last REAL NOT NULL,
+        dtype TEXT NOT NULL,
+        shape_json TEXT NOT NULL,
+        codec TEXT NOT NULL,
+        vals BLOB NOT NULL,
+        host_time BLOB NOT NULL,
+        device_time BLOB NOT NULL,
+        seq BLOB NOT NULL,
+        flags BLOB NOT NULL,
+        PRIMARY KEY (session_id, first_index)
+    )""",
+    "CREATE INDEX IF NOT EXISTS chunks_time ON chunks (session_id, t_first)",
+    "CREATE INDEX IF NOT EXISTS chunks_time_last ON chunks (session_id, t_last)",
+    """CREATE TABLE IF NOT EXISTS raw (
+        session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        chunk_index INTEGER NOT NULL,
+        t_first REAL NOT NULL,
+        t_last REAL NOT NULL,
+        reads INTEGER NOT NULL,
+        nbytes INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        arrival BLOB NOT NULL,
+        offsets BLOB NOT NULL,
+        PRIMARY KEY (session_id, chunk_index)
+    )""",
+]
+
+# Migrations from version N to N + 1, run in order on open; empty until the schema changes.
+MIGRATIONS: dict[int, list[str]] = {}
+
+# Tables other modules need (e.g. calibrations); appended to before a store is opened.
+EXTRA_SCHEMA: list[str] = []
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """A connection with sotlog's pragmas; ``readonly`` ones refuse every write."""
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000,
+                               check_same_thread=False, isolation_level=None)
+    except sqlite3.Error as err:
+        raise StoreError(f"cannot open session store {path}: {err}") from err
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        if readonly:
+            conn.execute("PRAGMA query_only = ON")
+    except sqlite3.DatabaseError as err:
+        conn.close()
+        if isinstance(err, sqlite3.OperationalError):
+            raise StoreError(f"cannot open session store {path}: {err}") from err
+        raise StoreError(f"{path} is not a sotlog session store ({err})") from err
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def prepare(conn: sqlite3.Connection, path: Path) -> None:
+    """Check the file is a sotlog store (or empty), create or migrate the schema, enable WAL."""
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    except sqlite3.DatabaseError as err:
+        raise StoreError(f"{path} is not a sotlog session store ({err})") from err
+    if app_id != APPLICATION_ID and (app_id != 0 or tables):
+        raise StoreError(f"{path} is an SQLite file but not a sotlog session store")
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} was written by a newer sotlog (store version {version}, "
+            f"this sotlog reads up to {SCHEMA_VERSION})"
+        )
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("BEGIN IMMEDIATE")
+        if app_id == 0:
+            for sql in SCHEMA:
+                conn.execute(sql)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            version = SCHEMA_VERSION
+        for step in range(version, SCHEMA_VERSION):
+            for sql in MIGRATIONS.get(step, []):
+                conn.execute(sql)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        for sql in EXTRA_SCHEMA:
+            conn.execute(sql)
+        conn.execute("COMMIT")
+    except sqlite3.DatabaseError as err:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise StoreError(f"cannot prepare session store {path}: {err}") from err
