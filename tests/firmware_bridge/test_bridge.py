@@ -381,3 +381,36 @@ def test_text_lines_through_the_bridge(bridges: Any) -> None:
     device_time = np.concatenate([b.device_time for b in c.blocks])
     assert device_time == pytest.approx(np.arange(30) * 0.01)
     assert bridge.counters.undecodable == 1
+
+
+def test_a_polled_device_is_asked_for_each_frame(bridges: Any) -> None:
+    """A Kitronyx Snowboard answers one line of 160 values per poll byte, and only then."""
+    profile = load_profile("kitronyx-snowboard")
+    c = Collector()
+    answered = 0
+    stop = threading.Event()
+
+    def board(dev: PtyDevice) -> None:
+        nonlocal answered
+        while not stop.is_set():
+            for _ in dev.read_available(timeout=0.05):  # one answer per byte received
+                frame = np.full(160, answered % 256)
+                dev.write(",".join(map(str, frame)).encode() + b"\r\n")
+                answered += 1
+
+    with PtyDevice() as dev:
+        bridge = started(bridges, dev.path, profile, c)
+        player = threading.Thread(target=board, args=(dev,), daemon=True)
+        player.start()
+        try:
+            c.wait_frames(40)
+        finally:
+            stop.set()
+            player.join(WAIT)
+        c.wait_frames(answered)  # every answer the board sent is decoded
+        bridge.stop()
+    assert set(dev.received) == {ord("A")}
+    values = c.values()
+    assert values.shape == (answered, 16, 10)
+    assert values[:, 0, 0].tolist() == [k % 256 for k in range(answered)]
+    assert bridge.counters.undecodable == 0
