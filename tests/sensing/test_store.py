@@ -242,7 +242,7 @@ def test_add_event_after_recording(tmp_path: Path) -> None:
                                                                 "person")
     assert event.time_s == 12.5 and event.host_time == 512.5 and event.data == {"by": "dashboard"}
     with pytest.raises(MetadataError):
-        store.add_event(sid, "healed", time_s=1.0)
+        store.add_event(sid, "sneezed", time_s=1.0)
     with pytest.raises(StoreError, match="needs its time"):
         store.add_event(sid, "note", "x")
     with pytest.raises(StoreError, match="no session 99"):
