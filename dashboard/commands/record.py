@@ -87,9 +87,9 @@ def run(args: argparse.Namespace) -> int:
         body_weight_kg=args.body_weight, note=args.note,
     )
     profile = load_profile(args.profile)
-    Bridge.check(args.port, profile)  # fail fast, with one line, if the port is not there
-    store = open_store(args.store)
     bridge = Bridge(args.port, profile)
+    bridge.open_once()  # fail fast, with one line, if the port is not there; opened once only
+    store = open_store(args.store)
     t0 = time.monotonic()
     sid = store.create_session(meta, profile, port=args.port, device=_describe(args.port),
                                t0_host=t0)
@@ -158,7 +158,7 @@ def _status_line(elapsed: float, status: StatusListener, bridge: Any, conversion
                  units: str) -> str:
     parts = [f"{elapsed:7.1f} s", f"{status.frames} frames", bridge.state]
     if status.last is not None and status.last.ndim == 2:
-        forces = conversion.forces(status.last, units=units)[0]
+        forces = conversion.apply(status.last, units)[0][0]
         parts.append(" ".join(f"{n} {fmt_num(float(v))}" for n, v in
                               zip(conversion.names, forces, strict=False)) + f" {units}")
     elif status.last is not None:

@@ -96,7 +96,7 @@ def run_show(args: argparse.Namespace) -> int:
     print(f"  duration    {fmt_num(summary.duration_s)} s, {summary.frames} frames, "
           f"{fmt_num(summary.measured_rate_hz, 2)} frames/s measured; "
           f"on the blocks {fmt_num(summary.time_on_blocks_s)} s")
-    counters = "  ".join(f"{k} {v}" for k, v in info.counters.items())
+    counters = "  ".join(f"{k} {v}" for k, v in _flat(info.counters).items())
     print(f"  counters    {counters or '-'}")
     rows = [[c.name, c.unit, str(c.count), fmt_num(c.mean), fmt_num(c.sd), fmt_num(c.min),
              fmt_num(c.max), fmt_num(c.share_pct), fmt_num(c.body_weight_pct)]
@@ -112,6 +112,16 @@ def run_show(args: argparse.Namespace) -> int:
             text = f"  {e.text}" if e.text else ""
             print(f"  {fmt_num(e.time_s, 2):>9} s  {e.kind}{text}")
     return 0
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
 
 
 def run_reparse(args: argparse.Namespace) -> int:
