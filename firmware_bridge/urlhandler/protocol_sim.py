@@ -61,6 +61,8 @@ class Serial(SerialBase):
             raise SerialException(str(err)) from err
         with _unplugged_lock:
             wait = _unplugged_until.get(url, 0.0) - time.monotonic()
+            if wait <= 0:
+                _unplugged_until.pop(url, None)
         if wait > 0:
             raise SerialException(f"could not open port {url}: device unplugged "
                                   f"({wait:.1f} s more)")
