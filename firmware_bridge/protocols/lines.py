@@ -2,8 +2,9 @@
 
 One line is one sample: an optional device-time column and one column per channel, separated by
 comma, tab, semicolon or spaces. The column layout is learnt from the stream, never guessed per
-line: two consecutive lines that agree on it (field count and which columns hold the channels)
-fix it, and every later line must fit it or is counted as undecodable. docs/protocols-text.md
+line: the first two lines that agree on it (field count and which columns hold the channels)
+fix it, then every line, the ones held back meanwhile included, must fit it or is counted as
+undecodable. docs/protocols-text.md
 tells the whole story, option by option.
 """
 
@@ -36,6 +37,7 @@ from firmware_bridge.protocols._text import (
 )
 
 OPTIONS = ("delimiter", "header", "time_column", "time_unit", "prefix", "first_line")
+MAX_HELD = 16  # data lines kept while the layout is still unknown
 _AUTO_PREFIX = re.compile(rb"^[A-Za-z][^:=,;\t]*[:=][ \t]*")  # "Reading: ", "weight = "
 
 
@@ -112,7 +114,7 @@ class LinesDecoder(Decoder):
         self._first = True  # the first non-empty line may be the tail of one sent before we came
         self._header: list[str] | None = None
         self._layout: _Layout | None = None
-        self._candidate: _Line | None = None  # data line waiting for a second to agree with it
+        self._held: list[_Line] = []  # data lines waiting until two agree on the layout
         self._header_candidate: _Line | None = None  # text line waiting for data to confirm it
         self.header_lines = 0  # header lines seen (the first and repeats): not data, not errors
 
@@ -135,10 +137,10 @@ class LinesDecoder(Decoder):
         rest = self._split.take_rest()
         if rest:
             self._line(rest, host_time, out)
-        if self._candidate is not None:  # nothing contradicts a lone last line: take it
-            cand, self._candidate = self._candidate, None
-            self._adopt(cand, out)
-            self._emit(cand, out)
+        if self._layout is None and self._held:  # no second line came: the first one decides
+            first = self._held[0].layout
+            assert first is not None
+            self._adopt(first, out)
         if self._header_candidate is not None:
             hc, self._header_candidate = self._header_candidate, None
             self._bad(out, hc.host_time, "text line, not data", hc.raw)
@@ -194,33 +196,33 @@ class LinesDecoder(Decoder):
         self._data_line(_Line(raw, host_time, fields, values, delim, None), out)
 
     def _data_line(self, ln: _Line, out: _Out) -> None:
-        lay = self._layout
-        if lay is not None:
-            if len(ln.fields) != lay.nfields:
-                self._bad(out, ln.host_time, f"{len(ln.fields)} fields, expected {lay.nfields} "
-                          "(lines glued or cut?)", ln.raw)
-            elif any(ln.values[i] is None for i in (*lay.chan_idx, *self._time_idx(lay))):
-                self._bad(out, ln.host_time, "text where a channel or the time should be",
-                          ln.raw)
-            else:
-                self._emit(ln, out)
+        if self._layout is not None:
+            self._judge(ln, out)
             return
         found = self._resolve(ln)
         if isinstance(found, str):
             self._bad(out, ln.host_time, found, ln.raw)
             return
-        ln = ln._replace(layout=found)
-        cand = self._candidate
-        if cand is not None and cand.layout is not None and cand.layout[:4] == found[:4]:
-            self._candidate = None
-            self._adopt(cand, out)
-            self._emit(cand, out)
+        self._held.append(ln._replace(layout=found))
+        if sum(h.layout is not None and h.layout[:4] == found[:4] for h in self._held) >= 2:
+            self._adopt(found, out)
+        elif len(self._held) > MAX_HELD:
+            old = self._held.pop(0)
+            self._bad(out, old.host_time, "no two lines agree on the columns", old.raw)
+
+    def _judge(self, ln: _Line, out: _Out) -> None:
+        """Emit a line that fits the layout; count one that does not."""
+        lay = self._layout
+        assert lay is not None
+        if len(ln.fields) != lay.nfields:
+            self._bad(out, ln.host_time, f"{len(ln.fields)} field(s), expected {lay.nfields} "
+                      "(lines glued or cut?)", ln.raw)
+        elif lay.delim is not None and ln.delim != lay.delim:
+            self._bad(out, ln.host_time, "another delimiter than the lines before", ln.raw)
+        elif any(ln.values[i] is None for i in (*lay.chan_idx, *self._time_idx(lay))):
+            self._bad(out, ln.host_time, "text where a channel or the time should be", ln.raw)
+        else:
             self._emit(ln, out)
-            return
-        if cand is not None:
-            self._bad(out, cand.host_time, "does not agree with the next line's columns",
-                      cand.raw)
-        self._candidate = ln
 
     def _text_line(self, ln: _Line, out: _Out) -> None:
         names = field_names(ln.fields)
@@ -262,7 +264,7 @@ class LinesDecoder(Decoder):
             return "no header yet"
         nf = len(ln.fields)
         if self._header is not None and nf != len(self._header):
-            return f"{nf} fields, the header has {len(self._header)}"
+            return f"{nf} field(s), the header has {len(self._header)}"
         used: set[int] = set()
 
         def place(col: int | str | None, what: str, after: int) -> int | str:
@@ -276,7 +278,7 @@ class LinesDecoder(Decoder):
                     return f"the header has no column {col!r}"
                 col = self._header.index(col)
             if col >= nf:
-                return f"{nf} fields, {what} is column {col}"
+                return f"{nf} field(s), {what} is column {col}"
             if ln.values[col] is None:
                 return f"{what} (column {col}) is not a number"
             return col
@@ -300,18 +302,20 @@ class LinesDecoder(Decoder):
         return _Layout(nf, ln.delim if nf > 1 else None, time_idx, tuple(chans),
                        all(v is not None for v in ln.values))
 
-    def _adopt(self, first: _Line, out: _Out) -> None:
-        assert first.layout is not None
-        self._layout = first.layout
-        if self._delim is None and first.layout.delim is not None:
-            self._delim = first.layout.delim
+    def _adopt(self, lay: _Layout, out: _Out) -> None:
+        """Fix the layout, settle the header candidate, then judge the lines held so far."""
+        self._layout = lay
+        if self._delim is None and lay.delim is not None:
+            self._delim = lay.delim
         hc, self._header_candidate = self._header_candidate, None
         if hc is not None:
-            fits = len(hc.fields) == first.layout.nfields and hc.delim == first.layout.delim
-            if fits:
+            if len(hc.fields) == lay.nfields and hc.delim == lay.delim:
                 self._take_header(hc)
             else:
                 self._bad(out, hc.host_time, "text line, not data", hc.raw)
+        held, self._held = self._held, []
+        for ln in held:
+            self._judge(ln, out)
 
     def _take_header(self, ln: _Line) -> None:
         self._header = field_names(ln.fields)

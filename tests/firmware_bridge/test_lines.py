@@ -1,0 +1,342 @@
+"""The ``lines`` decoder: messy Arduino/OpenScale text in, (n, channels) frames out."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from firmware_bridge.errors import ProfileError
+from firmware_bridge.frames import FrameBlock, Notice
+from firmware_bridge.profiles import load_profile, parse_profile
+from firmware_bridge.protocols import Decoder, make_decoder
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+
+def lines_profile(options: str = "", channels: tuple[object, ...] = (1, 2)) -> str:
+    """Profile TOML for a lines device with ``options`` and one channel per column spec."""
+    text = f'name = "t"\nprotocol = "lines"\n[options]\n{options}\n'
+    for i, col in enumerate(channels):
+        text += f'[[channels]]\nname = "c{i}"\n'
+        if col is not None:
+            text += f"column = {col!r}\n".replace("'", '"')
+    return text
+
+
+def decoder(options: str = "", channels: tuple[object, ...] = (1, 2)) -> Decoder:
+    return make_decoder(parse_profile(lines_profile(options, channels)))
+
+
+def run(dec: Decoder, chunks: list[bytes], host_times: list[float] | None = None,
+        flush: bool = True) -> tuple[FrameBlock | None, list[Notice]]:
+    """Feed ``chunks`` (then flush); all frames in one block, all notices in order."""
+    blocks, notices = [], []
+    times = host_times if host_times is not None else [0.0] * len(chunks)
+    for chunk, t in zip(chunks, times, strict=True):
+        got = dec.feed(chunk, t)
+        notices += got.notices
+        if got.frames is not None:
+            blocks.append(got.frames)
+    if flush:
+        got = dec.flush(times[-1] if times else 0.0)
+        notices += got.notices
+        if got.frames is not None:
+            blocks.append(got.frames)
+    return (FrameBlock.concat(blocks) if blocks else None), notices
+
+
+def split(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
+    return [data[a:b] for a, b in zip(points, points[1:], strict=False)] or [b""]
+
+
+TIMED = 'time_column = 0\ntime_unit = "ms"'
+
+
+# -- the messy cases, one by one -----------------------------------------------------------------
+
+
+def test_mixed_line_endings_in_one_stream() -> None:
+    data = b"h,a,b\r\n1000,1,2\r1010,3,4\n1020,5,6\r\n1030,7,8\r"
+    block, notices = run(decoder(TIMED), [data])
+    assert block is not None
+    assert block.values.tolist() == [[1, 2], [3, 4], [5, 6], [7, 8]]
+    assert block.device_time.tolist() == [1.0, 1.01, 1.02, 1.03]
+    assert notices == []
+
+
+def test_crlf_torn_between_two_chunks_is_one_line_end() -> None:
+    block, notices = run(decoder(TIMED), [b"h,a,b\r\n1000,1,2\r", b"\n1010,3,4\r", b"\n"])
+    assert block is not None and block.values.tolist() == [[1, 2], [3, 4]]
+    assert notices == []
+
+
+def test_header_at_start_and_repeated_midstream_is_skipped_and_counted_as_header() -> None:
+    dec = decoder(TIMED)
+    data = b"t,a,b\n1,10,20\n2,11,21\nt,a,b\n3,12,22\nt,a,b\n4,13,23\n"
+    block, notices = run(dec, [data])
+    assert block is not None and block.values[:, 0].tolist() == [10, 11, 12, 13]
+    assert dec.header_lines == 3  # type: ignore[attr-defined]
+    assert dec.counters.undecodable == 0 and notices == []
+
+
+def test_missing_header_is_fine() -> None:
+    dec = decoder(TIMED)
+    block, _ = run(dec, [b"\n1,10,20\n2,11,21\n3,12,22\n"])  # begins at a line end: whole
+    assert block is not None and block.values.tolist() == [[10, 20], [11, 21], [12, 22]]
+    assert dec.counters.undecodable == 0
+
+
+def test_header_found_late_is_taken_when_it_fits_the_data() -> None:
+    dec = decoder(TIMED)
+    block, notices = run(dec, [b"\n1,10,20\n2,11,21\ntime,a,b\n3,12,22\ntime,a,b\n"])
+    assert block is not None and len(block) == 3
+    assert dec.header_lines == 2 and notices == []  # type: ignore[attr-defined]
+
+
+def test_glued_lines_are_counted_never_split() -> None:
+    dec = decoder(TIMED)
+    data = b"t,a,b\n1000,12.3,45.6\n1010,12.4,45.71020,12.5,45.8\n1030,12.6,45.9\n"
+    block, notices = run(dec, [data])
+    assert block is not None
+    assert block.values.tolist() == [[12.3, 45.6], [12.6, 45.9]]
+    assert dec.counters.undecodable == 1
+    assert notices[0].kind == "undecodable"
+    assert notices[0].data["line"] == "1010,12.4,45.71020,12.5,45.8"
+    assert "5 field(s), expected 3" in notices[0].detail
+
+
+def test_text_prefix_before_the_numbers_is_removed() -> None:
+    block, notices = run(decoder(TIMED), [b"\nReading: 1,10,20\nReading: 2,11,21\n"])
+    assert block is not None and block.values.tolist() == [[10, 20], [11, 21]]
+    assert notices == []
+
+
+def test_nau7802_reading_lines_with_greeting() -> None:
+    dec = make_decoder(load_profile("nau7802-arduino"))
+    data = (b"Qwiic Scale Example\r\nScale detected!\r\n"
+            b"Reading: 8421\r\nReading: -12\r\nReading: 77\r\n")
+    block, notices = run(dec, [data])
+    assert block is not None and block.values.ravel().tolist() == [8421, -12, 77]
+    assert np.isnan(block.device_time).all()
+    assert [n.data["line"] for n in notices] == ["Qwiic Scale Example", "Scale detected!"]
+
+
+def test_trailing_delimiter_and_unit_column_openscale() -> None:
+    dec = make_decoder(load_profile("openscale"))
+    block, notices = run(dec, [(FIXTURES / "text" / "openscale_kg.txt").read_bytes()])
+    assert block is not None
+    assert block.values.ravel().tolist() == [0.0, 0.01, -0.01, 12.47, 31.96, 32.05, 32.02, 31.99,
+                                             32.04, 0.02]
+    assert block.device_time.tolist() == pytest.approx([1.042 + 0.1 * i for i in range(10)])
+    preamble = [n.data["line"] for n in notices]
+    assert preamble[0] == "Serial Load Cell Converter version 1.2"
+    assert preamble[-1] == "Readings:"
+    assert len(preamble) == dec.counters.undecodable == 6
+
+
+def test_stream_starting_mid_line_skips_and_counts_the_partial_first_line() -> None:
+    dec = decoder(TIMED)
+    block, notices = run(dec, [b"00,12.3,45.6\n1010,12.4,45.7\n1020,12.5,45.8\n"])
+    assert block is not None and block.device_time.tolist() == [1.01, 1.02]
+    assert dec.counters.undecodable == 1
+    assert "partial first line" in notices[0].detail and notices[0].data["line"] == "00,12.3,45.6"
+
+
+def test_first_line_keep_takes_it() -> None:
+    block, _ = run(decoder(TIMED + '\nfirst_line = "keep"'), [b"1000,1,2\n1010,3,4\n"])
+    assert block is not None and len(block) == 2
+
+
+def test_messy_fixture_every_line_accounted_for() -> None:
+    dec = make_decoder(load_profile("hx711-arduino"))
+    block, notices = run(dec, [(FIXTURES / "text" / "hx711_messy.txt").read_bytes()])
+    assert block is not None
+    assert (block.device_time * 1000).round().tolist() == [1000, 1012, 1024, 1036, 1048, 1084,
+                                                             1096, 1108, 1120]
+    assert block.values[-1].tolist() == [18302, 20235]
+    assert dec.counters.undecodable == 3 and dec.header_lines == 2  # type: ignore[attr-defined]
+    assert [n.data["line"] for n in notices] == [
+        ".3,20211", "1060,18262,202091072,18270,20212", "HX711 not ready"]
+
+
+def test_text_in_a_channel_column_is_undecodable() -> None:
+    dec = decoder(TIMED)
+    block, notices = run(dec, [b"\n1,10,20\n2,11,21\n3,1x,22\n4,,23\n5,1.2.3,24\n6,13,23\n"])
+    assert block is not None and block.device_time.tolist() == [0.001, 0.002, 0.006]
+    assert dec.counters.undecodable == 3 and len(notices) == 3
+
+
+def test_columns_by_header_name_and_tab_delimiter() -> None:
+    dec = decoder('time_column = "time (s)"\ntime_unit = "s"', ("right kg", "left kg"))
+    data = b"time (s)\tleft kg\tright kg\n0.00\t1.5\t2.5\n0.01\t1.6\t2.6\n"
+    block, notices = run(dec, [data])
+    assert block is not None and block.values.tolist() == [[2.5, 1.5], [2.6, 1.6]]
+    assert block.device_time.tolist() == [0.0, 0.01] and notices == []
+
+
+def test_named_columns_wait_for_the_header() -> None:
+    dec = decoder('time_column = "t"', ("a",))
+    block, notices = run(dec, [b"\n1,10\n2,11\nt,a\n3,12\n4,13\n"])
+    assert block is not None and block.values.ravel().tolist() == [12, 13]
+    assert dec.counters.undecodable == 2 and "no header yet" in notices[0].detail
+
+
+def test_unnamed_columns_take_the_next_number_skipping_text() -> None:
+    # bogde/HX711 example style: label, value, label, value
+    dec = decoder('delimiter = "tab"', (None, None))
+    data = b"\none reading:\t-0.1\t| average:\t-0.04320\none reading:\t0.2\t| average:\t0.1\n"
+    block, _ = run(dec, [data])
+    assert block is not None and block.values.tolist() == [[-0.1, -0.0432], [0.2, 0.1]]
+
+
+def test_space_and_semicolon_delimiters_found_automatically() -> None:
+    block, _ = run(decoder(TIMED), [b"\n1  10 20\n2 11   21 \n"])
+    assert block is not None and block.values.tolist() == [[10, 20], [11, 21]]
+    block, _ = run(decoder(TIMED), [b"\n1;10;20\n2;11;21\n"])
+    assert block is not None and block.values.tolist() == [[10, 20], [11, 21]]
+
+
+def test_host_time_is_when_the_line_end_arrived() -> None:
+    dec = decoder(TIMED)
+    block, _ = run(dec, [b"\n1,10,20\n2,1", b"1,21", b"\n3,12,22\n"], [5.0, 6.0, 7.0])
+    assert block is not None and block.host_time.tolist() == [5.0, 7.0, 7.0]
+
+
+def test_a_lone_last_line_without_end_is_decoded_on_flush() -> None:
+    dec = decoder(TIMED)
+    block, _ = run(dec, [b"\n1,10,20\n2,11,21\n3,12,22"], [1.0])
+    assert block is not None and len(block) == 3
+    block, _ = run(decoder(TIMED), [b"\n1,10,20\n2,11,21\n3,12,22"], [1.0], flush=False)
+    assert block is not None and len(block) == 2
+
+
+def test_overlong_line_is_counted_once_however_it_arrives() -> None:
+    from firmware_bridge.protocols._text import MAX_LINE
+
+    junk = b"7" * (MAX_LINE + 10)
+    data = b"\n1,10,20\n2,11,21\n" + junk + b"\n3,12,22\n"
+    for chunks in ([data], split(data, [20, 20 + MAX_LINE // 2, 25 + MAX_LINE])):
+        dec = decoder(TIMED)
+        block, notices = run(dec, chunks)
+        assert block is not None and block.device_time.tolist() == [0.001, 0.002, 0.003]
+        assert dec.counters.undecodable == 1 and "longer than" in notices[0].detail
+        assert notices[0].data["line"] == "7" * 200
+
+
+def test_counts_bytes_and_frames() -> None:
+    dec = decoder(TIMED)
+    run(dec, [b"\n1,10,20\n", b"2,11,21\n"])
+    assert dec.counters.bytes == 17 and dec.counters.frames == 2
+
+
+@pytest.mark.parametrize("options, channels, message", [
+    ('delimiter = "::"', (1,), "delimiter"),
+    ('delimiter = "5"', (1,), "delimiter"),
+    ('header = "maybe"', (1,), "header"),
+    ('time_unit = "min"\ntime_column = 0', (1,), "time_unit"),
+    ("time_column = -1", (1,), "time_column"),
+    ('bogus = 1', (1,), "unknown key"),
+    ('header = "no"\ntime_column = "t"', (1,), "header"),
+    ('header = "no"', ("weight",), "header"),
+    ("time_column = 1", (1,), "share a column"),
+    ('first_line = "drop"', (1,), "first_line"),
+])
+def test_bad_options_are_one_line_profile_errors(options: str, channels: tuple[object, ...],
+                                                 message: str) -> None:
+    with pytest.raises(ProfileError, match=message) as err:
+        decoder(options, channels)
+    assert "\n" not in str(err.value)
+
+
+# -- properties ----------------------------------------------------------------------------------
+
+_number = st.integers(-10**6, 10**6).map(str) | st.floats(
+    -1e4, 1e4, allow_nan=False).map(lambda x: f"{x:.2f}")
+_good = st.tuples(st.integers(0, 10**7), _number, _number).map(lambda t: ",".join(map(str, t)))
+_messy = st.sampled_from([
+    "time_ms,left,right", "Reading: 1096,18290,20221", "HX711 not ready", "1084,1,2,",
+    "1060,18262,202091072,18270,20212", "", "  ", ",", "1,2", "a,b,c", "1,,2", "1.2.3,4,5",
+    "-,1,2", "1,2,3,4", "e,E,e", "1 2,3,4",
+])
+_stream = st.lists(st.tuples(_good | _messy, st.sampled_from(["\n", "\r", "\r\n"])),
+                   max_size=40).map(lambda xs: "".join(a + b for a, b in xs).encode())
+_cuts = st.lists(st.integers(0, 10**4), max_size=12)
+
+
+def _same(a: tuple[FrameBlock | None, list[Notice]], b: tuple[FrameBlock | None, list[Notice]],
+          ) -> None:
+    (fa, na), (fb, nb) = a, b
+    assert (fa is None) == (fb is None)
+    if fa is not None and fb is not None:
+        np.testing.assert_array_equal(fa.values, fb.values)
+        np.testing.assert_array_equal(fa.device_time, fb.device_time)
+        np.testing.assert_array_equal(fa.host_time, fb.host_time)
+    assert [(n.kind, n.detail, n.data) for n in na] == [(n.kind, n.detail, n.data) for n in nb]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=_stream, cuts=_cuts, opts=st.sampled_from([TIMED, TIMED + '\ndelimiter = ","', ""]))
+def test_any_chunking_gives_the_same_frames_notices_and_counters(data: bytes, cuts: list[int],
+                                                                 opts: str) -> None:
+    one, many = decoder(opts), decoder(opts)
+    _same(run(one, [data]), run(many, split(data, cuts)))
+    assert one.counters == many.counters
+    assert one.header_lines == many.header_lines  # type: ignore[attr-defined]
+
+
+def _numbers_per_line(data: bytes) -> set[tuple[float, ...]]:
+    """Every run of numbers an independent reading of the text could hold."""
+    rows = set()
+    for raw in data.replace(b"\r", b"\n").split(b"\n"):
+        line = raw.decode("latin-1")
+        if ":" in line:
+            line = line.split(":")[-1]
+        nums = []
+        for f in line.strip().rstrip(",").split(","):
+            try:
+                nums.append(float(f))
+            except ValueError:
+                nums.append(math.nan)
+        rows.add(tuple(nums))
+    return rows
+
+
+def _blank(raw: bytes) -> bool:
+    line = raw[:-1] if raw.endswith(b",") else raw
+    return not line.strip()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=_stream, cuts=_cuts, edits=st.lists(
+    st.tuples(st.sampled_from(["flip", "insert", "delete"]), st.integers(0, 10**4),
+              st.integers(0, 255)), max_size=8))
+def test_corruption_never_raises_and_every_line_is_accounted_for(
+        data: bytes, cuts: list[int], edits: list[tuple[str, int, int]]) -> None:
+    buf = bytearray(data)
+    for op, pos, byte in edits:
+        at = pos % (len(buf) + 1)
+        if op == "insert":
+            buf[at:at] = bytes([byte])
+        elif buf and at < len(buf):
+            if op == "flip":
+                buf[at] ^= 1 << (byte % 8)
+            else:
+                del buf[at]
+    data = bytes(buf)
+    dec = decoder(TIMED + '\ndelimiter = ","\nprefix = ""')
+    block, notices = run(dec, split(data, cuts))
+    n = 0 if block is None else len(block)
+    assert dec.counters.frames == n
+    assert dec.counters.undecodable == len(notices)
+    lines = [r for r in data.replace(b"\r", b"\n").split(b"\n") if not _blank(r)]
+    assert n + dec.counters.undecodable + dec.header_lines == len(lines)  # type: ignore[attr-defined]
+    if block is not None:  # nothing invented: each frame is the numbers of one line
+        seen = _numbers_per_line(data)
+        for t, row in zip(block.device_time, block.values, strict=True):
+            assert any(len(s) >= 3 and s[0] * 1e-3 == t and s[1:3] == tuple(row) for s in seen)
