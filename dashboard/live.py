@@ -1,0 +1,305 @@
+"""The live hub: a bridge listener that keeps recent frames in a ring, and the per-viewer stream.
+
+The bridge thread only appends to numpy arrays under a short lock (never waits on a viewer).
+Each WebSocket viewer runs its own asyncio task that, every ~40 ms, copies what is new since its
+own cursor and sends one batch. A viewer that falls behind the ring skips ahead and is told how
+many frames it missed; a viewer that stops reading is dropped. Recording never waits for either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from firmware_bridge.frames import FrameBlock, Notice
+from firmware_bridge.profiles import FORCE_UNITS, Profile
+from sensing.conversion import Conversion
+
+SEND_TIMEOUT_S = 2.0  # a viewer that cannot take one batch in this time is dropped
+# Live "on the blocks": total force above 10 % of the highest total so far (as in
+# sensing.summary, which uses the session's 99th percentile), and never below LOADED_FLOOR_N.
+LOADED_SHARE = 0.10
+LOADED_FLOOR_N = 10.0
+MAX_EVENTS = 1000
+
+
+@dataclass(frozen=True)
+class LiveChannel:
+    """One trace on the live page: its name, display unit ("N" for forces), and block side."""
+
+    name: str
+    unit: str
+    block: str | None
+
+
+def live_channels(profile: Profile) -> list[LiveChannel]:
+    """The traces for a profile: one per load cell, or the left and right halves of a mat."""
+    if profile.matrix is not None:
+        unit = "N" if profile.matrix.unit in FORCE_UNITS else profile.matrix.unit
+        return [LiveChannel(f"mat_{side}", unit, side) for side in ("left", "right")]
+    units = Conversion.from_profile(profile).units("N")
+    return [LiveChannel(ch.name, u, ch.block)
+            for ch, u in zip(profile.channels, units, strict=True)]
+
+
+def _mat_halves(profile: Profile) -> Callable[[np.ndarray], np.ndarray]:
+    """Sum a mat's sensels into the patient's left and right halves, in the mat's unit."""
+    m = profile.matrix
+    assert m is not None
+    # values are (n, rows, cols); with the head at the top or bottom, left/right runs along cols
+    axis, size = (2, m.cols) if m.head_edge in ("top", "bottom") else (1, m.rows)
+    half = size // 2
+    low_is_left = m.patient_left == "left"
+
+    def reduce(values: np.ndarray) -> np.ndarray:
+        v = np.where(values > m.noise_threshold, values.astype(np.float64) * m.scale + m.offset,
+                     0.0)
+        low = np.take(v, np.arange(half), axis=axis).sum(axis=(1, 2))
+        high = np.take(v, np.arange(half, size), axis=axis).sum(axis=(1, 2))
+        return np.stack([low, high] if low_is_left else [high, low], axis=1)
+
+    return reduce
+
+
+class LiveHub:
+    """Bridge listener holding the last ``ring_seconds`` of frames and every event, for viewers."""
+
+    def __init__(self, ring_seconds: float = 150.0) -> None:
+        self.ring_seconds = ring_seconds
+        self._lock = threading.Lock()
+        self._event_ids = itertools.count(1)
+        self.epoch = time.monotonic()
+        self.generation = 0
+        self.configure(None)
+
+    def configure(self, profile: Profile | None) -> None:
+        """Start afresh for a device (or none): new channels, empty ring, no tare."""
+        channels = live_channels(profile) if profile else []
+        rate = (profile.nominal_rate_hz if profile else None) or 100.0
+        cap = int(min(max(self.ring_seconds * max(rate * 2.0, 200.0), 1000), 2_000_000))
+        reduce = _mat_halves(profile) if profile and profile.matrix is not None else None
+        with self._lock:
+            self.profile = profile
+            self.channels = channels
+            self._reduce = reduce
+            self._is_force = np.array([c.unit == "N" for c in channels], bool)
+            self._tare: np.ndarray | None = None
+            self._conversion = (Conversion.from_profile(profile)
+                                if profile is not None and profile.matrix is None else None)
+            self._mat_factor = (FORCE_UNITS.get(profile.matrix.unit, 1.0)
+                                if profile is not None and profile.matrix is not None else 1.0)
+            self._t = np.zeros(cap, np.float64)
+            self._v = np.zeros((cap, len(channels)), np.float64)
+            self.capacity = cap
+            self.written = 0
+            self.events: deque[dict[str, Any]] = deque(maxlen=MAX_EVENTS)
+            self.epoch = time.monotonic()
+            self.generation += 1
+            self.loaded_s = 0.0
+            self._peak_total = 0.0
+            self._count_from: float | None = None
+            self._last_t: float | None = None
+            self.wrong_shape = 0
+
+    # -- bridge listener (bridge thread: short, never waits) --------------------------------
+
+    def on_raw(self, data: bytes, host_time: float) -> None:
+        """Raw bytes are the recorder's business; the live view has no use for them."""
+
+    def on_frames(self, block: FrameBlock) -> None:
+        values = block.values
+        if self._reduce is not None and values.ndim == 3:
+            values = self._reduce(values)
+        if values.ndim != 2 or values.shape[1] != len(self.channels):
+            self.wrong_shape += len(block)  # counted and shown; the recorder keeps them
+            return
+        values = values.astype(np.float64, copy=False)
+        times = block.host_time
+        n = len(times)
+        with self._lock:
+            self._accumulate_loaded(times, values)
+            cap = self.capacity
+            if n > cap:
+                times, values = times[-cap:], values[-cap:]
+                self.written += n - cap
+                n = cap
+            start = self.written % cap
+            first = min(n, cap - start)
+            self._t[start:start + first] = times[:first]
+            self._v[start:start + first] = values[:first]
+            if first < n:
+                self._t[:n - first] = times[first:]
+                self._v[:n - first] = values[first:]
+            self.written += n
+
+    def on_notice(self, notice: Notice) -> None:
+        self.add_event(notice.kind, notice.detail, notice.data, notice.host_time)
+
+    # -- events, tare, loaded time ----------------------------------------------------------
+
+    def add_event(self, kind: str, text: str = "", data: dict[str, Any] | None = None,
+                  host_time: float | None = None) -> dict[str, Any]:
+        """Keep an event for the viewers; it appears on their traces with the next batch."""
+        t = time.monotonic() if host_time is None else host_time
+        event = {"id": next(self._event_ids), "t": round(t - self.epoch, 4), "kind": kind,
+                 "text": text, "data": _jsonable(data or {})}
+        with self._lock:
+            self.events.append(event)
+        return event
+
+    def mean_since(self, host_time: float) -> tuple[np.ndarray, int]:
+        """Mean of each channel's raw values over the frames that arrived at or after host_time."""
+        t, v, _, _ = self._copy(0)
+        keep = t >= host_time
+        return (v[keep].mean(axis=0) if keep.any() else np.full(len(self.channels), np.nan),
+                int(keep.sum()))
+
+    def latest_time(self) -> float | None:
+        with self._lock:
+            if not self.written:
+                return None
+            return float(self._t[(self.written - 1) % self.capacity])
+
+    def set_tare(self, offsets: np.ndarray | None) -> None:
+        """Raw offsets subtracted from every channel from now on (None: no tare).
+
+        Load cells go through sensing.conversion with the same tare a session stores, so the
+        live numbers and the recorded session's numbers agree.
+        """
+        tare = None if offsets is None else np.asarray(offsets, np.float64)
+        conversion = None
+        if self.profile is not None and self.profile.matrix is None:
+            names = [c.name for c in self.channels]
+            conversion = Conversion.from_profile(
+                self.profile, {"tare": dict(zip(names, tare.tolist(), strict=True))}
+                if tare is not None else None)
+        with self._lock:
+            self._tare = tare
+            self._conversion = conversion
+
+    @property
+    def tare(self) -> np.ndarray | None:
+        return self._tare
+
+    def start_counting(self, host_time: float | None) -> None:
+        """Count time on the blocks from host_time (None stops counting)."""
+        with self._lock:
+            self._count_from = host_time
+            self.loaded_s = 0.0
+            self._peak_total = 0.0
+
+    def _accumulate_loaded(self, times: np.ndarray, values: np.ndarray) -> None:
+        last = self._last_t
+        self._last_t = float(times[-1]) if len(times) else last
+        if self._count_from is None or not len(times):
+            return
+        prev = np.concatenate([[times[0] if last is None else last], times[:-1]])
+        dt = np.clip(times - prev, 0.0, 1.0)  # a gap longer than 1 s is not counted as loaded
+        dt = np.where(times >= self._count_from, dt, 0.0)
+        forces = self._is_force  # only channels with a force unit add up to a total
+        total = self._convert(values)[:, forces].sum(axis=1) if forces.any() else None
+        if total is None or not len(total):
+            return
+        self._peak_total = max(self._peak_total, float(np.nanmax(total, initial=0.0)))
+        threshold = max(LOADED_FLOOR_N, LOADED_SHARE * self._peak_total)
+        self.loaded_s += float(dt[total > threshold].sum())
+
+    def _convert(self, raw: np.ndarray) -> np.ndarray:
+        """Raw channel values to display values: newtons for forces, else the device's unit."""
+        if self._conversion is not None:
+            return self._conversion.apply(raw, "N")[0]
+        if self._tare is not None:
+            raw = raw - self._tare
+        return raw * self._mat_factor
+
+    # -- the read side (viewer tasks) -------------------------------------------------------
+
+    def _copy(self, cursor: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """(times, raw values, new cursor, frames skipped) from ``cursor`` to the newest."""
+        with self._lock:
+            end = self.written
+            oldest = max(0, end - self.capacity)
+            idx = np.arange(max(cursor, oldest), end) % self.capacity
+            return self._t[idx], self._v[idx], end, max(0, oldest - cursor)
+
+    def read_since(self, cursor: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """(seconds since epoch, values in display units, new cursor, frames skipped)."""
+        t, raw, end, skipped = self._copy(cursor)
+        with self._lock:
+            values = self._convert(raw)
+        return t - self.epoch, values, end, skipped
+
+    def cursor_for(self, seconds_back: float) -> int:
+        """The cursor of the oldest frame no older than ``seconds_back`` before the newest."""
+        with self._lock:
+            oldest = max(0, self.written - self.capacity)
+            if self.written == oldest:
+                return self.written
+            idx = np.arange(oldest, self.written) % self.capacity
+            newest = self._t[(self.written - 1) % self.capacity]
+            inside = np.nonzero(self._t[idx] >= newest - seconds_back)[0]
+            return oldest + int(inside[0]) if len(inside) else self.written
+
+    def events_since(self, event_id: int) -> list[dict[str, Any]]:
+        with self._lock:
+            return [e for e in self.events if e["id"] > event_id]
+
+    def hello(self) -> dict[str, Any]:
+        return {"type": "hello", "generation": self.generation,
+                "channels": [{"name": c.name, "unit": c.unit, "block": c.block}
+                             for c in self.channels]}
+
+
+def _finite_or_null(column: np.ndarray) -> list[float | None]:
+    """JSON has no NaN: a value that is not a number goes out as null (and is drawn as a gap)."""
+    values: list[float | None] = column.tolist()
+    finite = np.isfinite(column)
+    if finite.all():
+        return values
+    return [v if ok else None for v, ok in zip(values, finite.tolist(), strict=True)]
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(data, default=lambda o: getattr(o, "tolist", str)()))
+
+
+async def stream_to_viewer(send_text: Callable[[str], Any], hub: LiveHub,
+                           status: Callable[[], dict[str, Any]], interval_s: float = 0.04,
+                           history_s: float = 120.0,
+                           send_timeout_s: float = SEND_TIMEOUT_S) -> None:
+    """Send one batch every ``interval_s`` until the viewer goes away or stops reading.
+
+    A send that takes longer than ``send_timeout_s`` raises TimeoutError: the viewer is dropped.
+    """
+    generation = -1
+    cursor = event_id = 0
+    while True:
+        if hub.generation != generation:
+            generation = hub.generation
+            cursor, event_id = hub.cursor_for(history_s), 0
+            await asyncio.wait_for(send_text(json.dumps(hub.hello())), send_timeout_s)
+        t, values, cursor, skipped = hub.read_since(cursor)
+        events = hub.events_since(event_id)
+        if events:
+            event_id = events[-1]["id"]
+        batch = {
+            "type": "batch",
+            "t": np.round(t, 4).tolist(),
+            "values": {c.name: _finite_or_null(values[:, i]) for i, c in enumerate(hub.channels)},
+            "events": events,
+            "skipped": skipped,
+            "loaded_s": round(hub.loaded_s, 2),
+            "wrong_shape": hub.wrong_shape,
+            **status(),
+        }
+        await asyncio.wait_for(send_text(json.dumps(batch)), send_timeout_s)
+        await asyncio.sleep(interval_s)

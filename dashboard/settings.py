@@ -1,0 +1,67 @@
+"""Dashboard settings: one pydantic model, filled by the command line or by tests."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from firmware_bridge.errors import SotlogError
+
+# Hosts that only this machine can reach; any other bind needs a token.
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+SIM_URL = "sim://loadcells?blocks=2&rate=80&protocol=lines&seed=1"
+SIM_PROFILE = "sim-loadcells"
+UNITS = ("N", "kgf", "lbf")
+
+
+class SettingsError(SotlogError):
+    """The dashboard was asked to start in a way that is not safe or not possible."""
+
+
+class Settings(BaseModel):
+    """How the dashboard runs: where it listens, who may use it, which device it opens first.
+
+    ``port`` and ``profile`` name the device (a pyserial URL and a profile name or path);
+    ``http_port`` is where the web page listens. ``simulate`` opens the simulated load cells.
+    """
+
+    host: str = "127.0.0.1"
+    http_port: Annotated[int, Field(ge=0, le=65535)] = 8000
+    port: str | None = None
+    profile: str | None = None
+    simulate: bool = False
+    store: str | None = None  # path of the SQLite store; None: $SOTLOG_STORE or the user dir
+    token: str | None = None  # full access; falls back to $SOTLOG_TOKEN
+    viewer_token: str | None = None  # read-only: GET and watching the live stream
+    window_s: Annotated[int, Field(ge=30, le=120)] = 60  # default width of the live traces
+    units: Literal["N", "kgf", "lbf"] = "N"
+    live_interval_s: Annotated[float, Field(gt=0, le=1.0)] = 0.04  # one batch per viewer
+    ring_seconds: Annotated[float, Field(ge=10, le=3600)] = 150.0  # live history in memory
+
+    def effective_token(self) -> str | None:
+        """The full-access token: the setting, else $SOTLOG_TOKEN, else None."""
+        return self.token or os.environ.get("SOTLOG_TOKEN") or None
+
+    def device(self) -> tuple[str, str] | None:
+        """The (url, profile) to open at start, or None to wait for the page to choose."""
+        if self.simulate:
+            return (self.port or SIM_URL, self.profile or SIM_PROFILE)
+        if self.port:
+            if not self.profile:
+                raise SettingsError(f"port {self.port} needs a profile (--profile NAME or PATH)")
+            return (self.port, self.profile)
+        return None
+
+    def check(self) -> None:
+        """Refuse to listen beyond this machine without a token."""
+        if self.host not in LOCAL_HOSTS and not self.effective_token():
+            raise SettingsError(
+                f"listening on {self.host} needs a token (--token or SOTLOG_TOKEN); "
+                "without one the dashboard only listens on 127.0.0.1"
+            )
+        if self.viewer_token and self.viewer_token == self.effective_token():
+            raise SettingsError("the viewer token must differ from the full-access token")
+        if self.viewer_token and not self.effective_token():
+            raise SettingsError("a viewer token needs a full-access token as well")

@@ -1,0 +1,90 @@
+// Shared helpers for every sotlog page: the API, units, formatting, the status bar.
+"use strict";
+
+const UNIT_FACTORS = { N: 1, kgf: 9.80665, lbf: 4.4482216152605 };  // one unit in newtons
+const G = 9.80665;
+
+async function api(path, options = {}) {
+  const init = { headers: {}, credentials: "same-origin", ...options };
+  if (init.body !== undefined && typeof init.body !== "string") {
+    init.body = JSON.stringify(init.body);
+    init.headers["Content-Type"] = "application/json";
+  }
+  const res = await fetch(path, init);
+  if (res.status === 204) return null;
+  let data = null;
+  try { data = await res.json(); } catch (err) { data = null; }
+  if (!res.ok) {
+    const detail = data && data.detail ? data.detail : `${res.status} ${res.statusText}`;
+    throw new Error(typeof detail === "string" ? detail : JSON.stringify(detail));
+  }
+  return data;
+}
+
+// Force in newtons shown in the chosen unit; other units (counts, kPa) are shown as they are.
+function toUnit(valueN, channelUnit, unit) {
+  if (channelUnit !== "N") return valueN;
+  return valueN / UNIT_FACTORS[unit];
+}
+
+function fmt(x, digits = 1) {
+  if (x === null || x === undefined || !Number.isFinite(x)) return "–";
+  const text = x.toFixed(digits);
+  return Number(text) === 0 ? (0).toFixed(digits) : text;  // no "-0"
+}
+
+// Session time as m:ss, with a minus sign before the start (a tare taken before Start).
+function fmtSessionTime(seconds) {
+  if (!Number.isFinite(seconds)) return "–";
+  return (seconds < 0 ? "−" : "") + fmtDuration(Math.abs(seconds));
+}
+
+function fmtDuration(seconds) {
+  if (!Number.isFinite(seconds)) return "–";
+  const s = Math.max(0, Math.floor(seconds));
+  const m = Math.floor(s / 60);
+  return `${m}:${String(s % 60).padStart(2, "0")}`;
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children) node.append(c);
+  return node;
+}
+
+function localTime(utcIso) {
+  if (!utcIso) return "–";
+  const d = new Date(utcIso.endsWith("Z") || utcIso.includes("+") ? utcIso : utcIso + "Z");
+  return d.toLocaleString([], { year: "numeric", month: "2-digit", day: "2-digit",
+                                hour: "2-digit", minute: "2-digit" });
+}
+
+// A ?token= in the address is turned into a cookie by the server; take it out of sight.
+(function hideToken() {
+  const url = new URL(window.location.href);
+  if (url.searchParams.has("token")) {
+    url.searchParams.delete("token");
+    window.history.replaceState(null, "", url.toString());
+  }
+})();
+
+const COUNTER_LABELS = [
+  ["bytes", "bytes"], ["frames", "frames"], ["undecodable", "undecodable"],
+  ["crc_errors", "CRC failures"], ["seq_gaps", "gaps"], ["reconnects", "reconnects"],
+];
+
+function renderCounters(node, counters) {
+  node.replaceChildren(...COUNTER_LABELS.map(([key, label]) => {
+    const v = counters && counters[key] !== undefined ? counters[key] : 0;
+    const warn = key !== "bytes" && key !== "frames" && v > 0;
+    return el("span", { class: "detail" + (warn ? " nonzero" : ""), "data-counter": key },
+      label + " ", el("b", { text: String(v) }));
+  }));
+}

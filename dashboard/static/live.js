@@ -1,0 +1,328 @@
+// The live page: device, session setup, Tare/Start/Stop, events, and the live stream.
+// At /replay/<id> the same page plays a recorded session instead (replay.js).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const KEEP_S = 125;  // seconds of stream kept in the page (the widest window is 120 s)
+
+const S = {
+  role: "full", channels: [], t: [], series: {}, total: [], events: [], seen: new Set(),
+  status: {}, streamUp: false, unit: "N", window: 60, loadedS: 0,
+  setup: { position: "prone", blocks: [], selected: -1, channels: [] },
+  replay: null,  // set by replay.js
+};
+
+// ---- setup: form + pelvis + block table, one state ------------------------------------------
+
+function setupChanged() {
+  S.setup.channels = S.channels;
+  S.setup.position = document.querySelector("input[name=position]:checked").value;
+  renderPelvis($("pelvis"), S.setup, setupChanged);
+  renderBlockTable($("block-rows"), S.setup, setupChanged);
+}
+
+function readMeta() {
+  const val = (id) => $(id).value.trim();
+  const bw = val("body_weight_kg");
+  return {
+    subject_code: val("subject_code") || null,
+    position: S.setup.position,
+    category: val("category") || null,
+    short_leg: val("short_leg") || null,
+    body_weight_kg: bw === "" ? null : Number(bw),
+    note: val("note"),
+    blocks: S.setup.blocks.map((b) => ({ side: b.side, landmark: b.landmark,
+      angle_deg: Number.isFinite(b.angle_deg) ? b.angle_deg : null, channel: b.channel || null })),
+  };
+}
+
+function showError(err) { $("error").textContent = err ? String(err.message || err) : ""; }
+
+async function act(fn) {
+  showError(null);
+  try { return await fn(); } catch (err) { showError(err); return null; }
+}
+
+// ---- device --------------------------------------------------------------------------------
+
+async function loadDevices() {
+  const data = await api("/api/devices");
+  const current = S.status.url;
+  $("port").replaceChildren(...data.ports.map((p) => el("option", {
+    value: p.device, "data-profile": p.profile || "", selected: p.device === current,
+    text: `${p.description}${p.simulated ? "" : " — " + p.device}` })));
+  $("profile").replaceChildren(...data.profiles.map((name) =>
+    el("option", { value: name, text: name, selected: name === S.status.profile })));
+  suggestProfile();
+}
+
+function suggestProfile() {
+  const opt = $("port").selectedOptions[0];
+  if (opt && opt.dataset.profile && !S.status.url) $("profile").value = opt.dataset.profile;
+}
+
+// ---- the stream ----------------------------------------------------------------------------
+
+let socket = null, retryMs = 500;
+
+function openStream() {
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  socket = new WebSocket(`${proto}://${location.host}/api/live`);
+  socket.onopen = () => { S.streamUp = true; retryMs = 500; renderStatus(); };
+  socket.onmessage = (msg) => {
+    const data = JSON.parse(msg.data);
+    if (data.type === "hello") onHello(data); else onBatch(data);
+  };
+  socket.onclose = () => {
+    S.streamUp = false;
+    renderStatus();
+    setTimeout(openStream, retryMs);  // the page recovers by itself when the server is back
+    retryMs = Math.min(retryMs * 2, 5000);
+  };
+}
+
+function onHello(hello) {
+  S.channels = hello.channels;
+  S.t = []; S.total = []; S.events = []; S.seen = new Set();
+  S.series = Object.fromEntries(S.channels.map((c) => [c.name, []]));
+  const known = new Set(S.channels.map((c) => c.name));
+  for (const b of S.setup.blocks) if (b.channel && !known.has(b.channel)) b.channel = null;
+  setupChanged();
+}
+
+function onBatch(batch) {
+  const n = batch.t.length;
+  for (let i = 0; i < n; i++) {
+    S.t.push(batch.t[i]);
+    let total = 0;
+    for (const c of S.channels) {
+      const v = batch.values[c.name][i];
+      S.series[c.name].push(v);
+      if (c.unit === "N" && Number.isFinite(v)) total += v;
+    }
+    S.total.push(total);
+  }
+  for (const e of batch.events) addEvent(e);
+  if (S.t.length > 4000 && S.t[0] < S.t[S.t.length - 1] - KEEP_S - 5) {
+    const cut = lowerBound(S.t, S.t[S.t.length - 1] - KEEP_S);
+    S.t.splice(0, cut); S.total.splice(0, cut);
+    for (const name of Object.keys(S.series)) S.series[name].splice(0, cut);
+  }
+  const before = controlsKey();
+  S.status = batch;
+  S.loadedS = batch.loaded_s;
+  if (controlsKey() !== before) renderControls();
+  renderStatus();
+}
+
+function addEvent(e) {
+  if (S.seen.has(e.id)) return;
+  S.seen.add(e.id);
+  S.events.push(e);
+  const rec = S.status.recording;
+  const when = rec ? fmtSessionTime(e.t - rec.t_start) : new Date().toLocaleTimeString();
+  $("events").prepend(el("li", { "data-kind": e.kind }, el("span", { class: "t", text: when }),
+    el("span", { class: "kind", text: e.kind }), e.text || ""));
+}
+
+// ---- rendering -----------------------------------------------------------------------------
+
+function renderStatus() {
+  const st = S.status;
+  const pill = $("state");
+  const state = !S.streamUp ? "lost" : st.state || "closed";
+  const words = { connected: "connected", connecting: "connecting…", disconnected: "device lost",
+    closed: "no device", stopped: "no device", lost: "live stream lost — reconnecting" };
+  pill.className = "pill " + state;
+  pill.textContent = words[state] || state;
+  $("rate-value").textContent = fmt(st.rate_hz || 0, 1);
+  renderCounters($("counters"), st.counters);
+  const banner = $("banner");
+  const problem = !S.streamUp ? "The live stream is down; reconnecting…"
+    : st.state === "disconnected" ? `Device lost: ${st.error || st.url}. Waiting for it to come back; the gap is recorded.`
+    : st.error ? st.error : "";
+  banner.hidden = !problem || !!S.replay;
+  banner.textContent = problem;
+  const rec = $("rec");
+  rec.hidden = !st.recording;
+  if (st.recording) rec.textContent = `recording · session ${st.recording.session_id}`;
+  $("device-now").textContent = st.url ? `open: ${st.url} · ${st.profile}` : "no device open";
+}
+
+function controlsKey() {
+  return `${S.status.state}|${!!S.status.recording}|${S.status.url}`;
+}
+
+function renderControls() {
+  const st = S.status, full = S.role === "full";
+  const connected = st.state === "connected" || st.state === "disconnected";
+  const recording = !!st.recording;
+  $("tare").disabled = !full || st.state !== "connected";
+  $("start").disabled = !full || !connected || recording;
+  $("stop").disabled = !full || !recording;
+  $("connect").disabled = !full || recording;
+  $("disconnect").disabled = !full || recording || !st.url;
+  for (const b of document.querySelectorAll("#eventbar button")) b.disabled = !full || !recording;
+  for (const f of document.querySelectorAll("#setup input, #setup select, #setup button")) {
+    f.disabled = !full || recording;
+  }
+}
+
+function frame() {
+  requestAnimationFrame(frame);
+  const view = S.replay ? S.replay.view() : liveView();
+  if (!view) return;
+  traces.draw(view);
+  readout.build(view.channels, view.sides, view.blocks);
+  readout.update(view.channels, view.sides, view.now);
+}
+
+function liveView() {
+  const rec = S.status.recording;
+  const blocks = rec && rec.meta ? rec.meta.blocks : S.setup.blocks;
+  const sides = channelSides(S.channels, blocks);
+  const n = S.t.length;
+  const tEnd = n ? S.t[n - 1] : 0;
+  const bw = rec && rec.meta ? rec.meta.body_weight_kg : Number($("body_weight_kg").value) || null;
+  return {
+    channels: S.channels, sides, blocks,
+    ...traceView(S.t, S.series, S.total, S.events, sides, tEnd, rec ? rec.t_start : tEnd,
+      n ? null : (S.status.url ? "waiting for data…" : "no device open")),
+    now: { values: recentMeans(S.t, S.series, n), unit: S.unit, bodyWeightKg: bw,
+      loadedS: rec ? S.loadedS : NaN, elapsedS: rec ? tEnd - rec.t_start : NaN },
+  };
+}
+
+function traceView(t, series, total, events, sides, tEnd, origin, empty) {
+  const k = UNIT_FACTORS[S.unit];
+  const force = S.channels.length && S.channels.every((c) => c.unit === "N");
+  const scaled = (values, unit) => (unit === "N" && k !== 1
+    ? values.map((v) => (v === null ? null : v / k)) : values);
+  const list = S.channels.map((c, i) => ({ name: c.name, colour: channelColour(sides[c.name], i),
+    values: scaled(series[c.name] || [], c.unit) }));
+  if (force) list.push({ name: "total", colour: "#2b2f36", width: 2.5, values: scaled(total, "N") });
+  const unit = force ? S.unit : (S.channels[0] || {}).unit || "";
+  return { t, series: list, events, tEnd, window: S.window, origin, empty, unit,
+    unitLabel: force ? `force (${S.unit})` : unit, minRange: force ? 10 / k : 1,
+    timeLabel: (x) => `${Math.round(x)} s` };
+}
+
+// ---- actions -------------------------------------------------------------------------------
+
+async function markEvent(kind) {
+  if (!S.status.recording || S.role !== "full") return;
+  const input = $("event-text");
+  const text = input.value.trim();
+  if ((kind === "marker" || kind === "note") && !text) {
+    input.focus();
+    input.dataset.pending = kind;
+    input.placeholder = `type the ${kind} text, then Enter`;
+    return;
+  }
+  const e = await act(() => api("/api/events", { method: "POST", body: { kind, text } }));
+  if (e) {
+    addEvent(e);
+    if (kind === "marker" || kind === "note") input.value = "";
+    input.placeholder = "text for a marker or note";
+    delete input.dataset.pending;
+  }
+}
+
+function bindActions() {
+  $("port").addEventListener("change", suggestProfile);
+  $("connect").addEventListener("click", () => act(async () => {
+    S.status = await api("/api/connection", { method: "PUT",
+      body: { url: $("port").value, profile: $("profile").value } });
+    renderStatus(); renderControls();
+  }));
+  $("disconnect").addEventListener("click", () => act(async () => {
+    await api("/api/connection", { method: "DELETE" });
+  }));
+  $("tare").addEventListener("click", () => act(async () => {
+    $("tare").disabled = true;
+    $("tare").textContent = "Taring… keep the blocks unloaded";
+    try {
+      const r = await api("/api/tare", { method: "POST", body: { seconds: 1.0 } });
+      $("saved").textContent = `Tared on ${r.frames} frames over ${r.window_s} s.`;
+    } finally { $("tare").textContent = "Tare"; renderControls(); }
+  }));
+  $("start").addEventListener("click", () => act(async () => {
+    const r = await api("/api/recording", { method: "POST", body: readMeta() });
+    $("saved").textContent = `Recording session ${r.session_id}…`;
+  }));
+  $("stop").addEventListener("click", () => act(async () => {
+    const r = await api("/api/recording/stop", { method: "POST" });
+    $("saved").replaceChildren(`Session ${r.session_id} saved. `,
+      el("a", { href: `/sessions/${r.session_id}`, text: "Open it" }));
+  }));
+  for (const b of document.querySelectorAll("#eventbar button")) {
+    b.addEventListener("click", () => markEvent(b.dataset.kind));
+  }
+  $("event-text").addEventListener("keydown", (e) => {
+    if (e.key === "Enter") { e.preventDefault(); markEvent(e.target.dataset.pending || "marker"); }
+    if (e.key === "Escape") e.target.blur();
+  });
+  $("unit").addEventListener("change", () => { S.unit = $("unit").value; });
+  $("window").addEventListener("change", () => { S.window = Number($("window").value); });
+  $("present").addEventListener("click", togglePresent);
+  $("add-block").addEventListener("click", () => { addBlock(S.setup); setupChanged(); });
+  for (const r of document.querySelectorAll("input[name=position]")) {
+    r.addEventListener("change", setupChanged);
+  }
+  document.addEventListener("keydown", onKey);
+}
+
+function togglePresent() {
+  const on = document.body.classList.toggle("present");
+  $("present").setAttribute("aria-pressed", String(on));
+}
+
+const KEYS = { p: "placed", r: "removed", m: "marker", n: "note" };
+
+function onKey(e) {
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  const tag = (e.target.tagName || "").toLowerCase();
+  if (["input", "select", "textarea"].includes(tag) || e.target.isContentEditable) return;
+  const key = e.key.toLowerCase();
+  if (key === "f") { togglePresent(); return; }
+  if (S.replay) { S.replay.onKey(e); return; }
+  if (KEYS[key]) { e.preventDefault(); markEvent(KEYS[key]); }
+}
+
+function setWindow(seconds) {
+  const select = $("window");
+  if (![...select.options].some((o) => Number(o.value) === seconds)) {
+    select.append(el("option", { value: seconds, text: `${seconds} s` }));
+  }
+  S.window = seconds;
+  select.value = String(seconds);
+}
+
+// ---- start ---------------------------------------------------------------------------------
+
+const traces = new Traces($("traces"));
+const readout = new Readout($("readout"), $("legend"));
+
+async function main() {
+  $("window").value = String(S.window);
+  bindActions();
+  setupChanged();
+  requestAnimationFrame(frame);
+  const replayId = (location.pathname.match(/^\/replay\/(\d+)/) || [])[1];
+  if (replayId) { await startReplay(Number(replayId)); return; }
+  const access = await api("/api/access").catch(() => ({ role: "full" }));
+  S.role = access.role;
+  if (access.units) S.unit = $("unit").value = access.units;
+  if (access.window_s) setWindow(access.window_s);
+  if (S.role !== "full") {
+    document.querySelector(".setup").hidden = true;
+    document.querySelector("main").style.gridTemplateColumns = "1fr";
+  }
+  try { S.status = await api("/api/status"); } catch (err) { showError(err); }
+  renderStatus();
+  renderControls();
+  await act(loadDevices);
+  openStream();
+}
+
+main();

@@ -1,0 +1,183 @@
+// The pelvis seen from above, head at the top, with a clickable landmark on each side; and the
+// block table that says the same thing in form fields. Both draw from one list of blocks.
+"use strict";
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const LANDMARKS = ["iliac_crest", "greater_trochanter", "acetabulum", "ilium", "sacrum", "other"];
+const LANDMARK_NAMES = {
+  iliac_crest: "iliac crest", greater_trochanter: "greater trochanter",
+  acetabulum: "acetabulum", ilium: "ilium", sacrum: "sacrum", other: "other",
+};
+// Where each landmark sits on the image's left half (viewBox 400 x 290); the right half mirrors.
+const LANDMARK_XY = {
+  iliac_crest: [92, 62], ilium: [128, 112], sacrum: [186, 140],
+  acetabulum: [122, 190], greater_trochanter: [70, 222],
+};
+const SIDE_COLOURS = { left: "#1f6fb2", right: "#c8561a" };
+
+function svgEl(tag, attrs = {}) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  return node;
+}
+
+// Prone, seen from above: we look at the back, so the patient's left is on the image's left.
+// Supine: the patient faces us, so the patient's left is on the image's right.
+function imageSideOf(patientSide, position) {
+  if (position === "supine") return patientSide === "left" ? "right" : "left";
+  return patientSide;
+}
+
+function landmarkXY(landmark, patientSide, position) {
+  const [x, y] = LANDMARK_XY[landmark];
+  return imageSideOf(patientSide, position) === "left" ? [x, y] : [400 - x, y];
+}
+
+function drawBones(svg) {
+  const half = svgEl("g", { class: "bones" });
+  // ilium wing, with the crest as its upper rim
+  half.append(svgEl("path", { class: "bone", d:
+    "M182 92 C160 52 118 36 84 46 C58 54 52 86 68 114 C84 140 104 160 116 172 " +
+    "L150 176 C162 150 172 122 182 92 Z" }));
+  // pubis / ischium towards the midline
+  half.append(svgEl("path", { class: "bone", d:
+    "M116 172 C112 200 124 232 150 244 C170 252 190 246 198 236 L196 214 " +
+    "C180 220 160 214 150 198 L150 176 Z" }));
+  // femur: head in the acetabulum, neck, greater trochanter, shaft
+  half.append(svgEl("path", { class: "bone", d:
+    "M122 190 L96 204 C80 200 62 206 58 222 C56 236 66 246 78 248 L84 290 L106 290 " +
+    "L100 240 C104 230 104 220 110 212 Z" }));
+  half.append(svgEl("circle", { class: "bone", cx: 122, cy: 190, r: 16 }));
+  const mirror = half.cloneNode(true);
+  mirror.setAttribute("transform", "translate(400,0) scale(-1,1)");
+  svg.append(half, mirror);
+  svg.append(svgEl("path", { class: "bone", d:
+    "M182 92 L218 92 L212 170 L204 196 L196 196 L188 170 Z" }));  // sacrum and coccyx
+}
+
+function renderPelvis(svg, state, onChange) {
+  svg.replaceChildren();
+  svg.setAttribute("viewBox", "0 0 400 290");
+  drawBones(svg);
+  const position = state.position || "prone";
+  for (const side of ["left", "right"]) {
+    const imgLeft = imageSideOf(side, position) === "left";
+    const label = svgEl("text", { class: "side-label", x: imgLeft ? 8 : 392, y: 20,
+      "text-anchor": imgLeft ? "start" : "end" });
+    label.textContent = `patient's ${side.toUpperCase()}`;
+    svg.append(label);
+  }
+  const head = svgEl("text", { class: "lm-label", x: 200, y: 16, "text-anchor": "middle" });
+  head.textContent = "▲ head";
+  const view = svgEl("text", { class: "lm-label", x: 200, y: 286, "text-anchor": "middle" });
+  view.textContent = `seen from above · ${position}`;
+  svg.append(head, view);
+
+  for (const side of ["left", "right"]) {
+    for (const landmark of Object.keys(LANDMARK_XY)) {
+      const [x, y] = landmarkXY(landmark, side, position);
+      const name = `place a block at the patient's ${side} ${LANDMARK_NAMES[landmark]}`;
+      const target = svgEl("circle", { class: "landmark", cx: x, cy: y, r: 9, tabindex: 0,
+        role: "button", "aria-label": name, "data-side": side, "data-landmark": landmark });
+      const title = svgEl("title");
+      title.textContent = name;
+      target.append(title);
+      const act = () => { placeBlock(state, side, landmark); onChange(); };
+      target.addEventListener("click", act);
+      target.addEventListener("keydown", (e) => {
+        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); act(); }
+      });
+      const imgLeft = x < 200;
+      const below = landmark === "greater_trochanter";  // too near the edge for a side label
+      const text = svgEl("text", { class: "lm-label", x: below ? x : imgLeft ? x - 12 : x + 12,
+        y: below ? y + 22 : y + 4, "text-anchor": below ? "middle" : imgLeft ? "end" : "start" });
+      text.textContent = LANDMARK_NAMES[landmark].replace("greater ", "gr. ");
+      svg.append(text, target);
+    }
+  }
+  state.blocks.forEach((b, i) => {
+    if (!LANDMARK_XY[b.landmark]) return;  // "other" is in the table only
+    const [x, y] = landmarkXY(b.landmark, b.side, position);
+    const mirrored = x > 200 ? -1 : 1;
+    const angle = Number.isFinite(b.angle_deg) ? b.angle_deg * mirrored : 0;
+    const g = svgEl("g", { class: "block" + (i === state.selected ? " selected" : ""),
+      transform: `translate(${x},${y}) rotate(${angle})`, "data-block": i });
+    g.append(svgEl("rect", { x: -24, y: -11, width: 48, height: 22, rx: 4,
+      fill: SIDE_COLOURS[b.side], "fill-opacity": 0.85 }));
+    const t = svgEl("text", { x: 0, y: 4, "text-anchor": "middle" });
+    t.textContent = b.channel || b.side[0].toUpperCase();
+    g.append(t);
+    const title = svgEl("title");
+    title.textContent = `block ${i + 1}: ${b.side} ${LANDMARK_NAMES[b.landmark]}`;
+    g.append(title);
+    g.addEventListener("click", () => { state.selected = i; onChange(); });
+    svg.append(g);
+  });
+}
+
+function freeChannel(state, side) {
+  const used = new Set(state.blocks.map((b) => b.channel).filter(Boolean));
+  const free = state.channels.filter((c) => !used.has(c.name));
+  const sameSide = free.find((c) => c.block === side);
+  return (sameSide || free[0] || { name: null }).name;
+}
+
+function placeBlock(state, side, landmark) {
+  const existing = state.blocks.findIndex((b) => b.side === side && b.landmark === landmark);
+  if (existing >= 0) { state.selected = existing; return; }
+  state.blocks.push({ side, landmark, angle_deg: null, channel: freeChannel(state, side) });
+  state.selected = state.blocks.length - 1;
+}
+
+function addBlock(state) {
+  const sides = state.blocks.map((b) => b.side);
+  const side = sides.includes("left") && !sides.includes("right") ? "right" : "left";
+  state.blocks.push({ side, landmark: "other", angle_deg: null, channel: freeChannel(state, side) });
+  state.selected = state.blocks.length - 1;
+}
+
+function options(select, values, labels, current) {
+  select.replaceChildren(...values.map((v, i) =>
+    el("option", { value: v, selected: v === current, text: labels[i] })));
+}
+
+function renderBlockTable(tbody, state, onChange) {
+  tbody.replaceChildren();
+  if (!state.blocks.length) {
+    tbody.append(el("tr", {}, el("td", { colspan: 5, class: "muted",
+      text: "No blocks yet: click a landmark on the drawing, or use Add block." })));
+    return;
+  }
+  state.blocks.forEach((b, i) => {
+    const n = i + 1;
+    const side = el("select", { "aria-label": `block ${n} side`, "data-field": "side" });
+    options(side, ["left", "right"], ["left", "right"], b.side);
+    const landmark = el("select", { "aria-label": `block ${n} landmark`, "data-field": "landmark" });
+    options(landmark, LANDMARKS, LANDMARKS.map((l) => LANDMARK_NAMES[l]), b.landmark);
+    const angle = el("input", { type: "number", min: -90, max: 90, step: 1, "data-field": "angle",
+      "aria-label": `block ${n} angle in degrees`, placeholder: "°",
+      value: Number.isFinite(b.angle_deg) ? String(b.angle_deg) : "" });
+    const channel = el("select", { "aria-label": `block ${n} channel`, "data-field": "channel" });
+    options(channel, ["", ...state.channels.map((c) => c.name)],
+      ["—", ...state.channels.map((c) => c.name)], b.channel || "");
+    const remove = el("button", { type: "button", "aria-label": `remove block ${n}`, text: "✕" });
+    side.addEventListener("change", () => { b.side = side.value; onChange(); });
+    landmark.addEventListener("change", () => { b.landmark = landmark.value; onChange(); });
+    angle.addEventListener("change", () => {
+      const v = angle.value.trim() === "" ? null : Number(angle.value);
+      b.angle_deg = Number.isFinite(v) ? Math.max(-90, Math.min(90, v)) : null;
+      onChange();
+    });
+    channel.addEventListener("change", () => { b.channel = channel.value || null; onChange(); });
+    remove.addEventListener("click", () => {
+      state.blocks.splice(i, 1);
+      state.selected = -1;
+      onChange();
+    });
+    const tr = el("tr", { class: i === state.selected ? "selected" : "", "data-block": i },
+      el("td", {}, side), el("td", {}, landmark), el("td", {}, angle), el("td", {}, channel),
+      el("td", {}, remove));
+    tr.addEventListener("focusin", () => { if (state.selected !== i) state.selected = i; });
+    tbody.append(tr);
+  });
+}

@@ -1,0 +1,150 @@
+// One session: summary, plot, events, editable metadata with its edit log, downloads.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const SID = Number(location.pathname.split("/").pop());
+const META_FIELDS = ["subject_code", "position", "category", "short_leg", "body_weight_kg", "note"];
+const P = { info: null, setup: { position: "prone", blocks: [], selected: -1, channels: [] } };
+
+function showError(err) { $("error").textContent = err ? String(err.message || err) : ""; }
+
+function metaChanged() {
+  P.setup.position = $("position").value || "prone";
+  renderPelvis($("pelvis"), P.setup, metaChanged);
+  renderBlockTable($("block-rows"), P.setup, metaChanged);
+}
+
+function fillMeta(meta) {
+  for (const f of META_FIELDS) $(f).value = meta[f] === null || meta[f] === undefined ? "" : meta[f];
+  P.setup.blocks = (meta.blocks || []).map((b) => ({ ...b }));
+  P.setup.selected = -1;
+  metaChanged();
+}
+
+// Nested counters (e.g. what could not be stored, by kind) as "frames 0 · raw bytes 0".
+function plain(v) {
+  if (v && typeof v === "object") {
+    return Object.entries(v).map(([k, x]) => `${k.replaceAll("_", " ")} ${x}`).join(" · ") || "–";
+  }
+  return String(v);
+}
+
+function renderHeader(info) {
+  const m = info.meta;
+  document.title = `sotlog · session ${info.id}`;
+  $("title").textContent = `Session ${info.id}${m.subject_code ? " · " + m.subject_code : ""}`;
+  $("subtitle").textContent = [localTime(info.started_utc), m.position,
+    m.category && `category ${m.category}`, m.short_leg && `short leg: ${m.short_leg}`,
+    `${fmtDuration(info.duration_s)} recorded`, info.status].filter(Boolean).join(" · ");
+  $("replay").href = `/replay/${info.id}`;
+  const rows = [["port", info.port], ["device", info.device], ["profile", info.profile],
+    ["software", `sotlog ${info.software_version} (format ${info.format_version})`],
+    ["ended", info.ended_utc ? localTime(info.ended_utc) : "–"],
+    ["tare", info.conversion && info.conversion.tare ? "yes (raw offsets kept)" : "none"],
+    ...Object.entries(info.counters || {}).map(([k, v]) => [k.replaceAll("_", " "), plain(v)])];
+  document.querySelector("#device tbody").replaceChildren(...rows.map(([k, v]) =>
+    el("tr", {}, el("th", { text: k }), el("td", { text: v || "–" }))));
+  const edits = info.edits || [];
+  document.querySelector("#edits tbody").replaceChildren(...(edits.length ? edits.map((e) =>
+    el("tr", {}, el("td", { text: e.at_utc.replace("T", " ").slice(0, 19) }),
+      el("td", { text: e.field }), el("td", { text: JSON.stringify(e.old) }),
+      el("td", { text: JSON.stringify(e.new) }))) :
+    [el("tr", {}, el("td", { colspan: 4, class: "muted", text: "No edits." }))]));
+}
+
+async function renderSummary() {
+  const unit = $("unit").value;
+  const s = await api(`/api/sessions/${SID}/summary?units=${unit}`);
+  const big = (name, value, u) => el("div", { class: "big" }, el("div", { class: "name", text: name }),
+    el("div", {}, el("span", { class: "value", text: value }), el("span", { class: "unit", text: u })));
+  $("totals").replaceChildren(big("on the blocks", fmtDuration(s.time_on_blocks_s), "min:s"),
+    big("recorded", fmtDuration(s.duration_s), "min:s"),
+    big("frames", String(s.frames), ""),
+    big("measured rate", fmt(s.measured_rate_hz, 1), "frames/s"));
+  const cols = [["channel"], ["count", "num"], ["mean", "num", 1], ["SD", "num", 1],
+    ["min", "num", 1], ["peak", "num", 1], ["mean on blocks", "num", 1], ["share", "num"],
+    ["of body weight", "num"]];
+  document.querySelector("#summary thead").replaceChildren(el("tr", {}, ...cols.map(([c, cls]) =>
+    el("th", { class: cls || "", text: c }))));
+  document.querySelector("#summary tbody").replaceChildren(...s.channels.map((c) => {
+    const side = s.sides[c.name];
+    const label = side ? `${c.name} (${side})` : c.name;
+    const v = (x) => (x === null ? "–" : `${fmt(x, 1)} ${c.unit}`);
+    const pct = (x) => (x === null ? "–" : `${fmt(x, 1)} %`);
+    return el("tr", { "data-channel": c.name }, el("td", { text: label }),
+      el("td", { class: "num", text: String(c.count) }), el("td", { class: "num", text: v(c.mean) }),
+      el("td", { class: "num", text: v(c.sd) }), el("td", { class: "num", text: v(c.min) }),
+      el("td", { class: "num", text: v(c.max) }),
+      el("td", { class: "num", text: v(c.loaded_mean) }),
+      el("td", { class: "num", text: pct(c.share_pct) }),
+      el("td", { class: "num", text: pct(c.body_weight_pct) }));
+  }));
+  $("plot").src = `/api/sessions/${SID}/plot.png?units=${unit}`;
+}
+
+async function renderEvents() {
+  const events = await api(`/api/sessions/${SID}/events`);
+  const tbody = document.querySelector("#events tbody");
+  tbody.replaceChildren(...events.map((e) => el("tr", { "data-kind": e.kind },
+    el("td", { class: "num", text: fmtSessionTime(e.time_s) }),
+    el("td", { class: "kind", text: e.kind }), el("td", { text: e.text }),
+    el("td", { class: "muted", text: e.source }))));
+  if (!events.length) tbody.append(el("tr", {}, el("td", { colspan: 4, class: "muted",
+    text: "No events." })));
+}
+
+async function renderDownloads() {
+  const formats = await api("/api/exports");
+  $("downloads").replaceChildren(...formats.map((f) => f.available
+    ? el("a", { href: `/api/sessions/${SID}/exports/${f.name}`, download: "",
+      title: f.description, text: `${f.name} — ${f.description}` })
+    : el("span", { class: "muted", title: f.missing, text: `${f.name} (not installed)` })));
+}
+
+async function save() {
+  showError(null);
+  const m = P.info.meta, changes = {};
+  for (const f of META_FIELDS) {
+    let v = $(f).value.trim();
+    if (f === "body_weight_kg") v = v === "" ? null : Number(v);
+    else if (f !== "note") v = v || null;
+    if (v !== m[f] && !(v === null && m[f] === undefined)) changes[f] = v;
+  }
+  const blocks = P.setup.blocks.map((b) => ({ side: b.side, landmark: b.landmark,
+    angle_deg: Number.isFinite(b.angle_deg) ? b.angle_deg : null, channel: b.channel || null }));
+  if (JSON.stringify(blocks) !== JSON.stringify(m.blocks)) changes.blocks = blocks;
+  if (!Object.keys(changes).length) { $("saved").textContent = "Nothing changed."; return; }
+  try {
+    await api(`/api/sessions/${SID}`, { method: "PATCH", body: changes });
+    $("saved").textContent = `Saved ${Object.keys(changes).join(", ")} at ` +
+      new Date().toLocaleTimeString() + "; the earlier values are kept below.";
+    await load();
+  } catch (err) { showError(err); }
+}
+
+async function load() {
+  P.info = await api(`/api/sessions/${SID}`);
+  P.setup.channels = P.info.channel_names.map((name) => ({ name, block: P.info.sides[name] }));
+  renderHeader(P.info);
+  fillMeta(P.info.meta);
+}
+
+async function main() {
+  $("save").addEventListener("click", save);
+  $("unit").addEventListener("change", () => renderSummary().catch(showError));
+  $("position").addEventListener("change", metaChanged);
+  $("add-block").addEventListener("click", () => { addBlock(P.setup); metaChanged(); });
+  try {
+    const access = await api("/api/access");
+    $("unit").value = access.units;
+    if (access.role !== "full") {
+      for (const n of document.querySelectorAll("#meta input, #meta select, #save, #add-block")) {
+        n.disabled = true;
+      }
+    }
+    await load();
+    await Promise.all([renderSummary(), renderEvents(), renderDownloads()]);
+  } catch (err) { showError(err); }
+}
+
+main();

@@ -1,0 +1,67 @@
+// The sessions list: search by subject code, filter by day, category and position; newest first.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const FILTERS = ["q", "date_from", "date_to", "category", "position"];
+
+function blockText(blocks) {
+  if (!blocks || !blocks.length) return "–";
+  return blocks.map((b) => `${b.side} ${b.landmark.replace("_", " ")}` +
+    (Number.isFinite(b.angle_deg) ? ` ${b.angle_deg}°` : "")).join(", ");
+}
+
+let pending = 0;
+
+async function load() {
+  const params = new URLSearchParams();
+  for (const name of FILTERS) {
+    const v = $(name).value.trim();
+    if (v) params.set(name, v);
+  }
+  history.replaceState(null, "", params.toString() ? `?${params}` : location.pathname);
+  const mine = ++pending;
+  let rows;
+  try {
+    rows = await api(`/api/sessions?${params}`);
+    $("error").textContent = "";
+  } catch (err) { $("error").textContent = err.message; return; }
+  if (mine !== pending) return;  // a newer search has started
+  $("count").textContent = `${rows.length} session${rows.length === 1 ? "" : "s"}, newest first`;
+  const tbody = document.querySelector("#sessions tbody");
+  tbody.replaceChildren(...rows.map((s) => {
+    const open = () => { location.href = `/sessions/${s.id}`; };
+    const tr = el("tr", { class: "clickable", "data-session": s.id, onclick: open },
+      el("td", { class: "num", text: String(s.id) }),
+      el("td", { text: localTime(s.started_utc) }),
+      el("td", {}, el("a", { href: `/sessions/${s.id}`, text: s.subject_code || "(no code)" })),
+      el("td", { text: s.position || "–" }),
+      el("td", { text: s.category || "–" }),
+      el("td", { text: blockText(s.blocks) }),
+      el("td", { class: "num", text: fmtDuration(s.duration_s) }),
+      el("td", { class: "num", text: String(s.n_frames) }),
+      el("td", { text: s.status }),
+      el("td", {}, el("a", { href: `/replay/${s.id}`, text: "replay",
+        onclick: (e) => e.stopPropagation() })));
+    return tr;
+  }));
+  if (!rows.length) {
+    tbody.append(el("tr", {}, el("td", { colspan: 10, class: "muted",
+      text: "No sessions match these filters." })));
+  }
+}
+
+function main() {
+  const params = new URLSearchParams(location.search);
+  for (const name of FILTERS) if (params.has(name)) $(name).value = params.get(name);
+  let timer = null;
+  for (const name of FILTERS) {
+    $(name).addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(load, 200); });
+  }
+  $("clear").addEventListener("click", () => {
+    for (const name of FILTERS) $(name).value = "";
+    load();
+  });
+  load();
+}
+
+main();
