@@ -19,11 +19,16 @@ from firmware_bridge.frames import FrameBlock, Notice
 from firmware_bridge.profiles import load_profile
 from sensing.conversion import Conversion
 
-# Keep LSL discovery on this machine (liblsl reads the file at its first use in the process).
-if "LSLAPICFG" not in os.environ:
-    _CFG = Path(tempfile.gettempdir()) / "sotlog-tests-lsl-loopback.cfg"
-    _CFG.write_text("[ports]\nIPv6 = disable\n[multicast]\nResolveScope = machine\n")
-    os.environ["LSLAPICFG"] = str(_CFG)
+
+def loopback_lsl() -> None:
+    """Keep LSL discovery on this machine (liblsl reads the file at its first use)."""
+    if "LSLAPICFG" not in os.environ:
+        cfg = Path(tempfile.gettempdir()) / "sotlog-tests-lsl-loopback.cfg"
+        cfg.write_text("[ports]\nIPv6 = disable\n[multicast]\nResolveScope = machine\n")
+        os.environ["LSLAPICFG"] = str(cfg)
+
+
+loopback_lsl()
 pylsl = pytest.importorskip("pylsl")
 
 from sensing.lsl import LslOutlet  # noqa: E402
