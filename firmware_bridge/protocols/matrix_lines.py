@@ -83,8 +83,9 @@ class MatrixLinesDecoder(Decoder):
         if body:
             arr = self._fast(body)
             if arr is not None:
-                rows.append(arr)
-                hosts.extend([host_time] * len(arr))
+                if len(arr):
+                    rows.append(arr)
+                    hosts.extend([host_time] * len(arr))
             else:
                 for raw in body.split(LF):
                     if raw:
