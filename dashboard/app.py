@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    exports.router, pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(TokenGate, token=settings.effective_token(),
+    app.add_middleware(TokenGate, token=settings.resolved_token(),
                        viewer_token=settings.viewer_token)
     return app
 

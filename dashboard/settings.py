@@ -40,7 +40,7 @@ class Settings(BaseModel):
     live_interval_s: Annotated[float, Field(gt=0, le=1.0)] = 0.04  # one batch per viewer
     ring_seconds: Annotated[float, Field(ge=10, le=3600)] = 150.0  # live history in memory
 
-    def effective_token(self) -> str | None:
+    def resolved_token(self) -> str | None:
         """The full-access token: the setting, else $SOTLOG_TOKEN, else None."""
         return self.token or os.environ.get("SOTLOG_TOKEN") or None
 
@@ -56,12 +56,12 @@ class Settings(BaseModel):
 
     def check(self) -> None:
         """Refuse to listen beyond this machine without a token."""
-        if self.host not in LOCAL_HOSTS and not self.effective_token():
+        if self.host not in LOCAL_HOSTS and not self.resolved_token():
             raise SettingsError(
                 f"listening on {self.host} needs a token (--token or SOTLOG_TOKEN); "
                 "without one the dashboard only listens on 127.0.0.1"
             )
-        if self.viewer_token and self.viewer_token == self.effective_token():
+        if self.viewer_token and self.viewer_token == self.resolved_token():
             raise SettingsError("the viewer token must differ from the full-access token")
-        if self.viewer_token and not self.effective_token():
+        if self.viewer_token and not self.resolved_token():
             raise SettingsError("a viewer token needs a full-access token as well")

@@ -110,7 +110,7 @@ class Station:
             "unit": "raw", "window_s": seconds, "frames": frames,
             "host_time_start": start, "host_time_end": time.monotonic(),
         }
-        text = f"tare over {seconds:g} s ({frames} frames)"
+        text = f"{seconds:g} s mean, {frames} frames"
         with self._lock:
             self.hub.set_tare(means)
             self.tare_data = data

@@ -1,4 +1,4 @@
-// Shared helpers for every sotlog page: the API, units, formatting, the status bar.
+// Shared code for every sotlog page: the API, units, formatting, the status bar.
 "use strict";
 
 const UNIT_FACTORS = { N: 1, kgf: 9.80665, lbf: 4.4482216152605 };  // one unit in newtons

@@ -47,7 +47,9 @@ class Traces {
     const ctx = this.ctx;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, w, h);
-    const pad = { l: 64, r: 14, t: 22, b: 30 };
+    const big = document.body.classList.contains("present");  // projector: larger labels
+    const fontPx = big ? 18 : 13, rowPx = fontPx + 4;
+    const pad = { l: big ? 84 : 64, r: 14, t: 12, b: fontPx + 18 };
     const pw = w - pad.l - pad.r, ph = h - pad.t - pad.b;
     const t0 = view.tEnd - view.window, t1 = view.tEnd;
     const last = view.tLast === undefined ? t1 : Math.min(t1, view.tLast);
@@ -66,11 +68,11 @@ class Traces {
     const x = (t) => pad.l + ((t - t0) / view.window) * pw;
     const y = (v) => pad.t + ph - ((v - ymin) / (ymax - ymin)) * ph;
 
-    ctx.font = "13px system-ui, sans-serif";
+    ctx.font = `${fontPx}px system-ui, sans-serif`;
     ctx.strokeStyle = "#e3e7ed";
     ctx.fillStyle = "#5d6776";
     ctx.lineWidth = 1;
-    const ystep = niceStep(ymax - ymin, Math.max(2, Math.floor(ph / 48)));
+    const ystep = niceStep(ymax - ymin, Math.max(2, Math.floor(ph / (fontPx * 3.6))));
     ctx.textAlign = "right";
     ctx.textBaseline = "middle";
     for (let v = Math.ceil(ymin / ystep) * ystep; v <= ymax; v += ystep) {
@@ -78,12 +80,12 @@ class Traces {
       ctx.fillText(Number(v.toFixed(6)).toString(), pad.l - 8, y(v));
     }
     ctx.save();
-    ctx.translate(14, pad.t + ph / 2);
+    ctx.translate(fontPx, pad.t + ph / 2);
     ctx.rotate(-Math.PI / 2);
     ctx.textAlign = "center";
     ctx.fillText(view.unitLabel || view.unit, 0, 0);
     ctx.restore();
-    const xstep = niceStep(view.window, Math.max(2, Math.floor(pw / 90)));
+    const xstep = niceStep(view.window, Math.max(2, Math.floor(pw / (fontPx * 7))));
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
     const origin = view.origin || 0;
@@ -118,7 +120,7 @@ class Traces {
       let row = rowEnds.findIndex((end) => end < px);
       if (row < 0) row = rowEnds.indexOf(Math.min(...rowEnds));
       rowEnds[row] = px + 4 + width + 6;
-      ctx.fillText(label, Math.min(px + 4, w - pad.r - width), pad.t + 3 + row * 16);
+      ctx.fillText(label, Math.min(px + 4, w - pad.r - width), pad.t + 3 + row * rowPx);
     }
     if (view.empty) {
       ctx.fillStyle = "#5d6776";

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.websockets import WebSocketDisconnect
 
@@ -142,6 +142,20 @@ def test_bad_metadata_is_refused_before_anything_is_recorded(
     assert client.get("/api/status").json()["recording"] is None
 
 
+def test_openapi_lists_every_resource(make_client: Callable[..., TestClient]) -> None:
+    client = make_client()
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/api/sessions", "/api/sessions/{session_id}", "/api/sessions/{session_id}/events",
+                 "/api/devices", "/api/connection", "/api/exports", "/api/recording",
+                 "/api/tare", "/api/events", "/api/status"):
+        assert path in paths, path
+    assert "swagger" in client.get("/docs").text.lower()
+    for page in ("/", "/sessions", "/sessions/3", "/replay/3"):
+        r = client.get(page)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert client.get("/sessions/abc").status_code == 422
+
+
 # -- a whole recording through the API --------------------------------------------------------
 
 
@@ -204,7 +218,7 @@ def test_no_metadata_edit_is_a_500(make_client: Callable[..., TestClient]) -> No
     store = client.app.state.station.store  # type: ignore[attr-defined]
     sid = store.create_session(SessionMeta(), load_profile("openscale"))
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=60, deadline=None)
     @given(patch=PATCHES)
     def edit(patch: dict[str, Any]) -> None:
         r = client.patch(f"/api/sessions/{sid}", content=json.dumps(patch, allow_nan=True),

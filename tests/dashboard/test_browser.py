@@ -97,6 +97,12 @@ def test_setup_record_find_and_replay(live_server: Any, page: Any) -> None:
     assert page.evaluate("S.events.some((e) => e.kind === 'marker')")
     wait_recorded_seconds(page, 3.0)
     expect(page.locator("[data-readout=elapsed] .value")).not_to_have_text("–")
+    total_n = float(page.locator("[data-readout=total] .value").inner_text())
+    page.select_option("#unit", "kgf")
+    expect(page.locator("[data-readout=total] .unit")).to_have_text("kgf")
+    total_kgf = float(page.locator("[data-readout=total] .value").inner_text())
+    assert 0.05 < total_kgf / total_n < 0.2  # 1 kgf = 9.81 N; the load is still changing
+    page.select_option("#unit", "N")
     shot(page, "2-live-recording")
     page.keyboard.press("f")
     expect(page.locator("body")).to_have_class("present")
