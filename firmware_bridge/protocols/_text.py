@@ -88,11 +88,39 @@ def longest_line(body: bytes) -> int:
     return int(np.diff(ends, prepend=-1).max()) - 1 if len(ends) else len(body)
 
 
+def number_bytes(delim: bytes | None) -> bytes:
+    """Every byte a clean data line may hold with this delimiter."""
+    return NUMBER_CHARS + LF + (delim or b"")
+
+
+def segments(body: bytes, allowed: bytes) -> list[tuple[bool, bytes]]:
+    """Cut ``body`` into runs of lines holding only ``allowed`` bytes (True) and the other lines
+    (False), in order; the Python loop runs over the other lines only."""
+    if not body.translate(None, allowed):
+        return [(True, body)]
+    arr = np.frombuffer(body, np.uint8)
+    ok = np.zeros(256, bool)
+    ok[np.frombuffer(allowed, np.uint8)] = True
+    ends = np.flatnonzero(arr == 10)
+    bad_lines = np.unique(np.searchsorted(ends, np.flatnonzero(~ok[arr])))
+    out: list[tuple[bool, bytes]] = []
+    pos = 0
+    for li in bad_lines.tolist():
+        start = int(ends[li - 1]) + 1 if li else 0
+        end = int(ends[li]) + 1 if li < len(ends) else len(body)
+        if start > pos:
+            out.append((True, body[pos:start]))
+        out.append((False, body[start:end]))
+        pos = end
+    if pos < len(body):
+        out.append((True, body[pos:]))
+    return out
+
+
 def parse_block(body: bytes, delim: bytes | None, nfields: int) -> np.ndarray | None:
     """All lines of ``body`` as an ``(n, nfields)`` float64 array, or None if any line is not
     exactly ``nfields`` numbers (empty lines are skipped; one trailing delimiter is allowed)."""
-    allowed = NUMBER_CHARS + LF + (delim or b"")
-    if body.translate(None, allowed):
+    if body.translate(None, number_bytes(delim)):
         return None
     if delim not in (None, b" ") and delim + LF in body:
         body = body.replace(delim + LF, LF)

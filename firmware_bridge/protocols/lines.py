@@ -30,8 +30,10 @@ from firmware_bridge.protocols._text import (
     line_notice,
     longest_line,
     number,
+    number_bytes,
     parse_block,
     parse_options,
+    segments,
     split_fields,
     strip_trailing,
 )
@@ -124,10 +126,16 @@ class LinesDecoder(Decoder):
         self.counters.bytes += len(data)
         body, overlong = self._split.feed(data)
         out = _Out()
-        if body and not self._fast(body, host_time, out):
-            for raw in body.split(LF):
-                if raw:
-                    self._line(raw, host_time, out)
+        lay = self._layout
+        if lay is not None and lay.numeric:
+            parts = segments(body, number_bytes(self._bulk_delim(lay)))
+        else:
+            parts = [(False, body)]
+        for clean, part in parts:
+            if not (clean and self._fast(part, host_time, out)):
+                for raw in part.split(LF):
+                    if raw:
+                        self._line(raw, host_time, out)
         if overlong is not None:
             self._overlong(overlong, host_time, out)
         return self._finish(out)
@@ -148,18 +156,21 @@ class LinesDecoder(Decoder):
 
     # -- bulk path ------------------------------------------------------------------------------
 
+    def _bulk_delim(self, lay: _Layout) -> bytes | None:
+        return self._delim if self._delim is not None else lay.delim
+
     def _fast(self, body: bytes, host_time: float, out: _Out) -> bool:
-        """Decode a whole chunk of clean lines at once; False sends it line by line."""
+        """Decode a run of clean lines at once; False sends it line by line."""
         lay = self._layout
         if lay is None or not lay.numeric or longest_line(body) > MAX_LINE:
             return False
-        arr = parse_block(body, self._delim if self._delim is not None else lay.delim,
-                          lay.nfields)
+        arr = parse_block(body, self._bulk_delim(lay), lay.nfields)
         if arr is None:
             return False
         if len(arr):
             device = (arr[:, lay.time_idx] * self.options.time_scale
                       if lay.time_idx is not None else None)
+            out.close_rows()
             out.blocks.append(FrameBlock.build(np.ascontiguousarray(arr[:, lay.chan_idx]),
                                                host_time, device))
         return True

@@ -25,8 +25,10 @@ from firmware_bridge.protocols._text import (
     is_text,
     line_notice,
     longest_line,
+    number_bytes,
     parse_block,
     parse_options,
+    segments,
     split_fields,
     strip_trailing,
 )
@@ -80,14 +82,16 @@ class MatrixLinesDecoder(Decoder):
         rows: list[np.ndarray] = []
         hosts: list[float] = []
         notices: list[Notice] = []
-        if body:
-            arr = self._fast(body)
+        ready = not self._first and self._delim is not None and not self._waiting_for_header
+        parts = segments(body, number_bytes(self._delim)) if ready else [(False, body)]
+        for clean, part in parts:
+            arr = self._fast(part) if clean else None
             if arr is not None:
                 if len(arr):
                     rows.append(arr)
                     hosts.extend([host_time] * len(arr))
             else:
-                for raw in body.split(LF):
+                for raw in part.split(LF):
                     if raw:
                         self._line(raw, host_time, rows, hosts, notices)
         if overlong is not None:
@@ -106,7 +110,7 @@ class MatrixLinesDecoder(Decoder):
     # -- decoding -------------------------------------------------------------------------------
 
     def _fast(self, body: bytes) -> np.ndarray | None:
-        """All of a chunk's lines at once, when every one is a whole frame."""
+        """A run of lines at once, when every one is a whole frame; None sends them one by one."""
         if self._first or self._delim is None or self._waiting_for_header:
             return None
         if longest_line(body) > MAX_LINE:
