@@ -109,6 +109,8 @@ class LiveHub:
             self._count_from: float | None = None
             self._last_t: float | None = None
             self.wrong_shape = 0
+            self.last_mat: FrameBlock | None = None
+            self.mat_frames = 0
 
     # -- bridge listener (bridge thread: short, never waits) --------------------------------
 
@@ -118,6 +120,8 @@ class LiveHub:
     def on_frames(self, block: FrameBlock) -> None:
         values = block.values
         if self._reduce is not None and values.ndim == 3:
+            self.last_mat = block  # the newest mat frame, for the heat map (a reference: O(1))
+            self.mat_frames += len(block)
             values = self._reduce(values)
         if values.ndim != 2 or values.shape[1] != len(self.channels):
             self.wrong_shape += len(block)  # counted and shown; the recorder keeps them
@@ -272,6 +276,21 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(data, default=lambda o: getattr(o, "tolist", str)()))
 
 
+MAT_INTERVAL_S = 0.2  # the heat map is redrawn at most 5 times a second
+
+
+def mat_payload(hub: LiveHub) -> dict[str, Any] | None:
+    """The newest mat frame as sensing.mat.live shapes it for a heat map; None without one."""
+    block, profile = hub.last_mat, hub.profile
+    if block is None or profile is None or profile.matrix is None:
+        return None
+    try:
+        from sensing.mat.live import live_payload
+    except ImportError:  # the mat package is optional for the live view
+        return None
+    return live_payload(block, profile.matrix, force_unit="N")
+
+
 async def stream_to_viewer(send_text: Callable[[str], Any], hub: LiveHub,
                            status: Callable[[], dict[str, Any]], interval_s: float = 0.04,
                            history_s: float = 120.0,
@@ -281,7 +300,8 @@ async def stream_to_viewer(send_text: Callable[[str], Any], hub: LiveHub,
     A send that takes longer than ``send_timeout_s`` raises TimeoutError: the viewer is dropped.
     """
     generation = -1
-    cursor = event_id = 0
+    cursor = event_id = mat_sent = 0
+    mat_at = 0.0
     while True:
         if hub.generation != generation:
             generation = hub.generation
@@ -301,5 +321,9 @@ async def stream_to_viewer(send_text: Callable[[str], Any], hub: LiveHub,
             "wrong_shape": hub.wrong_shape,
             **status(),
         }
+        now = time.monotonic()
+        if hub.mat_frames != mat_sent and now - mat_at >= MAT_INTERVAL_S:
+            mat_sent, mat_at = hub.mat_frames, now
+            batch["mat"] = mat_payload(hub)
         await asyncio.wait_for(send_text(json.dumps(batch)), send_timeout_s)
         await asyncio.sleep(interval_s)

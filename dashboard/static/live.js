@@ -83,8 +83,10 @@ function openStream() {
 
 function onHello(hello) {
   S.channels = hello.channels;
+  S.mainUnit = mainUnit(S.channels);
   S.t = []; S.total = []; S.events = []; S.seen = new Set();
   S.series = Object.fromEntries(S.channels.map((c) => [c.name, []]));
+  $("matview").hidden = true;
   const known = new Set(S.channels.map((c) => c.name));
   for (const b of S.setup.blocks) if (b.channel && !known.has(b.channel)) b.channel = null;
   setupChanged();
@@ -98,11 +100,16 @@ function onBatch(batch) {
     for (const c of S.channels) {
       const v = batch.values[c.name][i];
       S.series[c.name].push(v);
-      if (c.unit === "N" && Number.isFinite(v)) total += v;
+      if (c.unit === S.mainUnit && Number.isFinite(v)) total += v;
     }
     S.total.push(total);
   }
   for (const e of batch.events) addEvent(e);
+  if (batch.mat) {
+    $("matview").hidden = false;
+    drawHeatmap($("mat"), batch.mat);
+    $("mat-info").textContent = matInfo(batch.mat);
+  }
   if (S.t.length > 4000 && S.t[0] < S.t[S.t.length - 1] - KEEP_S - 5) {
     const cut = lowerBound(S.t, S.t[S.t.length - 1] - KEEP_S);
     S.t.splice(0, cut); S.total.splice(0, cut);
@@ -195,13 +202,16 @@ function liveView() {
 
 function traceView(t, series, total, events, sides, tEnd, origin, empty) {
   const k = UNIT_FACTORS[S.unit];
-  const force = S.channels.length && S.channels.every((c) => c.unit === "N");
+  const main = mainUnit(S.channels);
+  const force = main === "N";
   const scaled = (values, unit) => (unit === "N" && k !== 1
     ? values.map((v) => (v === null ? null : v / k)) : values);
   const list = S.channels.map((c, i) => ({ name: c.name, colour: channelColour(sides[c.name], i),
     values: scaled(series[c.name] || [], c.unit) }));
-  if (force) list.push({ name: "total", colour: "#2b2f36", width: 2.5, values: scaled(total, "N") });
-  const unit = force ? S.unit : (S.channels[0] || {}).unit || "";
+  if (main && S.channels.length > 1) {
+    list.push({ name: "total", colour: "#2b2f36", width: 2.5, values: scaled(total, main) });
+  }
+  const unit = force ? S.unit : main || (S.channels[0] || {}).unit || "";
   return { t, series: list, events, tEnd, window: S.window, origin, empty, unit,
     unitLabel: force ? `force (${S.unit})` : unit, minRange: force ? 10 / k : 1,
     timeLabel: (x) => `${Math.round(x)} s` };

@@ -60,31 +60,34 @@ class Readout {
     this.legend.replaceChildren(...channels.map((c, i) => el("span", {},
       el("i", { style: `background:${channelColour(sides[c.name], i)}` }),
       blockLabel(c.name, sides[c.name], blocks))),
-      el("span", {}, el("i", { style: "background:#2b2f36" }), "total"));
+      ...(channels.length > 1 && mainUnit(channels)
+        ? [el("span", {}, el("i", { style: "background:#2b2f36" }), "total")] : []));
   }
 
   // now: {values: {name: N}, unit, bodyWeightKg, loadedS, elapsedS}
   update(channels, sides, now) {
-    let total = 0, left = 0, right = 0, forceChannels = 0;
+    const unit = mainUnit(channels);  // channels in other units stay out of the total
+    const digits = now.unit === "N" || unit !== "N" ? 0 : 1;
+    let total = 0, left = 0, right = 0, summed = 0;
     for (const c of channels) {
       const v = now.values[c.name];
       const cell = this.cells["ch:" + c.name];
-      cell.value.textContent = fmt(toUnit(v, c.unit, now.unit), now.unit === "N" ? 0 : 1);
+      cell.value.textContent = fmt(toUnit(v, c.unit, now.unit), c.unit === "N" ? digits : 0);
       cell.unit.textContent = c.unit === "N" ? now.unit : c.unit;
-      if (c.unit === "N" && Number.isFinite(v)) {
-        forceChannels++;
+      if (c.unit === unit && Number.isFinite(v)) {
+        summed++;
         total += v;
         if (sides[c.name] === "left") left += v;
         if (sides[c.name] === "right") right += v;
       }
     }
+    const forceChannels = unit === "N" ? summed : 0;
     const t = this.cells.total;
-    t.value.textContent = forceChannels ? fmt(total / UNIT_FACTORS[now.unit],
-      now.unit === "N" ? 0 : 1) : "–";
-    t.unit.textContent = forceChannels ? now.unit : "";
+    t.value.textContent = summed ? fmt(toUnit(total, unit, now.unit), digits) : "–";
+    t.unit.textContent = summed ? (unit === "N" ? now.unit : unit) : "";
     const s = this.cells.share;
     const lr = left + right;
-    if (lr > LOADED_FLOOR_N) {
+    if (lr > (unit === "N" ? LOADED_FLOOR_N : 0)) {
       const lp = (100 * left) / lr;
       s.value.textContent = `${fmt(lp, 0)}:${fmt(100 - lp, 0)}`;
       s.unit.textContent = "%";
@@ -112,6 +115,13 @@ class Readout {
     this.cells.elapsed.unit.textContent = "min:s";
     this.cells.elapsed.name.textContent = now.elapsedLabel || "recording";
   }
+}
+
+// The unit the total adds up: newtons if any channel is a force, else the one shared unit.
+function mainUnit(channels) {
+  if (channels.some((c) => c.unit === "N")) return "N";
+  const units = new Set(channels.map((c) => c.unit));
+  return units.size === 1 ? [...units][0] : null;
 }
 
 // Mean of each channel over the last `span` seconds before index `end` (steadier than one sample).

@@ -41,8 +41,9 @@ async function startReplay(id) {
     block: (samples.sides || {})[name] || null }));
   S.t = samples.time_s;
   S.series = samples.values;
-  S.total = S.t.map((_, i) => S.channels.reduce((sum, c) =>
-    sum + (c.unit === "N" && Number.isFinite(S.series[c.name][i]) ? S.series[c.name][i] : 0), 0));
+  S.mainUnit = mainUnit(S.channels);
+  S.total = S.t.map((_, i) => S.channels.reduce((sum, c) => sum +
+    (c.unit === S.mainUnit && Number.isFinite(S.series[c.name][i]) ? S.series[c.name][i] : 0), 0));
   S.events = events.map((e) => ({ t: e.time_s, kind: e.kind, text: e.text || "" }));
   for (const e of S.events) {
     $("events").append(el("li", { "data-kind": e.kind }, el("span", { class: "t",

@@ -269,6 +269,18 @@ def test_a_lost_device_is_shown_at_once_and_the_gap_streamed(
             batches_until(ws, lambda b: any(e["kind"] == "gap" for e in b["events"]))
 
 
+def test_a_mat_streams_its_halves_and_a_heat_map(make_client: Callable[..., TestClient]) -> None:
+    pytest.importorskip("sensing.mat.live")
+    client = make_client(port="sim://mat?rows=32&cols=32&rate=30&seed=1", profile="sim-mat")
+    with client.websocket_connect("/api/live") as ws:
+        hello = json.loads(ws.receive_text())
+        assert [c["name"] for c in hello["channels"]] == ["mat_left", "mat_right"]
+        msgs = batches_until(ws, lambda b: bool(b.get("mat")))
+    mat = msgs[-1]["mat"]
+    assert (mat["rows"], mat["cols"]) == (32, 32) and len(mat["values"]) == 32 * 32
+    assert sum(len(m["t"]) for m in msgs if m["type"] == "batch") > 0
+
+
 # -- the hub itself ----------------------------------------------------------------------------
 
 

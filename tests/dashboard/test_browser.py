@@ -175,4 +175,9 @@ def test_device_loss_shows_at_once_and_the_page_recovers(live_server: Any, page:
     expect(page.locator("#state")).to_have_text("connected")
     expect(page.locator("[data-counter=reconnects] b")).not_to_have_text("0")
     page.wait_for_function("S.events.some((e) => e.kind === 'gap')")
+    # the live stream itself drops (as when the server restarts): the page reconnects alone
+    page.evaluate("socket.close()")
+    expect(page.locator("#state")).to_have_text("live stream lost — reconnecting")
+    expect(page.locator("#state")).to_have_text("connected")
+    page.wait_for_function("S.t.length > 10")
     assert page.errors == []

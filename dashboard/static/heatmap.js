@@ -1,0 +1,72 @@
+// A pressure mat's newest frame as a heat map on a <canvas>, with its centre of pressure.
+"use strict";
+
+// Colour stops from no contact (light grey) to the sensor's top of range (red).
+const HEAT_STOPS = [[0, [244, 246, 248]], [0.02, [198, 219, 239]], [0.2, [66, 146, 198]],
+  [0.4, [65, 171, 93]], [0.6, [254, 224, 139]], [0.8, [244, 109, 67]], [1, [165, 0, 38]]];
+
+function heatColour(x) {
+  const v = Math.max(0, Math.min(1, x));
+  for (let i = 1; i < HEAT_STOPS.length; i++) {
+    const [b, cb] = HEAT_STOPS[i];
+    if (v <= b) {
+      const [a, ca] = HEAT_STOPS[i - 1];
+      const f = (v - a) / (b - a || 1);
+      return `rgb(${ca.map((c, k) => Math.round(c + f * (cb[k] - c))).join(",")})`;
+    }
+  }
+  return "rgb(165,0,38)";
+}
+
+function drawHeatmap(canvas, mat) {
+  const box = canvas.getBoundingClientRect();
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(box.width * dpr);
+  canvas.height = Math.round(box.height * dpr);
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, box.width, box.height);
+  const margin = 22;
+  const cell = Math.min((box.width - 2 * margin) / mat.cols, (box.height - 2 * margin) / mat.rows);
+  const x0 = (box.width - cell * mat.cols) / 2, y0 = (box.height - cell * mat.rows) / 2;
+  const span = mat.raw_max - mat.raw_min || 1;
+  for (let r = 0; r < mat.rows; r++) {
+    for (let c = 0; c < mat.cols; c++) {
+      const v = mat.values[r * mat.cols + c];
+      ctx.fillStyle = v === null ? "#ffffff" : heatColour((v - mat.raw_min) / span);
+      ctx.fillRect(x0 + c * cell, y0 + r * cell, Math.ceil(cell), Math.ceil(cell));
+    }
+  }
+  ctx.strokeStyle = "#9aa3af";
+  ctx.strokeRect(x0, y0, cell * mat.cols, cell * mat.rows);
+  if (mat.cop) {  // full-resolution sensel coordinates; the image may be downsampled
+    const cx = x0 + ((mat.cop.col + 0.5) / mat.factor) * cell;
+    const cy = y0 + ((mat.cop.row + 0.5) / mat.factor) * cell;
+    ctx.strokeStyle = "#111";
+    ctx.lineWidth = 2;
+    ctx.beginPath(); ctx.arc(cx, cy, 6, 0, 2 * Math.PI); ctx.stroke();
+  }
+  ctx.fillStyle = "#1d2430";
+  ctx.font = "13px system-ui, sans-serif";
+  ctx.textAlign = "center";
+  ctx.textBaseline = "middle";
+  const w = cell * mat.cols, h = cell * mat.rows;
+  const edges = { top: [x0 + w / 2, y0 - 11], bottom: [x0 + w / 2, y0 + h + 11],
+    left: [x0 - 11, y0 + h / 2], right: [x0 + w + 11, y0 + h / 2] };
+  const [hx, hy] = edges[mat.head_edge] || edges.top;
+  ctx.fillText("head", hx, hy);
+  if (mat.head_edge === "top" || mat.head_edge === "bottom") {
+    const leftOnLeft = mat.patient_left === "left";
+    ctx.fillText(leftOnLeft ? "L" : "R", x0 - 11, y0 + h / 2);
+    ctx.fillText(leftOnLeft ? "R" : "L", x0 + w + 11, y0 + h / 2);
+  }
+}
+
+function matInfo(mat) {
+  const parts = [`total ${fmt(mat.total, 0)} ${mat.unit}`];
+  if (mat.contact_area_cm2 !== null) parts.push(`contact ${fmt(mat.contact_area_cm2, 0)} cm²`);
+  if (mat.peak !== null) parts.push(`peak ${fmt(mat.peak, 0)} ${mat.peak_unit}`);
+  parts.push(`${mat.full_rows}×${mat.full_cols} sensels` +
+    (mat.factor > 1 ? ` (shown as ${mat.factor}×${mat.factor} means)` : ""));
+  return parts.join(" · ");
+}
