@@ -16,6 +16,7 @@ from sensing.exports.deid import shift_dates, subject_label
 from sensing.summary import measured_rate
 
 if TYPE_CHECKING:
+    from firmware_bridge.frames import FrameBlock
     from sensing.session import Samples, Session
 
 TIME_BASE = ("time_s: seconds since the session start on the host monotonic clock, stamped when "
@@ -44,6 +45,7 @@ class ExportData:
 
     session: Session
     samples: Samples
+    frames: FrameBlock  # as stored: raw values, host and device time, seq, flags
     columns: list[Column]
     events: list[dict[str, Any]]
     meta: dict[str, Any]  # the sidecar: every format carries it
@@ -70,8 +72,7 @@ def export_rate(samples: Samples, nominal: float | None) -> tuple[float | None, 
     return None, "none"
 
 
-def _columns(session: Session, samples: Samples) -> list[Column]:
-    frames = session.frames()
+def _columns(session: Session, samples: Samples, frames: FrameBlock) -> list[Column]:
     cols = [
         Column("time_s", "s", "seconds since the session start (host monotonic clock)",
                samples.time_s),
@@ -107,7 +108,8 @@ def prepare(session: Session, fmt: str, *, units: str = "N", strip_notes: bool =
             shift_days: int = 0) -> ExportData:
     """Read a session once for export: columns, events and the sidecar, de-identified as asked."""
     samples = session.samples(units=units)
-    columns = _columns(session, samples)
+    frames = session.frames()
+    columns = _columns(session, samples, frames)
     events = export_events(session, strip_notes)
     rate, source = export_rate(samples, session.info.profile.nominal_rate_hz)
     meta = sidecar(session, samples, fmt, strip_notes=strip_notes,
@@ -119,7 +121,7 @@ def prepare(session: Session, fmt: str, *, units: str = "N", strip_notes: bool =
     code = meta["session"]["subject_code"]
     meta = shift_dates(meta, shift_days)
     meta["session"]["subject_code"] = code  # a code that looks like a date is still a code
-    return ExportData(session, samples, columns, meta["events"], meta, rate, source)
+    return ExportData(session, samples, frames, columns, meta["events"], meta, rate, source)
 
 
 def sidecar(session: Session, samples: Samples, fmt: str, *, strip_notes: bool = False,

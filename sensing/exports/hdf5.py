@@ -42,7 +42,7 @@ def export(session: Session, out_dir: Path, **options: Any) -> list[Path]:
         events.create_dataset("data_json", data=[to_json(e["data"], indent=None) for e in evs],
                               dtype=text)
         if session.info.is_matrix:
-            frames = session.frames().values
+            frames = data.frames.values
             chunks = (min(FRAMES_PER_CHUNK, max(1, len(frames))), *frames.shape[1:])
             ds = f.create_group("frames").create_dataset(
                 "values", data=frames, chunks=chunks, compression="gzip",
