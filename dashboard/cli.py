@@ -13,8 +13,11 @@ from firmware_bridge.errors import SotlogError
 # Verb groups, one module each; every module has ``register(subparsers)``.
 COMMAND_MODULES = (
     "dashboard.commands.record",
+    "dashboard.commands.calibrate",
     "dashboard.commands.review",
+    "dashboard.commands.importer",
     "dashboard.commands.output",
+    "dashboard.commands.plot",
     "dashboard.commands.device",
     "dashboard.commands.serve",
 )

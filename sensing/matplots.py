@@ -30,7 +30,7 @@ from sensing.mat.figures import still_format as _still_format
 from sensing.mat.measures import MatMeasures, frame_measures
 from sensing.mat.regions import Region
 
-__all__ = ["plot_cop", "plot_heatmap", "plot_mean", "write_animation"]
+__all__ = ["plot_cop", "plot_heatmap", "plot_mean", "plot_mean_frame", "write_animation"]
 
 
 def plot_heatmap(
@@ -72,20 +72,41 @@ def plot_mean(
     raw = np.asarray(frames)
     if raw.ndim != 3 or raw.shape[0] == 0:
         raise ExportError("a mean picture needs at least one (rows, cols) frame")
-    values = scaled(raw, matrix)
-    complete = np.isfinite(values).all(axis=(1, 2))
-    if not complete.any():
-        raise ExportError(f"all {raw.shape[0]} frames have missing sensels: no mean to show")
-    heading = f"mean of {int(complete.sum())} frames"
-    if not complete.all():
-        heading += f" ({int((~complete).sum())} with missing sensels left out)"
+    complete = np.isfinite(scaled(raw, matrix)).all(axis=(1, 2))
+    if show_cop and cop_path is None:
+        m = frame_measures(raw, matrix)
+        cop_path = (m.cop_x_mm, m.cop_y_mm)
+    mean = raw[complete].astype(np.float64).mean(axis=0) if complete.any() else raw[0]
+    return plot_mean_frame(mean, matrix, out, int(complete.sum()), int((~complete).sum()),
+                           regions, cop_path if show_cop else None, title)
+
+
+def plot_mean_frame(
+    mean_raw: np.ndarray,
+    matrix: Matrix,
+    path: str | Path,
+    used: int,
+    left_out: int = 0,
+    regions: Iterable[Region] | None = None,
+    cop_path: tuple[np.ndarray, np.ndarray] | None = None,
+    title: str = "",
+) -> Path:
+    """A mean frame already computed (raw units) from ``used`` frames, as ``plot_mean`` draws it.
+
+    ``left_out`` frames with missing sensels were not in the mean; ``cop_path`` is drawn if given.
+    """
+    out = Path(path)
+    _still_format(out)
+    if used <= 0:
+        raise ExportError(f"all {left_out} frames have missing sensels: no mean to show"
+                          if left_out else "a mean picture needs at least one frame")
+    heading = f"mean of {used} frames"
+    if left_out:
+        heading += f" ({left_out} with missing sensels left out)"
     fig, ax = mat_figure(matrix)
-    draw_mat(fig, ax, values[complete].mean(axis=0), matrix, regions=regions,
+    draw_mat(fig, ax, scaled(mean_raw, matrix), matrix, regions=regions,
              title=f"{title}\n{heading}" if title else heading)
-    if show_cop:
-        if cop_path is None:
-            m = frame_measures(raw, matrix)
-            cop_path = (m.cop_x_mm, m.cop_y_mm)
+    if cop_path is not None:
         ax.plot(cop_path[0], cop_path[1], color=COP_COLOR, lw=1.0, path_effects=COP_OUTLINE,
                 label="centre of pressure path")
         ax.legend(loc="lower right", fontsize=8)

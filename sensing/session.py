@@ -135,6 +135,7 @@ class Session:
         self._conn = connect(self.path, readonly=True)
         self._lock = threading.Lock()
         self.info = self._load_info()
+        self._regions_cache: tuple[str, int, list[Any]] | None = None  # mat_regions()
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         try:
@@ -179,13 +180,13 @@ class Session:
     def samples(self, units: str = "N", t0: float | None = None,
                 t1: float | None = None) -> Samples:
         """Force (or the channel's own unit) per channel; for a mat, per block region or total."""
+        if self.info.is_matrix:
+            per_block = _mat_samples(self, units, t0, t1)
+            if per_block is not None:
+                return per_block
         block = self.frames(t0, t1)
         time_s = block.host_time - self.info.t0_host
         if self.info.is_matrix:
-            regions = _mat_regions(self.info, block, units)
-            if regions is not None:
-                names, values, unit_list = regions
-                return Samples(time_s, block.device_time, names, values, unit_list)
             conv = Conversion.for_session(self.info)
             totals = block.values.reshape(len(block), -1).sum(axis=1, dtype=np.float64)
             values, unit_list = conv.apply(totals[:, None], units)
@@ -193,6 +194,19 @@ class Session:
         conv = Conversion.for_session(self.info)
         values, unit_list = conv.apply(block.values, units)
         return Samples(time_s, block.device_time, conv.names, values, unit_list)
+
+    def mat_regions(self) -> list[Any]:
+        """A mat session's block regions (``sensing.mat.Region``), the same for every window.
+
+        Those a person kept with the session, else found once on the mean of all its frames.
+        """
+        from sensing.mat.sessionread import session_regions
+
+        key = json.dumps(self.info.conversion.get("mat_regions"), sort_keys=True)
+        cached = self._regions_cache
+        if cached is None or cached[0] != key or cached[1] != self.info.n_frames:
+            cached = self._regions_cache = (key, self.info.n_frames, session_regions(self))
+        return list(cached[2])
 
     def events(self) -> list[Event]:
         """Every event of the session, in time order."""
@@ -233,11 +247,11 @@ class Session:
         self.close()
 
 
-def _mat_regions(info: SessionInfo, block: FrameBlock,
-                 units: str) -> tuple[list[str], np.ndarray, list[str]] | None:
-    """Per-block regions of a mat, if sensing.mat provides them; None means use the total."""
+def _mat_samples(session: Session, units: str, t0: float | None,
+                 t1: float | None) -> Samples | None:
+    """A mat's force per block region and total, if sensing.mat is there; None: the total."""
     try:
-        from sensing.mat import session_block_channels
+        from sensing.mat.sessionread import mat_samples
     except ImportError:
         return None
-    return session_block_channels(info, block, units)
+    return mat_samples(session, units, t0, t1)

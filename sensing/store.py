@@ -267,6 +267,43 @@ class Store:
                          (session_id, utc_now(), row["conversion_json"], new))
             conn.execute("UPDATE sessions SET conversion_json = ? WHERE id = ?", (new, session_id))
 
+    def set_mat_regions(self, session_id: int,
+                        regions: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        """Keep person-adjusted block regions (``Region.as_dict()`` items) with a mat session.
+
+        None or ``[]`` removes them, so regions are found on the data again. They are checked
+        against the session's mat, kept in its conversion dict and logged like set_conversion.
+        """
+        from firmware_bridge.errors import ProfileError
+        from sensing.mat.readside import REGIONS_KEY
+        from sensing.mat.regions import Region, check_regions
+
+        with self._transaction() as conn:
+            row = self._row(conn, session_id)
+            info = info_from_row(conn.execute(INFO_SELECT + " WHERE s.id = ?",
+                                              (session_id,)).fetchone())
+            if info.profile.matrix is None:
+                raise StoreError(f"session {session_id} is not a pressure-mat session: "
+                                 "it has no block regions")
+            conversion = dict(info.conversion)
+            kept = None
+            if regions:
+                try:
+                    checked = check_regions([Region.from_dict(r) for r in regions],
+                                            info.profile.matrix)
+                except ProfileError as err:
+                    raise StoreError(f"session {session_id}: {err}") from err
+                kept = [r.as_dict() for r in checked]
+                conversion[REGIONS_KEY] = kept
+            else:
+                conversion.pop(REGIONS_KEY, None)
+            new = to_json(conversion)
+            conn.execute("INSERT INTO session_edits (session_id, at_utc, field, old_json, new_json)"
+                         " VALUES (?, ?, 'conversion', ?, ?)",
+                         (session_id, utc_now(), row["conversion_json"], new))
+            conn.execute("UPDATE sessions SET conversion_json = ? WHERE id = ?", (new, session_id))
+        return kept
+
     def add_event(self, session_id: int, kind: str, text: str = "",
                   data: dict[str, Any] | None = None, time_s: float | None = None,
                   source: str = "person") -> int:

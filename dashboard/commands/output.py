@@ -1,4 +1,4 @@
-"""``sotlog export`` and ``sotlog plot``: files for the record, for slides and for analysis."""
+"""``sotlog export``: files for the record and for analysis (``sotlog plot`` is in plot.py)."""
 
 from __future__ import annotations
 
@@ -53,14 +53,6 @@ def register(sub: Any) -> None:
     add_store_arg(p)
     p.set_defaults(func=run_export)
 
-    p = sub.add_parser("plot", help="plot force per block over time with events marked",
-                       description="Plot a session to a .png, .svg or .pdf file.")
-    p.add_argument("id", type=session_id, help="session id, or last")
-    p.add_argument("-o", "--out", required=True, metavar="FILE", help=".png, .svg or .pdf")
-    p.add_argument("--units", choices=("N", "kgf", "lbf"), default="N", help="force unit")
-    add_store_arg(p)
-    p.set_defaults(func=run_plot)
-
 
 def _check_args(args: argparse.Namespace) -> None:
     from firmware_bridge.errors import ExportError
@@ -114,12 +106,3 @@ def _progress(done: int, total: int, info: Any, files: list[Path]) -> None:
     size = sum(f.stat().st_size for f in files if f.exists())
     print(f"sotlog: exported {done}/{total}: session {info.id} ({size / 1e6:.1f} MB)",
           file=sys.stderr, flush=True)
-
-
-def run_plot(args: argparse.Namespace) -> int:
-    from sensing.plots import check_still_path, plot_session
-
-    check_still_path(args.out)
-    session = load_session(args)
-    print(plot_session(session, args.out, units=args.units))
-    return 0

@@ -1,5 +1,6 @@
 """Pressure mats: per-frame measures, block regions and patient orientation."""
 
+from sensing.mat.live import live_payload
 from sensing.mat.measures import (
     PRESSURE_UNITS,
     MatMeasures,
@@ -26,6 +27,7 @@ __all__ = [
     "check_regions",
     "find_regions",
     "frame_measures",
+    "live_payload",
     "mat_extent_mm",
     "orientation",
     "patient_view",
