@@ -48,9 +48,7 @@ def _times(seconds: np.ndarray) -> np.ndarray:
 
 
 def _events(c3d: Any, data: ExportData) -> None:
-    evs = data.events
-    if not evs:
-        return
+    evs = data.events  # the group is written even when empty, so readers find EVENT:USED = 0
     seconds = np.array([e["time_s"] for e in evs], np.float64)
     c3d.add_parameter("EVENT", "USED", len(evs))
     c3d.add_parameter("EVENT", "TIMES", _times(seconds))

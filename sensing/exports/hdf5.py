@@ -45,8 +45,8 @@ def export(session: Session, out_dir: Path, **options: Any) -> list[Path]:
             frames = data.frames.values
             chunks = (min(FRAMES_PER_CHUNK, max(1, len(frames))), *frames.shape[1:])
             ds = f.create_group("frames").create_dataset(
-                "values", data=frames, chunks=chunks, compression="gzip",
-                compression_opts=GZIP_LEVEL, shuffle=True)
+                "values", data=frames, chunks=chunks, maxshape=(None, *frames.shape[1:]),
+                compression="gzip", compression_opts=GZIP_LEVEL, shuffle=True)
             ds.attrs["unit"] = "raw"
             ds.attrs["description"] = ("every frame as the device sent it (n, rows, cols); "
                                        "row i has time samples/time_s[i]")
