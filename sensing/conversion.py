@@ -13,6 +13,11 @@ The conversion dict stored with a session (``conversion_json``) looks like::
 
 ``coef`` are polynomial coefficients, lowest order first, applied to the tared raw value.
 More fit kinds are added by registering a builder in ``FITS``.
+
+The zero a channel is measured from: its session tare when it has one; else, for a calibrated
+channel, the calibration's ``zero_raw`` (the raw reading its fit puts at zero load); else the
+profile's own ``offset``. A tare is a new zero, so it replaces the profile offset rather than
+adding to it: at the tare reading the channel reads 0. See docs/calibration.md.
 """
 
 from __future__ import annotations
@@ -67,7 +72,16 @@ def _linear(tare: float, scale: float, offset: float) -> ArrayFn:
     return lambda raw: (raw - tare) * scale + offset
 
 
-def _fit(name: str, tare: float, spec: dict[str, Any]) -> ChannelConversion:
+def _profile_linear(tare: float | None, scale: float, offset: float) -> ArrayFn:
+    """The profile's scale; its offset sets the zero unless a tare does."""
+    if tare is None:
+        return _linear(0.0, scale, offset)
+    return _linear(tare, scale, 0.0)
+
+
+def _fit(name: str, tare: float | None, spec: dict[str, Any]) -> ChannelConversion:
+    if tare is None:
+        tare = float(spec.get("zero_raw", 0.0))
     kind = spec.get("fit", "linear")
     try:
         builder = FITS[kind]
@@ -76,6 +90,11 @@ def _fit(name: str, tare: float, spec: dict[str, Any]) -> ChannelConversion:
         raise CalibrationError(f"channel {name!r}: unknown fit {kind!r} (known: {known})") from None
     curve = builder(spec)
     return ChannelConversion(name, spec.get("unit", "N"), lambda raw: curve(raw - tare))
+
+
+def _tare(tares: dict[str, Any], name: str) -> float | None:
+    value = tares.get(name)
+    return None if value is None else float(value)
 
 
 def check_unit(units: str) -> float:
@@ -107,19 +126,20 @@ class Conversion:
         if profile.matrix is not None:
             m = profile.matrix
             cells = m.rows * m.cols
-            tare = float(tares.get("total", 0.0))
-            # The per-frame total: sum of (raw * scale + offset) over every sensel.
-            fn = _linear(tare, m.scale, m.offset * cells)
+            tare = _tare(tares, "total")
             if "total" in fits:
                 return cls([_fit("total", tare, fits["total"])])
+            # The per-frame total: sum of (raw * scale + offset) over every sensel.
+            fn = _profile_linear(tare, m.scale, m.offset * cells)
             return cls([ChannelConversion("total", m.unit, fn)])
         out = []
         for ch in profile.channels:
-            tare = float(tares.get(ch.name, 0.0))
+            tare = _tare(tares, ch.name)
             if ch.name in fits:
                 out.append(_fit(ch.name, tare, fits[ch.name]))
             else:
-                out.append(ChannelConversion(ch.name, ch.unit, _linear(tare, ch.scale, ch.offset)))
+                out.append(ChannelConversion(ch.name, ch.unit,
+                                             _profile_linear(tare, ch.scale, ch.offset)))
         return cls(out)
 
     @classmethod

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import Profile
-from sensing.mat.measures import total_unit
+from sensing.calmat import calibrated_block_channels, uses_conversion
+from sensing.mat.measures import total_factor, total_unit
 from sensing.mat.regions import Region, block_channels, regions_for_session
 
 if TYPE_CHECKING:
@@ -46,5 +47,10 @@ def session_block_channels(
         return None
     kept = stored if stored is not None else stored_regions(info)
     regions = regions_for_session(block.values, matrix, kept)
+    if uses_conversion(info.conversion):  # a tare or calibration: sensing.calmat applies it
+        names, values, unit = calibrated_block_channels(
+            info.conversion, matrix, block.values, regions, units,
+            matrix.scale * total_factor(matrix, units), total_unit(matrix, units))
+        return names, values, [unit] * len(names)
     names, values = block_channels(block.values, matrix, regions, force_unit=units)
     return names, values, [total_unit(matrix, units)] * len(names)

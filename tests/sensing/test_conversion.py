@@ -34,7 +34,8 @@ def test_output_units(unit: str, per_newton: float) -> None:
 def test_tare_is_subtracted_before_scale() -> None:
     conv = Conversion.from_profile(cells_profile(), {"tare": {"left": 1000.0, "right": 5.0}})
     values, _ = conv.apply(RAW, "kgf")
-    assert np.allclose(values[:, 0], (RAW[:, 0] - 1000.0) * 0.001 + 0.5)
+    # The tare is the new zero: it replaces the profile offset (docs/calibration.md).
+    assert np.allclose(values[:, 0], (RAW[:, 0] - 1000.0) * 0.001)
     assert np.array_equal(values[:, 1], RAW[:, 1] - 5.0)
 
 

@@ -83,7 +83,8 @@ def test_samples_use_the_stored_tare(cells: tuple[Store, int]) -> None:
     store.set_conversion(sid, {"tare": {"left": 8000.0}})
     s = store.session(sid)
     raw = s.frames().values
-    assert np.allclose(s.samples(units="kgf").values[:, 0], (raw[:, 0] - 8000.0) * 0.001 + 0.5)
+    # The tare is the new zero: it replaces the profile offset (docs/calibration.md).
+    assert np.allclose(s.samples(units="kgf").values[:, 0], (raw[:, 0] - 8000.0) * 0.001)
 
 
 def test_events_edits_and_header(cells: tuple[Store, int]) -> None:
