@@ -240,17 +240,20 @@ def with_tare(conversion: dict[str, Any] | None, tare: dict[str, Any]) -> dict[s
     return out
 
 
-def with_calibrations(conversion: dict[str, Any] | None,
-                      calibrations: Sequence[Calibration]) -> dict[str, Any]:
+def with_calibrations(conversion: dict[str, Any] | None, calibrations: Sequence[Calibration],
+                      keep_others: bool = False) -> dict[str, Any]:
     """A copy of ``conversion`` using ``calibrations`` (one per channel); tare and rest kept.
 
+    ``keep_others`` keeps the calibration of every channel not named in ``calibrations``.
     A mat's total calibration carries its per-sensel gains along (``"gains"``, encoded by
     ``sensing.calstore.encode_gains``), so a session needs nothing outside its own row.
     """
     out = dict(conversion or {})
-    out.pop("calibration", None)
+    old = (out.pop("calibration", None) or {}).get("channels") or {}
     if not calibrations:
         return out
+    named = {c.channel for c in calibrations}
+    kept = {k: v for k, v in old.items() if keep_others and k not in named}
     channels: dict[str, Any] = {}
     for cal in calibrations:
         if cal.channel in channels:
@@ -261,9 +264,10 @@ def with_calibrations(conversion: dict[str, Any] | None,
 
             spec["gains"] = encode_gains(cal.gains)
         channels[cal.channel] = spec
-    ids = [c.id for c in calibrations]
+    channels.update(kept)
+    ids = [c.id for c in calibrations] + [v.get("id") for v in kept.values()]
     batches = {c.batch for c in calibrations}
-    batch = batches.pop() if len(batches) == 1 else None
+    batch = batches.pop() if len(batches) == 1 and not kept else None
     out["calibration"] = {"id": batch if batch is not None else ids[0], "ids": ids,
                           "channels": channels}
     return out

@@ -12,7 +12,11 @@ from typing import Any
 import numpy as np
 
 from dashboard.commands import add_store_arg, fmt_num, print_json
+from dashboard.commands.calibrate import add_calibration_arg
 from firmware_bridge.frames import FrameBlock, Notice
+from sensing.calcapture import FrameTap
+
+TARE_GRACE_S = 2.0  # how much longer than the tare window to wait for its frames
 
 
 def register(sub: Any) -> None:
@@ -37,6 +41,17 @@ def register(sub: Any) -> None:
     p.add_argument("--note", default="", metavar="TEXT", help="a free-text note")
     p.add_argument("--units", choices=("N", "kgf", "lbf"), default="N",
                    help="force unit of the status line")
+    p.add_argument("--tare", action="store_true",
+                   help="zero every channel on the first --tare-seconds of the recording: keep "
+                        "the blocks unloaded when it starts (the tare frames stay in the session)")
+    p.add_argument("--tare-seconds", type=_positive, default=1.0, metavar="S",
+                   help="length of the tare window (default 1)")
+    add_calibration_arg(p)
+    p.add_argument("--no-calibration", action="store_true",
+                   help="use the profile's scale, not the newest calibration of this profile")
+    p.add_argument("--max-cal-age-days", type=_positive, metavar="DAYS",
+                   help="warn when the calibration is older (default $SOTLOG_CAL_MAX_AGE_DAYS, "
+                        "else 30)")
     p.add_argument("--json", action="store_true", help="print a JSON summary at the end")
     add_store_arg(p)
     p.set_defaults(func=run)
@@ -90,14 +105,19 @@ def run(args: argparse.Namespace) -> int:
     bridge = Bridge(args.port, profile)
     bridge.open_once()  # fail fast, with one line, if the port is not there; opened once only
     store = open_store(args.store)
+    start_conversion, findings = session_calibration(store, profile, args)
     t0 = time.monotonic()
-    sid = store.create_session(meta, profile, port=args.port, device=_describe(args.port),
-                               t0_host=t0)
+    sid = store.create_session(meta, profile, port=args.port, device=describe_port(args.port),
+                               t0_host=t0, conversion=start_conversion)
     recorder = Recorder(store, sid)
+    _report(findings, recorder, t0)
     status = StatusListener()
     conversion = Conversion.for_session(store.session(sid).info)
+    tap = FrameTap() if args.tare else None
     bridge.add_listener(recorder)
     bridge.add_listener(status)
+    if tap is not None:
+        bridge.add_listener(tap)
 
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -105,6 +125,10 @@ def run(args: argparse.Namespace) -> int:
     bridge.start()
     last_print = 0.0
     try:
+        if tap is not None:
+            take_tare(store, sid, recorder, tap, t0, args.tare_seconds, profile)
+            bridge.remove_listener(tap)
+            conversion = Conversion.for_session(store.session(sid).info)
         while not stop.is_set():
             elapsed = time.monotonic() - t0
             if args.duration and elapsed >= args.duration:
@@ -123,7 +147,9 @@ def run(args: argparse.Namespace) -> int:
         recorder.close(status="complete", counters=bridge.counters)
         if interactive:
             print(file=sys.stderr)
-    info = store.session(sid).info
+    session = store.session(sid)
+    info = session.info
+    _report(end_checks(session), None, None, store, sid, info.duration_s)
     if recorder.error:
         print(f"sotlog: warning: the store reported an error while recording: {recorder.error}",
               file=sys.stderr)
@@ -138,7 +164,101 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _describe(url: str) -> str:
+def session_calibration(store: Any, profile: Any, args: argparse.Namespace
+                        ) -> tuple[dict[str, Any], list[Any]]:
+    """The conversion a new session starts with, and what the calibration checks found.
+
+    ``--calibration`` ids, else the newest calibration of each channel made with this profile
+    (``--no-calibration``: none, the profile's scale alone).
+    """
+    from firmware_bridge.errors import CalibrationError
+    from sensing.calibration import with_calibrations
+    from sensing.calstore import CalibrationStore
+    from sensing.checks import Finding, calibration_age
+
+    if args.no_calibration:
+        if args.calibration:
+            raise CalibrationError("give --calibration or --no-calibration, not both")
+        return {}, []
+    cals = CalibrationStore(store)
+    names = profile.channel_names or ["total"]
+    if args.calibration:
+        chosen = cals.resolve([i for group in args.calibration for i in group])
+        wrong = [c.channel for c in chosen if c.channel not in names]
+        if wrong:
+            raise CalibrationError(f"profile {profile.name!r} has no channel "
+                                   f"{', '.join(map(repr, wrong))} (channels: {', '.join(names)})")
+    else:
+        chosen = cals.latest(profile.name, names,
+                             kind="mat_total" if profile.is_matrix else "loadcell")
+    if not chosen:
+        return {}, []
+    conversion = with_calibrations({}, chosen)
+    used = [Finding("calibration", c.channel,
+                    f"using calibration {c.id} for {c.channel} ({c.fit.fit if c.fit else '-'}, "
+                    f"by {c.by or '-'}, {c.created_utc[:10]})", False, {"calibration_id": c.id})
+            for c in chosen]
+    return conversion, used + calibration_age(conversion,
+                                              limit_days=args.max_cal_age_days)
+
+
+def take_tare(store: Any, sid: int, recorder: Any, tap: Any, t0: float, seconds: float,
+              profile: Any) -> None:
+    """Zero the session on its first ``seconds`` of frames: a tare event and its conversion."""
+    from firmware_bridge.errors import CalibrationError
+    from sensing.calibration import tare_offsets, with_tare
+    from sensing.checks import tare_steadiness
+
+    blocks = []
+    deadline = time.monotonic() + seconds + TARE_GRACE_S
+    while time.monotonic() < deadline:
+        block = tap.get(0.1)
+        if block is not None and len(block):
+            blocks.append(block)
+            if block.host_time[-1] >= t0 + seconds:
+                break
+    if not blocks:
+        raise CalibrationError(f"no data arrived from the device during the {seconds:g} s tare")
+    frames = FrameBlock.concat(blocks)
+    keep = frames.host_time <= t0 + seconds
+    frames = FrameBlock(frames.values[keep], frames.host_time[keep], frames.device_time[keep],
+                        frames.seq[keep], frames.flags[keep]) if keep.any() else frames
+    info = store.session(sid).info
+    names = profile.channel_names or ["total"]
+    tare = tare_offsets(frames, names, info.profile.matrix, info.conversion)
+    text = f"tare over the first {tare['window_s']:.2f} s ({tare['frames']} frames)"
+    recorder.add_event("tare", text, tare, host_time=float(frames.host_time[0]),
+                       source="sotlog")
+    store.set_conversion(sid, with_tare(info.conversion, tare))
+    print(f"sotlog: {text}: " + ", ".join(f"{n} {v:.1f} raw" for n, v in
+                                          tare["offsets"].items()), file=sys.stderr)
+    _report(tare_steadiness(frames, names), recorder, float(frames.host_time[-1]))
+
+
+def end_checks(session: Any) -> list[Any]:
+    """Zero drift and saturation over the stored session (calibration age was said at start)."""
+    from sensing.checks import saturation, zero_drift
+
+    return [*zero_drift(session), *saturation(session.frames(), session.info.profile)]
+
+
+def _report(findings: list[Any], recorder: Any, host_time: float | None, store: Any = None,
+            sid: int | None = None, time_s: float = 0.0) -> None:
+    """Print what the checks found; store each warning as a ``warning`` event."""
+    for f in findings:
+        if not f.warn:
+            if f.check == "calibration":
+                print(f"sotlog: {f.text}", file=sys.stderr)
+            continue
+        print(f"sotlog: warning: {f.text}", file=sys.stderr)
+        data = {"check": f.check, "channel": f.channel, **f.data}
+        if recorder is not None:
+            recorder.add_event("warning", f.text, data, host_time=host_time, source="sotlog")
+        elif store is not None and sid is not None:
+            store.add_event(sid, "warning", f.text, data, time_s=time_s, source="sotlog")
+
+
+def describe_port(url: str) -> str:
     from firmware_bridge.ports import list_ports
 
     for p in list_ports():

@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 from dashboard.commands import add_store_arg, fmt_num, load_session, print_json, session_id, table
+from dashboard.commands.calibrate import add_check_args, channel_checks, print_checks
 
 
 def register(sub: Any) -> None:
@@ -22,6 +23,7 @@ def register(sub: Any) -> None:
                                    "each channel, unit, count, mean, min and max.")
     p.add_argument("id", type=session_id, help="session id (see `sotlog sessions`), or last")
     p.add_argument("--units", choices=("N", "kgf", "lbf"), default="N", help="force unit")
+    add_check_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     add_store_arg(p)
     p.set_defaults(func=run_show)
@@ -73,8 +75,12 @@ def run_show(args: argparse.Namespace) -> int:
     info = session.info
     summary = summarise(session.samples(units=args.units), info.meta.body_weight_kg)
     events = session.events()
+    checks, findings = channel_checks(session, args)
+    together = _on_blocks_together(summary, info.meta.body_weight_kg)
     if args.json:
-        print_json({**_info_dict(info), "summary": summary.as_dict(),
+        print_json({**_info_dict(info), "summary": summary.as_dict(), "checks": checks,
+                    "warnings": [f.text for f in findings if f.warn],
+                    "on_blocks_together": together,
                     "events": [{"time_s": e.time_s, "kind": e.kind, "text": e.text,
                                 "source": e.source, "data": e.data} for e in events]})
         return 0
@@ -104,14 +110,36 @@ def run_show(args: argparse.Namespace) -> int:
     print()
     print(table(rows, ["CHANNEL", "UNIT", "COUNT", "MEAN", "SD", "MIN", "MAX", "SHARE %",
                        "% BODY WT"]))
+    if together is not None:
+        pct = (f" = {fmt_num(together['body_weight_pct'])} % of body weight"
+               if together["body_weight_pct"] is not None else "")
+        print(f"  on the blocks together (mean while loaded): "
+              f"{fmt_num(together['loaded_mean'])} {together['unit']}{pct}")
+    print()
+    print_checks(checks, findings, args.units)
     print()
     kinds = Counter(e.kind for e in events)
     print("events      " + ("  ".join(f"{k} {n}" for k, n in sorted(kinds.items())) or "none"))
     for e in events:
-        if e.source == "person" or e.kind in ("tare", "gap"):
+        if e.source == "person" or e.kind in ("tare", "gap", "warning", "calibration"):
             text = f"  {e.text}" if e.text else ""
             print(f"  {fmt_num(e.time_s, 2):>9} s  {e.kind}{text}")
     return 0
+
+
+def _on_blocks_together(summary: Any, body_weight_kg: float | None) -> dict[str, Any] | None:
+    """The blocks' summed loaded means (a mat: its total) in one force unit, as % body weight."""
+    from sensing.summary import TOTAL
+
+    chans = summary.channels
+    picked = [c for c in chans if c.name == TOTAL] or [c for c in chans if c.name != TOTAL]
+    units = {c.unit for c in picked}
+    if not picked or len(units) != 1 or units & {"counts", "raw"}:
+        return None
+    mean = sum(c.loaded_mean for c in picked)
+    pct = [c.body_weight_pct for c in picked]
+    return {"loaded_mean": mean, "unit": units.pop(),
+            "body_weight_pct": sum(pct) if body_weight_kg and None not in pct else None}
 
 
 def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
