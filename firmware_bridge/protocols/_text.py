@@ -35,8 +35,8 @@ _LETTER = re.compile(rb"[A-Za-z]")
 class LineSplitter:
     """Cuts a byte stream into whole lines, whatever the chunking.
 
-    ``feed`` returns the whole lines that arrived, each ended by a single LF (CR and CRLF become
-    LF; a CRLF torn across two chunks leaves an empty line, which decoders skip), and the head
+    ``feed`` returns the whole lines that arrived, each ended by LF (every CR becomes LF, so a
+    CRLF leaves an empty line behind, which decoders skip: one cheap byte map), and the head
     of a line that grew past MAX_LINE bytes without an end (reported once; the rest of that line
     is dropped when its end arrives).
     """
@@ -70,7 +70,7 @@ class LineSplitter:
             self._pending.clear()
         body = bytes(self._pending) + head_part if self._pending else head_part
         self._pending = bytearray(data[cut + 1 :])
-        return body.replace(b"\r\n", LF).replace(CR, LF), None
+        return (body.translate(_CR_TO_LF) if CR in body else body), None
 
     def take_rest(self) -> bytes:
         """The bytes of an unfinished last line (end of stream); empties the buffer."""
@@ -117,22 +117,89 @@ def segments(body: bytes, allowed: bytes) -> list[tuple[bool, bytes]]:
     return out
 
 
-def parse_block(body: bytes, delim: bytes | None, nfields: int) -> np.ndarray | None:
+def parse_block(body: bytes, delim: bytes | None, nfields: int,
+                checked: bool = False) -> np.ndarray | None:
     """All lines of ``body`` as an ``(n, nfields)`` float64 array, or None if any line is not
-    exactly ``nfields`` numbers (empty lines are skipped; one trailing delimiter is allowed)."""
-    if body.translate(None, number_bytes(delim)):
+    exactly ``nfields`` numbers (empty lines are skipped; one trailing delimiter is allowed).
+
+    Numbers are read as Python's ``float`` reads them, except that -0 becomes 0. ``checked``:
+    the caller already knows every byte is one of ``number_bytes(delim)``.
+    """
+    if not checked and body.translate(None, number_bytes(delim)):
         return None
     if delim not in (None, b" ") and delim + LF in body:
         body = body.replace(delim + LF, LF)
-    if not body.strip(LF):
+    if body.count(LF) == len(body):
         return np.empty((0, nfields))
-    sep = None if delim == b" " else (delim or b",").decode("ascii")
-    try:
-        arr = np.loadtxt(io.BytesIO(body), delimiter=sep, dtype=np.float64, ndmin=2,
-                         comments=None, encoding="ascii")
-    except ValueError:
-        return None
+    arr = None
+    if delim != b" " and not any(c in body for c in _NOT_FIXED):
+        arr = _fixed_point(body, delim)
+    if arr is None:
+        sep = None if delim == b" " else (delim or b",").decode("ascii")
+        try:
+            arr = np.loadtxt(io.BytesIO(body), delimiter=sep, dtype=np.float64, ndmin=2,
+                             comments=None, encoding="ascii")
+        except ValueError:
+            return None
+        arr += 0.0  # -0.0 -> 0.0, as everywhere else
     return arr if arr.shape[1] == nfields else None
+
+
+_NOT_FIXED = (b"+", b" ", b"e", b"E")  # number bytes the fixed-point reader leaves to loadtxt
+_CR_TO_LF = bytes.maketrans(CR, LF)
+_DIGITS = re.compile(rb"[0-9]*")
+_EXACT = 2**53  # integers below this, and powers of ten up to 1e22, are exact float64s
+
+
+def _fixed_point(body: bytes, delim: bytes | None) -> np.ndarray | None:
+    """Plain decimals (``-12``, ``80.9``), all with the same number of digits after the point,
+    read 4x faster than ``loadtxt``'s float parser: as integers, then divided by a power of ten.
+
+    int / 10**k with both exact is correctly rounded, so this is exactly ``float(text)``; None
+    when the chunk does not fit (then the general parser decides).
+    """
+    has_dot = None
+    k = 0
+    if b"." in body:
+        a = np.frombuffer(body, np.uint8)
+        dots = np.flatnonzero(a == 46)
+        start = int(dots[0]) + 1
+        m = _DIGITS.match(body, start)
+        k = (m.end() if m else start) - start
+        if k > 22 or int(dots[-1]) + k + 1 >= len(a):
+            return None
+        for j in range(1, k + 1):
+            d = a[dots + j]
+            if ((d < 48) | (d > 57)).any():
+                return None
+        ends = a[dots + k + 1]
+        is_end = ends == 10 if delim is None else (ends == 10) | (ends == delim[0])
+        if not is_end.all():
+            return None
+        mark = np.zeros(len(a), bool)
+        mark[dots + k + 1] = True
+        ends_line = a == 10
+        ends_line[1:] &= a[:-1] != 10  # the LF of an empty line (CRLF's second half) ends nothing
+        ends_line[0] = False
+        seps = ends_line if delim is None else ends_line | (a == delim[0])
+        has_dot = mark[seps]
+        body = body.replace(b".", b"")
+        if body.count(LF) == len(body):
+            return None
+    try:
+        ints = np.loadtxt(io.BytesIO(body), delimiter=(delim or b",").decode("ascii"),
+                          dtype=np.int64, ndmin=2, comments=None, encoding="ascii")
+    except (ValueError, OverflowError):
+        return None
+    if ints.size and (ints.max() >= _EXACT or ints.min() <= -_EXACT):
+        return None
+    vals = ints.astype(np.float64)
+    if has_dot is not None:
+        if has_dot.size != vals.size:  # a lone "." vanished with its line: the general parser
+            # counts that line, so these numbers are not trusted
+            return None
+        vals /= np.where(has_dot, 10.0**k, 1.0).reshape(vals.shape)
+    return vals
 
 
 def number(field: bytes) -> float | None:
@@ -140,7 +207,7 @@ def number(field: bytes) -> float | None:
     if not field or field.translate(None, NUMBER_CHARS):
         return None
     try:
-        return float(field)
+        return float(field) + 0.0  # -0.0 -> 0.0, as the bulk parser does
     except ValueError:
         return None
 

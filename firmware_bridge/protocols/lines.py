@@ -126,16 +126,21 @@ class LinesDecoder(Decoder):
         self.counters.bytes += len(data)
         body, overlong = self._split.feed(data)
         out = _Out()
-        lay = self._layout
-        if lay is not None and lay.numeric:
-            parts = segments(body, number_bytes(self._bulk_delim(lay)))
-        else:
-            parts = [(False, body)]
-        for clean, part in parts:
-            if not (clean and self._fast(part, host_time, out)):
-                for raw in part.split(LF):
-                    if raw:
-                        self._line(raw, host_time, out)
+        pos = 0
+        while pos < len(body) and (self._layout is None or not self._layout.numeric):
+            end = body.find(LF, pos)  # a body always ends with LF
+            if end > pos:
+                self._line(body[pos:end], host_time, out)
+            pos = end + 1
+        if pos < len(body):  # the layout is known and all numbers: bulk runs, odd lines alone
+            lay = self._layout
+            assert lay is not None
+            rest = body[pos:] if pos else body
+            for clean, part in segments(rest, number_bytes(self._bulk_delim(lay))):
+                if not (clean and self._fast(part, host_time, out)):
+                    for raw in part.split(LF):
+                        if raw:
+                            self._line(raw, host_time, out)
         if overlong is not None:
             self._overlong(overlong, host_time, out)
         return self._finish(out)
@@ -164,7 +169,7 @@ class LinesDecoder(Decoder):
         lay = self._layout
         if lay is None or not lay.numeric or longest_line(body) > MAX_LINE:
             return False
-        arr = parse_block(body, self._bulk_delim(lay), lay.nfields)
+        arr = parse_block(body, self._bulk_delim(lay), lay.nfields, checked=True)
         if arr is None:
             return False
         if len(arr):

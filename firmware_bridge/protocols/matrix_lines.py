@@ -70,6 +70,11 @@ class MatrixLinesDecoder(Decoder):
             self._value_idx = np.array([i for i in range(self._nfields) if i != idx])
 
     @property
+    def _ready(self) -> bool:
+        """Past the first line, delimiter known, no header awaited: whole runs can go in bulk."""
+        return not self._first and self._delim is not None and not self._waiting_for_header
+
+    @property
     def _waiting_for_header(self) -> bool:
         named_time = isinstance(self.options.time_column, str)
         return self._header is None and (named_time or self.options.header == "yes")
@@ -82,9 +87,14 @@ class MatrixLinesDecoder(Decoder):
         rows: list[np.ndarray] = []
         hosts: list[float] = []
         notices: list[Notice] = []
-        ready = not self._first and self._delim is not None and not self._waiting_for_header
-        parts = segments(body, number_bytes(self._delim)) if ready else [(False, body)]
-        for clean, part in parts:
+        pos = 0
+        while pos < len(body) and not self._ready:
+            end = body.find(LF, pos)  # a body always ends with LF
+            if end > pos:
+                self._line(body[pos:end], host_time, rows, hosts, notices)
+            pos = end + 1
+        rest = body[pos:] if pos else body
+        for clean, part in segments(rest, number_bytes(self._delim)) if rest else ():
             arr = self._fast(part) if clean else None
             if arr is not None:
                 if len(arr):
@@ -111,11 +121,9 @@ class MatrixLinesDecoder(Decoder):
 
     def _fast(self, body: bytes) -> np.ndarray | None:
         """A run of lines at once, when every one is a whole frame; None sends them one by one."""
-        if self._first or self._delim is None or self._waiting_for_header:
+        if not self._ready or longest_line(body) > MAX_LINE:
             return None
-        if longest_line(body) > MAX_LINE:
-            return None
-        return parse_block(body, self._delim, self._nfields)
+        return parse_block(body, self._delim, self._nfields, checked=True)
 
     def _line(self, raw: bytes, host_time: float, rows: list[np.ndarray], hosts: list[float],
               notices: list[Notice]) -> None:

@@ -294,11 +294,8 @@ def _numbers_per_line(data: bytes) -> set[tuple[float, ...]]:
     """Every run of numbers an independent reading of the text could hold."""
     rows = set()
     for raw in data.replace(b"\r", b"\n").split(b"\n"):
-        line = raw.decode("latin-1")
-        if ":" in line:
-            line = line.split(":")[-1]
         nums = []
-        for f in line.strip().rstrip(",").split(","):
+        for f in raw.decode("latin-1").split(","):
             try:
                 nums.append(float(f))
             except ValueError:

@@ -1,0 +1,262 @@
+"""Decode throughput of the wire protocols, each beside a baseline and a target.
+
+Run: /tmp/venv/bin/python bench/decode.py [--mb 20] [--chunk 65536]
+
+- ``lines`` on a generated 4-cell capture (``millis,a,b,c,d`` at 80 Hz, HX711 raw counts,
+  CRLF) and on the real HX711 recording repeated, against a pyserial ``readline()`` + ``split``
+  loop (pyserial's own ``readline``, over a serial object backed by the same bytes) and against
+  ``pandas.read_csv`` on the same bytes. Targets: >= 20x the readline loop, within 2x of pandas.
+- ``matrix_lines`` on Kitronyx-shaped 48x48 text lines, against ``pandas.read_csv``.
+- ``blockframe`` on 48x48 uint16 frames (target >= 50 MB/s), if the module is there.
+
+The decoders are fed the bytes in ``--chunk`` sized pieces, as a bridge would hand them over;
+every figure is the best of a few runs, and each result is checked against the baseline's
+numbers before it is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import serial
+
+from firmware_bridge.frames import FrameBlock
+from firmware_bridge.profiles import parse_profile
+from firmware_bridge.protocols import make_decoder
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL = ROOT / "fixtures" / "real"
+LINES_4CH = """name = "bench-4ch"\nprotocol = "lines"\n[options]\ntime_column = 0
+[[channels]]\nname = "a"\n[[channels]]\nname = "b"\n[[channels]]\nname = "c"
+[[channels]]\nname = "d"\n"""
+LINES_1CH = """name = "bench-1ch"\nprotocol = "lines"\n[options]\ntime_column = 0
+[[channels]]\nname = "load"\ncolumn = 1\n"""
+MAT_TEXT = """name = "bench-mat"\nprotocol = "matrix_lines"\n[options]\nheader = "yes"
+time_column = "Measurement Time (sec)"\ntime_unit = "s"\n[matrix]\nrows = 48\ncols = 48\n"""
+MAT_BIN = """name = "bench-bf"\nprotocol = "blockframe"\n[matrix]\nrows = 48\ncols = 48
+raw_min = 0\nraw_max = 65535\ndtype = "uint16"\n"""
+
+
+# -- data ----------------------------------------------------------------------------------------
+
+
+def four_cells(mb: float) -> bytes:
+    """HX711-like raw counts from four cells at 80 Hz, as ``Serial.println`` sends them."""
+    n = int(mb * 1e6 / 40)
+    rng = np.random.default_rng(1)
+    millis = 1000 + np.cumsum(rng.choice([12, 13], n))
+    load = np.cumsum(rng.normal(0, 40, (n, 4)), axis=0) + [152000, 148000, -31000, 9000]
+    counts = (load + rng.normal(0, 120, (n, 4))).astype(np.int64)
+    table = np.column_stack([millis, counts])
+    body = "\r\n".join(",".join(map(str, row)) for row in table.tolist())
+    return b"millis,a,b,c,d\r\n" + body.encode("ascii") + b"\r\n"
+
+
+def hx711_repeated(mb: float) -> bytes:
+    """The two real HX711 recordings' data lines, over and over, after one header."""
+    lines = b"".join((REAL / f).read_bytes().split(b"\n", 1)[1]
+                     for f in ("hx711_arduino_9600_log22.csv", "hx711_arduino_9600_log24.csv"))
+    return b"Times,Measures\n" + lines * max(1, int(mb * 1e6 / len(lines)))
+
+
+def kitronyx_text(mb: float) -> bytes:
+    """48x48 frames like the Kitronyx log: mostly zeros, a loaded patch of 8-bit values."""
+    rng = np.random.default_rng(2)
+    header = "Measurement Time (sec)," + ",".join(f"R{r}C{c}" for r in range(48)
+                                                  for c in range(48)) + ",\n"
+    lines, size, i = [header], 0, 0
+    while size < mb * 1e6:
+        frame = np.zeros((48, 48), np.int64)
+        frame[10:38, 12:36] = rng.integers(0, 256, (28, 24))
+        line = f"{i + 1:02d}.01, " + ",".join(map(str, frame.ravel().tolist())) + "\n"
+        lines.append(line)
+        size += len(line)
+        i += 1
+    return "".join(lines).encode("ascii")
+
+
+# -- methods -------------------------------------------------------------------------------------
+
+
+def sotlog(profile_text: str, chunk: int) -> Callable[[bytes], FrameBlock]:
+    def run(data: bytes) -> FrameBlock:
+        dec = make_decoder(parse_profile(profile_text))
+        blocks = []
+        for at in range(0, len(data), chunk):
+            got = dec.feed(data[at:at + chunk], 0.0)
+            if got.frames is not None:
+                blocks.append(got.frames)
+        got = dec.flush(0.0)
+        if got.frames is not None:
+            blocks.append(got.frames)
+        return FrameBlock.concat(blocks)
+    return run
+
+
+class BytesSerial(serial.SerialBase):
+    """A pyserial port whose wire is a bytes object: ``readline`` is pyserial's own."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        self._data = io.BytesIO(data)
+        self.is_open = True
+
+    def read(self, size: int = 1) -> bytes:
+        return self._data.read(size)
+
+    @property
+    def in_waiting(self) -> int:
+        return 0
+
+
+def readline_loop(data: bytes) -> np.ndarray:
+    """What a hand-written logger does: readline, split, float, skip what does not parse."""
+    port, rows = BytesSerial(data), []
+    while True:
+        line = port.readline()
+        if not line:
+            break
+        try:
+            rows.append([float(f) for f in line.split(b",")])
+        except ValueError:
+            continue
+    return np.array(rows)
+
+
+def pandas_csv(data: bytes) -> np.ndarray:
+    import pandas as pd
+
+    return pd.read_csv(io.BytesIO(data), header=0).to_numpy(np.float64)
+
+
+# -- measuring -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    case: str
+    method: str
+    nbytes: int
+    frames: int
+    seconds: float
+
+    @property
+    def mb_s(self) -> float:
+        return self.nbytes / self.seconds / 1e6
+
+    @property
+    def lines_s(self) -> float:
+        return self.frames / self.seconds
+
+
+def best_of(fn: Callable[[bytes], object], data: bytes, repeats: int) -> tuple[float, object]:
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = fn(data)
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def measure(case: str, method: str, fn: Callable[[bytes], object], data: bytes,
+            repeats: int = 3) -> tuple[Row, object]:
+    seconds, result = best_of(fn, data, repeats)
+    n = len(result) if result is not None else 0  # type: ignore[arg-type]
+    return Row(case, method, len(data), n, seconds), result
+
+
+def show(rows: list[Row], notes: list[str]) -> None:
+    print(f"{'case':<34} {'method':<30} {'MB':>6} {'frames':>9} {'s':>7} {'MB/s':>8} "
+          f"{'lines/s':>11}")
+    for r in rows:
+        print(f"{r.case:<34} {r.method:<30} {r.nbytes / 1e6:6.1f} {r.frames:9d} "
+              f"{r.seconds:7.3f} {r.mb_s:8.1f} {r.lines_s:11,.0f}")
+    print()
+    for note in notes:
+        print(note)
+
+
+def verdict(label: str, value: float, target: float, higher_is_better: bool = True) -> str:
+    ok = value >= target if higher_is_better else value <= target
+    sign = ">=" if higher_is_better else "<="
+    return f"{label}: {value:.2f} (target {sign} {target:g}) {'met' if ok else 'NOT MET'}"
+
+
+def bench_lines(case: str, data: bytes, profile: str, chunk: int, rows: list[Row],
+                notes: list[str], readline_mb: float) -> None:
+    ours, block = measure(case, f"sotlog lines ({chunk // 1024} KiB feeds)",
+                          sotlog(profile, chunk), data)
+    pd_row, table = measure(case, "pandas.read_csv", pandas_csv, data)
+    prefix = data[: int(readline_mb * 1e6)]
+    prefix = prefix[: prefix.rfind(b"\n") + 1]
+    rl_row, _ = measure(case, f"pyserial readline (first {readline_mb:g} MB)", readline_loop,
+                        prefix, repeats=1)
+    assert isinstance(block, FrameBlock) and isinstance(table, np.ndarray)
+    assert len(block) == len(table), (len(block), len(table))
+    assert np.array_equal(block.values, table[:, 1:1 + block.values.shape[1]])
+    rows += [ours, pd_row, rl_row]
+    notes.append(verdict(f"{case}: lines / readline loop (x)", ours.mb_s / rl_row.mb_s, 20))
+    notes.append(verdict(f"{case}: lines time / pandas time (x)", ours.seconds / pd_row.seconds,
+                         2, higher_is_better=False))
+
+
+def bench_matrix(data: bytes, chunk: int, rows: list[Row], notes: list[str]) -> None:
+    case = "Kitronyx-shaped 48x48 text"
+    ours, block = measure(case, f"sotlog matrix_lines ({chunk // 1024} KiB)",
+                          sotlog(MAT_TEXT, chunk), data)
+    pd_row, table = measure(case, "pandas.read_csv", pandas_csv, data)
+    assert isinstance(block, FrameBlock) and isinstance(table, np.ndarray)
+    assert np.array_equal(block.values.reshape(len(block), -1), table[:, 1:2305])
+    rows += [ours, pd_row]
+    notes.append(verdict(f"{case}: matrix_lines time / pandas time (x)",
+                         ours.seconds / pd_row.seconds, 2, higher_is_better=False))
+
+
+def bench_blockframe(n: int, chunk: int, rows: list[Row], notes: list[str]) -> None:
+    try:
+        from firmware_bridge.protocols.blockframe import encode_frame
+    except ImportError:
+        notes.append("blockframe: not available")
+        return
+    rng = np.random.default_rng(3)
+    frames = rng.integers(0, 4096, (n, 48, 48)).astype(np.uint16)
+    data = b"".join(encode_frame(frames[i], i, i * 10_000) for i in range(n))
+    case = "blockframe 48x48 uint16"
+    ours, block = measure(case, f"sotlog blockframe ({chunk // 1024} KiB)",
+                          sotlog(MAT_BIN, chunk), data)
+    base, _ = measure(case, "numpy.frombuffer, no checks",
+                      lambda d: np.frombuffer(d, np.uint8).copy(), data)
+    base.frames = n
+    assert isinstance(block, FrameBlock) and np.array_equal(block.values, frames)
+    rows += [ours, base]
+    notes.append(verdict(f"{case}: MB/s", ours.mb_s, 50))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--mb", type=float, default=20.0, help="size of the generated capture, MB")
+    ap.add_argument("--chunk", type=int, default=65536, help="bytes per decoder feed")
+    ap.add_argument("--readline-mb", type=float, default=1.0,
+                    help="how much of each capture the (slow) readline loop reads")
+    args = ap.parse_args()
+    rows: list[Row] = []
+    notes: list[str] = []
+    bench_lines("4 cells, millis + raw counts, 80 Hz", four_cells(args.mb), LINES_4CH,
+                args.chunk, rows, notes, args.readline_mb)
+    bench_lines("real HX711 log, repeated", hx711_repeated(args.mb / 4), LINES_1CH,
+                args.chunk, rows, notes, args.readline_mb)
+    bench_lines("4 cells, 4 KiB feeds", four_cells(args.mb / 4), LINES_4CH, 4096, rows, notes,
+                args.readline_mb)
+    bench_matrix(kitronyx_text(args.mb / 2), args.chunk, rows, notes)
+    bench_blockframe(int(args.mb * 1e6 / 4640), args.chunk, rows, notes)
+    show(rows, notes)
+
+
+if __name__ == "__main__":
+    main()
