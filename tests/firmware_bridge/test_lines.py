@@ -337,3 +337,26 @@ def test_corruption_never_raises_and_every_line_is_accounted_for(
         seen = _numbers_per_line(data)
         for t, row in zip(block.device_time, block.values, strict=True):
             assert any(len(s) >= 3 and s[0] * 1e-3 == t and s[1:3] == tuple(row) for s in seen)
+
+
+_token = st.text("0123456789-.+eE ", min_size=1, max_size=7) | st.decimals(
+    -10**6, 10**6, allow_nan=False, allow_infinity=False, places=3).map(str) | st.integers(
+    -10**18, 10**18).map(str)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.lists(_token, min_size=3, max_size=3), min_size=1, max_size=4),
+       delim=st.sampled_from([b",", b";", b"\t"]), crlf=st.booleans())
+def test_bulk_parser_reads_exactly_what_float_reads(rows: list[list[str]], delim: bytes,
+                                                   crlf: bool) -> None:
+    from firmware_bridge.protocols._text import number, parse_block
+
+    end = b"\r\n" if crlf else b"\n"
+    body = b"".join(delim.join(t.encode() for t in row) + end for row in rows)
+    got = parse_block(body.replace(b"\r", b"\n"), delim, 3)
+    want = [[number(t.encode()) for t in row] for row in rows]
+    if any(v is None for row in want for v in row):
+        assert got is None
+    else:
+        assert got is not None and got.tolist() == want
+        assert not np.signbit(got[got == 0]).any()  # -0 is read as 0 everywhere
