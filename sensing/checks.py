@@ -8,7 +8,7 @@ limit (a ``Finding`` with ``warn=True``). ``sotlog record`` stores those as ``wa
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -139,24 +139,49 @@ SATURATION_LIMITS: dict[bool, Callable[[Profile], dict[str, tuple[float, float]]
 }
 
 
-def saturation(frames: FrameBlock, profile: Profile) -> list[Finding]:
-    """Frames with a raw value at the converter's limits, per channel (mats: any sensel)."""
+def saturation(frames: FrameBlock | Iterable[FrameBlock], profile: Profile) -> list[Finding]:
+    """Frames with a raw value at the converter's limits, per channel (mats: any sensel).
+
+    ``frames`` may be one block or successive blocks (a long session read window by window).
+    """
     limits = SATURATION_LIMITS[profile.is_matrix](profile)
-    values = np.asarray(frames.values)
+    blocks = [frames] if isinstance(frames, FrameBlock) else frames
+    total = 0
+    frames_at = dict.fromkeys(limits, 0)
+    readings = dict.fromkeys(limits, 0)
+    for block in blocks:
+        values = np.asarray(block.values)
+        total += len(values)
+        for j, (name, (lo, hi)) in enumerate(limits.items()):
+            if profile.is_matrix:
+                at = values.reshape(len(values), -1) >= hi
+            else:
+                col = values[:, j:j + 1]
+                at = (col <= lo) | (col >= hi)
+            frames_at[name] += int(at.any(axis=1).sum())
+            readings[name] += int(at.sum())
     out = []
-    for j, (name, (lo, hi)) in enumerate(limits.items()):
-        col = values.reshape(len(values), -1) if profile.is_matrix else values[:, j:j + 1]
-        at = (col <= lo) | (col >= hi) if not profile.is_matrix else col >= hi
-        frames_at = int(at.any(axis=1).sum())
-        readings = int(at.sum())
-        warn = frames_at > 0
-        what = "sensel readings" if profile.is_matrix else "readings"
-        text = (f"{name}: {frames_at} of {len(values)} frames at the converter's limit "
-                f"({readings} {what} at {lo:g} or {hi:g}); force there is unknown"
+    what = "sensel readings" if profile.is_matrix else "readings"
+    for name, (lo, hi) in limits.items():
+        warn = frames_at[name] > 0
+        text = (f"{name}: {frames_at[name]} of {total} frames at the converter's limit "
+                f"({readings[name]} {what} at {lo:g} or {hi:g}); force there is unknown"
                 if warn else f"{name}: no reading at the converter's limits")
         out.append(Finding("saturation", name, text, warn,
-                           {"frames": frames_at, "readings": readings, "limits": [lo, hi]}))
+                           {"frames": frames_at[name], "readings": readings[name],
+                            "limits": [lo, hi]}))
     return out
+
+
+WINDOW_S = 20.0  # read long sessions this many seconds at a time
+
+
+def frame_windows(session: Session, seconds: float = WINDOW_S) -> Iterator[FrameBlock]:
+    """The session's frames, ``seconds`` at a time, so memory stays flat for long mat sessions."""
+    end = float(session.info.duration_s or 0.0)
+    edges: list[float | None] = [None, *np.arange(seconds, end + seconds, seconds), None]
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        yield session.frames(lo, hi)
 
 
 def _has_zero(info: Any, name: str) -> bool:
@@ -235,5 +260,5 @@ def session_checks(session: Session, *, limit_days: float | None = None,
     return [
         *calibration_age(info.conversion, now or info.started_utc, limit_days),
         *zero_drift(session, limit_n),
-        *saturation(session.frames(), info.profile),
+        *saturation(frame_windows(session), info.profile),
     ]
