@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -66,9 +67,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except OSError as err:
-        where = f" {err.filename}" if err.filename else ""
-        print(f"sotlog: error:{where}: {err.strerror or err}", file=sys.stderr)
+        where = f" {err.filename}:" if err.filename else ""
+        print(f"sotlog: error:{where} {err.strerror or err}", file=sys.stderr)
         return 2
+    except Exception as err:  # a bug: still one line, with the way to see the traceback
+        if os.environ.get("SOTLOG_DEBUG"):
+            raise
+        print(f"sotlog: internal error: {type(err).__name__}: {err} "
+              "(set SOTLOG_DEBUG=1 to see the traceback, and please report it)", file=sys.stderr)
+        return 3
     return int(code or 0)
 
 

@@ -151,6 +151,8 @@ def saturation(frames: FrameBlock | Iterable[FrameBlock], profile: Profile) -> l
     readings = dict.fromkeys(limits, 0)
     for block in blocks:
         values = np.asarray(block.values)
+        if not len(values):
+            continue
         total += len(values)
         for j, (name, (lo, hi)) in enumerate(limits.items()):
             if profile.is_matrix:

@@ -52,6 +52,9 @@ def register(sub: Any) -> None:
     p.add_argument("--max-cal-age-days", type=_positive, metavar="DAYS",
                    help="warn when the calibration is older (default $SOTLOG_CAL_MAX_AGE_DAYS, "
                         "else 30)")
+    p.add_argument("--lsl", action="store_true",
+                   help="also publish forces and events on Lab Streaming Layer "
+                        "(needs: pip install 'sotlog[lsl]')")
     p.add_argument("--json", action="store_true", help="print a JSON summary at the end")
     add_store_arg(p)
     p.set_defaults(func=run)
@@ -106,6 +109,11 @@ def run(args: argparse.Namespace) -> int:
     bridge.open_once()  # fail fast, with one line, if the port is not there; opened once only
     store = open_store(args.store)
     start_conversion, findings = session_calibration(store, profile, args)
+    lsl = None
+    if args.lsl:  # before the session exists, so a missing pylsl leaves nothing half-made
+        from sensing.lsl import LslOutlet
+
+        lsl = LslOutlet(profile, f"sotlog:{args.port}", start_conversion, args.units)
     t0 = time.monotonic()
     sid = store.create_session(meta, profile, port=args.port, device=describe_port(args.port),
                                t0_host=t0, conversion=start_conversion)
@@ -118,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
     bridge.add_listener(status)
     if tap is not None:
         bridge.add_listener(tap)
+    if lsl is not None:
+        bridge.add_listener(lsl)
 
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -145,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
         bridge.stop()
         recorder.close(status="complete", counters=bridge.counters)
+        if lsl is not None:
+            lsl.close()
         if interactive:
             print(file=sys.stderr)
     session = store.session(sid)

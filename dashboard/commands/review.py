@@ -116,6 +116,12 @@ def run_show(args: argparse.Namespace) -> int:
         print(f"  on the blocks together (mean while loaded): "
               f"{fmt_num(together['loaded_mean'])} {together['unit']}{pct}")
     print()
+    if info.frame_shape and len(info.frame_shape) == 2:
+        from sensing.mat.facts import mat_fact_lines, mat_facts
+
+        print()
+        print("\n".join(mat_fact_lines(mat_facts(session, args.units))))
+    print()
     print_checks(checks, findings, args.units)
     print()
     kinds = Counter(e.kind for e in events)
