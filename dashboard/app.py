@@ -13,7 +13,16 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from dashboard.deps import TokenGate
-from dashboard.routes import devices, events, exports, live, pages, sessions
+from dashboard.routes import (
+    calibrations,
+    devices,
+    events,
+    exports,
+    figures,
+    live,
+    pages,
+    sessions,
+)
 from dashboard.routes.sessions import NotFound
 from dashboard.settings import Settings
 from dashboard.station import StateError, Station
@@ -74,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings.check()
     device = settings.device()
     store = Store.open(settings.store)
-    station = Station(store, settings.ring_seconds)
+    station = Station(store, settings.ring_seconds, lsl=settings.lsl)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -99,7 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(SotlogError, _sotlog_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     for router in (devices.router, live.router, sessions.router, events.router,
-                   exports.router, pages.router):
+                   exports.router, figures.router, calibrations.router, pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(TokenGate, token=settings.resolved_token(),

@@ -20,9 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from dashboard.livemat import BLOCKS, MatLive
+from dashboard.livemat import NAMES as MAT_NAMES
 from firmware_bridge.frames import FrameBlock, Notice
-from firmware_bridge.profiles import FORCE_UNITS, Profile
+from firmware_bridge.profiles import Profile
 from sensing.conversion import Conversion
+from sensing.mat.measures import total_unit
 
 SEND_TIMEOUT_S = 2.0  # a viewer that cannot take one batch in this time is dropped
 # Live "on the blocks": total force above 10 % of the highest total so far (as in
@@ -41,33 +44,18 @@ class LiveChannel:
     block: str | None
 
 
-def live_channels(profile: Profile) -> list[LiveChannel]:
-    """The traces for a profile: one per load cell, or the left and right halves of a mat."""
+def live_channels(profile: Profile, conversion: dict[str, Any] | None = None
+                  ) -> list[LiveChannel]:
+    """The traces for a profile: one per load cell, or a mat's block regions and its total.
+
+    A load cell's unit is N when its profile or its calibration (in ``conversion``) gives force.
+    """
     if profile.matrix is not None:
-        unit = "N" if profile.matrix.unit in FORCE_UNITS else profile.matrix.unit
-        return [LiveChannel(f"mat_{side}", unit, side) for side in ("left", "right")]
-    units = Conversion.from_profile(profile).units("N")
+        unit = total_unit(profile.matrix, "N")
+        return [LiveChannel(name, unit, name if name in BLOCKS else None) for name in MAT_NAMES]
+    units = Conversion.from_profile(profile, conversion).units("N")
     return [LiveChannel(ch.name, u, ch.block)
             for ch, u in zip(profile.channels, units, strict=True)]
-
-
-def _mat_halves(profile: Profile) -> Callable[[np.ndarray], np.ndarray]:
-    """Sum a mat's sensels into the patient's left and right halves, in the mat's unit."""
-    m = profile.matrix
-    assert m is not None
-    # values are (n, rows, cols); with the head at the top or bottom, left/right runs along cols
-    axis, size = (2, m.cols) if m.head_edge in ("top", "bottom") else (1, m.rows)
-    half = size // 2
-    low_is_left = m.patient_left == "left"
-
-    def reduce(values: np.ndarray) -> np.ndarray:
-        v = np.where(values > m.noise_threshold, values.astype(np.float64) * m.scale + m.offset,
-                     0.0)
-        low = np.take(v, np.arange(half), axis=axis).sum(axis=(1, 2))
-        high = np.take(v, np.arange(half, size), axis=axis).sum(axis=(1, 2))
-        return np.stack([low, high] if low_is_left else [high, low], axis=1)
-
-    return reduce
 
 
 class LiveHub:
@@ -81,22 +69,28 @@ class LiveHub:
         self.generation = 0
         self.configure(None)
 
-    def configure(self, profile: Profile | None) -> None:
-        """Start afresh for a device (or none): new channels, empty ring, no tare."""
-        channels = live_channels(profile) if profile else []
+    def configure(self, profile: Profile | None,
+                  conversion: dict[str, Any] | None = None) -> None:
+        """Start afresh for a device (or none): new channels, empty ring, no tare.
+
+        ``conversion`` is what load cells are read with besides the profile (the calibrations in
+        use, as a session's conversion dict); a tare is added to it by ``set_tare``.
+        """
+        channels = live_channels(profile, conversion) if profile else []
         rate = (profile.nominal_rate_hz if profile else None) or 100.0
         cap = int(min(max(self.ring_seconds * max(rate * 2.0, 200.0), 1000), 2_000_000))
-        reduce = _mat_halves(profile) if profile and profile.matrix is not None else None
+        mat = MatLive(profile) if profile and profile.matrix is not None else None
         with self._lock:
             self.profile = profile
             self.channels = channels
-            self._reduce = reduce
+            self.mat = mat
+            names = [c.name for c in channels]
+            self._total_col = names.index("total") if "total" in names else None
             self._is_force = np.array([c.unit == "N" for c in channels], bool)
             self._tare: np.ndarray | None = None
-            self._conversion = (Conversion.from_profile(profile)
+            self._base = dict(conversion or {})
+            self._conversion = (Conversion.from_profile(profile, self._base)
                                 if profile is not None and profile.matrix is None else None)
-            self._mat_factor = (FORCE_UNITS.get(profile.matrix.unit, 1.0)
-                                if profile is not None and profile.matrix is not None else 1.0)
             self._t = np.zeros(cap, np.float64)
             self._v = np.zeros((cap, len(channels)), np.float64)
             self.capacity = cap
@@ -109,8 +103,6 @@ class LiveHub:
             self._count_from: float | None = None
             self._last_t: float | None = None
             self.wrong_shape = 0
-            self.last_mat: FrameBlock | None = None
-            self.mat_frames = 0
 
     # -- bridge listener (bridge thread: short, never waits) --------------------------------
 
@@ -119,10 +111,9 @@ class LiveHub:
 
     def on_frames(self, block: FrameBlock) -> None:
         values = block.values
-        if self._reduce is not None and values.ndim == 3:
-            self.last_mat = block  # the newest mat frame, for the heat map (a reference: O(1))
-            self.mat_frames += len(block)
-            values = self._reduce(values)
+        mat = self.mat
+        if mat is not None and values.shape[1:] == (mat.matrix.rows, mat.matrix.cols):
+            values = mat.reduce(block)
         if values.ndim != 2 or values.shape[1] != len(self.channels):
             self.wrong_shape += len(block)  # counted and shown; the recorder keeps them
             return
@@ -160,12 +151,17 @@ class LiveHub:
             self.events.append(event)
         return event
 
-    def mean_since(self, host_time: float) -> tuple[np.ndarray, int]:
-        """Mean of each channel's raw values over the frames that arrived at or after host_time."""
+    def frames_since(self, host_time: float) -> FrameBlock:
+        """The frames (raw channel values) that arrived at or after ``host_time``."""
         t, v, _, _ = self._copy(0)
         keep = t >= host_time
-        return (v[keep].mean(axis=0) if keep.any() else np.full(len(self.channels), np.nan),
-                int(keep.sum()))
+        return FrameBlock.build(v[keep], t[keep])
+
+    def mean_since(self, host_time: float) -> tuple[np.ndarray, int]:
+        """Mean of each channel's raw values over the frames that arrived at or after host_time."""
+        block = self.frames_since(host_time)
+        return (block.values.mean(axis=0) if len(block) else np.full(len(self.channels), np.nan),
+                len(block))
 
     def latest_time(self) -> float | None:
         with self._lock:
@@ -176,16 +172,17 @@ class LiveHub:
     def set_tare(self, offsets: np.ndarray | None) -> None:
         """Raw offsets subtracted from every channel from now on (None: no tare).
 
-        Load cells go through sensing.conversion with the same tare a session stores, so the
-        live numbers and the recorded session's numbers agree.
+        Load cells go through sensing.conversion with the same tare and calibrations a session
+        stores, so the live numbers and the recorded session's numbers agree.
         """
         tare = None if offsets is None else np.asarray(offsets, np.float64)
         conversion = None
         if self.profile is not None and self.profile.matrix is None:
             names = [c.name for c in self.channels]
-            conversion = Conversion.from_profile(
-                self.profile, {"tare": dict(zip(names, tare.tolist(), strict=True))}
-                if tare is not None else None)
+            spec = dict(self._base)
+            if tare is not None:
+                spec["tare"] = dict(zip(names, tare.tolist(), strict=True))
+            conversion = Conversion.from_profile(self.profile, spec)
         with self._lock:
             self._tare = tare
             self._conversion = conversion
@@ -200,6 +197,8 @@ class LiveHub:
             self._count_from = host_time
             self.loaded_s = 0.0
             self._peak_total = 0.0
+        if self.mat is not None:
+            self.mat.start_session(host_time)
 
     def _accumulate_loaded(self, times: np.ndarray, values: np.ndarray) -> None:
         last = self._last_t
@@ -209,21 +208,26 @@ class LiveHub:
         prev = np.concatenate([[times[0] if last is None else last], times[:-1]])
         dt = np.clip(times - prev, 0.0, 1.0)  # a gap longer than 1 s is not counted as loaded
         dt = np.where(times >= self._count_from, dt, 0.0)
+        converted = self._convert(values)
         forces = self._is_force  # only channels with a force unit add up to a total
-        total = self._convert(values)[:, forces].sum(axis=1) if forces.any() else None
-        if total is None or not len(total):
+        if self._total_col is not None:  # a mat: its own total, whatever its unit
+            total = converted[:, self._total_col]
+            floor = LOADED_FLOOR_N if forces[self._total_col] else 0.0
+        elif forces.any():
+            total, floor = converted[:, forces].sum(axis=1), LOADED_FLOOR_N
+        else:
             return
         self._peak_total = max(self._peak_total, float(np.nanmax(total, initial=0.0)))
-        threshold = max(LOADED_FLOOR_N, LOADED_SHARE * self._peak_total)
+        threshold = max(floor, LOADED_SHARE * self._peak_total)
         self.loaded_s += float(dt[total > threshold].sum())
 
     def _convert(self, raw: np.ndarray) -> np.ndarray:
         """Raw channel values to display values: newtons for forces, else the device's unit."""
         if self._conversion is not None:
             return self._conversion.apply(raw, "N")[0]
-        if self._tare is not None:
+        if self._tare is not None:  # a mat: its live values are already in display units
             raw = raw - self._tare
-        return raw * self._mat_factor
+        return raw
 
     # -- the read side (viewer tasks) -------------------------------------------------------
 
@@ -280,15 +284,12 @@ MAT_INTERVAL_S = 0.2  # the heat map is redrawn at most 5 times a second
 
 
 def mat_payload(hub: LiveHub) -> dict[str, Any] | None:
-    """The newest mat frame as sensing.mat.live shapes it for a heat map; None without one."""
-    block, profile = hub.last_mat, hub.profile
-    if block is None or profile is None or profile.matrix is None:
+    """The newest mat frame with its block regions, as sensing.mat.live shapes it; else None."""
+    mat = hub.mat
+    if mat is None:
         return None
-    try:
-        from sensing.mat.live import live_payload
-    except ImportError:  # the mat package is optional for the live view
-        return None
-    return live_payload(block, profile.matrix, force_unit="N")
+    mat.refresh()
+    return mat.payload()
 
 
 async def stream_to_viewer(send_text: Callable[[str], Any], hub: LiveHub,
@@ -302,6 +303,8 @@ async def stream_to_viewer(send_text: Callable[[str], Any], hub: LiveHub,
     generation = -1
     cursor = event_id = mat_sent = 0
     mat_at = 0.0
+    loop = asyncio.get_running_loop()
+    due = loop.time()
     while True:
         if hub.generation != generation:
             generation = hub.generation
@@ -322,8 +325,12 @@ async def stream_to_viewer(send_text: Callable[[str], Any], hub: LiveHub,
             **status(),
         }
         now = time.monotonic()
-        if hub.mat_frames != mat_sent and now - mat_at >= MAT_INTERVAL_S:
-            mat_sent, mat_at = hub.mat_frames, now
+        mat = hub.mat
+        if mat is not None and mat.frames_seen != mat_sent and now - mat_at >= MAT_INTERVAL_S:
+            mat_sent, mat_at = mat.frames_seen, now
             batch["mat"] = mat_payload(hub)
         await asyncio.wait_for(send_text(json.dumps(batch)), send_timeout_s)
-        await asyncio.sleep(interval_s)
+        # A steady beat (not "interval after the send"), so no sample waits longer than one
+        # interval; a viewer that fell behind starts a new beat rather than sending in a burst.
+        due = max(due + interval_s, loop.time())
+        await asyncio.sleep(due - loop.time())

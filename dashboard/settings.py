@@ -39,6 +39,7 @@ class Settings(BaseModel):
     units: Literal["N", "kgf", "lbf"] = "N"
     live_interval_s: Annotated[float, Field(gt=0, le=1.0)] = 0.04  # one batch per viewer
     ring_seconds: Annotated[float, Field(ge=10, le=3600)] = 150.0  # live history in memory
+    lsl: bool = False  # also publish forces and events on Lab Streaming Layer (sotlog[lsl])
 
     def resolved_token(self) -> str | None:
         """The full-access token: the setting, else $SOTLOG_TOKEN, else None."""
@@ -65,3 +66,9 @@ class Settings(BaseModel):
             raise SettingsError("the viewer token must differ from the full-access token")
         if self.viewer_token and not self.resolved_token():
             raise SettingsError("a viewer token needs a full-access token as well")
+        if self.lsl:
+            import importlib.util
+
+            if importlib.util.find_spec("pylsl") is None:
+                raise SettingsError("--lsl needs pylsl (Lab Streaming Layer); install it with: "
+                                    "pip install 'sotlog[lsl]'")

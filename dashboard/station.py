@@ -10,14 +10,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dashboard.calibrating import CalibrationRun
 from dashboard.live import LiveHub
 from firmware_bridge.bridge import Bridge
-from firmware_bridge.errors import SotlogError
+from firmware_bridge.errors import CalibrationError, SotlogError
+from firmware_bridge.frames import Counters
 from firmware_bridge.ports import list_ports
 from firmware_bridge.profiles import Profile, load_profile
+from sensing.calibration import tare_offsets
 from sensing.model import PERSON_EVENT_KINDS, MetadataError, SessionMeta
 
 if TYPE_CHECKING:
+    from sensing.calrun import RunSpec
+    from sensing.lsl import LslOutlet
     from sensing.recorder import Recorder
     from sensing.store import Store
 
@@ -33,9 +38,14 @@ class StateError(SotlogError):
 class Station:
     """Owns the bridge, the live hub and the recorder; every route acts through it."""
 
-    def __init__(self, store: Store, ring_seconds: float = 150.0) -> None:
+    def __init__(self, store: Store, ring_seconds: float = 150.0, lsl: bool = False) -> None:
         self.store = store
         self.hub = LiveHub(ring_seconds)
+        self.lsl_wanted = lsl
+        self.lsl: LslOutlet | None = None
+        self.calibration: dict[str, Any] = {}  # the calibrations in use (a conversion dict)
+        self.calibrating: CalibrationRun | None = None
+        self._counters_at_start: Counters | None = None
         self._lock = threading.RLock()
         self.bridge: Bridge | None = None
         self.profile: Profile | None = None
@@ -61,15 +71,46 @@ class Station:
             if self.recorder is not None:
                 raise StateError("stop the recording before changing the device")
             self._close_bridge()
+            calibration = self._newest_calibration(profile)
+            outlet = self._lsl_outlet(profile, url, calibration)
             bridge = Bridge(url, profile)
             if not retry:
-                bridge.open_once()  # a port that is not there fails here, in one clear line
-            self.hub.configure(profile)
+                try:
+                    bridge.open_once()  # a port that is not there fails here, in one line
+                except SotlogError:
+                    if outlet is not None:
+                        outlet.close()
+                    raise
+            self.calibration = calibration
+            self.hub.configure(profile, calibration)
             self.tare_data = None
             bridge.add_listener(self.hub)
+            if outlet is not None:
+                bridge.add_listener(outlet)
             bridge.start()
-            self.bridge, self.profile, self.url = bridge, profile, url
+            self.bridge, self.profile, self.url, self.lsl = bridge, profile, url, outlet
         return self.status()
+
+    def _lsl_outlet(self, profile: Profile, url: str, calibration: dict[str, Any]
+                    ) -> LslOutlet | None:
+        """With ``--lsl``: the device's forces and events on Lab Streaming Layer."""
+        if not self.lsl_wanted:
+            return None
+        from sensing.lsl import LslOutlet
+
+        return LslOutlet(profile, f"sotlog:{url}", calibration)
+
+    def _newest_calibration(self, profile: Profile) -> dict[str, Any]:
+        """The conversion dict of the newest load-cell calibration of each channel, as
+        ``sotlog record`` uses it; a mat's live view reads with its profile alone."""
+        if profile.matrix is not None:
+            return {}
+        from sensing.calibration import with_calibrations
+        from sensing.calstore import CalibrationStore
+
+        chosen = CalibrationStore(self.store).latest(profile.name, profile.channel_names,
+                                                    kind="loadcell")
+        return with_calibrations({}, chosen) if chosen else {}
 
     def disconnect(self) -> None:
         with self._lock:
@@ -79,10 +120,14 @@ class Station:
             self.hub.configure(None)
 
     def _close_bridge(self) -> None:
+        if self.calibrating is not None and self.calibrating.running:
+            self.calibrating.cancel()
         if self.bridge is not None:
             self.bridge.remove_listener(self.hub)
             self.bridge.stop()
-        self.bridge = self.profile = self.url = None
+        if self.lsl is not None:
+            self.lsl.close()
+        self.bridge = self.profile = self.url = self.lsl = None
 
     def _connected_bridge(self) -> Bridge:
         if self.bridge is None:
@@ -101,32 +146,35 @@ class Station:
                 raise StateError(f"no data arrived from the device during the {seconds:g} s tare")
             await asyncio.sleep(0.05)
         self.hub.set_tare(None)
-        means, frames = self.hub.mean_since(start)
-        if frames == 0 or not np.all(np.isfinite(means)):
-            raise StateError("the tare window held no usable frames; nothing was zeroed")
+        block = self.hub.frames_since(start)
         names = [c.name for c in self.hub.channels]
-        data = {
-            "offsets": {n: float(m) for n, m in zip(names, means, strict=True)},
-            "unit": "raw", "window_s": seconds, "frames": frames,
-            "host_time_start": start, "host_time_end": time.monotonic(),
-        }
-        text = f"{seconds:g} s mean, {frames} frames"
+        try:
+            data = tare_offsets(block, names)  # sensing.calibration's rule, as `record --tare`
+        except CalibrationError as err:
+            raise StateError(str(err)) from err
+        data.update(host_time_start=start, host_time_end=time.monotonic())
+        if self.hub.mat is not None:  # a mat's live values are its block totals, not raw
+            data["unit"] = self.hub.channels[0].unit
+        text = f"{seconds:g} s mean, {data['frames']} frames"
         with self._lock:
-            self.hub.set_tare(means)
+            self.hub.set_tare(np.array([data["offsets"][n] for n in names]))
             self.tare_data = data
             self.hub.add_event("tare", text, data, start)
             recorder, sid = self.recorder, self.session_id
+        if self.lsl is not None:
+            self.lsl.push_event("tare", text, start)
         if recorder is not None and sid is not None:
             await asyncio.to_thread(self._store_tare, recorder, sid, text, data)
         return data
 
     def _store_tare(self, recorder: Recorder, sid: int, text: str, data: dict[str, Any]) -> None:
         """A tare during a recording: the event, and the session's conversion from now on."""
+        from sensing.calibration import with_tare
+
         recorder.add_event("tare", text, data, host_time=data["host_time_start"])
         if self.profile is not None and self.profile.matrix is None:
-            conversion = dict(self.store.session(sid).info.conversion)
-            conversion["tare"] = data["offsets"]
-            self.store.set_conversion(sid, conversion)
+            self.store.set_conversion(sid, with_tare(self.store.session(sid).info.conversion,
+                                                     data))
 
     # -- recording --------------------------------------------------------------------------
 
@@ -137,15 +185,20 @@ class Station:
         with self._lock:
             if self.recorder is not None:
                 raise StateError(f"already recording session {self.session_id}; stop it first")
+            if self.calibrating is not None and self.calibrating.running:
+                raise StateError("a calibration is running: finish or cancel it first")
             bridge = self._connected_bridge()
             assert self.profile is not None and self.url is not None
             self._check_channels(meta)
             t0 = time.monotonic()
             tare = self.tare_data
-            # Load-cell sessions keep the tare in their conversion; a mat's halves are a live
-            # view only, so for a mat the tare is kept as an event.
-            conversion = ({"tare": tare["offsets"]}
-                          if tare is not None and self.profile.matrix is None else None)
+            # Load-cell sessions keep the calibrations and tare in their conversion; a mat's
+            # live block values are a view only, so for a mat the tare is kept as an event.
+            conversion = dict(self.calibration)
+            if tare is not None and self.profile.matrix is None:
+                from sensing.calibration import with_tare
+
+                conversion = with_tare(conversion, tare)
             sid = self.store.create_session(meta, self.profile, port=self.url,
                                             device=self._describe(self.url), t0_host=t0,
                                             conversion=conversion)
@@ -153,9 +206,12 @@ class Station:
             if tare is not None:
                 rec.add_event("tare", "tare taken before the start", tare,
                               host_time=tare["host_time_start"])
+            self._counters_at_start = bridge.counters
             bridge.add_listener(rec)
             self.recorder, self.session_id, self.meta, self.t0_host = rec, sid, meta, t0
             self.hub.start_counting(t0)
+        if self.lsl is not None:
+            self.lsl.push_event("marker", f"session {sid} started", t0)
         return sid
 
     def _check_channels(self, meta: SessionMeta) -> None:
@@ -181,7 +237,10 @@ class Station:
             if self.recorder is None:
                 raise StateError("events are marked during a recording: press Start first")
             self.recorder.add_event(kind, text, data or {})
-            return self.hub.add_event(kind, text, data)
+            event = self.hub.add_event(kind, text, data)
+        if self.lsl is not None:
+            self.lsl.push_event(kind, text)
+        return event
 
     def stop(self, status: str = "complete") -> int:
         """End the recording; the session keeps the bridge's counters."""
@@ -191,11 +250,25 @@ class Station:
                 raise StateError("nothing is being recorded")
             if self.bridge is not None:
                 self.bridge.remove_listener(rec)
-            counters = self.bridge.counters if self.bridge is not None else None
-            rec.close(status=status, counters=counters)
+            counters = self.session_counters()
+            rec.close(status=status, counters=counters or None)
             self.recorder = self.session_id = self.meta = self.t0_host = None
+            self._counters_at_start = None
             self.hub.start_counting(None)
+        if self.lsl is not None:
+            self.lsl.push_event("marker", f"session {sid} stopped")
         return sid
+
+    def session_counters(self) -> dict[str, int]:
+        """The bridge's counters since this recording started (empty when not recording).
+
+        The bridge counts from when the device was opened; a session keeps only its own share.
+        """
+        base, bridge = self._counters_at_start, self.bridge
+        if base is None or bridge is None:
+            return {}
+        now, before = bridge.counters.as_dict(), base.as_dict()
+        return {k: now[k] - before.get(k, 0) for k in now}
 
     def close(self) -> None:
         """Shut down: a recording still running is closed as interrupted, the device released."""
@@ -220,12 +293,81 @@ class Station:
             "state": bridge.state if bridge else "closed",
             "url": self.url,
             "profile": self.profile.name if self.profile else None,
+            "matrix": (list(self.profile.frame_shape)
+                       if self.profile is not None and self.profile.matrix is not None else None),
             "error": str(bridge.error) if bridge and bridge.error else self.last_error,
             "rate_hz": round(bridge.frame_rate, 2) if bridge else 0.0,
             "counters": bridge.counters.as_dict() if bridge else {},
+            "session_counters": self.session_counters(),
             "tared": hub.tare is not None,
+            "calibration": _calibration_summary(self.calibration),
+            "calibrating": self.calibrating.state if self.calibrating is not None else None,
+            "lsl": ({"source_id": self.lsl.source_id, "samples": self.lsl.samples_pushed,
+                     "error": self.lsl.error} if self.lsl is not None else None),
             "recording": recording,
         }
+
+    # -- calibration ------------------------------------------------------------------------
+
+    def start_calibration(self, spec_args: dict[str, Any], mode: str, scripted: bool
+                          ) -> CalibrationRun:
+        """Start a calibration run on the open device (not while recording)."""
+        from sensing.calcapture import SettleRule
+        from sensing.calrun import RunSpec, check_weights
+        from sensing.calstore import CalibrationStore
+
+        with self._lock:
+            if self.recorder is not None:
+                raise StateError("stop the recording before calibrating")
+            if self.calibrating is not None and self.calibrating.running:
+                raise StateError("a calibration is already running; cancel it first")
+            bridge = self._connected_bridge()
+            assert self.profile is not None and self.url is not None
+            profile = self.profile
+            weights = spec_args["weights"]
+            if mode != "equilibrate":
+                weights = check_weights(weights, spec_args["fit"])
+            channels = spec_args["channels"] or profile.channel_names or ["total"]
+            known = profile.channel_names or ["total"]
+            wrong = [c for c in channels if c not in known]
+            if wrong:
+                raise CalibrationError(f"{profile.name} has no channel {', '.join(wrong)} "
+                                       f"(channels: {', '.join(known)})")
+            spec: RunSpec = RunSpec(
+                profile=profile, port=self.url, device=self._describe(self.url),
+                weights=weights, unit=spec_args["unit"], fit=spec_args["fit"],
+                by=spec_args["by"], timeout=spec_args["timeout_s"], channels=channels,
+                rule=SettleRule(window_s=spec_args["window_s"], sd_floor=spec_args["settle_sd"]))
+            equilibration = (CalibrationStore(self.store).latest_equilibration(profile.name)
+                             if mode == "total" else None)
+            run = CalibrationRun(bridge, spec, mode, scripted, equilibration,
+                                 spec_args.get("note", ""))
+            self.calibrating = run
+            run.start()
+        return run
+
+    def current_calibration(self) -> CalibrationRun:
+        if self.calibrating is None:
+            raise StateError("no calibration has been started")
+        return self.calibrating
+
+    def save_calibration(self) -> list[int]:
+        """Store the fitted records; the live view (and the next session) use them from now."""
+        from sensing.calstore import CalibrationStore
+
+        run = self.current_calibration()
+        if run.state != "fitted":
+            raise StateError(f"the calibration is {run.state}; only a fitted one can be saved")
+        for cal in run.records:
+            cal.note = run.note
+        ids = CalibrationStore(self.store).add(run.records)
+        run.saved_ids, run.state = ids, "saved"
+        with self._lock:
+            if self.profile is not None and self.recorder is None:
+                self.calibration = self._newest_calibration(self.profile)
+                self.hub.configure(self.profile, self.calibration)
+                self.tare_data = None  # the hub starts afresh: tare again with the new fit
+        return ids
 
     @staticmethod
     def _describe(url: str) -> str:
@@ -233,3 +375,13 @@ class Station:
             if p.device == url:
                 return p.description
         return url
+
+
+def _calibration_summary(conversion: dict[str, Any]) -> dict[str, Any] | None:
+    """Which calibration each channel is read with (None: the profile's scale alone)."""
+    cal = conversion.get("calibration")
+    if not cal:
+        return None
+    return {"ids": cal.get("ids", []),
+            "channels": {name: {k: spec.get(k) for k in ("id", "fit", "created_utc", "by")}
+                         for name, spec in (cal.get("channels") or {}).items()}}

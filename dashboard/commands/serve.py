@@ -21,6 +21,8 @@ def register(sub: Any) -> None:
     p.add_argument("--profile", metavar="NAME_OR_PATH", help="profile for --port")
     p.add_argument("--simulate", action="store_true", help="attach a simulated device")
     p.add_argument("--units", choices=("N", "kgf", "lbf"), default="N", help="force unit shown")
+    p.add_argument("--lsl", action="store_true",
+                   help="also publish forces and events on Lab Streaming Layer (needs sotlog[lsl])")
     add_store_arg(p)
     p.set_defaults(func=run)
 
@@ -31,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
 
     settings = Settings(host=args.host, http_port=args.http_port, token=args.token,
                         viewer_token=args.viewer_token, port=args.port, profile=args.profile,
-                        simulate=args.simulate, store=args.store, units=args.units)
+                        simulate=args.simulate, store=args.store, units=args.units,
+                        lsl=args.lsl)
     settings.check()
     serve(settings)
     return 0

@@ -1,4 +1,5 @@
-"""The pages: live view, sessions list, one session, replay. Plain HTML; data comes from /api."""
+"""The pages: live view, sessions, one session, replay, compare, calibrate. Plain HTML; data
+comes from /api."""
 
 from __future__ import annotations
 
@@ -34,3 +35,13 @@ def sessions_page() -> FileResponse:
 @router.get("/sessions/{session_id}")
 def session_page(session_id: int) -> FileResponse:
     return _page("session.html")
+
+
+@router.get("/compare")
+def compare_page() -> FileResponse:
+    return _page("compare.html")
+
+
+@router.get("/calibrate")
+def calibrate_page() -> FileResponse:
+    return _page("calibrate.html")

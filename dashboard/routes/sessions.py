@@ -111,10 +111,18 @@ def session_detail(session_id: int, store: StoreDep) -> dict[str, Any]:
             "counters": as_json(info.counters),
             "conversion": as_json(info.conversion),
             "channel_names": info.channel_names,
+            "channels": _read_channels(s),
             "frame_shape": list(info.frame_shape),
             "sides": channel_sides(info),
             "edits": [as_json(e) for e in s.edits()],
         }
+
+
+def _read_channels(s: Session) -> list[str]:
+    """The channels a session reads as: a mat's block regions and total, else its channels."""
+    if s.info.is_matrix:
+        return [*(r.name for r in s.mat_regions()), "total"]
+    return list(s.info.channel_names)
 
 
 @router.patch("/sessions/{session_id}")

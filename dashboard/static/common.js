@@ -80,11 +80,33 @@ const COUNTER_LABELS = [
   ["crc_errors", "CRC failures"], ["seq_gaps", "gaps"], ["reconnects", "reconnects"],
 ];
 
-function renderCounters(node, counters) {
-  node.replaceChildren(...COUNTER_LABELS.map(([key, label]) => {
+// One group of counters with its scope said first: "device since connect" or "this session".
+function renderCounters(node, counters, scope) {
+  const items = COUNTER_LABELS.map(([key, label]) => {
     const v = counters && counters[key] !== undefined ? counters[key] : 0;
     const warn = key !== "bytes" && key !== "frames" && v > 0;
     return el("span", { class: "detail" + (warn ? " nonzero" : ""), "data-counter": key },
       label + " ", el("b", { text: String(v) }));
-  }));
+  });
+  node.replaceChildren(...(scope ? [el("span", { class: "scope", text: scope })] : []), ...items);
+}
+
+// The force unit a person chose last, on any page; else the server's starting unit.
+const UNIT_KEY = "sotlog.units";
+
+function preferredUnit(serverUnit) {
+  let saved = null;
+  try { saved = localStorage.getItem(UNIT_KEY); } catch (err) { saved = null; }
+  return UNIT_FACTORS[saved] ? saved : (UNIT_FACTORS[serverUnit] ? serverUnit : "N");
+}
+
+function rememberUnit(unit) {
+  try { localStorage.setItem(UNIT_KEY, unit); } catch (err) { /* private mode: this page only */ }
+}
+
+// Wire a page's <select> of units: start on the preferred unit, remember every change.
+function bindUnitSelect(select, serverUnit, onChange) {
+  select.value = preferredUnit(serverUnit);
+  select.addEventListener("change", () => { rememberUnit(select.value); onChange(select.value); });
+  return select.value;
 }

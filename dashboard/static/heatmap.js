@@ -39,12 +39,34 @@ function drawHeatmap(canvas, mat) {
   }
   ctx.strokeStyle = "#9aa3af";
   ctx.strokeRect(x0, y0, cell * mat.cols, cell * mat.rows);
-  if (mat.cop) {  // full-resolution sensel coordinates; the image may be downsampled
-    const cx = x0 + ((mat.cop.col + 0.5) / mat.factor) * cell;
-    const cy = y0 + ((mat.cop.row + 0.5) / mat.factor) * cell;
-    ctx.strokeStyle = "#111";
+  // Regions and the centre of pressure come in full-resolution sensels; the image may be
+  // block means of factor x factor sensels.
+  const px = (col) => x0 + (col / mat.factor) * cell, py = (row) => y0 + (row / mat.factor) * cell;
+  ctx.font = "bold 12px system-ui, sans-serif";
+  ctx.textBaseline = "bottom";
+  ctx.textAlign = "left";
+  for (const r of mat.regions || []) {
+    const colour = r.name === "left" ? "#1f6fb2" : r.name === "right" ? "#c8561a" : "#2b2f36";
+    ctx.strokeStyle = colour;
     ctx.lineWidth = 2;
-    ctx.beginPath(); ctx.arc(cx, cy, 6, 0, 2 * Math.PI); ctx.stroke();
+    ctx.setLineDash([6, 3]);
+    ctx.strokeRect(px(r.c0), py(r.r0), px(r.c1) - px(r.c0), py(r.r1) - py(r.r0));
+    ctx.setLineDash([]);
+    const label = `${r.name} ${r.total === null ? "–" : fmt(r.total, 0)} ${mat.unit}`;
+    const w = ctx.measureText(label).width + 6;
+    ctx.fillStyle = "rgba(255,255,255,0.85)";
+    ctx.fillRect(px(r.c0), py(r.r0) - 16, w, 16);
+    ctx.fillStyle = colour;
+    ctx.fillText(label, px(r.c0) + 3, py(r.r0) - 2);
+  }
+  if (mat.cop) {  // a ringed cross, readable on any colour
+    const cx = px(mat.cop.col + 0.5), cy = py(mat.cop.row + 0.5);
+    ctx.lineWidth = 4;
+    ctx.strokeStyle = "#fff";
+    copMark(ctx, cx, cy);
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = "#111";
+    copMark(ctx, cx, cy);
   }
   ctx.fillStyle = "#1d2430";
   ctx.font = "13px system-ui, sans-serif";
@@ -62,8 +84,18 @@ function drawHeatmap(canvas, mat) {
   }
 }
 
+function copMark(ctx, x, y) {
+  ctx.beginPath();
+  ctx.arc(x, y, 7, 0, 2 * Math.PI);
+  ctx.moveTo(x - 11, y); ctx.lineTo(x + 11, y);
+  ctx.moveTo(x, y - 11); ctx.lineTo(x, y + 11);
+  ctx.stroke();
+}
+
 function matInfo(mat) {
   const parts = [`total ${fmt(mat.total, 0)} ${mat.unit}`];
+  if (mat.cop) parts.push(`centre of pressure x ${fmt(mat.cop.x_mm, 0)} mm, y ${fmt(mat.cop.y_mm, 0)} mm`);
+  if (!(mat.regions || []).length) parts.push("no block regions found yet");
   if (mat.contact_area_cm2 !== null) parts.push(`contact ${fmt(mat.contact_area_cm2, 0)} cm²`);
   if (mat.peak !== null) parts.push(`peak ${fmt(mat.peak, 0)} ${mat.peak_unit}`);
   parts.push(`${mat.full_rows}×${mat.full_cols} sensels` +

@@ -48,7 +48,11 @@ async function act(fn) {
 async function loadDevices() {
   const data = await api("/api/devices");
   const current = S.status.url;
-  $("port").replaceChildren(...data.ports.map((p) => el("option", {
+  const ports = [...data.ports];
+  if (current && !ports.some((p) => p.device === current)) {  // e.g. given with --port
+    ports.unshift({ device: current, description: `open now: ${current}`, simulated: true });
+  }
+  $("port").replaceChildren(...ports.map((p) => el("option", {
     value: p.device, "data-profile": p.profile || "", selected: p.device === current,
     text: `${p.description}${p.simulated ? "" : " — " + p.device}` })));
   $("profile").replaceChildren(...data.profiles.map((name) =>
@@ -96,16 +100,12 @@ function onBatch(batch) {
   const n = batch.t.length;
   for (let i = 0; i < n; i++) {
     S.t.push(batch.t[i]);
-    let total = 0;
-    for (const c of S.channels) {
-      const v = batch.values[c.name][i];
-      S.series[c.name].push(v);
-      if (c.unit === S.mainUnit && Number.isFinite(v)) total += v;
-    }
-    S.total.push(total);
+    for (const c of S.channels) S.series[c.name].push(batch.values[c.name][i]);
+    S.total.push(totalOf(S.channels, S.mainUnit, (c) => batch.values[c.name][i]));
   }
   for (const e of batch.events) addEvent(e);
   if (batch.mat) {
+    S.lastMat = batch.mat;
     $("matview").hidden = false;
     drawHeatmap($("mat"), batch.mat);
     $("mat-info").textContent = matInfo(batch.mat);
@@ -143,7 +143,10 @@ function renderStatus() {
   pill.className = "pill " + state;
   pill.textContent = words[state] || state;
   $("rate-value").textContent = fmt(st.rate_hz || 0, 1);
-  renderCounters($("counters"), st.counters);
+  renderCounters($("counters"), st.counters, "device since connect:");
+  const sc = $("session-counters");
+  sc.hidden = !st.recording;
+  if (st.recording) renderCounters(sc, st.session_counters, "this session:");
   const banner = $("banner");
   const problem = !S.streamUp ? "The live stream is down; reconnecting…"
     : st.state === "disconnected" ? `Device lost: ${st.error || st.url}. Waiting for it to come back; the gap is recorded.`
@@ -154,6 +157,11 @@ function renderStatus() {
   rec.hidden = !st.recording;
   if (st.recording) rec.textContent = `recording · session ${st.recording.session_id}`;
   $("device-now").textContent = st.url ? `open: ${st.url} · ${st.profile}` : "no device open";
+  const cal = st.calibration;
+  $("device-cal").textContent = !st.url ? "" : cal
+    ? `read with calibration ${cal.ids.join(", ")} (` +
+      Object.entries(cal.channels).map(([n, c]) => `${n}: ${c.fit}, ${(c.created_utc || "").slice(0, 10)}`).join("; ") + ")"
+    : "read with the profile's scale (no calibration stored for it)";
 }
 
 function controlsKey() {
@@ -206,9 +214,9 @@ function traceView(t, series, total, events, sides, tEnd, origin, empty) {
   const force = main === "N";
   const scaled = (values, unit) => (unit === "N" && k !== 1
     ? values.map((v) => (v === null ? null : v / k)) : values);
-  const list = S.channels.map((c, i) => ({ name: c.name, colour: channelColour(sides[c.name], i),
-    values: scaled(series[c.name] || [], c.unit) }));
-  if (main && S.channels.length > 1) {
+  const list = blockChannels(S.channels).map((c, i) => ({ name: c.name,
+    colour: channelColour(sides[c.name], i), values: scaled(series[c.name] || [], c.unit) }));
+  if (drawsTotal(S.channels)) {
     list.push({ name: "total", colour: "#2b2f36", width: 2.5, values: scaled(total, main) });
   }
   const unit = force ? S.unit : main || (S.channels[0] || {}).unit || "";
@@ -272,7 +280,6 @@ function bindActions() {
     if (e.key === "Enter") { e.preventDefault(); markEvent(e.target.dataset.pending || "marker"); }
     if (e.key === "Escape") e.target.blur();
   });
-  $("unit").addEventListener("change", () => { S.unit = $("unit").value; });
   $("window").addEventListener("change", () => { S.window = Number($("window").value); });
   $("present").addEventListener("click", togglePresent);
   $("add-block").addEventListener("click", () => { addBlock(S.setup); setupChanged(); });
@@ -319,10 +326,14 @@ async function main() {
   setupChanged();
   requestAnimationFrame(frame);
   const replayId = (location.pathname.match(/^\/replay\/(\d+)/) || [])[1];
-  if (replayId) { await startReplay(Number(replayId)); return; }
+  if (replayId) {
+    S.unit = bindUnitSelect($("unit"), null, (u) => { S.unit = u; });
+    await startReplay(Number(replayId));
+    return;
+  }
   const access = await api("/api/access").catch(() => ({ role: "full" }));
   S.role = access.role;
-  if (access.units) S.unit = $("unit").value = access.units;
+  S.unit = bindUnitSelect($("unit"), access.units, (u) => { S.unit = u; });
   if (access.window_s) setWindow(access.window_s);
   if (S.role !== "full") {
     document.querySelector(".setup").hidden = true;

@@ -6,6 +6,25 @@ const PALETTE = ["#2f8f5b", "#7b4fbf", "#a0522d", "#c71585", "#008b8b", "#556b2f
 const LOADED_SHARE = 0.10;   // as sensing/summary.py: 10 % of the high total
 const LOADED_FLOOR_N = 10;   // live only: never below 10 N while the peak is still unknown
 
+// A channel named "total" (a mat's whole-mat sum) is the total itself, not a block to add up.
+function blockChannels(channels) { return channels.filter((c) => c.name !== "total"); }
+function hasTotalChannel(channels) { return channels.some((c) => c.name === "total"); }
+
+// The total of one sample: the "total" channel when there is one, else the sum of the channels
+// in the main unit. valueOf(channel) gives that channel's value.
+function totalOf(channels, main, valueOf) {
+  if (hasTotalChannel(channels)) {
+    const v = valueOf(channels.find((c) => c.name === "total"));
+    return Number.isFinite(v) ? v : null;
+  }
+  let total = 0;
+  for (const c of channels) {
+    const v = valueOf(c);
+    if (c.unit === main && Number.isFinite(v)) total += v;
+  }
+  return total;
+}
+
 // Which side of the patient each channel measures: the blocks first, then the profile.
 function channelSides(channels, blocks) {
   const sides = {};
@@ -50,17 +69,18 @@ class Readout {
     if (key === this.key) return;
     this.key = key;
     this.cells = {};
-    const cards = channels.map((c, i) =>
+    const shown = blockChannels(channels);
+    const cards = shown.map((c) =>
       this.card("ch:" + c.name, blockLabel(c.name, sides[c.name], blocks),
         sides[c.name] || ""));
     cards.push(this.card("total", "total"), this.card("share", "left : right", "share"),
       this.card("bw", "of body weight"), this.card("loaded", "on the blocks"),
       this.card("elapsed", "recording"));
     this.node.replaceChildren(...cards);
-    this.legend.replaceChildren(...channels.map((c, i) => el("span", {},
+    this.legend.replaceChildren(...shown.map((c, i) => el("span", {},
       el("i", { style: `background:${channelColour(sides[c.name], i)}` }),
       blockLabel(c.name, sides[c.name], blocks))),
-      ...(channels.length > 1 && mainUnit(channels)
+      ...(drawsTotal(channels)
         ? [el("span", {}, el("i", { style: "background:#2b2f36" }), "total")] : []));
   }
 
@@ -69,7 +89,7 @@ class Readout {
     const unit = mainUnit(channels);  // channels in other units stay out of the total
     const digits = now.unit === "N" || unit !== "N" ? 0 : 1;
     let total = 0, left = 0, right = 0, summed = 0;
-    for (const c of channels) {
+    for (const c of blockChannels(channels)) {
       const v = now.values[c.name];
       const cell = this.cells["ch:" + c.name];
       cell.value.textContent = fmt(toUnit(v, c.unit, now.unit), c.unit === "N" ? digits : 0);
@@ -80,6 +100,11 @@ class Readout {
         if (sides[c.name] === "left") left += v;
         if (sides[c.name] === "right") right += v;
       }
+    }
+    if (hasTotalChannel(channels)) {  // a mat: load outside the blocks is in its total too
+      const v = now.values.total;
+      summed = Number.isFinite(v) ? 1 : 0;
+      total = Number.isFinite(v) ? v : 0;
     }
     const forceChannels = unit === "N" ? summed : 0;
     const t = this.cells.total;
@@ -115,6 +140,11 @@ class Readout {
     this.cells.elapsed.unit.textContent = "min:s";
     this.cells.elapsed.name.textContent = now.elapsedLabel || "recording";
   }
+}
+
+// Whether the traces carry a total line: a "total" channel, or more than one channel to add.
+function drawsTotal(channels) {
+  return hasTotalChannel(channels) || (channels.length > 1 && !!mainUnit(channels));
 }
 
 // The unit the total adds up: newtons if any channel is a force, else the one shared unit.

@@ -35,15 +35,14 @@ async function startReplay(id) {
     api(`/api/sessions/${id}`), api(`/api/sessions/${id}/samples?units=N`),
     api(`/api/sessions/${id}/events`)]).catch((err) => { showError(err); return [null]; });
   if (!info) return;
-  renderCounters($("counters"), info.counters || {});
+  renderCounters($("counters"), info.counters || {}, "this session:");
   const meta = info.meta || {};
   S.channels = samples.names.map((name, i) => ({ name, unit: samples.units[i],
     block: (samples.sides || {})[name] || null }));
   S.t = samples.time_s;
   S.series = samples.values;
   S.mainUnit = mainUnit(S.channels);
-  S.total = S.t.map((_, i) => S.channels.reduce((sum, c) => sum +
-    (c.unit === S.mainUnit && Number.isFinite(S.series[c.name][i]) ? S.series[c.name][i] : 0), 0));
+  S.total = S.t.map((_, i) => totalOf(S.channels, S.mainUnit, (c) => S.series[c.name][i]));
   S.events = events.map((e) => ({ t: e.time_s, kind: e.kind, text: e.text || "" }));
   for (const e of S.events) {
     $("events").append(el("li", { "data-kind": e.kind }, el("span", { class: "t",
@@ -59,6 +58,8 @@ async function startReplay(id) {
   $("saved").textContent = `Session ${id}${label ? " · " + label : ""} · ` +
     `${localTime(info.started_utc)} · ${fmtDuration(duration)} recorded`;
 
+  const isMat = (info.frame_shape || []).length === 2;
+  const heat = isMat ? matFollower(id) : null;
   const setPlaying = (on) => {
     R.playing = on && duration > 0;
     if (R.playing && R.t >= duration) R.t = 0;
@@ -82,6 +83,7 @@ async function startReplay(id) {
     R.last = now;
     scrub.value = String(R.t);
     $("replay-time").textContent = `${fmtDuration(R.t)} / ${fmtDuration(duration)} · ${R.speed}×`;
+    if (heat) heat(R.t);
     const sides = channelSides(S.channels, meta.blocks);
     const end = lowerBound(S.t, R.t + 1e-9);
     const view = traceView(S.t, S.series, S.total, S.events, sides, Math.max(R.t, S.window), 0,
@@ -93,4 +95,22 @@ async function startReplay(id) {
         elapsedLabel: "replay time" } };
   };
   setPlaying(true);
+}
+
+// A mat session's heat map follows the replay time: one frame asked for at a time, at most
+// five a second, always the frame at the newest replay time (the one the traces show).
+function matFollower(id) {
+  let busy = false, shownAt = NaN, lastAsk = 0;
+  $("matview").hidden = false;
+  return (t) => {
+    const now = performance.now();
+    if (busy || t === shownAt || now - lastAsk < 200) return;
+    busy = true;
+    lastAsk = now;
+    api(`/api/sessions/${id}/mat?t=${t.toFixed(3)}`).then((mat) => {
+      shownAt = t;
+      drawHeatmap($("mat"), mat);
+      $("mat-info").textContent = `${fmtSessionTime(mat.time_s)} · ` + matInfo(mat);
+    }).catch(showError).finally(() => { busy = false; });
+  };
 }

@@ -37,6 +37,7 @@ function renderHeader(info) {
     m.category && `category ${m.category}`, m.short_leg && `short leg: ${m.short_leg}`,
     `${fmtDuration(info.duration_s)} recorded`, info.status].filter(Boolean).join(" · ");
   $("replay").href = `/replay/${info.id}`;
+  $("compare").href = `/sessions?compare=${info.id}`;
   const rows = [["port", info.port], ["device", info.device], ["profile", info.profile],
     ["software", `sotlog ${info.software_version} (format ${info.format_version})`],
     ["ended", info.ended_utc ? localTime(info.ended_utc) : "–"],
@@ -55,31 +56,24 @@ function renderHeader(info) {
 async function renderSummary() {
   const unit = $("unit").value;
   const s = await api(`/api/sessions/${SID}/summary?units=${unit}`);
-  const big = (name, value, u) => el("div", { class: "big" }, el("div", { class: "name", text: name }),
-    el("div", {}, el("span", { class: "value", text: value }), el("span", { class: "unit", text: u })));
-  $("totals").replaceChildren(big("on the blocks", fmtDuration(s.time_on_blocks_s), "min:s"),
-    big("recorded", fmtDuration(s.duration_s), "min:s"),
-    big("frames", String(s.frames), ""),
-    big("measured rate", fmt(s.measured_rate_hz, 1), "frames/s"));
-  const cols = [["channel"], ["count", "num"], ["mean", "num", 1], ["SD", "num", 1],
-    ["min", "num", 1], ["peak", "num", 1], ["mean on blocks", "num", 1], ["share", "num"],
-    ["of body weight", "num"]];
-  document.querySelector("#summary thead").replaceChildren(el("tr", {}, ...cols.map(([c, cls]) =>
-    el("th", { class: cls || "", text: c }))));
-  document.querySelector("#summary tbody").replaceChildren(...s.channels.map((c) => {
-    const side = s.sides[c.name];
-    const label = side ? `${c.name} (${side})` : c.name;
-    const v = (x) => (x === null ? "–" : `${fmt(x, 1)} ${c.unit}`);
-    const pct = (x) => (x === null ? "–" : `${fmt(x, 1)} %`);
-    return el("tr", { "data-channel": c.name }, el("td", { text: label }),
-      el("td", { class: "num", text: String(c.count) }), el("td", { class: "num", text: v(c.mean) }),
-      el("td", { class: "num", text: v(c.sd) }), el("td", { class: "num", text: v(c.min) }),
-      el("td", { class: "num", text: v(c.max) }),
-      el("td", { class: "num", text: v(c.loaded_mean) }),
-      el("td", { class: "num", text: pct(c.share_pct) }),
-      el("td", { class: "num", text: pct(c.body_weight_pct) }));
+  renderTotals($("totals"), s);
+  renderSummaryTable($("summary"), s);
+  await renderFigures(unit);
+}
+
+// The pictures `sotlog plot` draws for this session, each with downloads for slides.
+async function renderFigures(unit) {
+  P.figures = P.figures || await api(`/api/sessions/${SID}/figures`);
+  $("figures").replaceChildren(...P.figures.map((f) => {
+    const base = `/api/sessions/${SID}/figures/${f.kind}`;
+    const img = el("img", { src: `${base}.png?units=${unit}`, alt: f.help, "data-kind": f.kind,
+      id: f.kind === "force" ? "plot" : null, loading: "lazy" });
+    const links = f.types.map((t) => el("a", { href: `${base}.${t}?units=${unit}&download=true`,
+      download: `session-${SID}-${f.kind}.${t}`, "data-download": `${f.kind}.${t}`,
+      text: t.toUpperCase() }));
+    return el("figure", { class: "figure" }, img, el("figcaption", {},
+      el("span", { text: f.help }), el("span", { class: "downloads" }, "download ", ...links)));
   }));
-  $("plot").src = `/api/sessions/${SID}/plot.png?units=${unit}`;
 }
 
 async function renderEvents() {
@@ -124,19 +118,19 @@ async function save() {
 
 async function load() {
   P.info = await api(`/api/sessions/${SID}`);
-  P.setup.channels = P.info.channel_names.map((name) => ({ name, block: P.info.sides[name] }));
+  P.setup.channels = P.info.channels.map((name) => ({ name,
+    block: P.info.sides[name] || (["left", "right"].includes(name) ? name : null) }));
   renderHeader(P.info);
   fillMeta(P.info.meta);
 }
 
 async function main() {
   $("save").addEventListener("click", save);
-  $("unit").addEventListener("change", () => renderSummary().catch(showError));
   $("position").addEventListener("change", metaChanged);
   $("add-block").addEventListener("click", () => { addBlock(P.setup); metaChanged(); });
   try {
     const access = await api("/api/access");
-    $("unit").value = access.units;
+    bindUnitSelect($("unit"), access.units, () => renderSummary().catch(showError));
     if (access.role !== "full") {
       for (const n of document.querySelectorAll("#meta input, #meta select, #save, #add-block")) {
         n.disabled = true;

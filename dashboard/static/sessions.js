@@ -11,6 +11,22 @@ function blockText(blocks) {
 }
 
 let pending = 0;
+const picked = [];  // session ids ticked for comparing, oldest tick first
+
+function pick(id, on) {
+  const at = picked.indexOf(id);
+  if (on && at < 0) picked.push(id);
+  if (!on && at >= 0) picked.splice(at, 1);
+  while (picked.length > 2) {  // a third tick replaces the oldest
+    const dropped = picked.shift();
+    const box = document.querySelector(`input[data-compare="${dropped}"]`);
+    if (box) box.checked = false;
+  }
+  $("compare").disabled = picked.length !== 2;
+  $("compare-hint").textContent = picked.length === 2
+    ? `Compare session ${picked[0]} with session ${picked[1]}.`
+    : "Tick two sessions to compare them side by side.";
+}
 
 async function load() {
   const params = new URLSearchParams();
@@ -41,11 +57,14 @@ async function load() {
       el("td", { class: "num", text: String(s.n_frames) }),
       el("td", { text: s.status }),
       el("td", {}, el("a", { href: `/replay/${s.id}`, text: "replay",
-        onclick: (e) => e.stopPropagation() })));
+        onclick: (e) => e.stopPropagation() })),
+      el("td", { onclick: (e) => e.stopPropagation() }, el("input", { type: "checkbox",
+        "data-compare": s.id, "aria-label": `compare session ${s.id}`,
+        checked: picked.includes(s.id), onchange: (e) => pick(s.id, e.target.checked) })));
     return tr;
   }));
   if (!rows.length) {
-    tbody.append(el("tr", {}, el("td", { colspan: 10, class: "muted",
+    tbody.append(el("tr", {}, el("td", { colspan: 11, class: "muted",
       text: "No sessions match these filters." })));
   }
 }
@@ -53,10 +72,14 @@ async function load() {
 function main() {
   const params = new URLSearchParams(location.search);
   for (const name of FILTERS) if (params.has(name)) $(name).value = params.get(name);
+  if (Number(params.get("compare")) > 0) pick(Number(params.get("compare")), true);
   let timer = null;
   for (const name of FILTERS) {
     $(name).addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(load, 200); });
   }
+  $("compare").addEventListener("click", () => {
+    if (picked.length === 2) location.href = `/compare?a=${picked[0]}&b=${picked[1]}`;
+  });
   $("clear").addEventListener("click", () => {
     for (const name of FILTERS) $(name).value = "";
     load();

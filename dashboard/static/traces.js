@@ -41,7 +41,8 @@ class Traces {
   }
 
   // view: {tEnd, window, unit, t: [], series: [{name, colour, values: [], width}],
-  //        events: [{t, kind, text}], origin (time shown as 0), empty (message)}
+  //        events: [{t, kind, text}], origin (time shown as 0), empty (message),
+  //        yRange ([min, max], optional: else fitted to what is shown)}
   draw(view) {
     const [w, h, dpr] = this.resize();
     const ctx = this.ctx;
@@ -55,16 +56,21 @@ class Traces {
     const last = view.tLast === undefined ? t1 : Math.min(t1, view.tLast);
     const i0 = Math.max(0, lowerBound(view.t, t0) - 1), i1 = lowerBound(view.t, last + 1e-9);
     let ymax = view.minRange || 10, ymin = 0;
-    for (const s of view.series) {
-      for (let i = i0; i < i1; i++) {
-        const v = s.values[i];
-        if (!Number.isFinite(v)) continue;
-        if (v > ymax) ymax = v;
-        if (v < ymin) ymin = v;
+    if (view.yRange) {  // a range shared with another panel (compare)
+      [ymin, ymax] = view.yRange;
+      ymax = Math.max(ymax, ymin + (view.minRange || 1));
+    } else {
+      for (const s of view.series) {
+        for (let i = i0; i < i1; i++) {
+          const v = s.values[i];
+          if (!Number.isFinite(v)) continue;
+          if (v > ymax) ymax = v;
+          if (v < ymin) ymin = v;
+        }
       }
+      ymax *= 1.08;
+      if (ymin < 0) ymin *= 1.08;
     }
-    ymax *= 1.08;
-    if (ymin < 0) ymin *= 1.08;
     const x = (t) => pad.l + ((t - t0) / view.window) * pw;
     const y = (v) => pad.t + ph - ((v - ymin) / (ymax - ymin)) * ph;
 
