@@ -213,8 +213,9 @@ rec = Recorder(store, sid, flush_interval=0.05)
 print("session", sid, flush=True)
 k, told = 0, -1
 while True:
-    rec.on_frames(cell_block(k, 8))
+    # The bridge's order: a read's bytes reach listeners before the frames decoded from them.
     rec.on_raw(bytes([k % 256]) * 8, 1000.0 + k / 80)
+    rec.on_frames(cell_block(k, 8))
     k += 8
     if rec.frames_written != told:
         told = rec.frames_written
