@@ -279,11 +279,17 @@ def describe_port(url: str) -> str:
     return url
 
 
-def _counter_text(counters: dict[str, int]) -> str:
-    shown = {k: v for k, v in counters.items() if v and k not in ("bytes", "frames")}
-    if not shown:
-        return "no decode errors, no gaps"
-    return ", ".join(f"{k} {v}" for k, v in shown.items())
+ERROR_COUNTERS = ("undecodable", "crc_errors", "seq_gaps", "out_of_range", "wrong_size",
+                  "reconnects")
+
+
+def _counter_text(counters: dict[str, Any]) -> str:
+    """What went wrong on the wire or in the store, or that nothing did."""
+    shown = {k: counters.get(k) for k in ERROR_COUNTERS if counters.get(k)}
+    lost = {k: v for k, v in (counters.get("not_stored") or {}).items() if v}
+    parts = [f"{k} {v}" for k, v in shown.items()]
+    parts += [f"not stored: {v} {k.replace('_', ' ')}" for k, v in lost.items()]
+    return ", ".join(parts) if parts else "no decode errors, no gaps"
 
 
 def _status_line(elapsed: float, status: StatusListener, bridge: Any, conversion: Any,
