@@ -2,9 +2,9 @@
 
 Every text decoder reads the stream the same way: lines end at CR, LF or CRLF (mixed freely),
 empty lines carry nothing, a line longer than MAX_LINE bytes is undecodable, and numbers are
-parsed in bulk by numpy's C parser. The per-line path (``parse_numbers``) accepts exactly the
-numbers the bulk path (``parse_block``) accepts, so the frames never depend on how the bytes
-were chunked.
+parsed in bulk by vector code (``_decimals`` for plain decimals, numpy's C parser for the rest).
+The per-line reader (``number``) accepts exactly the numbers the bulk path (``parse_block``)
+accepts, so the frames never depend on how the bytes were chunked.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ import numpy as np
 from firmware_bridge.errors import ProfileError
 from firmware_bridge.frames import Notice
 from firmware_bridge.profiles import TIME_UNITS, Profile
+from firmware_bridge.protocols._decimals import read_plain
 
-CR, LF = b"\r", b"\n"
+CR, LF, CRLF = b"\r", b"\n", b"\r\n"
 MAX_LINE = 1 << 20  # bytes; a longer line is undecodable (binary noise, a wrong baud rate)
 NOTICE_CHARS = 200  # how much of a bad line a Notice carries
 NUMBER_CHARS = b"0123456789.+-eE "  # every byte a number field may hold, surrounding spaces too
@@ -35,10 +36,10 @@ _LETTER = re.compile(rb"[A-Za-z]")
 class LineSplitter:
     """Cuts a byte stream into whole lines, whatever the chunking.
 
-    ``feed`` returns the whole lines that arrived, each ended by LF (every CR becomes LF, so a
-    CRLF leaves an empty line behind, which decoders skip: one cheap byte map), and the head
-    of a line that grew past MAX_LINE bytes without an end (reported once; the rest of that line
-    is dropped when its end arrives).
+    ``feed`` returns the whole lines that arrived, each ended by one LF (a CRLF or a lone CR
+    becomes LF, even a CRLF torn between two reads), and the head of a line that grew past
+    MAX_LINE bytes without an end (reported once; the rest of that line is dropped when its
+    end arrives).
     """
 
     def __init__(self) -> None:
@@ -46,8 +47,13 @@ class LineSplitter:
         self._dropping = False
         self.started_whole = False  # the stream's first byte ended a line: its first line is whole
         self._seen = False
+        self._after_cr = False  # the last read ended with CR: a LF opening the next is its pair
 
     def feed(self, data: bytes) -> tuple[bytes, bytes | None]:
+        if self._after_cr and data:
+            self._after_cr = False
+            if data[:1] == LF:
+                data = data[1:]
         if not self._seen and data:
             self._seen = True
             self.started_whole = data[:1] in (CR, LF)
@@ -70,7 +76,10 @@ class LineSplitter:
             self._pending.clear()
         body = bytes(self._pending) + head_part if self._pending else head_part
         self._pending = bytearray(data[cut + 1 :])
-        return (body.translate(_CR_TO_LF) if CR in body else body), None
+        if body[-1:] == CR:
+            self._after_cr = cut == len(data) - 1
+            return one_line_end(body[:-1]) + LF, None
+        return one_line_end(body), None
 
     def take_rest(self) -> bytes:
         """The bytes of an unfinished last line (end of stream); empties the buffer."""
@@ -78,6 +87,22 @@ class LineSplitter:
         self._pending.clear()
         self._dropping = False
         return rest
+
+
+def one_line_end(body: bytes) -> bytes:
+    """``body`` with each CRLF and each lone CR made one LF."""
+    if CR not in body:
+        return body
+    if len(body) < 4096:
+        crlf_only = body.count(CR) == body.count(CRLF)
+    else:  # counting a frequent pair is slow; two vector compares are not
+        a = np.frombuffer(body, np.uint8)
+        lone = a[:-1] == 13
+        lone &= a[1:] != 10
+        crlf_only = body[-1:] != CR and not lone.any()
+    if crlf_only:
+        return body.translate(None, CR)
+    return body.replace(CRLF, LF).translate(_CR_TO_LF)
 
 
 def longest_line(body: bytes) -> int:
@@ -127,13 +152,21 @@ def parse_block(body: bytes, delim: bytes | None, nfields: int,
     """
     if not checked and body.translate(None, number_bytes(delim)):
         return None
-    if delim not in (None, b" ") and delim + LF in body:
-        body = body.replace(delim + LF, LF)
-    if body.count(LF) == len(body):
+    plain = delim != b" " and not any(c in body for c in _NOT_FIXED)
+    if plain and body:
+        got = read_plain(body, delim, nfields)
+        if got is not False:
+            return got
+    # an empty line or field, a trailing delimiter, a long field or a general number
+    tidy = _without_empty_lines(body, delim)
+    if not tidy:
         return np.empty((0, nfields))
-    arr = None
-    if delim != b" " and not any(c in body for c in _NOT_FIXED):
-        arr = _fixed_point(body, delim)
+    if plain and tidy != body:
+        got = read_plain(tidy, delim, nfields)
+        if got is not False:
+            return got
+    body = tidy
+    arr = _fixed_point(body, delim) if plain else None
     if arr is None:
         sep = None if delim == b" " else (delim or b",").decode("ascii")
         try:
@@ -143,6 +176,15 @@ def parse_block(body: bytes, delim: bytes | None, nfields: int,
             return None
         arr += 0.0  # -0.0 -> 0.0, as everywhere else
     return arr if arr.shape[1] == nfields else None
+
+
+def _without_empty_lines(body: bytes, delim: bytes | None) -> bytes:
+    """``body`` without empty lines and with one trailing delimiter dropped from each line."""
+    if delim not in (None, b" ") and delim + LF in body:
+        body = body.replace(delim + LF, LF)
+    while LF + LF in body:
+        body = body.replace(LF + LF, LF)
+    return body.lstrip(LF)
 
 
 _NOT_FIXED = (b"+", b" ", b"e", b"E")  # number bytes the fixed-point reader leaves to loadtxt

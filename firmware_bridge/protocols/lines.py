@@ -10,6 +10,7 @@ tells the whole story, option by option.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import NamedTuple, cast
@@ -23,6 +24,7 @@ from firmware_bridge.protocols import Decoded, Decoder
 from firmware_bridge.protocols._text import (
     LF,
     MAX_LINE,
+    NUMBER_CHARS,
     LineSplitter,
     detect_delimiter,
     field_names,
@@ -40,6 +42,8 @@ from firmware_bridge.protocols._text import (
 
 OPTIONS = ("delimiter", "header", "time_column", "time_unit", "prefix", "first_line")
 MAX_HELD = 16  # data lines kept while the layout is still unknown
+FEW_LINES = 12  # up to this many lines in one read: plain Python beats numpy's fixed costs
+FEW_BYTES = 2048  # only reads this short are counted for that
 _AUTO_PREFIX = re.compile(rb"^[A-Za-z][^:=,;\t]*[:=][ \t]*")  # "Reading: ", "weight = "
 
 
@@ -119,6 +123,15 @@ class LinesDecoder(Decoder):
         self._held: list[_Line] = []  # data lines waiting until two agree on the layout
         self._header_candidate: _Line | None = None  # text line waiting for data to confirm it
         self.header_lines = 0  # header lines seen (the first and repeats): not data, not errors
+        self.few_lines = FEW_LINES  # a read with no more lines than this is read in plain Python
+        # set once the layout is fixed and all numbers: then clean lines go in bulk
+        self._bulk = False
+        self._bulk_delim: bytes | None = None
+        self._bulk_bytes = b""
+        # a literal prefix that a line of numbers could start with keeps every line on _line
+        self._prefix_in_numbers = bool(opts.prefix) and opts.prefix != "auto" and not (
+            opts.prefix.encode("utf-8").translate(None, NUMBER_CHARS + b",;\t"
+                                                  + (opts.delimiter or b"")))
 
     # -- the Decoder interface ------------------------------------------------------------------
 
@@ -127,20 +140,21 @@ class LinesDecoder(Decoder):
         body, overlong = self._split.feed(data)
         out = _Out()
         pos = 0
-        while pos < len(body) and (self._layout is None or not self._layout.numeric):
+        while pos < len(body) and not self._bulk:
             end = body.find(LF, pos)  # a body always ends with LF
             if end > pos:
                 self._line(body[pos:end], host_time, out)
             pos = end + 1
         if pos < len(body):  # the layout is known and all numbers: bulk runs, odd lines alone
-            lay = self._layout
-            assert lay is not None
             rest = body[pos:] if pos else body
-            for clean, part in segments(rest, number_bytes(self._bulk_delim(lay))):
-                if not (clean and self._fast(part, host_time, out)):
-                    for raw in part.split(LF):
-                        if raw:
-                            self._line(raw, host_time, out)
+            if len(rest) <= FEW_BYTES and rest.count(LF) <= self.few_lines:
+                self._few(rest, host_time, out)
+            else:
+                for clean, part in segments(rest, self._bulk_bytes):
+                    if not (clean and self._fast(part, host_time, out)):
+                        for raw in part.split(LF):
+                            if raw:
+                                self._line(raw, host_time, out)
         if overlong is not None:
             self._overlong(overlong, host_time, out)
         return self._finish(out)
@@ -161,24 +175,48 @@ class LinesDecoder(Decoder):
 
     # -- bulk path ------------------------------------------------------------------------------
 
-    def _bulk_delim(self, lay: _Layout) -> bytes | None:
-        return self._delim if self._delim is not None else lay.delim
-
     def _fast(self, body: bytes, host_time: float, out: _Out) -> bool:
         """Decode a run of clean lines at once; False sends it line by line."""
         lay = self._layout
-        if lay is None or not lay.numeric or longest_line(body) > MAX_LINE:
+        assert lay is not None
+        if longest_line(body) > MAX_LINE:
             return False
-        arr = parse_block(body, self._bulk_delim(lay), lay.nfields, checked=True)
+        arr = parse_block(body, self._bulk_delim, lay.nfields, checked=True)
         if arr is None:
             return False
-        if len(arr):
+        n = len(arr)
+        if n:
             device = (arr[:, lay.time_idx] * self.options.time_scale
-                      if lay.time_idx is not None else None)
+                      if lay.time_idx is not None else np.full(n, np.nan))
             out.close_rows()
-            out.blocks.append(FrameBlock.build(np.ascontiguousarray(arr[:, lay.chan_idx]),
-                                               host_time, device))
+            out.blocks.append(FrameBlock(arr[:, lay.chan_idx], np.full(n, host_time), device,
+                                         np.full(n, -1, np.int64), np.zeros(n, np.uint8)))
         return True
+
+    def _few(self, body: bytes, host_time: float, out: _Out) -> None:
+        """A handful of lines in plain Python: the same frames the bulk path gives, as each
+        number is the one ``float()`` reads; any line that is not simply numbers goes to
+        ``_line``, as it would from the bulk path."""
+        lay = self._layout
+        assert lay is not None
+        delim, allowed, nf = self._bulk_delim, self._bulk_bytes, lay.nfields
+        scale, t, chans = self.options.time_scale, lay.time_idx, lay.chan_idx
+        for raw in body.split(LF):
+            if not raw:
+                continue
+            if not raw.translate(None, allowed):
+                fields = split_fields(strip_trailing(raw, delim), delim)
+                if len(fields) == nf:
+                    try:
+                        vals = [float(f) + 0.0 for f in fields]  # -0 -> 0, as in bulk
+                    except ValueError:
+                        pass
+                    else:
+                        out.rows.append([vals[i] for i in chans])
+                        out.times.append(vals[t] * scale if t is not None else math.nan)
+                        out.hosts.append(host_time)
+                        continue
+            self._line(raw, host_time, out)
 
     # -- line by line ---------------------------------------------------------------------------
 
@@ -330,6 +368,7 @@ class LinesDecoder(Decoder):
             else:
                 self._bad(out, hc.host_time, "text line, not data", hc.raw)
         held, self._held = self._held, []
+        self._set_bulk()
         for ln in held:
             self._judge(ln, out)
 
@@ -338,6 +377,15 @@ class LinesDecoder(Decoder):
         self.header_lines += 1
         if self._delim is None and len(ln.fields) > 1:
             self._delim = ln.delim
+            self._set_bulk()
+
+    def _set_bulk(self) -> None:
+        lay = self._layout
+        if lay is None:
+            return
+        self._bulk = lay.numeric and not self._prefix_in_numbers
+        self._bulk_delim = self._delim if self._delim is not None else lay.delim
+        self._bulk_bytes = number_bytes(self._bulk_delim)
 
     @staticmethod
     def _time_idx(lay: _Layout) -> tuple[int, ...]:
