@@ -23,17 +23,19 @@ _NIBBLES = 0x0F0F0F0F0F0F0F0F
 _ONES = _U(0x0101010101010101)
 _SIX = _U(0x0606060606060606)  # + a nibble >= 10 ('-' is 13, '.' is 14) carries into bit 4
 _BIT4 = _U(0x1010101010101010)
-_SH1, _SH4, _SH60 = _U(1), _U(4), _U(60)
-# _KEEP[n]: the low nibbles of a word's top n bytes, where an n-byte field ending the word lies
-_KEEP = np.array([0] + [((1 << 64) - 1) << (8 * (MAX_CHARS - n)) & _NIBBLES
-                        for n in range(1, MAX_CHARS + 1)], _U)
+_SH1, _SH4, _SH8, _SH56, _SH60 = _U(1), _U(4), _U(8), _U(56), _U(60)
+# _KEEP[n + 1]: the low nibbles of a word's top n bytes, where an n-byte field ending the word
+# lies; 0 for an empty field and for a longer one (indices past the end clip to the last entry)
+_KEEP = np.array([0, 0] + [((1 << 64) - 1) << (8 * (MAX_CHARS - n)) & _NIBBLES
+                           for n in range(1, MAX_CHARS + 1)] + [0], _U)
 # (dot bit 256**q * _MAGIC) >> 60 == q + 1, and 0 without a dot: an index into _DIVISOR
 _MAGIC = _U(sum((q + 1) << (60 - 8 * q) for q in range(MAX_CHARS)))
 _DIVISOR = np.array([1.0] + [10.0 ** (MAX_CHARS - 1 - q) for q in range(MAX_CHARS)])
-# three steps that turn eight digit nibbles (first digit in the lowest byte) into their number
+# three steps that turn eight digit nibbles (first digit in the lowest byte) into their number:
+# pairs of digits, then of pairs, then of quads, each a multiply-add of neighbours in one go
 _STEPS = ((_U(10 * 256 + 1), _U(8), _U(0x00FF00FF00FF00FF)),
           (_U(100 * 65536 + 1), _U(16), _U(0x0000FFFF0000FFFF)),
-          (_U(10000 * (1 << 32) + 1), _U(32), _U(0xFFFFFFFF)))
+          (_U(10000 * (1 << 32) + 1), _U(32), None))
 
 
 def read_plain(body: bytes, delim: bytes | None,
@@ -42,64 +44,79 @@ def read_plain(body: bytes, delim: bytes | None,
     many plain decimals; False if a field is empty or longer than MAX_CHARS bytes (an empty line
     or a trailing delimiter make an empty field): those are left to the caller.
 
-    ``body`` is not empty, ends with LF and holds only digits, ``-``, ``.``, LF and ``delim``.
-    ``-0`` reads as 0.
+    ``body`` ends with LF and holds only digits, ``-``, ``.``, LF and ``delim``. ``-0`` reads
+    as 0.
     """
     if body[-1:] != b"\n":
         return False
+    # numpy's count_nonzero is the cheapest reduction, so every check below is one
     a = np.frombuffer(body, np.uint8)
     sep = a == 10
-    nlines = int(np.count_nonzero(sep))
+    nlines = np.count_nonzero(sep)
     if delim is not None:
         sep |= a == delim[0]
-    ends = np.flatnonzero(sep)
-    length = np.empty_like(ends)
-    length[0] = ends[0]
-    np.subtract(ends[1:], ends[:-1], out=length[1:])
-    length[1:] -= 1
-    if length.min() < 1 or length.max() > MAX_CHARS:
-        return False  # an empty line or field (or a trailing delimiter), or a long field
-    if len(ends) != nlines * nfields or (
-            nfields > 1 and not (a[ends[nfields - 1::nfields]] == 10).all()):
+    ends = sep.nonzero()[0]
+    nf = len(ends)
+    span = np.empty_like(ends)  # each field's length + 1
+    span[0] = ends[0] + 1
+    np.subtract(ends[1:], ends[:-1], out=span[1:])
+    keep = _KEEP.take(span, mode="clip")
+    if np.count_nonzero(keep) != nf:
+        return False  # an empty field, or a long one
+    if nf != nlines * nfields or (
+            nfields > 1 and np.count_nonzero(a.take(ends[nfields - 1::nfields]) == 10) != nlines):
         return None  # a line with another number of fields
     padded = _PAD + body
-    # word i holds padded[i : i + 8], i.e. the 8 bytes of body before position i
-    words = np.ndarray((len(padded) - 7,), "<u8", padded, 0, (1,))
-    w = words[ends]
-    keep = _KEEP[length]
+    # word i holds padded[i : i + 8]: the 8 bytes of body before position i
+    w = np.ndarray((len(padded) - 7,), "<u8", padded, 0, (1,)).take(ends)
     w &= keep
-    neg = None
-    divisor = None
-    if b"-" in body or b"." in body:
+    has_minus, has_dot = b"-" in body, b"." in body
+    neg = divisor = None
+    if has_minus or has_dot:
         odd = w + _SIX
         odd &= _BIT4
         odd >>= _SH4  # 1 in each byte holding '-' or '.', 0 elsewhere
         keep &= _ONES  # 1 in each byte of the field
-        if (odd == keep).any():
+        keep ^= odd  # 1 in each digit of the field
+        if np.count_nonzero(keep) != nf:
             return None  # a field without a digit
-        dots = odd & (w >> _SH1)  # '.' (14) has bit 1 set, '-' (13) does not
-        minus = odd ^ dots
-        if (minus & ~(keep & (_U(0) - keep))).any():
-            return None  # a '-' that is not the first byte of its field
-        w -= odd * _U(13)  # '-' (13) becomes 0, '.' (14) becomes 1
-        w -= dots
-        if dots.any():
-            if (dots & (dots - _U(1))).any():
+        if has_dot:
+            dots = odd
+            if has_minus:
+                dots = w >> _SH1
+                dots &= odd  # '.' (14) has bit 1 set, '-' (13) does not
+            if np.count_nonzero(dots & (dots - _U(1))):
                 return None  # two dots in one field
+        if has_minus:
+            minus = odd ^ dots if has_dot else odd
+            keep |= odd
+            keep <<= _SH8  # the bytes of the field after its first
+            if np.count_nonzero(minus & keep):
+                return None  # a '-' after another byte of its field
+        w -= odd * _U(13 if has_minus else 14)  # '-' (13) to 0; '.' (14) to 0, or to 1 if both
+        if has_dot:
+            if has_minus:
+                w -= dots
             below = np.minimum(dots - _U(1), dots)  # the bytes before the dot; 0 without one
             below &= w
             below *= _U(255)
             w += below  # the digits before the dot move up one byte, over it
-            divisor = _DIVISOR[(dots * _MAGIC) >> _SH60]
-        if minus.any():
-            neg = minus != 0
+            dots *= _MAGIC
+            dots >>= _SH60
+            divisor = _DIVISOR.take(dots.view(np.int64))
+        if has_minus:
+            minus *= _ONES
+            minus >>= _SH56  # 1 where the field starts with '-'
+            neg = _U(0) - minus  # all ones there: (v ^ neg) - neg is -v in two's complement
     for mul, shift, mask in _STEPS:
         w *= mul
         w >>= shift
-        w &= mask
-    x = w.astype(np.float64)
-    if divisor is not None:
-        x /= divisor
+        if mask is not None:
+            w &= mask
     if neg is not None:
-        np.subtract(0.0, x, out=x, where=neg)  # 0 - 0 is +0: "-0" reads as 0
+        w ^= neg
+        w -= neg
+    x = w.view(np.int64).astype(np.float64)  # exact: |v| < 10**8
+    if divisor is not None:
+        x /= divisor  # both exact, so correctly rounded: what float() gives
     return x.reshape(-1, nfields)

@@ -93,7 +93,7 @@ def one_line_end(body: bytes) -> bytes:
     """``body`` with each CRLF and each lone CR made one LF."""
     if CR not in body:
         return body
-    if len(body) < 4096:
+    if len(body) < 256:
         crlf_only = body.count(CR) == body.count(CRLF)
     else:  # counting a frequent pair is slow; two vector compares are not
         a = np.frombuffer(body, np.uint8)
