@@ -80,9 +80,16 @@ class _Out:
 
     def close_rows(self) -> None:
         if self.rows:
-            self.blocks.append(FrameBlock.build(np.array(self.rows, np.float64),
-                                                np.array(self.hosts), np.array(self.times)))
+            self.blocks.append(_block(np.array(self.rows, np.float64), np.array(self.hosts),
+                                      np.array(self.times)))
             self.rows, self.times, self.hosts = [], [], []
+
+
+def _block(values: np.ndarray, host_time: np.ndarray, device_time: np.ndarray) -> FrameBlock:
+    """FrameBlock.build for the arrays at hand, without its generic (and per-read costly) steps."""
+    seq = np.empty(len(values), np.int64)
+    seq.fill(-1)
+    return FrameBlock(values, host_time, device_time, seq, np.zeros(len(values), np.uint8))
 
 
 class LinesDecoder(Decoder):
@@ -138,6 +145,8 @@ class LinesDecoder(Decoder):
     def feed(self, data: bytes, host_time: float) -> Decoded:
         self.counters.bytes += len(data)
         body, overlong = self._split.feed(data)
+        if not body and overlong is None:
+            return Decoded()
         out = _Out()
         pos = 0
         while pos < len(body) and not self._bulk:
@@ -189,8 +198,7 @@ class LinesDecoder(Decoder):
             device = (arr[:, lay.time_idx] * self.options.time_scale
                       if lay.time_idx is not None else np.full(n, np.nan))
             out.close_rows()
-            out.blocks.append(FrameBlock(arr[:, lay.chan_idx], np.full(n, host_time), device,
-                                         np.full(n, -1, np.int64), np.zeros(n, np.uint8)))
+            out.blocks.append(_block(arr[:, lay.chan_idx], np.full(n, host_time), device))
         return True
 
     def _few(self, body: bytes, host_time: float, out: _Out) -> None:
