@@ -19,6 +19,7 @@ from firmware_bridge.errors import CalibrationError, SotlogError
 
 if TYPE_CHECKING:
     from firmware_bridge.bridge import Bridge
+    from firmware_bridge.profiles import Profile
     from sensing.calcapture import FrameTap
     from sensing.calibration import Calibration
     from sensing.calrun import RunSpec
@@ -212,3 +213,31 @@ class CalibrationRun:
             "records": [c.record() for c in self.records],
             "saved_ids": self.saved_ids,
         }
+
+
+def run_spec(profile: Profile, url: str, device: str, args: dict[str, Any], mode: str) -> RunSpec:
+    """The calibration module's RunSpec from the page's request, checked before any waiting."""
+    from sensing.calcapture import SettleRule
+    from sensing.calrun import RunSpec, check_weights
+
+    weights = args["weights"] if mode == "equilibrate" else check_weights(args["weights"],
+                                                                          args["fit"])
+    known = profile.channel_names or ["total"]
+    channels = args["channels"] or known
+    wrong = [c for c in channels if c not in known]
+    if wrong:
+        raise CalibrationError(f"{profile.name} has no channel {', '.join(wrong)} "
+                               f"(channels: {', '.join(known)})")
+    return RunSpec(profile=profile, port=url, device=device, weights=weights, unit=args["unit"],
+                   fit=args["fit"], by=args["by"], timeout=args["timeout_s"], channels=channels,
+                   rule=SettleRule(window_s=args["window_s"], sd_floor=args["settle_sd"]))
+
+
+def calibration_summary(conversion: dict[str, Any]) -> dict[str, Any] | None:
+    """Which calibration each channel is read with (None: the profile's scale alone)."""
+    cal = conversion.get("calibration")
+    if not cal:
+        return None
+    return {"ids": cal.get("ids", []),
+            "channels": {name: {k: spec.get(k) for k in ("id", "fit", "created_utc", "by")}
+                         for name, spec in (cal.get("channels") or {}).items()}}

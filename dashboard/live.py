@@ -293,7 +293,7 @@ def mat_payload(hub: LiveHub) -> dict[str, Any] | None:
 
 
 async def stream_to_viewer(send_text: Callable[[str], Any], hub: LiveHub,
-                           status: Callable[[], dict[str, Any]], interval_s: float = 0.04,
+                           status: Callable[[], dict[str, Any]], interval_s: float = 0.035,
                            history_s: float = 120.0,
                            send_timeout_s: float = SEND_TIMEOUT_S) -> None:
     """Send one batch every ``interval_s`` until the viewer goes away or stops reading.

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dashboard.calibrating import CalibrationRun
+from dashboard.calibrating import CalibrationRun, calibration_summary, run_spec
 from dashboard.live import LiveHub
 from firmware_bridge.bridge import Bridge
 from firmware_bridge.errors import CalibrationError, SotlogError
@@ -21,7 +21,7 @@ from sensing.calibration import tare_offsets
 from sensing.model import PERSON_EVENT_KINDS, MetadataError, SessionMeta
 
 if TYPE_CHECKING:
-    from sensing.calrun import RunSpec
+    from sensing.calibration import Calibration
     from sensing.lsl import LslOutlet
     from sensing.recorder import Recorder
     from sensing.store import Store
@@ -46,6 +46,7 @@ class Station:
         self.calibration: dict[str, Any] = {}  # the calibrations in use (a conversion dict)
         self.calibrating: CalibrationRun | None = None
         self._counters_at_start: Counters | None = None
+        self._status_cache: tuple[float, dict[str, Any]] | None = None
         self._lock = threading.RLock()
         self.bridge: Bridge | None = None
         self.profile: Profile | None = None
@@ -280,6 +281,14 @@ class Station:
 
     # -- what the page shows ----------------------------------------------------------------
 
+    def shared_status(self, max_age_s: float = 0.02) -> dict[str, Any]:
+        """``status()``, computed at most once per ``max_age_s`` for all the live viewers."""
+        now = time.monotonic()
+        cached = self._status_cache
+        if cached is None or now - cached[0] > max_age_s:
+            cached = self._status_cache = (now, self.status())
+        return cached[1]
+
     def status(self) -> dict[str, Any]:
         bridge, hub = self.bridge, self.hub
         recording = None
@@ -300,7 +309,7 @@ class Station:
             "counters": bridge.counters.as_dict() if bridge else {},
             "session_counters": self.session_counters(),
             "tared": hub.tare is not None,
-            "calibration": _calibration_summary(self.calibration),
+            "calibration": calibration_summary(self.calibration),
             "calibrating": self.calibrating.state if self.calibrating is not None else None,
             "lsl": ({"source_id": self.lsl.source_id, "samples": self.lsl.samples_pushed,
                      "error": self.lsl.error} if self.lsl is not None else None),
@@ -312,10 +321,6 @@ class Station:
     def start_calibration(self, spec_args: dict[str, Any], mode: str, scripted: bool
                           ) -> CalibrationRun:
         """Start a calibration run on the open device (not while recording)."""
-        from sensing.calcapture import SettleRule
-        from sensing.calrun import RunSpec, check_weights
-        from sensing.calstore import CalibrationStore
-
         with self._lock:
             if self.recorder is not None:
                 raise StateError("stop the recording before calibrating")
@@ -323,28 +328,20 @@ class Station:
                 raise StateError("a calibration is already running; cancel it first")
             bridge = self._connected_bridge()
             assert self.profile is not None and self.url is not None
-            profile = self.profile
-            weights = spec_args["weights"]
-            if mode != "equilibrate":
-                weights = check_weights(weights, spec_args["fit"])
-            channels = spec_args["channels"] or profile.channel_names or ["total"]
-            known = profile.channel_names or ["total"]
-            wrong = [c for c in channels if c not in known]
-            if wrong:
-                raise CalibrationError(f"{profile.name} has no channel {', '.join(wrong)} "
-                                       f"(channels: {', '.join(known)})")
-            spec: RunSpec = RunSpec(
-                profile=profile, port=self.url, device=self._describe(self.url),
-                weights=weights, unit=spec_args["unit"], fit=spec_args["fit"],
-                by=spec_args["by"], timeout=spec_args["timeout_s"], channels=channels,
-                rule=SettleRule(window_s=spec_args["window_s"], sd_floor=spec_args["settle_sd"]))
-            equilibration = (CalibrationStore(self.store).latest_equilibration(profile.name)
-                             if mode == "total" else None)
-            run = CalibrationRun(bridge, spec, mode, scripted, equilibration,
-                                 spec_args.get("note", ""))
+            spec = run_spec(self.profile, self.url, self._describe(self.url), spec_args, mode)
+            run = CalibrationRun(bridge, spec, mode, scripted,
+                                 self._equilibration(mode), spec_args.get("note", ""))
             self.calibrating = run
             run.start()
         return run
+
+    def _equilibration(self, mode: str) -> Calibration | None:
+        """A mat's total is weighted by its newest equilibration (as `sotlog calibrate`)."""
+        from sensing.calstore import CalibrationStore
+
+        if mode != "total" or self.profile is None:
+            return None
+        return CalibrationStore(self.store).latest_equilibration(self.profile.name)
 
     def current_calibration(self) -> CalibrationRun:
         if self.calibrating is None:
@@ -376,12 +373,3 @@ class Station:
                 return p.description
         return url
 
-
-def _calibration_summary(conversion: dict[str, Any]) -> dict[str, Any] | None:
-    """Which calibration each channel is read with (None: the profile's scale alone)."""
-    cal = conversion.get("calibration")
-    if not cal:
-        return None
-    return {"ids": cal.get("ids", []),
-            "channels": {name: {k: spec.get(k) for k in ("id", "fit", "created_utc", "by")}
-                         for name, spec in (cal.get("channels") or {}).items()}}

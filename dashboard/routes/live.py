@@ -77,7 +77,7 @@ async def live_stream(ws: WebSocket, station: StationDep) -> None:
     await ws.accept()
     settings = ws.app.state.settings
     sender = asyncio.create_task(stream_to_viewer(
-        ws.send_text, station.hub, station.status, settings.live_interval_s))
+        ws.send_text, station.hub, station.shared_status, settings.live_interval_s))
     receiver = asyncio.create_task(_until_gone(ws))
     done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:

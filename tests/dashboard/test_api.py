@@ -169,6 +169,10 @@ def test_record_review_edit_and_export(make_client: Callable[..., TestClient]) -
 
     detail = client.get(f"/api/sessions/{sid}").json()
     assert detail["meta"]["blocks"][0] == META["blocks"][0]
+    # the session keeps its own counters (since Start), not the device's since it was opened
+    since_connect = client.get("/api/status").json()["counters"]["frames"]
+    assert abs(detail["counters"]["frames"] - detail["n_frames"]) <= 2
+    assert since_connect > detail["counters"]["frames"] + 20  # the tare's second came before
     assert set(detail["conversion"]["tare"]) == {"left", "right"}  # tare kept for the read side
     events = client.get(f"/api/sessions/{sid}/events").json()
     kinds = [e["kind"] for e in events]

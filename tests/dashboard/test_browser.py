@@ -293,9 +293,9 @@ def test_calibrate_with_known_weights(serve: Any, page: Any) -> None:
         expect(page.locator("#unit")).to_have_value("kgf")
         expect(page.locator("#device-cal")).to_contain_text("calibration 1")
         rig.place(15)
-        page.wait_for_function(
-            "() => Math.abs(Number(document.querySelector('[data-readout=\"ch:left\"] .value')"
-            ".textContent) - 15) < 0.5")
+        page.wait_for_function("""() => {
+            const v = document.querySelector('[data-readout="ch:left"] .value');
+            return v !== null && Math.abs(Number(v.textContent) - 15) < 0.5; }""")
     assert page.errors == []
 
 
