@@ -262,7 +262,7 @@ _good = st.tuples(st.integers(0, 10**7), _number, _number).map(lambda t: ",".joi
 _messy = st.sampled_from([
     "time_ms,left,right", "Reading: 1096,18290,20221", "HX711 not ready", "1084,1,2,",
     "1060,18262,202091072,18270,20212", "", "  ", ",", "1,2", "a,b,c", "1,,2", "1.2.3,4,5",
-    "-,1,2", "1,2,3,4", "e,E,e", "1 2,3,4",
+    "-,1,2", "1,2,3,4", "e,E,e", "1 2,3,4", "1_0,2,3", "inf,1,2", "1,2,nan", "1,\t2,3",
 ])
 _stream = st.lists(st.tuples(_good | _messy, st.sampled_from(["\n", "\r", "\r\n"])),
                    max_size=40).map(lambda xs: "".join(a + b for a, b in xs).encode())
@@ -360,3 +360,62 @@ def test_bulk_parser_reads_exactly_what_float_reads(rows: list[list[str]], delim
     else:
         assert got is not None and got.tolist() == want
         assert not np.signbit(got[got == 0]).any()  # -0 is read as 0 everywhere
+
+
+# -- the two ways a read is decoded: plain Python for a few lines, vectors for more ---------------
+
+
+def test_a_cr_ending_a_read_pairs_only_with_a_lf_opening_the_next() -> None:
+    block, notices = run(decoder(TIMED), [b"\n1,10,20\r", b"\n2,11,21\r", b"3,12,22\r", b"\n"])
+    assert block is not None and block.values.tolist() == [[10, 20], [11, 21], [12, 22]]
+    assert notices == []
+    block, _ = run(decoder(TIMED), [b"\n1,10,20\r2,11,21", b"\n3,12,22\n"])  # no CRLF half
+    assert block is not None and block.device_time.tolist() == [0.001, 0.002, 0.003]
+
+
+def test_a_literal_prefix_made_of_digits_is_removed_in_long_reads_too() -> None:
+    lines = b"".join(b"9%d,%d,%d\r\n" % (1000 + i, i, -i) for i in range(200))
+    for chunks in ([b"\n" + lines], [b"\n", *lines.splitlines(keepends=True)]):
+        block, notices = run(decoder(TIMED + '\nprefix = "9"'), chunks)
+        assert block is not None and len(block) == 200 and notices == []
+        assert block.device_time[0] == 1.0 and block.values[-1].tolist() == [199, -199]
+
+
+def _python_and_vector(opts: str) -> tuple[Decoder, Decoder]:
+    python, vector = decoder(opts), decoder(opts)
+    python.few_lines = 10**9  # type: ignore[attr-defined]  # every short read in plain Python
+    vector.few_lines = -1  # type: ignore[attr-defined]  # every read through the vector path
+    return python, vector
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=_stream, cuts=_cuts, opts=st.sampled_from([TIMED, TIMED + '\ndelimiter = ","', ""]))
+def test_few_lines_in_python_give_what_the_vector_path_gives(data: bytes, cuts: list[int],
+                                                           opts: str) -> None:
+    python, vector = _python_and_vector(opts)
+    chunks = split(data, cuts)
+    _same(run(python, chunks), run(vector, chunks))
+    assert python.counters == vector.counters
+    assert python.header_lines == vector.header_lines  # type: ignore[attr-defined]
+
+
+_text_number = st.integers(-10**7, 10**7).map(str) | st.sampled_from(["-0", "-0.0", ".5", "-.5",
+                                                                       "7.", "007"]) | st.tuples(
+    st.floats(-1e5, 1e5, allow_nan=False), st.integers(0, 6)).map(lambda t: f"{t[0]:.{t[1]}f}")
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(st.lists(_text_number, min_size=3, max_size=3), min_size=1, max_size=60),
+       crlf=st.booleans())
+def test_both_paths_give_bit_identical_numbers(rows: list[list[str]], crlf: bool) -> None:
+    end = "\r\n" if crlf else "\n"
+    data = ("\n" + "".join(",".join(r) + end for r in rows)).encode()
+    python, vector = _python_and_vector(TIMED + '\ndelimiter = ","\nfirst_line = "keep"')
+    a, _ = run(python, [ln + b"\n" for ln in data.split(b"\n")][:-1])  # a line per read
+    b, _ = run(vector, [data])
+    assert a is not None and b is not None
+    for got in (a, b):  # exactly what float() reads, -0 as 0
+        want = np.array([[float(v) + 0.0 for v in r] for r in rows])
+        np.testing.assert_array_equal(got.values.view(np.int64), want[:, 1:].view(np.int64))
+        np.testing.assert_array_equal(got.device_time.view(np.int64),
+                                      (want[:, 0] * 1e-3).view(np.int64))
