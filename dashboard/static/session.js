@@ -29,6 +29,13 @@ function plain(v) {
   return String(v);
 }
 
+function calibrationText(conversion) {
+  const cal = (conversion || {}).calibration;
+  if (!cal) return "none: the profile's scale";
+  return Object.entries(cal.channels || {}).map(([name, c]) =>
+    `${name}: calibration ${c.id} (${c.fit}, ${(c.created_utc || "").slice(0, 10)})`).join("; ");
+}
+
 function renderHeader(info) {
   const m = info.meta;
   document.title = `sotlog · session ${info.id}`;
@@ -42,7 +49,9 @@ function renderHeader(info) {
     ["software", `sotlog ${info.software_version} (format ${info.format_version})`],
     ["ended", info.ended_utc ? localTime(info.ended_utc) : "–"],
     ["tare", info.conversion && info.conversion.tare ? "yes (raw offsets kept)" : "none"],
-    ...Object.entries(info.counters || {}).map(([k, v]) => [k.replaceAll("_", " "), plain(v)])];
+    ["calibration", calibrationText(info.conversion)],
+    ...Object.entries(info.counters || {}).map(([k, v]) =>
+      [`${k.replaceAll("_", " ")} (this session)`, plain(v)])];
   document.querySelector("#device tbody").replaceChildren(...rows.map(([k, v]) =>
     el("tr", {}, el("th", { text: k }), el("td", { text: v || "–" }))));
   const edits = info.edits || [];

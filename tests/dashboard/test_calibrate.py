@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from firmware_bridge.sim import loadcell_model
 from tests.dashboard.rig import GAINS, NOISE, OFFSETS, WeightRig
@@ -169,4 +171,30 @@ def test_cancel_while_waiting_and_refusals(make_client: Callable[..., TestClient
         run = client.get("/api/calibration").json()
         assert run["state"] == "cancelled" and "nothing stored" in run["error"]
         assert client.post("/api/calibration/save").status_code == 409
+    client.put("/api/connection", json={"url": "sim://mat?rows=32&cols=32", "profile": "sim-mat"})
+    r = client.post("/api/calibration", json={})
+    assert r.status_code == 400 and "mode must be equilibrate or total" in r.json()["detail"]
     assert client.get("/api/calibrations").json() == []
+
+
+CAL_VALUES = st.one_of(st.none(), st.text(max_size=12), st.integers(-5, 5),
+                       st.floats(allow_nan=True), st.booleans(),
+                       st.lists(st.one_of(st.floats(allow_nan=True), st.text(max_size=3)),
+                                max_size=4))
+CAL_BODIES = st.dictionaries(st.sampled_from(["mode", "channels", "weights", "unit", "fit",
+                                              "scripted", "window_s", "settle_sd", "timeout_s",
+                                              "by", "note", "other"]), CAL_VALUES, max_size=5)
+
+
+def test_no_calibration_request_is_a_500(make_client: Callable[..., TestClient]) -> None:
+    client = make_client()
+
+    @settings(max_examples=80, deadline=None)
+    @given(body=CAL_BODIES)
+    def start(body: dict[str, Any]) -> None:
+        r = client.post("/api/calibration", content=json.dumps(body, allow_nan=True),
+                        headers={"content-type": "application/json"})
+        assert r.status_code in (400, 409, 422), r.text
+        assert r.json()["detail"]
+
+    start()
