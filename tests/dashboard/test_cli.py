@@ -80,7 +80,8 @@ def test_record_show_plot_export_reparse(tmp_path: Path) -> None:
     out = tmp_path / "exp"
     exp = sotlog("export", str(sid), "--format", "csv", "-o", str(out), store=store)
     assert exp.returncode == 0, exp.stderr
-    rows = list(csv.DictReader(open(out / f"session-{sid}_P-0042.csv")))
+    with open(out / f"session-{sid}_P-0042.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
     assert len(rows) == shown["frames"]
     side = json.loads((out / f"session-{sid}_P-0042.json").read_text())
     assert side["format_version"] and side["session"]["subject_code"] == "P-0042"
