@@ -1,18 +1,19 @@
 """Decode throughput of the wire protocols, each beside a baseline and a target.
 
-Run: /tmp/venv/bin/python bench/decode.py [--mb 20] [--chunk 65536]
+Run: /tmp/venv/bin/python bench/decode.py [--mb 8] [--repeats 5]
 
 - ``lines`` on a generated 4-cell capture (``millis,a,b,c,d`` at 80 Hz, HX711 raw counts,
-  CRLF) and on the real HX711 recording repeated, against a pyserial ``readline()`` + ``split``
-  loop (pyserial's own ``readline``, over a serial object backed by the same bytes) and against
-  ``pandas.read_csv`` on the same bytes. Targets: >= 20x the readline loop, within 2x of pandas.
+  CRLF) and on the real HX711 recordings repeated (``millis,value.1``, LF). sotlog is fed the
+  bytes in 64 KiB and in 4 KiB reads, as a bridge would hand them over, and once one line per
+  read (the live case). Baselines, on the very same bytes: a pyserial ``readline()`` + ``split``
+  + ``float`` loop (pyserial's own ``readline``, over a serial object backed by the bytes) and
+  ``pandas.read_csv`` (whole buffer, C engine). Targets: >= 20x the readline loop, within 2x
+  of pandas.
 - ``matrix_lines`` on Kitronyx-shaped 48x48 text lines, against ``pandas.read_csv``.
 - ``blockframe`` on 48x48 uint16 frames (target >= 50 MB/s), if the module is there.
 
-The decoders are fed the bytes in ``--chunk`` sized pieces, as a bridge would hand them over;
-every figure is the best of five runs (one for the slow readline loop), and each result is
-checked against the baseline's numbers before it is printed. On a busy machine the ratios move;
-run it twice.
+Every figure is the best of ``--repeats`` runs, and every result is checked against the
+baselines' numbers before anything is printed. On a busy machine the ratios move; run it twice.
 """
 
 from __future__ import annotations
@@ -176,10 +177,10 @@ def measure(case: str, method: str, fn: Callable[[bytes], object], data: bytes,
 
 
 def show(rows: list[Row], notes: list[str]) -> None:
-    print(f"{'case':<34} {'method':<30} {'MB':>6} {'frames':>9} {'s':>7} {'MB/s':>8} "
+    print(f"{'case':<30} {'method':<38} {'MB':>6} {'frames':>9} {'s':>7} {'MB/s':>8} "
           f"{'lines/s':>11}")
     for r in rows:
-        print(f"{r.case:<34} {r.method:<30} {r.nbytes / 1e6:6.1f} {r.frames:9d} "
+        print(f"{r.case:<30} {r.method:<38} {r.nbytes / 1e6:6.1f} {r.frames:9d} "
               f"{r.seconds:7.3f} {r.mb_s:8.1f} {r.lines_s:11,.0f}")
     print()
     for note in notes:
@@ -192,22 +193,44 @@ def verdict(label: str, value: float, target: float, higher_is_better: bool = Tr
     return f"{label}: {value:.2f} (target {sign} {target:g}) {'met' if ok else 'NOT MET'}"
 
 
-def bench_lines(case: str, data: bytes, profile: str, chunk: int, rows: list[Row],
-                notes: list[str], readline_mb: float) -> None:
-    ours, block = measure(case, f"sotlog lines ({chunk // 1024} KiB feeds)",
-                          sotlog(profile, chunk), data)
-    pd_row, table = measure(case, "pandas.read_csv", pandas_csv, data)
-    prefix = data[: int(readline_mb * 1e6)]
-    prefix = prefix[: prefix.rfind(b"\n") + 1]
-    rl_row, _ = measure(case, f"pyserial readline (first {readline_mb:g} MB)", readline_loop,
-                        prefix, repeats=1)
-    assert isinstance(block, FrameBlock) and isinstance(table, np.ndarray)
-    assert len(block) == len(table), (len(block), len(table))
-    assert np.array_equal(block.values, table[:, 1:1 + block.values.shape[1]])
-    rows += [ours, pd_row, rl_row]
-    notes.append(verdict(f"{case}: lines / readline loop (x)", ours.mb_s / rl_row.mb_s, 20))
-    notes.append(verdict(f"{case}: lines time / pandas time (x)", ours.seconds / pd_row.seconds,
-                         2, higher_is_better=False))
+def one_line_per_read(profile_text: str, lines: int) -> Callable[[bytes], FrameBlock]:
+    """sotlog fed the first ``lines`` lines one read each, as a slow live device delivers them."""
+    def run(data: bytes) -> FrameBlock:
+        reads = data.splitlines(keepends=True)[:lines]
+        dec = make_decoder(parse_profile(profile_text))
+        blocks = [got.frames for got in (dec.feed(r, 0.0) for r in reads)
+                  if got.frames is not None]
+        return FrameBlock.concat(blocks)
+    return run
+
+
+def bench_lines(case: str, data: bytes, profile: str, rows: list[Row], notes: list[str],
+                repeats: int) -> None:
+    """sotlog in 64 KiB and 4 KiB reads, readline and pandas, all on ``data``."""
+    pd_row, table = measure(case, "pandas.read_csv (whole buffer)", pandas_csv, data, repeats)
+    rl_row, loop = measure(case, "pyserial readline + split + float", readline_loop, data,
+                           repeats)
+    assert isinstance(table, np.ndarray) and isinstance(loop, np.ndarray)
+    assert np.array_equal(loop, table), "the two baselines disagree"
+    rows += [pd_row, rl_row]
+    for chunk in (65536, 4096):
+        ours, block = measure(case, f"sotlog lines ({chunk // 1024} KiB reads)",
+                              sotlog(profile, chunk), data, repeats)
+        assert isinstance(block, FrameBlock) and len(block) == len(table)
+        assert np.array_equal(block.values, table[:, 1:1 + block.values.shape[1]])
+        assert np.array_equal(block.device_time, table[:, 0] * 1e-3)
+        rows.append(ours)
+        what = f"{case}, {chunk // 1024} KiB reads"
+        notes.append(verdict(f"{what}: sotlog speed / readline loop speed (x)",
+                             ours.mb_s / rl_row.mb_s, 20))
+        notes.append(verdict(f"{what}: sotlog time / pandas time (x)",
+                             ours.seconds / pd_row.seconds, 2, higher_is_better=False))
+    live, block = measure(case, "sotlog lines (a line per read, 20k)",
+                          one_line_per_read(profile, 20_000), data, repeats)
+    assert isinstance(block, FrameBlock)
+    live.nbytes = sum(len(r) for r in data.splitlines(keepends=True)[:20_000])
+    rows.append(live)
+    notes.append(f"{case}, a line per read: {1e6 / live.lines_s:.1f} us per line")
 
 
 def bench_matrix(data: bytes, chunk: int, rows: list[Row], notes: list[str]) -> None:
@@ -244,21 +267,17 @@ def bench_blockframe(n: int, chunk: int, rows: list[Row], notes: list[str]) -> N
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--mb", type=float, default=20.0, help="size of the generated capture, MB")
-    ap.add_argument("--chunk", type=int, default=65536, help="bytes per decoder feed")
-    ap.add_argument("--readline-mb", type=float, default=1.0,
-                    help="how much of each capture the (slow) readline loop reads")
+    ap.add_argument("--mb", type=float, default=8.0, help="size of the generated capture, MB")
+    ap.add_argument("--repeats", type=int, default=REPEATS, help="runs per figure (best kept)")
     args = ap.parse_args()
     rows: list[Row] = []
     notes: list[str] = []
-    bench_lines("4 cells, millis + raw counts, 80 Hz", four_cells(args.mb), LINES_4CH,
-                args.chunk, rows, notes, args.readline_mb)
-    bench_lines("real HX711 log, repeated", hx711_repeated(args.mb / 4), LINES_1CH,
-                args.chunk, rows, notes, args.readline_mb)
-    bench_lines("4 cells, 4 KiB feeds", four_cells(args.mb / 4), LINES_4CH, 4096, rows, notes,
-                args.readline_mb)
-    bench_matrix(kitronyx_text(args.mb / 2), args.chunk, rows, notes)
-    bench_blockframe(int(args.mb * 1e6 / 4640), args.chunk, rows, notes)
+    bench_lines("4 cells, millis + raw counts", four_cells(args.mb), LINES_4CH, rows, notes,
+                args.repeats)
+    bench_lines("real HX711 log, repeated", hx711_repeated(args.mb / 2), LINES_1CH, rows,
+                notes, args.repeats)
+    bench_matrix(kitronyx_text(args.mb / 2), 65536, rows, notes)
+    bench_blockframe(int(args.mb * 1e6 / 4640), 65536, rows, notes)
     show(rows, notes)
 
 

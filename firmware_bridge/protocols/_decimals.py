@@ -61,11 +61,12 @@ def read_plain(body: bytes, delim: bytes | None,
     span[0] = ends[0] + 1
     np.subtract(ends[1:], ends[:-1], out=span[1:])
     keep = _KEEP.take(span, mode="clip")
-    if np.count_nonzero(keep) != nf:
-        return False  # an empty field, or a long one
-    if nf != nlines * nfields or (
-            nfields > 1 and np.count_nonzero(a.take(ends[nfields - 1::nfields]) == 10) != nlines):
+    whole = np.count_nonzero(keep) == nf  # no field empty or long
+    if (whole or span.min() > 1) and (nf != nlines * nfields or (
+            nfields > 1 and np.count_nonzero(a.take(ends[nfields - 1::nfields]) == 10) != nlines)):
         return None  # a line with another number of fields
+    if not whole:
+        return False  # an empty field (an empty line, a trailing delimiter), or a long one
     padded = _PAD + body
     # word i holds padded[i : i + 8]: the 8 bytes of body before position i
     w = np.ndarray((len(padded) - 7,), "<u8", padded, 0, (1,)).take(ends)

@@ -44,6 +44,7 @@ OPTIONS = ("delimiter", "header", "time_column", "time_unit", "prefix", "first_l
 MAX_HELD = 16  # data lines kept while the layout is still unknown
 FEW_LINES = 12  # up to this many lines in one read: plain Python beats numpy's fixed costs
 FEW_BYTES = 2048  # only reads this short are counted for that
+SPLIT_BYTES = 512  # a run of lines with an odd one is halved down to this size
 _AUTO_PREFIX = re.compile(rb"^[A-Za-z][^:=,;\t]*[:=][ \t]*")  # "Reading: ", "weight = "
 
 
@@ -131,6 +132,7 @@ class LinesDecoder(Decoder):
         self._header_candidate: _Line | None = None  # text line waiting for data to confirm it
         self.header_lines = 0  # header lines seen (the first and repeats): not data, not errors
         self.few_lines = FEW_LINES  # a read with no more lines than this is read in plain Python
+        self.split_bytes = SPLIT_BYTES  # a refused run is halved down to this size
         # set once the layout is fixed and all numbers: then clean lines go in bulk
         self._bulk = False
         self._bulk_delim: bytes | None = None
@@ -160,7 +162,9 @@ class LinesDecoder(Decoder):
                 self._few(rest, host_time, out)
             else:
                 for clean, part in segments(rest, self._bulk_bytes):
-                    if not (clean and self._fast(part, host_time, out)):
+                    if clean:
+                        self._run(part, host_time, out)
+                    else:
                         for raw in part.split(LF):
                             if raw:
                                 self._line(raw, host_time, out)
@@ -183,6 +187,24 @@ class LinesDecoder(Decoder):
         return self._finish(out)
 
     # -- bulk path ------------------------------------------------------------------------------
+
+    def _run(self, body: bytes, host_time: float, out: _Out) -> None:
+        """A run of clean lines: in bulk; if some line in it does not fit, each half of it, down
+        to a few lines read by ``_few``. One glued line costs a few more vector reads, not the
+        whole run line by line."""
+        if len(body) <= self.split_bytes:
+            self._few(body, host_time, out)
+            return
+        if self._fast(body, host_time, out):
+            return
+        mid = body.find(LF, len(body) // 2) + 1
+        if mid >= len(body):
+            mid = body.rfind(LF, 0, len(body) - 1) + 1
+        if mid > 0:
+            self._run(body[:mid], host_time, out)
+            self._run(body[mid:], host_time, out)
+        else:  # one line, which the bulk parser refused
+            self._line(body[:-1], host_time, out)
 
     def _fast(self, body: bytes, host_time: float, out: _Out) -> bool:
         """Decode a run of clean lines at once; False sends it line by line."""

@@ -52,6 +52,7 @@ def test_what_it_leaves_to_the_general_parser() -> None:
     assert read_plain(b"1,\n", b",", 2) is False  # a trailing delimiter: an empty field
     assert read_plain(b"1,2\n\n3,4\n", b",", 2) is False  # an empty line
     assert read_plain(b"1,2", b",", 2) is False  # no line end
+    assert read_plain(b"123456789,1,2\n", b",", 2) is None  # the count is wrong all the same
 
 
 def test_one_field_per_line_without_delimiter() -> None:

@@ -381,10 +381,21 @@ def test_a_literal_prefix_made_of_digits_is_removed_in_long_reads_too() -> None:
         assert block.device_time[0] == 1.0 and block.values[-1].tolist() == [199, -199]
 
 
+def test_odd_lines_in_a_long_read_are_counted_and_the_others_kept() -> None:
+    good = [b"%d,%d,%d" % (1000 + i, i, -i) for i in range(3000)]
+    odd = [b"9000,1,29001,3,4", b"9002,1.2.3,4"]  # glued; a bad number
+    lines = [b"", *good[:1000], odd[0], *good[1000:2000], odd[1], *good[2000:]]
+    block, notices = run(decoder(TIMED), [b"\r\n".join(lines) + b"\r\n"])
+    assert block is not None and block.values[:, 0].tolist() == list(range(3000))
+    assert [n.data["line"] for n in notices] == [o.decode() for o in odd]
+    _same((block, notices), run(decoder(TIMED), [ln + b"\r\n" for ln in lines]))
+
+
 def _python_and_vector(opts: str) -> tuple[Decoder, Decoder]:
     python, vector = decoder(opts), decoder(opts)
     python.few_lines = 10**9  # type: ignore[attr-defined]  # every short read in plain Python
-    vector.few_lines = -1  # type: ignore[attr-defined]  # every read through the vector path
+    vector.few_lines = -1  # type: ignore[attr-defined]  # every read through the vector path,
+    vector.split_bytes = 0  # type: ignore[attr-defined]  # halved down to single lines
     return python, vector
 
 
