@@ -3,6 +3,8 @@ malformed line refused, never a guess."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -53,6 +55,14 @@ def test_what_it_leaves_to_the_general_parser() -> None:
     assert read_plain(b"1,2\n\n3,4\n", b",", 2) is False  # an empty line
     assert read_plain(b"1,2", b",", 2) is False  # no line end
     assert read_plain(b"123456789,1,2\n", b",", 2) is None  # the count is wrong all the same
+
+
+def test_the_bulk_parser_on_empty_lines_gives_no_rows_and_no_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for body in (b"\n\n\n", b",\n\n", b"\n"):
+            got = parse_block(body, b",", 3)
+            assert got is not None and got.shape == (0, 3)
 
 
 def test_one_field_per_line_without_delimiter() -> None:
