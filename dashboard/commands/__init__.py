@@ -14,6 +14,41 @@ def add_store_arg(p: argparse.ArgumentParser) -> None:
                    help="session store file (default: $SOTLOG_STORE, else the user data dir)")
 
 
+def positive(text: str) -> float:
+    """argparse type for a positive number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+    return value
+
+
+def add_metadata_args(p: argparse.ArgumentParser) -> None:
+    """The session metadata a person gives when a session is made (record, import)."""
+    p.add_argument("--subject", metavar="CODE", help="subject code (a pseudonym, e.g. P-0042)")
+    p.add_argument("--position", choices=("prone", "supine"))
+    p.add_argument("--category", choices=("I", "II", "III", "other"))
+    p.add_argument("--short-leg", choices=("left", "right", "none"))
+    p.add_argument("--block", action="append", default=[], metavar="SIDE:LANDMARK[:ANGLE]",
+                   help="a block, e.g. left:iliac_crest:30 (repeat for each block); landmarks: "
+                        "iliac_crest, greater_trochanter, acetabulum, ilium, sacrum, other")
+    p.add_argument("--body-weight", type=positive, metavar="KG", help="body weight in kg")
+    p.add_argument("--note", default="", metavar="TEXT", help="a free-text note")
+
+
+def meta_from_args(args: argparse.Namespace) -> Any:
+    """The SessionMeta named by ``add_metadata_args`` options; a one-line error if it is off."""
+    from sensing.model import Block, SessionMeta
+
+    return SessionMeta(
+        subject_code=args.subject, position=args.position, category=args.category,
+        short_leg=args.short_leg, blocks=[Block.parse(b) for b in args.block],
+        body_weight_kg=args.body_weight, note=args.note,
+    )
+
+
 def session_id(text: str) -> int | str:
     """argparse type for a session id: a number, or ``last`` for the newest session."""
     if text == "last":

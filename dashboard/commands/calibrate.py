@@ -6,7 +6,15 @@ import argparse
 import sys
 from typing import Any
 
-from dashboard.commands import add_store_arg, fmt_num, load_session, print_json, session_id, table
+from dashboard.commands import (
+    add_store_arg,
+    fmt_num,
+    load_session,
+    positive,
+    print_json,
+    session_id,
+    table,
+)
 
 FITS = ("linear", "quadratic")
 LOAD_UNITS = ("kg", "g", "N", "kgf", "lbf", "lb")
@@ -19,16 +27,6 @@ def _weights(text: str) -> list[float]:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"weights must be numbers separated by commas, e.g. 0,5,10,20, not {text!r}") from None
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, not {text}")
-    return value
 
 
 def _ids(text: str) -> list[int]:
@@ -74,12 +72,12 @@ def register(sub: Any) -> None:
                    help="do not prompt: the loads arrive on their own in the order given (a "
                         "scripted rig, or sim://loadcells?load=steps:...); each point is taken "
                         "once the reading has moved to a new steady level")
-    p.add_argument("--window", type=_positive, default=1.0, metavar="S",
+    p.add_argument("--window", type=positive, default=1.0, metavar="S",
                    help="seconds of steady reading per point (default 1)")
     p.add_argument("--settle-sd", type=float, default=0.0, metavar="RAW",
                    help="accept a window whose SD is at most this many raw units even if the "
                         "noise estimate is smaller (for sensors with slow noise)")
-    p.add_argument("--timeout", type=_positive, default=60.0, metavar="S",
+    p.add_argument("--timeout", type=positive, default=60.0, metavar="S",
                    help="wall seconds to wait for each steady point (default 60)")
     p.add_argument("--units", choices=OUTPUT_UNITS, default="N", help="unit of residuals shown")
     p.add_argument("--note", default="", metavar="TEXT", help="a note kept with the record")
@@ -275,10 +273,10 @@ def run_recalibrate(args: argparse.Namespace) -> int:
 
 
 def add_check_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--max-cal-age-days", type=_positive, metavar="DAYS",
+    p.add_argument("--max-cal-age-days", type=positive, metavar="DAYS",
                    help="warn when the calibration was older at the session's start (default "
                         "$SOTLOG_CAL_MAX_AGE_DAYS, else 30)")
-    p.add_argument("--drift-max", type=_positive, metavar="N",
+    p.add_argument("--drift-max", type=positive, metavar="N",
                    help="warn when an unloaded reading is further than this many newtons from "
                         "zero (default $SOTLOG_DRIFT_MAX_N, else 5)")
 

@@ -7,17 +7,14 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from dashboard.commands import add_store_arg, fmt_num, print_json
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, not {text}")
-    return value
+from dashboard.commands import (
+    add_metadata_args,
+    add_store_arg,
+    fmt_num,
+    meta_from_args,
+    positive,
+    print_json,
+)
 
 
 def _utc(text: str) -> str:
@@ -43,19 +40,12 @@ def register(sub: Any) -> None:
     p.add_argument("file", metavar="FILE", help="the file to import")
     p.add_argument("--profile", required=True, metavar="NAME_OR_PATH",
                    help="built-in profile name (see `sotlog profiles`) or a .toml file")
-    p.add_argument("--rate", type=_positive, metavar="HZ",
+    p.add_argument("--rate", type=positive, metavar="HZ",
                    help="frames per second, for a file whose frames carry no device time")
     p.add_argument("--started", type=_utc, metavar="ISO_TIME",
                    help="when the file was recorded (default: now); local time unless a zone "
                         "is given")
-    p.add_argument("--subject", metavar="CODE", help="subject code (a pseudonym, e.g. P-0042)")
-    p.add_argument("--position", choices=("prone", "supine"))
-    p.add_argument("--category", choices=("I", "II", "III", "other"))
-    p.add_argument("--short-leg", choices=("left", "right", "none"))
-    p.add_argument("--block", action="append", default=[], metavar="SIDE:LANDMARK[:ANGLE]",
-                   help="a block, e.g. left:iliac_crest:30 (repeat for each block)")
-    p.add_argument("--body-weight", type=_positive, metavar="KG", help="body weight in kg")
-    p.add_argument("--note", default="", metavar="TEXT", help="a free-text note")
+    add_metadata_args(p)
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     add_store_arg(p)
     p.set_defaults(func=run_import)
@@ -73,13 +63,8 @@ def run_import(args: argparse.Namespace) -> int:
     from firmware_bridge.profiles import load_profile
     from sensing import open_store
     from sensing.importer import import_file
-    from sensing.model import Block, SessionMeta
 
-    meta = SessionMeta(
-        subject_code=args.subject, position=args.position, category=args.category,
-        short_leg=args.short_leg, blocks=[Block.parse(b) for b in args.block],
-        body_weight_kg=args.body_weight, note=args.note,
-    )
+    meta = meta_from_args(args)
     profile = load_profile(args.profile)
     store = open_store(args.store)
     result = import_file(store, args.file, profile, meta, rate_hz=args.rate,

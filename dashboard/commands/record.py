@@ -11,7 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from dashboard.commands import add_store_arg, fmt_num, print_json
+from dashboard.commands import (
+    add_metadata_args,
+    add_store_arg,
+    fmt_num,
+    meta_from_args,
+    positive,
+    print_json,
+)
 from dashboard.commands.calibrate import add_calibration_arg
 from firmware_bridge.frames import FrameBlock, Notice
 from sensing.calcapture import FrameTap
@@ -29,27 +36,19 @@ def register(sub: Any) -> None:
                         "sim://loadcells?... (see `sotlog ports`)")
     p.add_argument("--profile", required=True, metavar="NAME_OR_PATH",
                    help="built-in profile name (see `sotlog profiles`) or a .toml file")
-    p.add_argument("--duration", type=_positive, metavar="S", help="seconds to record")
-    p.add_argument("--subject", metavar="CODE", help="subject code (a pseudonym, e.g. P-0042)")
-    p.add_argument("--position", choices=("prone", "supine"))
-    p.add_argument("--category", choices=("I", "II", "III", "other"))
-    p.add_argument("--short-leg", choices=("left", "right", "none"))
-    p.add_argument("--block", action="append", default=[], metavar="SIDE:LANDMARK[:ANGLE]",
-                   help="a block, e.g. left:iliac_crest:30 (repeat for each block); landmarks: "
-                        "iliac_crest, greater_trochanter, acetabulum, ilium, sacrum, other")
-    p.add_argument("--body-weight", type=_positive, metavar="KG", help="body weight in kg")
-    p.add_argument("--note", default="", metavar="TEXT", help="a free-text note")
+    p.add_argument("--duration", type=positive, metavar="S", help="seconds to record")
+    add_metadata_args(p)
     p.add_argument("--units", choices=("N", "kgf", "lbf"), default="N",
                    help="force unit of the status line")
     p.add_argument("--tare", action="store_true",
                    help="zero every channel on the first --tare-seconds of the recording: keep "
                         "the blocks unloaded when it starts (the tare frames stay in the session)")
-    p.add_argument("--tare-seconds", type=_positive, default=1.0, metavar="S",
+    p.add_argument("--tare-seconds", type=positive, default=1.0, metavar="S",
                    help="length of the tare window (default 1)")
     add_calibration_arg(p)
     p.add_argument("--no-calibration", action="store_true",
                    help="use the profile's scale, not the newest calibration of this profile")
-    p.add_argument("--max-cal-age-days", type=_positive, metavar="DAYS",
+    p.add_argument("--max-cal-age-days", type=positive, metavar="DAYS",
                    help="warn when the calibration is older (default $SOTLOG_CAL_MAX_AGE_DAYS, "
                         "else 30)")
     p.add_argument("--lsl", action="store_true",
@@ -58,16 +57,6 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON summary at the end")
     add_store_arg(p)
     p.set_defaults(func=run)
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, not {text}")
-    return value
 
 
 class StatusListener:
@@ -96,14 +85,9 @@ def run(args: argparse.Namespace) -> int:
     from firmware_bridge.profiles import load_profile
     from sensing import open_store
     from sensing.conversion import Conversion
-    from sensing.model import Block, SessionMeta
     from sensing.recorder import Recorder
 
-    meta = SessionMeta(
-        subject_code=args.subject, position=args.position, category=args.category,
-        short_leg=args.short_leg, blocks=[Block.parse(b) for b in args.block],
-        body_weight_kg=args.body_weight, note=args.note,
-    )
+    meta = meta_from_args(args)
     profile = load_profile(args.profile)
     bridge = Bridge(args.port, profile)
     bridge.open_once()  # fail fast, with one line, if the port is not there; opened once only
