@@ -4,9 +4,9 @@ exactly as ``float()`` reads them, eight bytes per field at a time in numpy uint
 Each field's last eight bytes are loaded as one little-endian word, bytes before the field are
 masked off, a ``-`` or ``.`` is found and checked with bit tricks, the dot is squeezed out, and
 the eight digits become one integer in three multiply-shift steps. The integer and the power of
-ten it is divided by are both exact float64s, so the quotient is the correctly rounded value of
-the text, which is what ``float()`` returns. Anything else (longer fields, exponents, ``+``,
-spaces) is left to the general parser in ``_text``.
+ten it is divided by are both exact float64s, so the quotient is the text's value rounded to
+the nearest float64, which is what ``float()`` returns. Anything else (longer fields,
+exponents, ``+``, spaces) is left to the general parser in ``_text``.
 """
 
 from __future__ import annotations
@@ -119,5 +119,5 @@ def read_plain(body: bytes, delim: bytes | None,
         w -= neg
     x = w.view(np.int64).astype(np.float64)  # exact: |v| < 10**8
     if divisor is not None:
-        x /= divisor  # both exact, so correctly rounded: what float() gives
+        x /= divisor  # both exact: rounded to nearest, what float() gives
     return x.reshape(-1, nfields)

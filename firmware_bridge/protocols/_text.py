@@ -202,7 +202,7 @@ def _fixed_point(body: bytes, delim: bytes | None) -> np.ndarray | None:
     """Plain decimals (``-12``, ``80.9``), all with the same number of digits after the point,
     read 4x faster than ``loadtxt``'s float parser: as integers, then divided by a power of ten.
 
-    int / 10**k with both exact is correctly rounded, so this is exactly ``float(text)``; None
+    int / 10**k with both exact rounds to the nearest float64, exactly ``float(text)``; None
     when the chunk does not fit (then the general parser decides).
     """
     has_dot = None
