@@ -70,6 +70,7 @@ def read_plain(body: bytes, delim: bytes | None,
     padded = _PAD + body
     # word i holds padded[i : i + 8]: the 8 bytes of body before position i
     w = np.ndarray((len(padded) - 7,), "<u8", padded, 0, (1,)).take(ends)
+    w = w.astype(_U, copy=False)  # native order (a no-op on little-endian machines)
     w &= keep
     has_minus, has_dot = b"-" in body, b"." in body
     neg = divisor = None

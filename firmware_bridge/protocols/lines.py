@@ -42,9 +42,7 @@ from firmware_bridge.protocols._text import (
 
 OPTIONS = ("delimiter", "header", "time_column", "time_unit", "prefix", "first_line")
 MAX_HELD = 16  # data lines kept while the layout is still unknown
-FEW_LINES = 12  # up to this many lines in one read: plain Python beats numpy's fixed costs
-FEW_BYTES = 2048  # only reads this short are counted for that
-SPLIT_BYTES = 512  # a run of lines with an odd one is halved down to this size
+FEW_BYTES = 320  # lines this short in all (a read, or a piece of one): plain Python is faster
 _AUTO_PREFIX = re.compile(rb"^[A-Za-z][^:=,;\t]*[:=][ \t]*")  # "Reading: ", "weight = "
 
 
@@ -131,8 +129,7 @@ class LinesDecoder(Decoder):
         self._held: list[_Line] = []  # data lines waiting until two agree on the layout
         self._header_candidate: _Line | None = None  # text line waiting for data to confirm it
         self.header_lines = 0  # header lines seen (the first and repeats): not data, not errors
-        self.few_lines = FEW_LINES  # a read with no more lines than this is read in plain Python
-        self.split_bytes = SPLIT_BYTES  # a refused run is halved down to this size
+        self.few_bytes = FEW_BYTES  # reads up to this long are read in plain Python
         # set once the layout is fixed and all numbers: then clean lines go in bulk
         self._bulk = False
         self._bulk_delim: bytes | None = None
@@ -158,7 +155,7 @@ class LinesDecoder(Decoder):
             pos = end + 1
         if pos < len(body):  # the layout is known and all numbers: bulk runs, odd lines alone
             rest = body[pos:] if pos else body
-            if len(rest) <= FEW_BYTES and rest.count(LF) <= self.few_lines:
+            if len(rest) <= self.few_bytes:
                 self._few(rest, host_time, out)
             else:
                 for clean, part in segments(rest, self._bulk_bytes):
@@ -192,7 +189,7 @@ class LinesDecoder(Decoder):
         """A run of clean lines: in bulk; if some line in it does not fit, each half of it, down
         to a few lines read by ``_few``. One glued line costs a few more vector reads, not the
         whole run line by line."""
-        if len(body) <= self.split_bytes:
+        if len(body) <= self.few_bytes:
             self._few(body, host_time, out)
             return
         if self._fast(body, host_time, out):
@@ -207,7 +204,7 @@ class LinesDecoder(Decoder):
             self._line(body[:-1], host_time, out)
 
     def _fast(self, body: bytes, host_time: float, out: _Out) -> bool:
-        """Decode a run of clean lines at once; False sends it line by line."""
+        """Decode a run of clean lines at once; False if the bulk reader refuses it."""
         lay = self._layout
         assert lay is not None
         if longest_line(body) > MAX_LINE:

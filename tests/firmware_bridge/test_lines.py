@@ -393,9 +393,8 @@ def test_odd_lines_in_a_long_read_are_counted_and_the_others_kept() -> None:
 
 def _python_and_vector(opts: str) -> tuple[Decoder, Decoder]:
     python, vector = decoder(opts), decoder(opts)
-    python.few_lines = 10**9  # type: ignore[attr-defined]  # every short read in plain Python
-    vector.few_lines = -1  # type: ignore[attr-defined]  # every read through the vector path,
-    vector.split_bytes = 0  # type: ignore[attr-defined]  # halved down to single lines
+    python.few_bytes = 10**9  # type: ignore[attr-defined]  # every read in plain Python
+    vector.few_bytes = -1  # type: ignore[attr-defined]  # every read in bulk, halved if need be
     return python, vector
 
 
