@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from typing import NamedTuple, cast
 
 import numpy as np
 
 from firmware_bridge.errors import ProfileError
-from firmware_bridge.frames import FrameBlock, Notice
+from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import Profile
 from firmware_bridge.protocols import Decoded, Decoder
+from firmware_bridge.protocols._output import Output, frame_block
 from firmware_bridge.protocols._text import (
     LF,
     MAX_LINE,
@@ -65,30 +65,6 @@ class _Line(NamedTuple):
     values: list[float | None]
     delim: bytes | None
     layout: _Layout | None
-
-
-@dataclass
-class _Out:
-    """What one feed produced, in arrival order."""
-
-    blocks: list[FrameBlock] = field(default_factory=list)
-    rows: list[list[float]] = field(default_factory=list)
-    times: list[float] = field(default_factory=list)
-    hosts: list[float] = field(default_factory=list)
-    notices: list[Notice] = field(default_factory=list)
-
-    def close_rows(self) -> None:
-        if self.rows:
-            self.blocks.append(_block(np.array(self.rows, np.float64), np.array(self.hosts),
-                                      np.array(self.times)))
-            self.rows, self.times, self.hosts = [], [], []
-
-
-def _block(values: np.ndarray, host_time: np.ndarray, device_time: np.ndarray) -> FrameBlock:
-    """FrameBlock.build for the arrays at hand, without its generic (and per-read costly) steps."""
-    seq = np.empty(len(values), np.int64)
-    seq.fill(-1)
-    return FrameBlock(values, host_time, device_time, seq, np.zeros(len(values), np.uint8))
 
 
 class LinesDecoder(Decoder):
@@ -146,7 +122,7 @@ class LinesDecoder(Decoder):
         body, overlong = self._split.feed(data)
         if not body and overlong is None:
             return Decoded()
-        out = _Out()
+        out = Output()
         pos = 0
         while pos < len(body) and not self._bulk:
             end = body.find(LF, pos)  # a body always ends with LF
@@ -170,7 +146,7 @@ class LinesDecoder(Decoder):
         return self._finish(out)
 
     def flush(self, host_time: float) -> Decoded:
-        out = _Out()
+        out = Output()
         rest = self._split.take_rest()
         if rest:
             self._line(rest, host_time, out)
@@ -185,7 +161,7 @@ class LinesDecoder(Decoder):
 
     # -- bulk path ------------------------------------------------------------------------------
 
-    def _run(self, body: bytes, host_time: float, out: _Out) -> None:
+    def _run(self, body: bytes, host_time: float, out: Output) -> None:
         """A run of clean lines: in bulk; if some line in it does not fit, each half of it, down
         to a few lines read by ``_few``. One glued line costs a few more vector reads, not the
         whole run line by line."""
@@ -203,7 +179,7 @@ class LinesDecoder(Decoder):
         else:  # one line, which the bulk parser refused
             self._line(body[:-1], host_time, out)
 
-    def _fast(self, body: bytes, host_time: float, out: _Out) -> bool:
+    def _fast(self, body: bytes, host_time: float, out: Output) -> bool:
         """Decode a run of clean lines at once; False if the bulk reader refuses it."""
         lay = self._layout
         assert lay is not None
@@ -217,10 +193,10 @@ class LinesDecoder(Decoder):
             device = (arr[:, lay.time_idx] * self.options.time_scale
                       if lay.time_idx is not None else np.full(n, np.nan))
             out.close_rows()
-            out.blocks.append(_block(arr[:, lay.chan_idx], np.full(n, host_time), device))
+            out.blocks.append(frame_block(arr[:, lay.chan_idx], np.full(n, host_time), device))
         return True
 
-    def _few(self, body: bytes, host_time: float, out: _Out) -> None:
+    def _few(self, body: bytes, host_time: float, out: Output) -> None:
         """A handful of lines in plain Python: the same frames the bulk path gives, as each
         number is the one ``float()`` reads; any line that is not simply numbers goes to
         ``_line``, as it would from the bulk path."""
@@ -247,7 +223,7 @@ class LinesDecoder(Decoder):
 
     # -- line by line ---------------------------------------------------------------------------
 
-    def _line(self, raw: bytes, host_time: float, out: _Out) -> None:
+    def _line(self, raw: bytes, host_time: float, out: Output) -> None:
         if len(raw) > MAX_LINE:
             self._overlong(raw, host_time, out)
             return
@@ -276,7 +252,7 @@ class LinesDecoder(Decoder):
                 return
         self._data_line(_Line(raw, host_time, fields, values, delim, None), out)
 
-    def _data_line(self, ln: _Line, out: _Out) -> None:
+    def _data_line(self, ln: _Line, out: Output) -> None:
         if self._layout is not None:
             self._judge(ln, out)
             return
@@ -291,7 +267,7 @@ class LinesDecoder(Decoder):
             old = self._held.pop(0)
             self._bad(out, old.host_time, "no two lines agree on the columns", old.raw)
 
-    def _judge(self, ln: _Line, out: _Out) -> None:
+    def _judge(self, ln: _Line, out: Output) -> None:
         """Emit a line that fits the layout; count one that does not."""
         lay = self._layout
         assert lay is not None
@@ -305,7 +281,7 @@ class LinesDecoder(Decoder):
         else:
             self._emit(ln, out)
 
-    def _text_line(self, ln: _Line, out: _Out) -> None:
+    def _text_line(self, ln: _Line, out: Output) -> None:
         names = field_names(ln.fields)
         if self._header is not None:
             if names == self._header:
@@ -383,7 +359,7 @@ class LinesDecoder(Decoder):
         return _Layout(nf, ln.delim if nf > 1 else None, time_idx, tuple(chans),
                        all(v is not None for v in ln.values))
 
-    def _adopt(self, lay: _Layout, out: _Out) -> None:
+    def _adopt(self, lay: _Layout, out: Output) -> None:
         """Fix the layout, settle the header candidate, then judge the lines held so far."""
         self._layout = lay
         if self._delim is None and lay.delim is not None:
@@ -420,7 +396,7 @@ class LinesDecoder(Decoder):
 
     # -- output ---------------------------------------------------------------------------------
 
-    def _emit(self, ln: _Line, out: _Out) -> None:
+    def _emit(self, ln: _Line, out: Output) -> None:
         lay = self._layout
         assert lay is not None
         vals = cast(list[float], ln.values)  # the layout's columns were checked to be numbers
@@ -429,15 +405,15 @@ class LinesDecoder(Decoder):
         out.times.append(t * self.options.time_scale if t is not None else float("nan"))
         out.hosts.append(ln.host_time)
 
-    def _bad(self, out: _Out, host_time: float, detail: str, raw: bytes) -> None:
+    def _bad(self, out: Output, host_time: float, detail: str, raw: bytes) -> None:
         self.counters.undecodable += 1
         out.notices.append(line_notice(host_time, "undecodable", detail, raw))
 
-    def _overlong(self, head: bytes, host_time: float, out: _Out) -> None:
+    def _overlong(self, head: bytes, host_time: float, out: Output) -> None:
         self._first = False
         self._bad(out, host_time, f"line longer than {MAX_LINE} bytes", head)
 
-    def _finish(self, out: _Out) -> Decoded:
+    def _finish(self, out: Output) -> Decoded:
         out.close_rows()
         if not out.blocks:
             return Decoded(None, out.notices)
