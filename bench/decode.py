@@ -14,6 +14,7 @@ Run: /tmp/venv/bin/python bench/decode.py [--mb 8] [--repeats 5]
 
 Every figure is the best of ``--repeats`` runs, and every result is checked against the
 baselines' numbers before anything is printed. On a busy machine the ratios move; run it twice.
+``--live S`` adds the decoder's CPU while reading the simulated 4-cell 80 Hz device for S s.
 """
 
 from __future__ import annotations
@@ -265,10 +266,38 @@ def bench_blockframe(n: int, chunk: int, rows: list[Row], notes: list[str]) -> N
     notes.append(verdict(f"{case}: MB/s", ours.mb_s, 50))
 
 
+def live_decoder_cpu(seconds: float) -> str:
+    """CPU the ``lines`` decoder spends on the simulated 4-cell 80 Hz device, read as the
+    bridge reads it (caches go cold between reads, unlike in the loops above)."""
+    from firmware_bridge.ports import open_port
+    from firmware_bridge.profiles import load_profile
+
+    profile = load_profile("sim-loadcells-4")
+    port = open_port("sim://loadcells?blocks=4&rate=80&protocol=lines&seed=1", profile.serial,
+                     0.05)
+    dec = make_decoder(profile)
+    reads, spent, end = 0, 0.0, time.monotonic() + seconds
+    try:
+        while time.monotonic() < end:
+            data = port.read(max(1, port.in_waiting))
+            if data:
+                t0 = time.thread_time()
+                dec.feed(data, time.monotonic())
+                spent += time.thread_time() - t0
+                reads += 1
+    finally:
+        port.close()
+    return (f"live, sim-loadcells-4 (4 cells x 80 Hz), {seconds:g} s: {reads} reads, "
+            f"{dec.counters.frames} frames; decoder CPU {100 * spent / seconds:.2f}% of a core, "
+            f"{1e6 * spent / max(reads, 1):.0f} us per read")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mb", type=float, default=8.0, help="size of the generated capture, MB")
     ap.add_argument("--repeats", type=int, default=REPEATS, help="runs per figure (best kept)")
+    ap.add_argument("--live", type=float, default=0.0,
+                    help="also time the decoder on the simulated 80 Hz device for this many s")
     args = ap.parse_args()
     rows: list[Row] = []
     notes: list[str] = []
@@ -278,6 +307,8 @@ def main() -> None:
                 notes, args.repeats)
     bench_matrix(kitronyx_text(args.mb / 2), 65536, rows, notes)
     bench_blockframe(int(args.mb * 1e6 / 4640), 65536, rows, notes)
+    if args.live > 0:
+        notes.append(live_decoder_cpu(args.live))
     show(rows, notes)
 
 
