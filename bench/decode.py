@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -298,6 +299,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=REPEATS, help="runs per figure (best kept)")
     ap.add_argument("--live", type=float, default=0.0,
                     help="also time the decoder on the simulated 80 Hz device for this many s")
+    ap.add_argument("--record-seconds", type=float, default=15.0,
+                    help="length of the `sotlog record` CPU run (0 to skip)")
     args = ap.parse_args()
     rows: list[Row] = []
     notes: list[str] = []
@@ -310,6 +313,15 @@ def main() -> None:
     if args.live > 0:
         notes.append(live_decoder_cpu(args.live))
     show(rows, notes)
+    if args.record_seconds > 0:
+        # The second figure: the whole recorder, measured the way bench/cpu.py measures it.
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from cpu import LOADCELLS, read_loop_cpu_pct, record_cpu_pct
+
+        rec, _ = record_cpu_pct(*LOADCELLS, args.record_seconds)
+        loop = read_loop_cpu_pct(LOADCELLS[0], args.record_seconds)
+        print(f"\nsotlog record, 4 cells x 80 Hz, {args.record_seconds:g} s: {rec:.2f}% of one "
+              f"core (target < 5%); baseline pyserial read loop on the same port: {loop:.2f}%")
 
 
 if __name__ == "__main__":
