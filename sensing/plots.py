@@ -35,10 +35,10 @@ def plot_session(session: Session, path: str | Path, units: str = "N") -> Path:
     info = session.info
     fig = Figure(figsize=(10, 4.8), layout="constrained")
     ax = fig.add_subplot()
+    t, values = broken_at_gaps(samples.time_s, samples.values)
     for i, name in enumerate(samples.names):
         style = {"color": "black", "linewidth": 1.4} if name == "total" else {"linewidth": 1.0}
-        ax.plot(samples.time_s, samples.values[:, i], label=f"{name} ({samples.units[i]})",
-                **style)
+        ax.plot(t, values[:, i], label=f"{name} ({samples.units[i]})", **style)
     _mark_events(ax, session)
     unit_label = samples.units[0] if len(set(samples.units)) == 1 and samples.units else "value"
     ax.set_xlabel("time since start (s)")
@@ -59,6 +59,23 @@ def plot_session(session: Session, path: str | Path, units: str = "N") -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
     return out
+
+
+def broken_at_gaps(t: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Insert a NaN row wherever frames stop for a while, so no line is drawn across missing data.
+
+    A pause counts as a gap when it is longer than 0.25 s and 5 times the usual frame interval.
+    """
+    if t.size < 3:
+        return t, values
+    dt = np.diff(t)
+    limit = max(0.25, 5.0 * float(np.median(dt)))
+    cuts = np.flatnonzero(dt > limit) + 1
+    if cuts.size == 0:
+        return t, values
+    t2 = np.insert(t.astype(np.float64), cuts, np.nan)
+    v2 = np.insert(values.astype(np.float64), cuts, np.nan, axis=0)
+    return t2, v2
 
 
 def _mark_events(ax: object, session: Session) -> None:
