@@ -77,7 +77,7 @@ function localTime(utcIso) {
 
 const COUNTER_LABELS = [
   ["bytes", "bytes"], ["frames", "frames"], ["undecodable", "undecodable"],
-  ["crc_errors", "CRC failures"], ["seq_gaps", "gaps"], ["reconnects", "reconnects"],
+  ["crc_errors", "CRC failures"], ["seq_gaps", "sequence gaps"], ["reconnects", "reconnects"],
 ];
 
 // One group of counters with its scope said first: "device since connect" or "this session".

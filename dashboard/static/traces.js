@@ -143,19 +143,29 @@ class Traces {
     ctx.lineWidth = s.width || 2;
     ctx.beginPath();
     const n = i1 - i0;
+    const limit = gapLimit(t, i0, i1);
     if (n <= pw * 2) {
-      let pen = false;  // a missing value (null) lifts the pen: a gap, never a made-up line
+      // A missing value (null) or a pause in the frames lifts the pen: never a made-up line.
+      let pen = false, last = -Infinity;
       for (let i = i0; i < i1; i++) {
         const v = s.values[i];
         if (!Number.isFinite(v)) { pen = false; continue; }
+        if (t[i] - last > limit) pen = false;
         if (pen) ctx.lineTo(x(t[i]), y(v)); else ctx.moveTo(x(t[i]), y(v));
         pen = true;
+        last = t[i];
       }
     } else {
-      let col = -1, lo = 0, hi = 0, first = true;
+      let col = -1, lo = 0, hi = 0, first = true, last = -Infinity;
       for (let i = i0; i < i1; i++) {
         const c = Math.floor(x(t[i])), v = s.values[i];
         if (!Number.isFinite(v)) continue;
+        if (t[i] - last > limit && col >= 0) {  // close the column before the pause, then lift
+          if (first) ctx.moveTo(col, y(lo)); else ctx.lineTo(col, y(lo));
+          ctx.lineTo(col, y(hi));
+          col = -1; first = true;
+        }
+        last = t[i];
         if (c !== col) {
           if (col >= 0) {
             if (first) { ctx.moveTo(col, y(lo)); first = false; } else ctx.lineTo(col, y(lo));
@@ -164,8 +174,20 @@ class Traces {
           col = c; lo = hi = v;
         } else { if (v < lo) lo = v; if (v > hi) hi = v; }
       }
-      if (col >= 0) { ctx.lineTo(col, y(lo)); ctx.lineTo(col, y(hi)); }
+      if (col >= 0) {
+        if (first) ctx.moveTo(col, y(lo)); else ctx.lineTo(col, y(lo));
+        ctx.lineTo(col, y(hi));
+      }
     }
     ctx.stroke();
   }
+}
+
+// A pause between frames longer than this (s) is a gap: 0.25 s, or 5 usual frame intervals.
+function gapLimit(t, i0, i1) {
+  const d = [];
+  for (let i = i0 + 1; i < i1 && d.length < 256; i++) d.push(t[i] - t[i - 1]);
+  if (!d.length) return Infinity;
+  d.sort((a, b) => a - b);
+  return Math.max(0.25, 5 * d[d.length >> 1]);
 }
