@@ -24,6 +24,7 @@ from firmware_bridge.protocols.blockframe import (
     BlockframeDecoder,
     encode_frame,
 )
+from tests.corruption import corrupt, corruption_ops
 from tests.ptydevice import PtyDevice
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
@@ -278,27 +279,7 @@ def test_any_chunking_gives_identical_frames_and_counters(n: int, matrix: bool, 
     assert summary(*decode(dec2, chunks), dec2) == whole
 
 
-corruption = st.tuples(st.sampled_from(["flip", "insert", "delete", "truncate"]),
-                       st.floats(0, 1), st.binary(min_size=1, max_size=30), st.integers(1, 60))
-
-
-def corrupt(data: bytes, ops: list[tuple[str, float, bytes, int]]) -> tuple[bytes, list[int],
-                                                                          set[int]]:
-    """Apply ``ops``; return the bytes, each byte's original index (-1 if inserted), the flipped."""
-    out, origin, flipped = bytearray(data), list(range(len(data))), set()
-    for kind, where, blob, size in ops:
-        p = min(int(where * len(out)), max(len(out) - 1, 0))
-        if kind == "flip" and out:
-            out[p] ^= blob[0] | 1
-            flipped.add(origin[p])
-        elif kind == "insert":
-            out[p:p] = blob
-            origin[p:p] = [-1] * len(blob)
-        elif kind == "delete":
-            del out[p:p + size], origin[p:p + size]
-        elif kind == "truncate":
-            del out[p:], origin[p:]
-    return bytes(out), origin, flipped
+corruption = corruption_ops(max_delete=60)
 
 
 def intact(frames: list[bytes], origin: list[int], flipped: set[int]) -> list[int]:

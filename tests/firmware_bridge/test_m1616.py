@@ -15,6 +15,7 @@ from firmware_bridge.frames import FLAG_OUT_OF_RANGE, FrameBlock, Notice
 from firmware_bridge.profiles import Profile, parse_profile
 from firmware_bridge.protocols import make_decoder
 from firmware_bridge.protocols.m1616 import FRAME_SIZE, M1616Decoder, encode_m1616
+from tests.corruption import corrupt, corruption_ops
 from tests.ptydevice import PtyDevice
 
 
@@ -160,27 +161,7 @@ def test_any_chunking_gives_identical_frames_and_counters(n: int, cuts: list[int
         np.testing.assert_array_equal(frames.flags, ref_frames.flags)
 
 
-corruption = st.tuples(st.sampled_from(["flip", "insert", "delete", "truncate"]),
-                       st.floats(0, 1), st.binary(min_size=1, max_size=30), st.integers(1, 600))
-
-
-def corrupt(data: bytes, ops: list[tuple[str, float, bytes, int]]) -> tuple[bytes, list[int],
-                                                                          set[int]]:
-    """Apply ``ops``; return the bytes, each byte's original index (-1 if inserted), the flipped."""
-    out, origin, flipped = bytearray(data), list(range(len(data))), set()
-    for kind, where, blob, size in ops:
-        p = min(int(where * len(out)), max(len(out) - 1, 0))
-        if kind == "flip" and out:
-            out[p] ^= blob[0] | 1
-            flipped.add(origin[p])
-        elif kind == "insert":
-            out[p:p] = blob
-            origin[p:p] = [-1] * len(blob)
-        elif kind == "delete":
-            del out[p:p + size], origin[p:p + size]
-        elif kind == "truncate":
-            del out[p:], origin[p:]
-    return bytes(out), origin, flipped
+corruption = corruption_ops(max_delete=600)
 
 
 @settings(max_examples=100, deadline=None)
