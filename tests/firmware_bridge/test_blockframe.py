@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from firmware_bridge.errors import ProtocolError
 from firmware_bridge.frames import FLAG_AFTER_GAP, FLAG_OUT_OF_RANGE, FrameBlock, Notice
 from firmware_bridge.profiles import Profile, parse_profile
-from firmware_bridge.protocols import Decoder, make_decoder
+from firmware_bridge.protocols import make_decoder
 from firmware_bridge.protocols.blockframe import (
     HEADER,
     SKIP_REPORT_BYTES,
@@ -25,6 +25,7 @@ from firmware_bridge.protocols.blockframe import (
     encode_frame,
 )
 from tests.corruption import corrupt, corruption_ops
+from tests.decoding import decode
 from tests.ptydevice import PtyDevice
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
@@ -46,20 +47,6 @@ def matrix_profile(rows: int, cols: int, dtype: str = "uint16", lo: float = 0,
     return parse_profile(
         f'name = "m"\nprotocol = "blockframe"\n[matrix]\nrows = {rows}\ncols = {cols}\n'
         f'dtype = "{dtype}"\nraw_min = {lo!r}\nraw_max = {hi!r}\n')
-
-
-def decode(decoder: Decoder, chunks: list[bytes]) -> tuple[FrameBlock | None, list[Notice]]:
-    blocks, notices = [], []
-    for k, chunk in enumerate(chunks):
-        out = decoder.feed(chunk, float(k))
-        notices += out.notices
-        if out.frames is not None:
-            blocks.append(out.frames)
-    out = decoder.flush(float(len(chunks)))
-    notices += out.notices
-    if out.frames is not None:
-        blocks.append(out.frames)
-    return (FrameBlock.concat(blocks) if blocks else None), notices
 
 
 def kinds(notices: list[Notice]) -> list[str]:

@@ -16,6 +16,7 @@ from firmware_bridge.profiles import Profile, parse_profile
 from firmware_bridge.protocols import make_decoder
 from firmware_bridge.protocols.m1616 import FRAME_SIZE, M1616Decoder, encode_m1616
 from tests.corruption import corrupt, corruption_ops
+from tests.decoding import decode
 from tests.ptydevice import PtyDevice
 
 
@@ -37,20 +38,6 @@ PLAIN_TRAILERS = [b"\x01\x02\x03\x04", b"\xff\x00\x10\x7f", b"\x00\x00\x00\x00"]
 
 def stream(values: np.ndarray, trailers: list[bytes] = PLAIN_TRAILERS) -> list[bytes]:
     return [encode_m1616(v, trailers[k % len(trailers)]) for k, v in enumerate(values)]
-
-
-def decode(dec: M1616Decoder, chunks: list[bytes]) -> tuple[FrameBlock | None, list[Notice]]:
-    blocks, notices = [], []
-    for k, chunk in enumerate(chunks):
-        out = dec.feed(chunk, float(k))
-        notices += out.notices
-        if out.frames is not None:
-            blocks.append(out.frames)
-    out = dec.flush(float(len(chunks)))
-    notices += out.notices
-    if out.frames is not None:
-        blocks.append(out.frames)
-    return (FrameBlock.concat(blocks) if blocks else None), notices
 
 
 def test_round_trip_keeps_values_order_and_trailer() -> None:
