@@ -21,7 +21,7 @@ from sensing.calcapture import SettleRule, assess
 from sensing.summary import loaded_mask
 
 if TYPE_CHECKING:
-    from sensing.session import Session
+    from sensing.session import Samples, Session
 
 ENV_MAX_AGE = "SOTLOG_CAL_MAX_AGE_DAYS"
 DEFAULT_MAX_AGE_DAYS = 30.0
@@ -202,15 +202,18 @@ def _window(t: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return keep
 
 
-def zero_drift(session: Session, limit_n: float | None = None) -> list[Finding]:
+def zero_drift(session: Session, limit_n: float | None = None,
+               samples: Samples | None = None) -> list[Finding]:
     """Unloaded readings just before the load goes on and after it comes off, against the zero.
 
     Each is the mean of the last ``UNLOADED_WINDOW_S`` s of unloaded readings, kept
     ``MARGIN_S`` s clear of the load. In newtons for force channels; a channel in counts with
     no tare or calibration has no zero, so only its start-to-end shift is reported.
+    ``samples`` are the session's samples in N, when the caller has read them already.
     """
     limit = drift_max_n(limit_n)
-    samples = session.samples(units="N")
+    if samples is None:
+        samples = session.samples(units="N")
     t, v = samples.time_s, samples.values
     out: list[Finding] = []
     if len(t) < 2:
@@ -255,12 +258,12 @@ def zero_drift(session: Session, limit_n: float | None = None) -> list[Finding]:
 
 
 def session_checks(session: Session, *, limit_days: float | None = None,
-                   limit_n: float | None = None, now: datetime | str | None = None
-                   ) -> list[Finding]:
+                   limit_n: float | None = None, now: datetime | str | None = None,
+                   samples: Samples | None = None) -> list[Finding]:
     """Every check over a stored session. Calibration age is judged at the session's start."""
     info = session.info
     return [
         *calibration_age(info.conversion, now or info.started_utc, limit_days),
-        *zero_drift(session, limit_n),
+        *zero_drift(session, limit_n, samples),
         *saturation(frame_windows(session), info.profile),
     ]

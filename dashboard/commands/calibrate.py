@@ -281,14 +281,17 @@ def add_check_args(p: argparse.ArgumentParser) -> None:
                         "zero (default $SOTLOG_DRIFT_MAX_N, else 5)")
 
 
-def channel_checks(session: Any, args: argparse.Namespace) -> tuple[list[dict[str, Any]],
-                                                                     list[Any]]:
-    """Per channel: zero, calibration, drift and saturation; and every finding."""
+def channel_checks(session: Any, args: argparse.Namespace, samples: Any = None
+                   ) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Per channel: zero, calibration, drift and saturation; and every finding.
+
+    ``samples`` are the session's samples in N, when the caller has read them already.
+    """
     from sensing.checks import session_checks
 
     info = session.info
     findings = session_checks(session, limit_days=getattr(args, "max_cal_age_days", None),
-                              limit_n=getattr(args, "drift_max", None))
+                              limit_n=getattr(args, "drift_max", None), samples=samples)
     conv = info.conversion or {}
     tares = conv.get("tare") or {}
     cals = (conv.get("calibration") or {}).get("channels") or {}

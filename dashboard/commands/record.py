@@ -233,9 +233,9 @@ def take_tare(store: Any, sid: int, recorder: Any, tap: Any, t0: float, seconds:
 
 def end_checks(session: Any) -> list[Any]:
     """Zero drift and saturation over the stored session (calibration age was said at start)."""
-    from sensing.checks import saturation, zero_drift
+    from sensing.checks import frame_windows, saturation, zero_drift
 
-    return [*zero_drift(session), *saturation(session.frames(), session.info.profile)]
+    return [*zero_drift(session), *saturation(frame_windows(session), session.info.profile)]
 
 
 def _report(findings: list[Any], recorder: Any, host_time: float | None, store: Any = None,

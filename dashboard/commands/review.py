@@ -73,9 +73,11 @@ def run_show(args: argparse.Namespace) -> int:
 
     session = load_session(args)
     info = session.info
-    summary = summarise(session.samples(units=args.units), info.meta.body_weight_kg)
+    in_newtons = session.samples(units="N")  # read once: the checks work in N
+    shown = in_newtons if args.units == "N" else session.samples(units=args.units)
+    summary = summarise(shown, info.meta.body_weight_kg)
     events = session.events()
-    checks, findings = channel_checks(session, args)
+    checks, findings = channel_checks(session, args, in_newtons)
     together = _on_blocks_together(summary, info.meta.body_weight_kg)
     if args.json:
         print_json({**_info_dict(info), "summary": summary.as_dict(), "checks": checks,
