@@ -10,6 +10,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from firmware_bridge.profiles import FORCE_UNITS
+
 # A frame counts as "on the blocks" when the total force exceeds this share of the session's
 # high total (its 99th percentile), so the rule works for any body weight and any unit.
 LOADED_SHARE = 0.10
@@ -122,10 +124,7 @@ def summarise(samples: SamplesLike, body_weight_kg: float | None = None) -> Sess
     )
 
 
-_TO_N = {"N": 1.0, "kgf": 9.80665, "lbf": 4.4482216152605}
-
-
 def _body_weight_pct(value: float, unit: str, body_weight_kg: float | None) -> float | None:
-    if body_weight_kg is None or unit not in _TO_N or not np.isfinite(value):
+    if body_weight_kg is None or unit not in FORCE_UNITS or not np.isfinite(value):
         return None
-    return 100.0 * value * _TO_N[unit] / (body_weight_kg * 9.80665)
+    return 100.0 * value * FORCE_UNITS[unit] / (body_weight_kg * FORCE_UNITS["kgf"])
