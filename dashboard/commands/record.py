@@ -20,7 +20,7 @@ from dashboard.commands import (
     print_json,
 )
 from dashboard.commands.calibrate import add_calibration_arg
-from firmware_bridge.frames import FrameBlock, Notice
+from firmware_bridge.frames import FrameBlock
 from sensing.calcapture import FrameTap
 
 TARE_GRACE_S = 2.0  # how much longer than the tare window to wait for its frames
@@ -60,24 +60,19 @@ def register(sub: Any) -> None:
 
 
 class StatusListener:
-    """Keeps what the status line shows; called on the bridge thread, so it only stores."""
+    """Keeps what the status line shows; called on the bridge thread, so it only stores.
+
+    It listens to frames only: the bridge skips listener methods a listener does not have, and
+    the status line's error counts come from the bridge's counters.
+    """
 
     def __init__(self) -> None:
         self.frames = 0
         self.last: np.ndarray | None = None
-        self.notices = 0
-        self.last_notice: Notice | None = None
-
-    def on_raw(self, data: bytes, host_time: float) -> None:
-        pass
 
     def on_frames(self, block: FrameBlock) -> None:
         self.frames += len(block)
         self.last = block.values[-1:]
-
-    def on_notice(self, notice: Notice) -> None:
-        self.notices += 1
-        self.last_notice = notice
 
 
 def run(args: argparse.Namespace) -> int:
