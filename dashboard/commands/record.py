@@ -281,6 +281,6 @@ def _status_line(elapsed: float, status: StatusListener, bridge: Any, conversion
     elif status.last is not None:
         parts.append(f"sum {float(np.sum(status.last)):.0f} raw")
     c = bridge.counters
-    parts.append(f"errors {c.undecodable + c.crc_errors + c.wrong_size} gaps {c.seq_gaps} "
+    parts.append(f"errors {c.undecodable + c.crc_errors + c.wrong_size} sequence gaps {c.seq_gaps} "
                  f"reconnects {c.reconnects}")
     return " | ".join(parts)
