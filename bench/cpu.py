@@ -45,8 +45,8 @@ def child_cpu(cmd: list[str], seconds: float) -> tuple[float, float, str]:
 def startup_cpu() -> float:
     """CPU of starting Python and importing sotlog's record path, to subtract from a run."""
     cpu, _, _ = child_cpu([sys.executable, "-c",
-                           "import dashboard.commands.record, sensing.store, "
-                           "firmware_bridge.bridge, sensing.recorder"], 0)
+                           "import dashboard.cli.record, sensing.store.sessions, "
+                           "firmware_bridge.bridge, sensing.store.writer"], 0)
     return cpu
 
 

@@ -27,10 +27,10 @@ import numpy as np
 
 from firmware_bridge.frames import Counters, FrameBlock
 from firmware_bridge.profiles import Profile, parse_profile
-from sensing.exports import FORMATS, export_session, exporter
-from sensing.model import Block, SessionMeta
-from sensing.recorder import Recorder
-from sensing.store import Store
+from sensing.metadata import Block, SessionMeta
+from sensing.outputs.exports import FORMATS, export_session, exporter
+from sensing.store.sessions import Store
+from sensing.store.writer import Recorder
 
 LOADCELLS_TOML = """
 name = "bench-loadcells-4"

@@ -275,7 +275,7 @@ def run_phase(server: Server, writer: Writer, viewers: int, seconds: float) -> P
 
 def stored_frames(store: Path, sid: int, first: int, n: int) -> int:
     """How many of the frames sent in the phase (by their sequence) the session holds."""
-    from sensing.store import Store
+    from sensing.store.sessions import Store
 
     values = Store.open(store).session(sid).frames().values
     seqs = np.unique(values[:, 0].astype(np.int64))

@@ -36,9 +36,9 @@ from firmware_bridge.protocols import make_decoder
 from firmware_bridge.protocols.m1616 import encode_m1616
 from firmware_bridge.sim.mat import MatDevice
 from firmware_bridge.sim.options import MatConfig, parse_sim_url
-from sensing import store_codec
 from sensing.mat import Region, block_channels, frame_measures, live_payload
-from sensing.store import Store
+from sensing.store import codec as store_codec
+from sensing.store.sessions import Store
 
 WIRE_RATE = 48 * 48 * 2 * 100  # B/s of values: 48x48 uint16 at 100 frames/s
 URL = "sim://mat?rows=48&cols=48&rate=100&seed=1"

@@ -15,7 +15,7 @@ import numpy as np
 
 from firmware_bridge.profiles import Matrix
 from sensing.mat import block_channels, frame_measures, regions_for_session
-from sensing.matplots import write_animation
+from sensing.outputs.matplots import write_animation
 
 SHAPES = ((10, 16), (16, 16), (32, 64), (48, 48), (64, 64))
 N = 500

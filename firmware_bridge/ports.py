@@ -126,3 +126,11 @@ def list_ports(include_simulated: bool = True) -> list[PortInfo]:
     if include_simulated:
         found.extend(SIMULATED_PORTS)
     return found
+
+
+def describe_port(url: str) -> str:
+    """How a person knows the device at ``url``: the port's description and USB VID:PID."""
+    for p in list_ports():
+        if p.device == url:
+            return p.description + (f" [{p.vid_pid}]" if p.vid_pid else "")
+    return url

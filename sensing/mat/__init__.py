@@ -1,5 +1,6 @@
 """Pressure mats: per-frame measures, block regions and patient orientation."""
 
+from sensing.mat.blocks import session_block_channels, stored_regions
 from sensing.mat.live import live_payload
 from sensing.mat.measures import (
     PRESSURE_UNITS,
@@ -9,7 +10,6 @@ from sensing.mat.measures import (
     total_unit,
 )
 from sensing.mat.orientation import mat_extent_mm, orientation, patient_view, sensel_to_mm
-from sensing.mat.readside import session_block_channels, stored_regions
 from sensing.mat.regions import (
     Region,
     block_channels,

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from dashboard.app import create_app
-from dashboard.settings import Settings
+from dashboard.web.app import create_app
+from dashboard.web.settings import Settings
 
 SERVER_START_TIMEOUT_S = 30.0
 SERVER_STOP_TIMEOUT_S = 15.0

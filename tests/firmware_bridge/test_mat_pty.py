@@ -22,12 +22,12 @@ from firmware_bridge.frames import FLAG_AFTER_GAP, FLAG_OUT_OF_RANGE
 from firmware_bridge.profiles import Profile, load_profile, parse_profile
 from firmware_bridge.protocols.blockframe import encode_frame
 from firmware_bridge.protocols.m1616 import encode_m1616
-from sensing.mat.facts import mat_facts
-from sensing.model import SessionMeta
-from sensing.recorder import Recorder
-from sensing.reparse import reparse
-from sensing.session import Session
-from sensing.store import Store
+from sensing.metadata import SessionMeta
+from sensing.metrics.matfacts import mat_facts
+from sensing.store.read import Session
+from sensing.store.reparse import reparse
+from sensing.store.sessions import Store
+from sensing.store.writer import Recorder
 from tests.ptydevice import PtyDevice
 
 REPO = Path(__file__).resolve().parents[2]

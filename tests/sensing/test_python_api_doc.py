@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sensing.store import Store
-from tests.sensing.test_exports import record_session
-from tests.sensing.test_lsl import loopback_lsl
+from sensing.store.sessions import Store
+from tests.sensing.outputs.test_exports import record_session
+from tests.sensing.outputs.test_lsl import loopback_lsl
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "python-api.md"
 

@@ -1,0 +1,108 @@
+"""The verbs of the ``sotlog`` command line, grouped by job."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+
+def add_store_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", metavar="PATH",
+                   help="session store file (default: $SOTLOG_STORE, else the user data dir)")
+
+
+def positive(text: str) -> float:
+    """argparse type for a positive number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+    return value
+
+
+def add_metadata_args(p: argparse.ArgumentParser) -> None:
+    """The session metadata a person gives when a session is made (record, import)."""
+    p.add_argument("--subject", metavar="CODE", help="subject code (a pseudonym, e.g. P-0042)")
+    p.add_argument("--position", choices=("prone", "supine"))
+    p.add_argument("--category", choices=("I", "II", "III", "other"))
+    p.add_argument("--short-leg", choices=("left", "right", "none"))
+    p.add_argument("--block", action="append", default=[], metavar="SIDE:LANDMARK[:ANGLE]",
+                   help="a block, e.g. left:iliac_crest:30 (repeat for each block); landmarks: "
+                        "iliac_crest, greater_trochanter, acetabulum, ilium, sacrum, other")
+    p.add_argument("--body-weight", type=positive, metavar="KG", help="body weight in kg")
+    p.add_argument("--note", default="", metavar="TEXT", help="a free-text note")
+
+
+def meta_from_args(args: argparse.Namespace) -> Any:
+    """The SessionMeta named by ``add_metadata_args`` options; a one-line error if it is off."""
+    from sensing.metadata import Block, SessionMeta
+
+    return SessionMeta(
+        subject_code=args.subject, position=args.position, category=args.category,
+        short_leg=args.short_leg, blocks=[Block.parse(b) for b in args.block],
+        body_weight_kg=args.body_weight, note=args.note,
+    )
+
+
+def session_id(text: str) -> int | str:
+    """argparse type for a session id: a number, or ``last`` for the newest session."""
+    if text == "last":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"session id must be a whole number or 'last', not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"session id must be positive, not {value}")
+    return value
+
+
+def load_session(args: argparse.Namespace) -> Any:
+    """The session named by ``args.id`` in the store named by ``args.store``."""
+    from firmware_bridge.errors import StoreError
+    from sensing.store.sessions import Store
+
+    store = Store.open(args.store)
+    ident = args.id
+    if ident == "last":
+        newest = store.sessions()
+        if not newest:
+            raise StoreError(f"no sessions in {store.path} yet")
+        ident = newest[0].id
+    return store.session(ident)
+
+
+def print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=2, default=_default)
+    sys.stdout.write("\n")
+
+
+def _default(obj: object) -> object:
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if hasattr(obj, "as_dict"):
+        return obj.as_dict()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def fmt_num(x: float | None, digits: int = 1) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "-"
+    return f"{x:.{digits}f}"
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    """A plain aligned text table."""
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=False)).rstrip()]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False)).rstrip()
+              for r in rows]
+    return "\n".join(lines)

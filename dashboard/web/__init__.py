@@ -1,0 +1,1 @@
+"""The web dashboard: the FastAPI app, its routes, templates and static files."""

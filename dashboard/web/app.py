@@ -1,0 +1,125 @@
+"""The web dashboard: the FastAPI app factory, its error mapping, and ``serve``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from dashboard.web.deps import TokenGate
+from dashboard.web.routes import (
+    calibrations,
+    devices,
+    events,
+    exports,
+    figures,
+    live,
+    pages,
+    sessions,
+)
+from dashboard.web.routes.sessions import NotFound
+from dashboard.web.settings import Settings
+from dashboard.web.station import StateError, Station
+from firmware_bridge import __version__
+from firmware_bridge.errors import (
+    CalibrationError,
+    DeviceError,
+    ExportError,
+    ProfileError,
+    ProtocolError,
+    SotlogError,
+    StoreError,
+)
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+
+# Which HTTP status a person's request gets for each kind of sotlog error (nearest class wins).
+ERROR_STATUS: dict[type[SotlogError], int] = {
+    SotlogError: 400,
+    ProfileError: 400,
+    ProtocolError: 400,
+    ExportError: 400,
+    CalibrationError: 400,
+    StoreError: 409,  # the store refused a write (full disk, locked, a constraint)
+    NotFound: 404,
+    DeviceError: 409,
+    StateError: 409,
+}
+
+
+def status_for(err: SotlogError) -> int:
+    for cls in type(err).__mro__:
+        if cls in ERROR_STATUS:
+            return ERROR_STATUS[cls]
+    return 400
+
+
+async def _sotlog_error(request: Request, err: Exception) -> JSONResponse:
+    assert isinstance(err, SotlogError)
+    return JSONResponse({"detail": str(err)}, status_code=status_for(err))
+
+
+async def _invalid_request(request: Request, err: Exception) -> JSONResponse:
+    assert isinstance(err, RequestValidationError)
+    parts = []
+    for e in err.errors():
+        where = ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path"))
+        parts.append(f"{where}: {e.get('msg', 'invalid')}" if where else str(e.get("msg")))
+    return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=422)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The dashboard app for ``settings``; refuses (SettingsError) to listen unsafely."""
+    from sensing.store.sessions import Store
+
+    settings = settings or Settings()
+    settings.check()
+    device = settings.device()
+    store = Store.open(settings.store)
+    station = Station(store, settings.ring_seconds, lsl=settings.lsl)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if device is not None:
+            try:
+                station.connect(*device, retry=True)
+            except SotlogError as err:  # the page shows it and lets the person choose another
+                log.warning("%s", err)
+                station.last_error = str(err)
+        try:
+            yield
+        finally:
+            station.close()
+
+    app = FastAPI(
+        title="sotlog", version=__version__, lifespan=lifespan,
+        description="Records force and timing under SOT pelvic blocks. JSON under /api; the "
+                    "live stream is the WebSocket /api/live.",
+    )
+    app.state.settings = settings
+    app.state.station = station
+    app.add_exception_handler(SotlogError, _sotlog_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    for router in (devices.router, live.router, sessions.router, events.router,
+                   exports.router, figures.router, calibrations.router, pages.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(TokenGate, token=settings.resolved_token(),
+                       viewer_token=settings.viewer_token)
+    return app
+
+
+def serve(settings: Settings) -> None:
+    """Run the dashboard with uvicorn on settings.host / settings.http_port until interrupted."""
+    import uvicorn
+
+    app = create_app(settings)
+    print(f"sotlog dashboard: http://{settings.host}:{settings.http_port}/", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.http_port, log_level="warning")

@@ -1,0 +1,337 @@
+"""The live hub: a bridge listener that keeps recent frames in a ring, and the per-viewer stream.
+
+The bridge thread only appends to numpy arrays under a short lock (never waits on a viewer).
+Each WebSocket viewer runs its own asyncio task that, every ~40 ms, copies what is new since its
+own cursor and sends one batch. A viewer that falls behind the ring skips ahead and is told how
+many frames it missed; a viewer that stops reading is dropped. Recording never waits for either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dashboard.web.livemat import BLOCKS, MatLive
+from dashboard.web.livemat import NAMES as MAT_NAMES
+from firmware_bridge.frames import FrameBlock, Notice
+from firmware_bridge.profiles import Profile
+from sensing.calibration.conversion import Conversion
+from sensing.mat.measures import total_unit
+
+SEND_TIMEOUT_S = 2.0  # a viewer that cannot take one batch in this time is dropped
+# Live "on the blocks": total force above 10 % of the highest total so far (as in
+# sensing.metrics.summary, which uses the session's 99th percentile), and never below
+# LOADED_FLOOR_N.
+LOADED_SHARE = 0.10
+LOADED_FLOOR_N = 10.0
+MAX_EVENTS = 1000
+
+
+@dataclass(frozen=True)
+class LiveChannel:
+    """One trace on the live page: its name, display unit ("N" for forces), and block side."""
+
+    name: str
+    unit: str
+    block: str | None
+
+
+def live_channels(profile: Profile, conversion: dict[str, Any] | None = None
+                  ) -> list[LiveChannel]:
+    """The traces for a profile: one per load cell, or a mat's block regions and its total.
+
+    A load cell's unit is N when its profile or its calibration (in ``conversion``) gives force.
+    """
+    if profile.matrix is not None:
+        unit = total_unit(profile.matrix, "N")
+        return [LiveChannel(name, unit, name if name in BLOCKS else None) for name in MAT_NAMES]
+    units = Conversion.from_profile(profile, conversion).units("N")
+    return [LiveChannel(ch.name, u, ch.block)
+            for ch, u in zip(profile.channels, units, strict=True)]
+
+
+class LiveHub:
+    """Bridge listener holding the last ``ring_seconds`` of frames and every event, for viewers."""
+
+    def __init__(self, ring_seconds: float = 150.0) -> None:
+        self.ring_seconds = ring_seconds
+        self._lock = threading.Lock()
+        self._event_ids = itertools.count(1)
+        self.epoch = time.monotonic()
+        self.generation = 0
+        self.configure(None)
+
+    def configure(self, profile: Profile | None,
+                  conversion: dict[str, Any] | None = None) -> None:
+        """Start afresh for a device (or none): new channels, empty ring, no tare.
+
+        ``conversion`` is what load cells are read with besides the profile (the calibrations in
+        use, as a session's conversion dict); a tare is added to it by ``set_tare``.
+        """
+        channels = live_channels(profile, conversion) if profile else []
+        rate = (profile.nominal_rate_hz if profile else None) or 100.0
+        cap = int(min(max(self.ring_seconds * max(rate * 2.0, 200.0), 1000), 2_000_000))
+        mat = MatLive(profile) if profile and profile.matrix is not None else None
+        with self._lock:
+            self.profile = profile
+            self.channels = channels
+            self.mat = mat
+            names = [c.name for c in channels]
+            self._total_col = names.index("total") if "total" in names else None
+            self._is_force = np.array([c.unit == "N" for c in channels], bool)
+            self._tare: np.ndarray | None = None
+            self._base = dict(conversion or {})
+            self._conversion = (Conversion.from_profile(profile, self._base)
+                                if profile is not None and profile.matrix is None else None)
+            self._t = np.zeros(cap, np.float64)
+            self._v = np.zeros((cap, len(channels)), np.float64)
+            self.capacity = cap
+            self.written = 0
+            self.events: deque[dict[str, Any]] = deque(maxlen=MAX_EVENTS)
+            self.epoch = time.monotonic()
+            self.generation += 1
+            self.loaded_s = 0.0
+            self._peak_total = 0.0
+            self._count_from: float | None = None
+            self._last_t: float | None = None
+            self.wrong_shape = 0
+
+    # -- bridge listener (bridge thread: short, never waits) --------------------------------
+
+    def on_raw(self, data: bytes, host_time: float) -> None:
+        """Raw bytes are the recorder's business; the live view has no use for them."""
+
+    def on_frames(self, block: FrameBlock) -> None:
+        values = block.values
+        mat = self.mat
+        if mat is not None and values.shape[1:] == (mat.matrix.rows, mat.matrix.cols):
+            values = mat.reduce(block)
+        if values.ndim != 2 or values.shape[1] != len(self.channels):
+            self.wrong_shape += len(block)  # counted and shown; the recorder keeps them
+            return
+        values = values.astype(np.float64, copy=False)
+        times = block.host_time
+        n = len(times)
+        with self._lock:
+            self._accumulate_loaded(times, values)
+            cap = self.capacity
+            if n > cap:
+                times, values = times[-cap:], values[-cap:]
+                self.written += n - cap
+                n = cap
+            start = self.written % cap
+            first = min(n, cap - start)
+            self._t[start:start + first] = times[:first]
+            self._v[start:start + first] = values[:first]
+            if first < n:
+                self._t[:n - first] = times[first:]
+                self._v[:n - first] = values[first:]
+            self.written += n
+
+    def on_notice(self, notice: Notice) -> None:
+        self.add_event(notice.kind, notice.detail, notice.data, notice.host_time)
+
+    # -- events, tare, loaded time ----------------------------------------------------------
+
+    def add_event(self, kind: str, text: str = "", data: dict[str, Any] | None = None,
+                  host_time: float | None = None) -> dict[str, Any]:
+        """Keep an event for the viewers; it appears on their traces with the next batch."""
+        t = time.monotonic() if host_time is None else host_time
+        event = {"id": next(self._event_ids), "t": round(t - self.epoch, 4), "kind": kind,
+                 "text": text, "data": _jsonable(data or {})}
+        with self._lock:
+            self.events.append(event)
+        return event
+
+    def frames_since(self, host_time: float) -> FrameBlock:
+        """The frames (raw channel values) that arrived at or after ``host_time``."""
+        t, v, _, _ = self._copy(0)
+        keep = t >= host_time
+        return FrameBlock.build(v[keep], t[keep])
+
+    def mean_since(self, host_time: float) -> tuple[np.ndarray, int]:
+        """Mean of each channel's raw values over the frames that arrived at or after host_time."""
+        block = self.frames_since(host_time)
+        return (block.values.mean(axis=0) if len(block) else np.full(len(self.channels), np.nan),
+                len(block))
+
+    def latest_time(self) -> float | None:
+        with self._lock:
+            if not self.written:
+                return None
+            return float(self._t[(self.written - 1) % self.capacity])
+
+    def set_tare(self, offsets: np.ndarray | None) -> None:
+        """Raw offsets subtracted from every channel from now on (None: no tare).
+
+        Load cells go through sensing.calibration.conversion with the same tare and calibrations
+        a session stores, so the live numbers and the recorded session's numbers agree.
+        """
+        tare = None if offsets is None else np.asarray(offsets, np.float64)
+        conversion = None
+        if self.profile is not None and self.profile.matrix is None:
+            names = [c.name for c in self.channels]
+            spec = dict(self._base)
+            if tare is not None:
+                spec["tare"] = dict(zip(names, tare.tolist(), strict=True))
+            conversion = Conversion.from_profile(self.profile, spec)
+        with self._lock:
+            self._tare = tare
+            self._conversion = conversion
+
+    @property
+    def tare(self) -> np.ndarray | None:
+        return self._tare
+
+    def start_counting(self, host_time: float | None) -> None:
+        """Count time on the blocks from host_time (None stops counting)."""
+        with self._lock:
+            self._count_from = host_time
+            self.loaded_s = 0.0
+            self._peak_total = 0.0
+        if self.mat is not None:
+            self.mat.start_session(host_time)
+
+    def _accumulate_loaded(self, times: np.ndarray, values: np.ndarray) -> None:
+        last = self._last_t
+        self._last_t = float(times[-1]) if len(times) else last
+        if self._count_from is None or not len(times):
+            return
+        prev = np.concatenate([[times[0] if last is None else last], times[:-1]])
+        dt = np.clip(times - prev, 0.0, 1.0)  # a gap longer than 1 s is not counted as loaded
+        dt = np.where(times >= self._count_from, dt, 0.0)
+        converted = self._convert(values)
+        forces = self._is_force  # only channels with a force unit add up to a total
+        if self._total_col is not None:  # a mat: its own total, whatever its unit
+            total = converted[:, self._total_col]
+            floor = LOADED_FLOOR_N if forces[self._total_col] else 0.0
+        elif forces.any():
+            total, floor = converted[:, forces].sum(axis=1), LOADED_FLOOR_N
+        else:
+            return
+        self._peak_total = max(self._peak_total, float(np.nanmax(total, initial=0.0)))
+        threshold = max(floor, LOADED_SHARE * self._peak_total)
+        self.loaded_s += float(dt[total > threshold].sum())
+
+    def _convert(self, raw: np.ndarray) -> np.ndarray:
+        """Raw channel values to display values: newtons for forces, else the device's unit."""
+        if self._conversion is not None:
+            return self._conversion.apply(raw, "N")[0]
+        if self._tare is not None:  # a mat: its live values are already in display units
+            raw = raw - self._tare
+        return raw
+
+    # -- the read side (viewer tasks) -------------------------------------------------------
+
+    def _copy(self, cursor: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """(times, raw values, new cursor, frames skipped) from ``cursor`` to the newest."""
+        with self._lock:
+            end = self.written
+            oldest = max(0, end - self.capacity)
+            idx = np.arange(max(cursor, oldest), end) % self.capacity
+            return self._t[idx], self._v[idx], end, max(0, oldest - cursor)
+
+    def read_since(self, cursor: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """(seconds since epoch, values in display units, new cursor, frames skipped)."""
+        t, raw, end, skipped = self._copy(cursor)
+        with self._lock:
+            values = self._convert(raw)
+        return t - self.epoch, values, end, skipped
+
+    def cursor_for(self, seconds_back: float) -> int:
+        """The cursor of the oldest frame no older than ``seconds_back`` before the newest."""
+        with self._lock:
+            oldest = max(0, self.written - self.capacity)
+            if self.written == oldest:
+                return self.written
+            idx = np.arange(oldest, self.written) % self.capacity
+            newest = self._t[(self.written - 1) % self.capacity]
+            inside = np.nonzero(self._t[idx] >= newest - seconds_back)[0]
+            return oldest + int(inside[0]) if len(inside) else self.written
+
+    def events_since(self, event_id: int) -> list[dict[str, Any]]:
+        with self._lock:
+            return [e for e in self.events if e["id"] > event_id]
+
+    def hello(self) -> dict[str, Any]:
+        return {"type": "hello", "generation": self.generation,
+                "channels": [{"name": c.name, "unit": c.unit, "block": c.block}
+                             for c in self.channels]}
+
+
+def _finite_or_null(column: np.ndarray) -> list[float | None]:
+    """JSON has no NaN: a value that is not a number goes out as null (and is drawn as a gap)."""
+    values: list[float | None] = column.tolist()
+    finite = np.isfinite(column)
+    if finite.all():
+        return values
+    return [v if ok else None for v, ok in zip(values, finite.tolist(), strict=True)]
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(data, default=lambda o: getattr(o, "tolist", str)()))
+
+
+MAT_INTERVAL_S = 0.2  # the heat map is redrawn at most 5 times a second
+
+
+def mat_payload(hub: LiveHub) -> dict[str, Any] | None:
+    """The newest mat frame with its block regions, as sensing.mat.live shapes it; else None."""
+    mat = hub.mat
+    if mat is None:
+        return None
+    mat.refresh()
+    return mat.payload()
+
+
+async def stream_to_viewer(send_text: Callable[[str], Any], hub: LiveHub,
+                           status: Callable[[], dict[str, Any]], interval_s: float = 0.035,
+                           history_s: float = 120.0,
+                           send_timeout_s: float = SEND_TIMEOUT_S) -> None:
+    """Send one batch every ``interval_s`` until the viewer goes away or stops reading.
+
+    A send that takes longer than ``send_timeout_s`` raises TimeoutError: the viewer is dropped.
+    """
+    generation = -1
+    cursor = event_id = mat_sent = 0
+    mat_at = 0.0
+    loop = asyncio.get_running_loop()
+    due = loop.time()
+    while True:
+        if hub.generation != generation:
+            generation = hub.generation
+            cursor, event_id = hub.cursor_for(history_s), 0
+            await asyncio.wait_for(send_text(json.dumps(hub.hello())), send_timeout_s)
+        t, values, cursor, skipped = hub.read_since(cursor)
+        events = hub.events_since(event_id)
+        if events:
+            event_id = events[-1]["id"]
+        batch = {
+            "type": "batch",
+            "t": np.round(t, 4).tolist(),
+            "values": {c.name: _finite_or_null(values[:, i]) for i, c in enumerate(hub.channels)},
+            "events": events,
+            "skipped": skipped,
+            "loaded_s": round(hub.loaded_s, 2),
+            "wrong_shape": hub.wrong_shape,
+            **status(),
+        }
+        now = time.monotonic()
+        mat = hub.mat
+        if mat is not None and mat.frames_seen != mat_sent and now - mat_at >= MAT_INTERVAL_S:
+            mat_sent, mat_at = mat.frames_seen, now
+            batch["mat"] = mat_payload(hub)
+        await asyncio.wait_for(send_text(json.dumps(batch)), send_timeout_s)
+        # A steady beat (not "interval after the send"), so no sample waits longer than one
+        # interval; a viewer that fell behind starts a new beat rather than sending in a burst.
+        due = max(due + interval_s, loop.time())
+        await asyncio.sleep(due - loop.time())

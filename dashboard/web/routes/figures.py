@@ -1,0 +1,76 @@
+"""Figures of a stored session for the page and for slides: the pictures ``sotlog plot`` draws,
+and one mat frame at a time for the replay's heat map."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from dashboard.web.deps import StoreDep, as_json
+from dashboard.web.routes.sessions import Units, open_session
+from firmware_bridge.errors import SotlogError
+
+router = APIRouter(prefix="/api", tags=["figures"])
+
+# File type -> media type of the still pictures (sotlog plot's still suffixes).
+STILL_TYPES = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
+
+
+def _kinds() -> dict[str, Any]:
+    from dashboard.cli.plot import KINDS
+
+    return {name: kind for name, kind in KINDS.items() if ".png" in kind.suffixes}
+
+
+@router.get("/sessions/{session_id}/figures")
+def figure_kinds(session_id: int, store: StoreDep) -> list[dict[str, Any]]:
+    """The pictures this session has (force for every session; heatmap, mean, cop for a mat)."""
+    with open_session(store, session_id) as s:
+        is_mat = s.info.is_matrix
+    return [{"kind": name, "help": kind.help, "types": list(STILL_TYPES)}
+            for name, kind in _kinds().items() if is_mat or not kind.mat]
+
+
+@router.get("/sessions/{session_id}/figures/{kind}.{ext}", response_class=Response,
+            responses={200: {"content": {t: {} for t in STILL_TYPES.values()}}})
+def figure(session_id: int, kind: str, ext: str, store: StoreDep, units: Units = "N",
+           download: bool = False) -> Response:
+    """One picture as ``sotlog plot --kind KIND`` draws it, as png, svg or pdf."""
+    kinds = _kinds()
+    if kind not in kinds:
+        raise SotlogError(f"figure kind must be one of {', '.join(kinds)}, not {kind!r}")
+    if ext not in STILL_TYPES:
+        raise SotlogError(f"figure type must be one of {', '.join(STILL_TYPES)}, not {ext!r}")
+    args = argparse.Namespace(units=units, at=None, t0=None, t1=None, fps=None, speed=None)
+    with open_session(store, session_id) as s, tempfile.TemporaryDirectory() as tmp:
+        if kinds[kind].mat and not s.info.is_matrix:
+            raise SotlogError(f"figure {kind} needs a pressure-mat session; session "
+                              f"{session_id} is a load-cell session")
+        name = f"session-{session_id}-{kind}.{ext}"
+        path = kinds[kind].draw(s, args, Path(tmp) / name)
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'} if download else {}
+        return Response(Path(path).read_bytes(), media_type=STILL_TYPES[ext], headers=headers)
+
+
+@router.get("/sessions/{session_id}/mat")
+def mat_frame(session_id: int, store: StoreDep,
+              t: Annotated[float, Query(ge=-1e6, le=1e7, description="session time, s")] = 0.0
+              ) -> dict[str, Any]:
+    """A mat session's frame at time ``t`` (the last one at or before it) for a heat map, with
+    the session's block regions (sensing.mat.live_payload)."""
+    from dashboard.cli.plot import frame_at
+    from firmware_bridge.frames import FrameBlock
+    from sensing.mat.live import live_payload
+
+    with open_session(store, session_id) as s:
+        matrix = s.info.profile.matrix
+        if matrix is None:
+            raise SotlogError(f"session {session_id} is a load-cell session: it has no mat frames")
+        frame, at = frame_at(s, t)
+        block = FrameBlock.build(frame[None], at + s.info.t0_host)
+        payload = live_payload(block, matrix, s.mat_regions(), force_unit="N")
+        return as_json({**payload, "time_s": at})

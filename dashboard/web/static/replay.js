@@ -1,0 +1,116 @@
+// Replay a recorded session in the live view: 0.25x to 8x, pause, scrub.
+"use strict";
+
+function percentile(values, p) {
+  const finite = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!finite.length) return NaN;
+  return finite[Math.min(finite.length - 1, Math.floor((p / 100) * (finite.length - 1)))];
+}
+
+// Seconds on the blocks up to each sample, by the rule of sensing/metrics/summary.py (total above 10 %
+// of the session's 99th-percentile total; each frame counts until the next one).
+function cumulativeLoaded(t, total) {
+  const high = percentile(total, 99);
+  const cum = new Float64Array(t.length);
+  if (!(high > 0)) return cum;
+  const threshold = LOADED_SHARE * high;
+  for (let i = 1; i < t.length; i++) {
+    cum[i] = cum[i - 1] + (total[i - 1] > threshold ? t[i] - t[i - 1] : 0);
+  }
+  return cum;
+}
+
+async function startReplay(id) {
+  document.title = `sotlog · replay of session ${id}`;
+  for (const sel of [".setup", "#tare", "#start", "#stop", "#eventbar", "#rec-h"]) {
+    document.querySelector(sel).hidden = true;
+  }
+  document.querySelector("main").style.gridTemplateColumns = "1fr";
+  $("nav-live").classList.remove("here");
+  $("replaybar").hidden = false;
+  $("state").className = "pill";
+  $("state").textContent = `replay · session ${id}`;
+  document.querySelector(".status #rate").hidden = true;
+  const [info, samples, events] = await Promise.all([
+    api(`/api/sessions/${id}`), api(`/api/sessions/${id}/samples?units=N`),
+    api(`/api/sessions/${id}/events`)]).catch((err) => { showError(err); return [null]; });
+  if (!info) return;
+  renderCounters($("counters"), info.counters || {}, "this session:");
+  const meta = info.meta || {};
+  S.channels = samples.names.map((name, i) => ({ name, unit: samples.units[i],
+    block: (samples.sides || {})[name] || null }));
+  S.t = samples.time_s;
+  S.series = samples.values;
+  S.mainUnit = mainUnit(S.channels);
+  S.total = S.t.map((_, i) => totalOf(S.channels, S.mainUnit, (c) => S.series[c.name][i]));
+  S.events = events.map((e) => ({ t: e.time_s, kind: e.kind, text: e.text || "" }));
+  for (const e of S.events) {
+    $("events").append(el("li", { "data-kind": e.kind }, el("span", { class: "t",
+      text: fmtSessionTime(e.t) }), el("span", { class: "kind", text: e.kind }), e.text));
+  }
+  const duration = S.t.length ? S.t[S.t.length - 1] : 0;
+  const cum = cumulativeLoaded(S.t, S.total);
+  const R = S.replay = { t: 0, playing: true, speed: 1, last: performance.now(), duration };
+  const scrub = $("scrub");
+  scrub.max = String(duration);
+  const label = [meta.subject_code, meta.position, meta.category && `category ${meta.category}`]
+    .filter(Boolean).join(" · ");
+  $("saved").textContent = `Session ${id}${label ? " · " + label : ""} · ` +
+    `${localTime(info.started_utc)} · ${fmtDuration(duration)} recorded`;
+
+  const isMat = (info.frame_shape || []).length === 2;
+  const heat = isMat ? matFollower(id) : null;
+  const setPlaying = (on) => {
+    R.playing = on && duration > 0;
+    if (R.playing && R.t >= duration) R.t = 0;
+    $("play").textContent = R.playing ? "Pause" : "Play";
+    R.last = performance.now();
+  };
+  $("play").addEventListener("click", () => setPlaying(!R.playing));
+  $("speed").addEventListener("change", () => { R.speed = Number($("speed").value); });
+  scrub.addEventListener("input", () => { R.t = Number(scrub.value); R.last = performance.now(); });
+  R.onKey = (e) => {
+    if (e.key === " ") { e.preventDefault(); setPlaying(!R.playing); }
+    if (e.key === "ArrowRight") R.t = Math.min(duration, R.t + 5);
+    if (e.key === "ArrowLeft") R.t = Math.max(0, R.t - 5);
+  };
+  R.view = () => {
+    const now = performance.now();
+    if (R.playing) {
+      R.t = Math.min(duration, R.t + ((now - R.last) / 1000) * R.speed);
+      if (R.t >= duration) setPlaying(false);
+    }
+    R.last = now;
+    scrub.value = String(R.t);
+    $("replay-time").textContent = `${fmtDuration(R.t)} / ${fmtDuration(duration)} · ${R.speed}×`;
+    if (heat) heat(R.t);
+    const sides = channelSides(S.channels, meta.blocks);
+    const end = lowerBound(S.t, R.t + 1e-9);
+    const view = traceView(S.t, S.series, S.total, S.events, sides, Math.max(R.t, S.window), 0,
+      S.t.length ? null : "this session has no samples");
+    view.tLast = R.t;
+    return { ...view, channels: S.channels, sides, blocks: meta.blocks,
+      now: { values: recentMeans(S.t, S.series, end), unit: S.unit,
+        bodyWeightKg: meta.body_weight_kg, loadedS: end ? cum[end - 1] : 0, elapsedS: R.t,
+        elapsedLabel: "replay time" } };
+  };
+  setPlaying(true);
+}
+
+// A mat session's heat map follows the replay time: one frame asked for at a time, at most
+// five a second, always the frame at the newest replay time (the one the traces show).
+function matFollower(id) {
+  let busy = false, shownAt = NaN, lastAsk = 0;
+  $("matview").hidden = false;
+  return (t) => {
+    const now = performance.now();
+    if (busy || t === shownAt || now - lastAsk < 200) return;
+    busy = true;
+    lastAsk = now;
+    api(`/api/sessions/${id}/mat?t=${t.toFixed(3)}`).then((mat) => {
+      shownAt = t;
+      drawHeatmap($("mat"), mat);
+      $("mat-info").textContent = `${fmtSessionTime(mat.time_s)} · ` + matInfo(mat);
+    }).catch(showError).finally(() => { busy = false; });
+  };
+}

@@ -1,0 +1,1 @@
+"""Raw to force: fits, tare, conversion, mat calibration, steady readings, procedures."""

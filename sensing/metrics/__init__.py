@@ -1,0 +1,1 @@
+"""Descriptive figures and checks of stored sessions: summary, on the blocks, checks, mat facts."""

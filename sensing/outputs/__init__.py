@@ -1,0 +1,1 @@
+"""What leaves sotlog: exports (one module per format), plots, Lab Streaming Layer."""

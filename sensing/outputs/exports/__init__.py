@@ -1,0 +1,120 @@
+"""Exports by format name, one module each, chosen from a registry and imported lazily.
+
+Every exporter writes to temporary names and renames when complete, so an interrupted export
+never leaves a half-written file under the final name; if a session's export fails part way, the
+files it had already finished are removed too, so a session is exported whole or not at all.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from firmware_bridge.errors import ExportError
+
+if TYPE_CHECKING:
+    from sensing.store.read import Session
+
+# Bumped whenever any column, unit, file or sidecar key of an export changes (docs/data-format.md).
+FORMAT_VERSION = "1.0"
+
+# name -> (module, function, optional extra needed, one-line description)
+FORMATS: dict[str, tuple[str, str, str | None, str]] = {
+    "csv": ("sensing.outputs.exports.csv", "export", None, "CSV samples + JSON sidecar"),
+    "bids": ("sensing.outputs.exports.bids", "export", None,
+             "BIDS-style physio .tsv.gz + JSON sidecar + events .tsv"),
+    "parquet": ("sensing.outputs.exports.parquet", "export", "parquet",
+                "one Parquet file: samples, with events and metadata as JSON"),
+    "hdf5": ("sensing.outputs.exports.hdf5", "export", "hdf5",
+             "one HDF5 file: samples, events, metadata, raw mat frames"),
+    "c3d": ("sensing.outputs.exports.c3d", "export", "c3d",
+            "C3D: forces as analog channels, events as C3D events"),
+}
+
+# Exported files get the permissions any new file would (mkstemp makes them owner-only).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+# The files finished so far by the export under way in this context (see export_session).
+_finished: ContextVar[list[Path] | None] = ContextVar("sotlog_export_finished", default=None)
+
+
+class Exporter(Protocol):
+    def __call__(self, session: Session, out_dir: Path, **options: Any) -> list[Path]: ...
+
+
+def exporter(name: str) -> Exporter:
+    """The export function registered as ``name``; a one-line error if unknown or not installed."""
+    try:
+        module_name, func, extra, _ = FORMATS[name]
+    except KeyError:
+        raise ExportError(
+            f"unknown export format {name!r} (known: {', '.join(sorted(FORMATS))})"
+        ) from None
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        hint = f"; install it with: pip install 'sotlog[{extra}]'" if extra else ""
+        raise ExportError(f"format {name!r} needs {err.name or err}{hint}") from err
+    fn: Exporter = getattr(module, func)
+    return fn
+
+
+def export_session(session: Session, fmt: str, out_dir: str | Path, **options: Any) -> list[Path]:
+    """Export one session in format ``fmt`` into ``out_dir``; returns the files written.
+
+    Options every format takes: ``units`` ("N", "kgf", "lbf"), ``strip_notes`` (drop free text),
+    ``shift_days`` (whole days added to every date; see sensing.outputs.exports.deid).
+    """
+    fn = exporter(fmt)
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ExportError(f"cannot create folder {out}: {err.strerror}") from err
+    finished: list[Path] = []
+    token = _finished.set(finished)
+    try:
+        return fn(session, out, **options)
+    except BaseException:
+        for path in finished:  # the session is exported whole or not at all
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        _finished.reset(token)
+
+
+def session_stem(session: Session) -> str:
+    """File name stem for a session: ``session-<id>[_<subject>]``."""
+    info = session.info
+    stem = f"session-{info.id}"
+    if info.meta.subject_code:
+        stem += f"_{info.meta.subject_code}"
+    return stem
+
+
+@contextmanager
+def atomic_path(final: Path) -> Iterator[Path]:
+    """A temporary path beside ``final``, renamed onto it only when the block completes."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    # The temporary name keeps the final suffix: some writers (ezc3d) append theirs otherwise.
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=f".part{final.suffix}",
+                               dir=final.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    tmp_path.chmod(0o666 & ~_UMASK)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, final)
+        finished = _finished.get()
+        if finished is not None:
+            finished.append(final)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()

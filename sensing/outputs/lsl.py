@@ -1,0 +1,181 @@
+"""Lab Streaming Layer: forces as an LSL stream and events as an LSL marker stream, live.
+
+An ``LslOutlet`` is a bridge listener. Its callbacks only queue and return; its own thread
+converts each frame block to force and pushes it, stamped with the block's host arrival times
+moved into LSL's clock (``pylsl.local_clock``, also monotonic; the offset is measured once).
+Needs ``sotlog[lsl]``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import firmware_bridge
+from firmware_bridge.errors import ExportError
+from firmware_bridge.frames import FrameBlock, Notice
+from firmware_bridge.profiles import Profile
+from sensing.calibration.conversion import Conversion
+from sensing.outputs.exports import FORMAT_VERSION
+
+FORCE_TYPE = "Force"
+MARKER_TYPE = "Markers"
+CLOSE_TIMEOUT_S = 5.0
+
+
+def _pylsl() -> Any:
+    try:
+        return importlib.import_module("pylsl")
+    except ImportError as err:
+        raise ExportError(f"Lab Streaming Layer needs {err.name or 'pylsl'}; install it with: "
+                          "pip install 'sotlog[lsl]'") from err
+
+
+@dataclass(frozen=True)
+class _Marker:
+    host_time: float
+    text: str
+
+
+class _Close:
+    pass
+
+
+def marker_text(kind: str, text: str) -> str:
+    """A marker string: the event kind, then ``: text`` when there is text."""
+    return f"{kind}: {text}" if text else kind
+
+
+class LslOutlet:
+    """Publishes a device's forces and events on Lab Streaming Layer while it records."""
+
+    def __init__(self, profile: Profile, source_id: str, conversion: dict[str, Any] | None = None,
+                 units: str = "N", *, name: str | None = None) -> None:
+        pylsl = _pylsl()
+        self.profile = profile
+        self.source_id = source_id
+        self.units = units
+        self._conversion = Conversion.from_profile(profile, conversion)
+        self.channel_units = self._conversion.units(units)
+        self.channel_names = self._conversion.names
+        self._matrix = profile.is_matrix
+        self.samples_pushed = 0
+        self.markers_pushed = 0
+        self.error: str | None = None  # why pushing stopped, if it did
+        # What reached the outlet but was not pushed (after close, or after an error).
+        self.not_pushed = {"samples": 0, "markers": 0}
+        base = name or f"sotlog {profile.name}"
+        rate = float(profile.nominal_rate_hz or pylsl.IRREGULAR_RATE)
+        info = pylsl.StreamInfo(base, FORCE_TYPE, len(self.channel_names), rate,
+                                pylsl.cf_double64, source_id)
+        self._describe(info, with_channels=True)
+        markers = pylsl.StreamInfo(f"{base} events", MARKER_TYPE, 1, pylsl.IRREGULAR_RATE,
+                                   pylsl.cf_string, f"{source_id}/events")
+        self._describe(markers, with_channels=False)
+        self.force_info, self.marker_info = info, markers
+        self._outlet = pylsl.StreamOutlet(info)
+        self._markers = pylsl.StreamOutlet(markers)
+        # Host monotonic time -> LSL time; both clocks are monotonic, so one offset holds.
+        self.clock_offset = pylsl.local_clock() - time.monotonic()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._closed = False
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name=f"sotlog-lsl-{source_id}",
+                                        daemon=True)
+        self._thread.start()
+
+    def _describe(self, info: Any, with_channels: bool) -> None:
+        desc = info.desc()
+        desc.append_child_value("manufacturer", "sotlog")
+        acq = desc.append_child("acquisition")
+        acq.append_child_value("software", f"sotlog {firmware_bridge.__version__}")
+        acq.append_child_value("format_version", FORMAT_VERSION)
+        acq.append_child_value("profile", self.profile.name)
+        acq.append_child_value("time_base", "host arrival time of each frame, in LSL local_clock")
+        if with_channels:
+            channels = desc.append_child("channels")
+            for ch_name, unit in zip(self.channel_names, self.channel_units, strict=True):
+                ch = channels.append_child("channel")
+                ch.append_child_value("label", ch_name)
+                ch.append_child_value("unit", unit)
+                ch.append_child_value("type", FORCE_TYPE)
+
+    # -- listener side: queue and return --------------------------------------------------
+
+    def _put(self, item: FrameBlock | _Marker) -> None:
+        with self._lock:
+            if not self._closed:
+                self._queue.put(item)
+                return
+            self._count_lost(item)
+
+    def _count_lost(self, item: FrameBlock | _Marker) -> None:
+        if isinstance(item, _Marker):
+            self.not_pushed["markers"] += 1
+        else:
+            self.not_pushed["samples"] += len(item)
+
+    def on_raw(self, data: bytes, host_time: float) -> None:
+        """Raw bytes are not streamed."""
+
+    def on_frames(self, block: FrameBlock) -> None:
+        if len(block):
+            self._put(block)
+
+    def on_notice(self, notice: Notice) -> None:
+        self._put(_Marker(notice.host_time, marker_text(notice.kind, notice.detail)))
+
+    def push_event(self, kind: str, text: str = "", host_time: float | None = None) -> None:
+        """A person's event (placed, removed, marker, note) as a marker, stamped now."""
+        stamp = time.monotonic() if host_time is None else float(host_time)
+        self._put(_Marker(stamp, marker_text(kind, text)))
+
+    def lsl_time(self, host_time: float | np.ndarray) -> Any:
+        """A host monotonic time in LSL's clock."""
+        return host_time + self.clock_offset
+
+    def close(self) -> None:
+        """Push what is queued, then take both streams off the network."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(_Close())
+        self._thread.join(CLOSE_TIMEOUT_S)
+        self._outlet = None
+        self._markers = None
+
+    # -- pushing thread ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if isinstance(item, _Close):
+                return
+            if self.error is not None:
+                self._count_lost(item)
+                continue
+            try:
+                self._push(item)
+            except (RuntimeError, ValueError, TypeError) as err:
+                self.error = f"LSL stream {self.source_id} stopped: {err}"
+                self._count_lost(item)
+
+    def _push(self, item: FrameBlock | _Marker) -> None:
+        if isinstance(item, _Marker):
+            self._markers.push_sample([item.text], float(self.lsl_time(item.host_time)))
+            self.markers_pushed += 1
+            return
+        raw = item.values.reshape(len(item), -1)
+        if self._matrix:
+            raw = raw.sum(axis=1, dtype=np.float64)[:, None]  # the mat's total, as stored
+        values, _ = self._conversion.apply(raw, self.units)
+        stamps = self.lsl_time(item.host_time)
+        self._outlet.push_chunk(np.ascontiguousarray(values), stamps.tolist())
+        self.samples_pushed += len(item)

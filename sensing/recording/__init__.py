@@ -1,0 +1,1 @@
+"""A session's life: device connected, setup, tare, start, events, stop, end checks."""

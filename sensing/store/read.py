@@ -1,0 +1,178 @@
+"""The read side of one stored session: its header, frames, force samples, events and raw bytes.
+
+A Session has its own read-only connection, so reading never blocks the recorder's writer.
+Times are session seconds: host monotonic time minus the session's ``t0_host``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from firmware_bridge.errors import ProfileError, StoreError
+from firmware_bridge.frames import FrameBlock
+from firmware_bridge.profiles import parse_profile
+from sensing.calibration.conversion import Conversion
+from sensing.metadata import SessionMeta
+from sensing.store import codec as store_codec
+from sensing.store.matread import mat_samples, session_regions
+from sensing.store.records import Edit, Event, Samples, SessionInfo
+from sensing.store.schema import connect
+
+# Every session column, plus the frame count and the time of the last frame, from the indexes.
+INFO_SELECT = """SELECT s.*,
+    (SELECT coalesce(sum(count), 0) FROM chunks c WHERE c.session_id = s.id) AS n_frames,
+    (SELECT max(t_last) FROM chunks c WHERE c.session_id = s.id) AS t_last_max
+    FROM sessions s"""
+
+
+def info_from_row(row: sqlite3.Row) -> SessionInfo:
+    """A SessionInfo from a row of ``INFO_SELECT``."""
+    sid = row["id"]
+    try:
+        origin = row["profile_path"] or f"session {sid} profile"
+        profile = parse_profile(row["profile_toml"], origin)
+    except ProfileError as err:
+        raise StoreError(f"session {sid}: its stored profile cannot be read: {err}") from err
+    meta = SessionMeta.from_dict({
+        "subject_code": row["subject_code"], "position": row["position"],
+        "category": row["category"], "short_leg": row["short_leg"],
+        "body_weight_kg": row["body_weight_kg"], "note": row["note"],
+        "blocks": json.loads(row["blocks_json"]),
+    })
+    return SessionInfo(
+        id=sid, uuid=row["uuid"], meta=meta, profile=profile, profile_name=row["profile_name"],
+        port=row["port"], device=row["device"], software_version=row["software_version"],
+        format_version=row["format_version"], started_utc=row["started_utc"],
+        ended_utc=row["ended_utc"], t0_host=row["t0_host"], status=row["status"],
+        counters=json.loads(row["counters_json"]), conversion=json.loads(row["conversion_json"]),
+        frame_shape=tuple(json.loads(row["frame_shape_json"])),
+        channel_names=json.loads(row["channel_names_json"]), n_frames=int(row["n_frames"]),
+        duration_s=float(row["t_last_max"] or 0.0), dtype=row["dtype"],
+    )
+
+
+class Session:
+    """One stored session, read through its own connection."""
+
+    def __init__(self, path: Path, session_id: int) -> None:
+        self.path = Path(path)
+        self.id = session_id
+        self._conn = connect(self.path, readonly=True)
+        self._lock = threading.Lock()
+        self.info = self._load_info()
+        self._regions_cache: tuple[str, int, list[Any]] | None = None  # mat_regions()
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        try:
+            with self._lock:
+                return self._conn.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as err:
+            raise StoreError(f"cannot read session {self.id} from {self.path}: {err}") from err
+
+    def _load_info(self) -> SessionInfo:
+        rows = self._query(INFO_SELECT + " WHERE s.id = ?", (self.id,))
+        if not rows:
+            raise StoreError(f"no session {self.id} in {self.path}")
+        return info_from_row(rows[0])
+
+    def refresh(self) -> SessionInfo:
+        """Re-read the header (status, counts and edits change while a session records)."""
+        self.info = self._load_info()
+        return self.info
+
+    def frames(self, t0: float | None = None, t1: float | None = None) -> FrameBlock:
+        """Stored frames with ``t0 <= time_s < t1`` (either bound may be None), raw as sent."""
+        lo = -np.inf if t0 is None else float(t0)
+        hi = np.inf if t1 is None else float(t1)
+        rows = self._query(
+            "SELECT * FROM chunks WHERE session_id = ? AND t_first < ? AND t_last >= ? "
+            "ORDER BY first_index", (self.id, hi, lo))
+        if not rows:
+            return FrameBlock.empty(self.info.frame_shape, self.info.dtype or np.float64)
+        try:
+            block = FrameBlock.concat([store_codec.decode_chunk(r) for r in rows])
+        except (ValueError, zlib.error) as err:
+            raise StoreError(f"session {self.id}: a stored chunk cannot be decoded: {err}") from err
+        if t0 is None and t1 is None:
+            return block
+        t = block.host_time - self.info.t0_host
+        keep = (t >= lo) & (t < hi)
+        if keep.all():
+            return block
+        return FrameBlock(block.values[keep], block.host_time[keep], block.device_time[keep],
+                          block.seq[keep], block.flags[keep])
+
+    def samples(self, units: str = "N", t0: float | None = None,
+                t1: float | None = None) -> Samples:
+        """Force (or the channel's own unit) per channel; for a mat, per block region or total."""
+        if self.info.is_matrix:
+            return mat_samples(self, units, t0, t1)
+        block = self.frames(t0, t1)
+        time_s = block.host_time - self.info.t0_host
+        if self.info.is_matrix:
+            conv = Conversion.from_profile(self.info.profile, self.info.conversion)
+            totals = block.values.reshape(len(block), -1).sum(axis=1, dtype=np.float64)
+            values, unit_list = conv.apply(totals[:, None], units)
+            return Samples(time_s, block.device_time, conv.names, values, unit_list)
+        conv = Conversion.from_profile(self.info.profile, self.info.conversion)
+        values, unit_list = conv.apply(block.values, units)
+        return Samples(time_s, block.device_time, conv.names, values, unit_list)
+
+    def mat_regions(self) -> list[Any]:
+        """A mat session's block regions (``sensing.mat.Region``), the same for every window.
+
+        Those a person kept with the session, else found once on the mean of all its frames.
+        """
+        key = json.dumps(self.info.conversion.get("mat_regions"), sort_keys=True)
+        cached = self._regions_cache
+        if cached is None or cached[0] != key or cached[1] != self.info.n_frames:
+            cached = self._regions_cache = (key, self.info.n_frames, session_regions(self))
+        return list(cached[2])
+
+    def events(self) -> list[Event]:
+        """Every event of the session, in time order."""
+        t0 = self.info.t0_host
+        return [
+            Event(r["id"], r["session_id"], r["host_time"] - t0, r["host_time"], r["kind"],
+                  r["text"], json.loads(r["data_json"]), r["source"], r["created_utc"])
+            for r in self._query(
+                "SELECT * FROM events WHERE session_id = ? ORDER BY host_time, id", (self.id,))
+        ]
+
+    def raw(self) -> Iterator[tuple[float, bytes]]:
+        """Each read from the wire as ``(host_time, bytes)``, in arrival order."""
+        rows = self._query("SELECT chunk_index FROM raw WHERE session_id = ? ORDER BY chunk_index",
+                           (self.id,))
+        for (index,) in rows:  # one chunk in memory at a time
+            (r,) = self._query("SELECT * FROM raw WHERE session_id = ? AND chunk_index = ?",
+                               (self.id, index))
+            yield from store_codec.decode_raw(r)
+
+    def edits(self) -> list[Edit]:
+        """Every change to the metadata or conversion, oldest first."""
+        return [
+            Edit(r["id"], r["session_id"], r["at_utc"], r["field"],
+                 json.loads(r["old_json"]), json.loads(r["new_json"]))
+            for r in self._query(
+                "SELECT * FROM session_edits WHERE session_id = ? ORDER BY id", (self.id,))
+        ]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+

@@ -1,0 +1,79 @@
+"""What reading a stored session gives: its header, samples, events and edits, as plain records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from firmware_bridge.profiles import Profile
+from sensing.metadata import SessionMeta
+
+
+@dataclass
+class SessionInfo:
+    """A session's header: metadata, device, profile, timing, status and counts."""
+
+    id: int
+    uuid: str
+    meta: SessionMeta
+    profile: Profile
+    profile_name: str
+    port: str
+    device: str
+    software_version: str
+    format_version: int
+    started_utc: str
+    ended_utc: str | None
+    t0_host: float
+    status: str
+    counters: dict[str, Any]
+    conversion: dict[str, Any]
+    frame_shape: tuple[int, ...]
+    channel_names: list[str]
+    n_frames: int
+    duration_s: float  # session time of the last stored frame; 0 with no frames
+    dtype: str | None = None
+
+    @property
+    def is_matrix(self) -> bool:
+        return self.profile.is_matrix
+
+
+@dataclass
+class Samples:
+    """Values ready to plot or export: one column per channel (or the mat's total)."""
+
+    time_s: np.ndarray
+    device_time_s: np.ndarray
+    names: list[str]
+    values: np.ndarray  # (n, k) float64
+    units: list[str]
+
+
+@dataclass
+class Event:
+    """A time-stamped mark on a session, typed by a person or detected by the device or sotlog."""
+
+    id: int
+    session_id: int
+    time_s: float
+    host_time: float
+    kind: str
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+    source: str = "person"
+    created_utc: str = ""
+
+
+@dataclass
+class Edit:
+    """One change of a session's metadata or conversion after it was created."""
+
+    id: int
+    session_id: int
+    at_utc: str
+    field: str
+    old: Any
+    new: Any

@@ -1,0 +1,373 @@
+"""The recorder: a bridge listener that writes one session to the store through one writer thread.
+
+Listener callbacks only put onto a queue and return, so a slow disk never stalls the wire. The
+writer thread owns the SQLite write connection, batches frames, raw reads and events, and commits
+at least every ``flush_interval`` seconds (sooner when a batch grows large). If a write fails
+(disk full, file gone), what was committed stays, ``error`` says why, and everything not stored
+from then on is counted in ``not_stored``: nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from firmware_bridge.errors import StoreError
+from firmware_bridge.frames import Counters, FrameBlock, Notice
+from sensing.store import codec as store_codec
+from sensing.store import owner as store_owner
+from sensing.store.sessions import Store, check_event, to_json, utc_now
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH_BYTES = 8 << 20  # commit early once this much frame and raw data waits
+MAX_CHUNK_BYTES = 4 << 20  # of raw frame values per stored chunk
+EVENT_REPLY_TIMEOUT = 10.0
+FINAL_STATUSES = ("complete", "interrupted")
+
+
+@dataclass
+class _Event:
+    host_time: float
+    kind: str
+    text: str
+    data: dict[str, Any]
+    source: str
+    reply: queue.SimpleQueue[int | None] | None = None
+
+
+@dataclass
+class _Close:
+    status: str
+    counters: dict[str, Any]
+
+
+@dataclass
+class _Written:
+    frames: int = 0
+    raw_bytes: int = 0
+    event_ids: list[int] = field(default_factory=list)
+    bad_frames: int = 0  # frames whose shape does not fit the session
+
+
+@dataclass
+class _Batch:
+    frames: list[FrameBlock] = field(default_factory=list)
+    raw: list[tuple[bytes, float]] = field(default_factory=list)
+    events: list[_Event] = field(default_factory=list)
+    nbytes: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.frames or self.raw or self.events)
+
+
+class Recorder:
+    """A bridge listener that records frames, raw bytes and notices into one stored session."""
+
+    def __init__(self, store: Store, session_id: int, *, flush_interval: float = 0.5,
+                 chunk_seconds: float = 1.0) -> None:
+        self.store = store
+        self.session_id = session_id
+        self.flush_interval = flush_interval
+        self.chunk_seconds = chunk_seconds
+        self.frames_written = 0
+        self.raw_bytes_written = 0
+        self.events_written = 0
+        self.last_commit_time: float | None = None  # time.monotonic() of the last commit
+        self.error: StoreError | None = None
+        # What reached the recorder but is not in the store, by what it was.
+        self.not_stored: dict[str, int] = {"frames": 0, "raw_bytes": 0, "events": 0}
+        self._conn = store.write_connection()
+        try:
+            self._claim()
+        except BaseException:
+            self._conn.close()
+            raise
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._batch = _Batch()
+        self._thread = threading.Thread(target=self._run, name=f"sotlog-recorder-{session_id}",
+                                        daemon=True)
+        self._thread.start()
+
+    def _claim(self) -> None:
+        """Check the session is there and recording, and mark this process as its writer."""
+        sid = self.session_id
+        try:
+            row = self._conn.execute(
+                "SELECT t0_host, status, frame_shape_json, dtype, "
+                "(SELECT coalesce(sum(count), 0) FROM chunks WHERE session_id = s.id) AS n, "
+                "(SELECT coalesce(max(chunk_index) + 1, 0) FROM raw WHERE session_id = s.id) AS r,"
+                " (SELECT coalesce(sum(nbytes), 0) FROM raw WHERE session_id = s.id) AS rb,"
+                " (SELECT count(*) FROM events WHERE session_id = s.id) AS ne"
+                " FROM sessions s WHERE id = ?", (sid,)).fetchone()
+            if row is None:
+                raise StoreError(f"no session {sid} in {self.store.path}")
+            if row["status"] != "recording":
+                raise StoreError(f"session {sid} is {row['status']}, not recording")
+            owner = store_owner.current()
+            self._conn.execute("UPDATE sessions SET pid = ?, hostname = ?, proc_token = ? "
+                               "WHERE id = ?", (owner.pid, owner.hostname, owner.token, sid))
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot record session {sid} in {self.store.path}: {err}") from err
+        self.t0_host: float = row["t0_host"]
+        self.frame_shape = tuple(json.loads(row["frame_shape_json"]))
+        self._dtype: str | None = row["dtype"]
+        self._next_index: int = row["n"]
+        self._next_raw: int = row["r"]
+        self._stored_before = {"frames": row["n"], "raw_bytes": row["rb"], "events": row["ne"]}
+
+    # -- listener side: only queue and return ------------------------------------------------
+
+    def _put(self, item: Any, frames: int = 0, raw_bytes: int = 0, events: int = 0) -> bool:
+        with self._lock:
+            if not self._closed:
+                self._queue.put(item)
+                return True
+        self._add_not_stored(frames, raw_bytes, events)
+        return False
+
+    def on_raw(self, data: bytes, host_time: float) -> None:
+        self._put(("raw", bytes(data), host_time), raw_bytes=len(data))
+
+    def on_frames(self, block: FrameBlock) -> None:
+        self._put(block, frames=len(block))
+
+    def on_notice(self, notice: Notice) -> None:
+        self._put(_Event(notice.host_time, notice.kind, notice.detail, dict(notice.data),
+                         "device"), events=1)
+
+    def add_event(self, kind: str, text: str = "", data: dict[str, Any] | None = None,
+                  host_time: float | None = None, source: str = "person") -> int | None:
+        """Store an event now; its id, or None if the recorder is closed or cannot write."""
+        check_event(kind, source)
+        reply: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        event = _Event(time.monotonic() if host_time is None else float(host_time), kind, text,
+                       dict(data or {}), source, reply)
+        if not self._put(event, events=1):
+            return None
+        try:
+            return reply.get(timeout=EVENT_REPLY_TIMEOUT)
+        except queue.Empty:
+            return None
+
+    def close(self, status: str = "complete",
+              counters: Counters | dict[str, Any] | None = None) -> None:
+        """Write what is queued, then end the session with ``status`` and the bridge counters."""
+        if status not in FINAL_STATUSES:
+            raise StoreError(f"a session ends complete or interrupted, not {status!r}")
+        counts = counters.as_dict() if isinstance(counters, Counters) else dict(counters or {})
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(_Close(status, counts))
+        self._thread.join()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- writer thread -----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        closing: _Close | None = None
+        next_flush = time.monotonic() + self.flush_interval
+        try:
+            while closing is None:
+                try:
+                    item = self._queue.get(timeout=max(0.0, next_flush - time.monotonic()))
+                except queue.Empty:
+                    item = None
+                urgent = False
+                while item is not None:
+                    if isinstance(item, _Close):
+                        closing = item
+                        break
+                    urgent = self._take(item) or urgent
+                    if self._batch.nbytes >= MAX_BATCH_BYTES or time.monotonic() >= next_flush:
+                        break
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        item = None
+                now = time.monotonic()
+                if urgent or closing or now >= next_flush or self._batch.nbytes >= MAX_BATCH_BYTES:
+                    self._flush()
+                    next_flush = now + self.flush_interval
+            self._finish(closing)
+        finally:
+            self._conn.close()
+
+    def _take(self, item: Any) -> bool:
+        """Add one queued item to the batch; True when it should be committed at once."""
+        b = self._batch
+        if isinstance(item, FrameBlock):
+            if len(item):
+                b.frames.append(item)
+                b.nbytes += item.values.nbytes
+        elif isinstance(item, _Event):
+            b.events.append(item)
+            return item.reply is not None  # a person is waiting for the event's id
+        else:
+            _, data, host_time = item
+            b.raw.append((data, host_time))
+            b.nbytes += len(data)
+        return False
+
+    def _flush(self) -> None:
+        batch, self._batch = self._batch, _Batch()
+        if self.error is not None:
+            self._count_lost(batch)
+            return
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            written = self._write(batch)
+            self._conn.execute("UPDATE sessions SET counters_json = ? WHERE id = ?",
+                               (to_json(self._stored_counts(written)), self.session_id))
+            self._conn.execute("COMMIT")
+        except Exception as err:  # whatever stops the write, it is recorded, never swallowed
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            self.error = StoreError(
+                f"recording session {self.session_id} stopped writing to {self.store.path}: "
+                f"{err}; what was saved before is kept")
+            log.error("%s", self.error)
+            self._count_lost(batch)
+            return
+        self.frames_written += written.frames
+        self.raw_bytes_written += written.raw_bytes
+        self.events_written += len(written.event_ids)
+        self._add_not_stored(frames=written.bad_frames)
+        self._next_index += written.frames
+        if batch.raw:
+            self._next_raw += 1
+        self.last_commit_time = time.monotonic()
+        for event, eid in zip(batch.events, written.event_ids, strict=False):
+            if event.reply is not None:
+                event.reply.put(eid)
+
+    def _stored_counts(self, written: _Written) -> dict[str, Any]:
+        """What the store holds for this session, for the counters column."""
+        base = self._stored_before
+        not_stored = dict(self.not_stored)
+        not_stored["frames"] += written.bad_frames
+        return {
+            "stored_frames": base["frames"] + self.frames_written + written.frames,
+            "stored_raw_bytes": base["raw_bytes"] + self.raw_bytes_written + written.raw_bytes,
+            "stored_events": base["events"] + self.events_written + len(written.event_ids),
+            "not_stored": not_stored,
+        }
+
+    def _add_not_stored(self, frames: int = 0, raw_bytes: int = 0, events: int = 0) -> None:
+        with self._lock:
+            self.not_stored["frames"] += frames
+            self.not_stored["raw_bytes"] += raw_bytes
+            self.not_stored["events"] += events
+
+    def _count_lost(self, batch: _Batch) -> None:
+        self._add_not_stored(sum(len(b) for b in batch.frames),
+                             sum(len(d) for d, _ in batch.raw), len(batch.events))
+        for event in batch.events:
+            if event.reply is not None:
+                event.reply.put(None)
+
+    def _write(self, batch: _Batch) -> _Written:
+        """Insert one batch inside the open transaction."""
+        events = list(batch.events)
+        good = [b for b in batch.frames if b.frame_shape == self.frame_shape]
+        n_bad = sum(len(b) for b in batch.frames) - sum(len(b) for b in good)
+        if n_bad:
+            shapes = sorted({str(b.frame_shape) for b in batch.frames} - {str(self.frame_shape)})
+            events.append(_Event(
+                batch.frames[0].host_time[0], "warning",
+                f"{n_bad} frames of shape {', '.join(shapes)} do not match the session's "
+                f"{self.frame_shape} and were not stored as samples (their bytes are in the raw "
+                "capture)", {"frames": n_bad, "shapes": shapes}, "sotlog"))
+        frames = 0
+        for chunk in self._chunks(good):
+            self._insert_chunk(chunk, self._next_index + frames)
+            frames += len(chunk)
+        raw_bytes = 0
+        if batch.raw:
+            row = store_codec.encode_raw(batch.raw)
+            row.update(session_id=self.session_id, chunk_index=self._next_raw,
+                       t_first=batch.raw[0][1] - self.t0_host,
+                       t_last=batch.raw[-1][1] - self.t0_host)
+            _insert(self._conn, "raw", row)
+            raw_bytes = row["nbytes"]
+        ids = []
+        now = utc_now()
+        for e in events:
+            cur = self._conn.execute(
+                "INSERT INTO events (session_id, host_time, kind, text, data_json, created_utc, "
+                "source) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (self.session_id, e.host_time, e.kind, e.text, to_json(e.data), now, e.source))
+            ids.append(int(cur.lastrowid or 0))
+        return _Written(frames, raw_bytes, ids, n_bad)
+
+    def _chunks(self, blocks: list[FrameBlock]) -> list[FrameBlock]:
+        """Runs of one dtype, cut every ``chunk_seconds`` of host time and at MAX_CHUNK_BYTES."""
+        runs: list[list[FrameBlock]] = []
+        for b in blocks:
+            if runs and runs[-1][-1].values.dtype == b.values.dtype:
+                runs[-1].append(b)
+            else:
+                runs.append([b])
+        out = []
+        for run in runs:
+            block = FrameBlock.concat(run)
+            t = block.host_time
+            bins = np.floor((t - t[0]) / self.chunk_seconds)
+            most = max(1, MAX_CHUNK_BYTES // max(1, block.values[0].nbytes))
+            cuts = set(np.flatnonzero(np.diff(bins)).tolist())
+            cuts.update(range(most - 1, len(block) - 1, most))
+            start = 0
+            for cut in sorted(cuts):
+                out.append(_slice(block, start, cut + 1))
+                start = cut + 1
+            out.append(_slice(block, start, len(block)))
+        return out
+
+    def _insert_chunk(self, chunk: FrameBlock, first_index: int) -> None:
+        row = store_codec.encode_chunk(chunk)
+        t = chunk.host_time - self.t0_host
+        row.update(session_id=self.session_id, first_index=first_index,
+                   t_first=float(t.min()), t_last=float(t.max()))
+        _insert(self._conn, "chunks", row)
+        if self._dtype is None:
+            self._dtype = row["dtype"]
+            self._conn.execute("UPDATE sessions SET dtype = ? WHERE id = ?",
+                               (self._dtype, self.session_id))
+
+    def _finish(self, closing: _Close) -> None:
+        status = closing.status if self.error is None else "interrupted"
+        counts = {**self._stored_counts(_Written()), **closing.counters}
+        try:
+            self._conn.execute(
+                "UPDATE sessions SET status = ?, ended_utc = ?, counters_json = ? WHERE id = ?",
+                (status, utc_now(), to_json(counts), self.session_id))
+        except sqlite3.Error as err:
+            if self.error is None:
+                self.error = StoreError(
+                    f"session {self.session_id}: cannot write its end to {self.store.path}: {err}")
+            log.error("%s", self.error)
+
+
+def _slice(block: FrameBlock, a: int, b: int) -> FrameBlock:
+    return FrameBlock(block.values[a:b], block.host_time[a:b], block.device_time[a:b],
+                      block.seq[a:b], block.flags[a:b])
+
+
+def _insert(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> None:
+    cols = ", ".join(row)
+    conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({', '.join(':' + k for k in row)})", row)

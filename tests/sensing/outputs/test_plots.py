@@ -1,0 +1,26 @@
+"""The session plot never draws a line across missing data."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sensing.outputs.plots import broken_at_gaps
+
+
+def test_a_pause_in_the_frames_breaks_the_line() -> None:
+    t = np.r_[np.arange(0, 2, 0.0125), np.arange(3.5, 5, 0.0125)]
+    v = np.column_stack([t * 2, -t])
+    t2, v2 = broken_at_gaps(t, v)
+    nan_rows = np.flatnonzero(np.isnan(t2))
+    assert nan_rows.tolist() == [160]  # between the last frame before and the first after
+    assert np.isnan(v2[160]).all()
+    np.testing.assert_array_equal(np.delete(t2, 160), t)  # nothing else changed or invented
+    np.testing.assert_array_equal(np.delete(v2, 160, axis=0), v)
+
+
+def test_steady_frames_and_jitter_are_left_alone() -> None:
+    rng = np.random.default_rng(1)
+    t = np.cumsum(rng.uniform(0.008, 0.02, 500))  # host-time jitter of a USB serial link
+    v = rng.normal(size=(500, 2))
+    t2, v2 = broken_at_gaps(t, v)
+    assert t2 is t and v2 is v

@@ -1,0 +1,299 @@
+"""The session store on real SQLite files: opening, schema, sessions, edits, events, recovery."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, arrays
+
+from firmware_bridge.errors import StoreError
+from firmware_bridge.frames import FrameBlock
+from firmware_bridge.profiles import Profile, parse_profile
+from sensing.metadata import Block, MetadataError, SessionMeta
+from sensing.store import codec as store_codec
+from sensing.store import schema as store_schema
+from sensing.store.sessions import Store
+
+CELLS_TOML = """name = "test-cells"
+protocol = "blockframe"
+nominal_rate_hz = 80
+
+[[channels]]
+name = "left"
+unit = "kg"
+scale = 0.001
+offset = 0.5
+block = "left"
+
+[[channels]]
+name = "right"
+unit = "counts"
+block = "right"
+"""
+
+MAT_TOML = """name = "test-mat"
+protocol = "blockframe"
+nominal_rate_hz = 50
+
+[matrix]
+rows = 48
+cols = 48
+raw_max = 4095
+unit = "raw"
+dtype = "uint16"
+"""
+
+
+def cells_profile() -> Profile:
+    return parse_profile(CELLS_TOML, "test:cells")
+
+
+def mat_profile() -> Profile:
+    return parse_profile(MAT_TOML, "test:mat")
+
+
+def a_meta(subject: str = "P-0042", **kw: object) -> SessionMeta:
+    fields: dict = {"subject_code": subject, "position": "prone", "category": "II",
+                    "short_leg": "left", "blocks": [Block("left", "iliac_crest", 30.0, "left")],
+                    "body_weight_kg": 71.5, "note": "first"}
+    fields.update(kw)
+    return SessionMeta(**fields)
+
+
+def cell_block(start: int, n: int, t0: float = 1000.0, rate: float = 80.0) -> FrameBlock:
+    """Deterministic load-cell frames ``start .. start + n`` (float64, awkward bit patterns)."""
+    k = np.arange(start, start + n)
+    values = np.column_stack([8000 + 1000 * np.sin(k / 7.0), -3.25 + k / 3.0])
+    dev = np.where(k % 5 == 0, np.nan, k / rate)
+    return FrameBlock.build(values, t0 + k / rate, dev, k, (k % 3 == 0).astype(np.uint8))
+
+
+def open_store(tmp_path: Path, **kw: object) -> Store:
+    return Store.open(tmp_path / "s.sqlite3", **kw)  # type: ignore[arg-type]
+
+
+def test_open_creates_folder_and_a_wal_store(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "sessions.sqlite3"
+    store = Store.open(path)
+    assert store.path == path and path.is_file()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store_schema.SCHEMA_VERSION
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == store_schema.APPLICATION_ID
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"sessions", "session_edits", "events", "chunks", "raw"} <= tables
+    conn.close()
+    with store.connect() as ro:
+        assert ro.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        with pytest.raises(sqlite3.OperationalError):
+            ro.execute("DELETE FROM sessions")
+    Store.open(path)  # opening again is harmless
+
+
+def test_path_from_environment_then_user_data_dir(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOTLOG_STORE", str(tmp_path / "env.sqlite3"))
+    assert Store.open().path == tmp_path / "env.sqlite3"
+    monkeypatch.delenv("SOTLOG_STORE")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    if sys.platform.startswith("linux"):
+        assert Store.open().path == tmp_path / "xdg" / "sotlog" / "sessions.sqlite3"
+
+
+@pytest.mark.parametrize("content", [b"subject,force\nP-1,12\n", os.urandom(8192)])
+def test_a_file_that_is_not_a_store_is_one_line_error(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "x.sqlite3"
+    path.write_bytes(content)
+    with pytest.raises(StoreError) as err:
+        Store.open(path)
+    assert "not a sotlog session store" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_another_sqlite_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE patients (name TEXT)")
+    with pytest.raises(StoreError, match="not a sotlog session store"):
+        Store.open(path)
+
+
+def test_a_store_from_a_newer_sotlog_is_refused(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    with sqlite3.connect(store.path) as conn:
+        conn.execute(f"PRAGMA user_version = {store_schema.SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match="newer sotlog"):
+        Store.open(store.path)
+
+
+def test_a_corrupt_store_is_a_store_error(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    store.create_session(a_meta(), cells_profile())
+    conn = sqlite3.connect(store.path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    data = bytearray(store.path.read_bytes())
+    data[:16] = b"definitely not!!"
+    store.path.write_bytes(bytes(data))
+    with pytest.raises(StoreError):
+        Store.open(store.path)
+
+
+def test_create_session_keeps_header_profile_and_owner(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    profile = cells_profile()
+    sid = store.create_session(a_meta(), profile, port="/dev/ttyUSB0", device="HX711 rig",
+                               t0_host=123.5, conversion={"tare": {"left": 10.0}})
+    info = store.session(sid).info
+    assert info.id == sid and len(info.uuid) == 36
+    assert info.meta == a_meta()
+    assert info.profile == profile and info.profile_name == "test-cells"
+    assert info.port == "/dev/ttyUSB0" and info.device == "HX711 rig"
+    assert info.t0_host == 123.5 and info.status == "recording" and info.ended_utc is None
+    assert info.frame_shape == (2,) and info.channel_names == ["left", "right"]
+    assert info.conversion == {"tare": {"left": 10.0}}
+    assert info.format_version == store_schema.FORMAT_VERSION and info.software_version
+    assert info.started_utc.endswith("+00:00")
+    assert info.n_frames == 0 and info.duration_s == 0.0
+    with store.connect() as conn:
+        row = conn.execute("SELECT pid, hostname, proc_token FROM sessions").fetchone()
+    assert row["pid"] == os.getpid() and row["hostname"]
+
+
+def test_a_profile_without_toml_text_is_refused(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    bare = Profile(name="bare", protocol="blockframe")
+    with pytest.raises(StoreError, match="no TOML text"):
+        store.create_session(a_meta(), bare)
+
+
+def test_missing_session_is_one_line(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    with pytest.raises(StoreError, match=r"^no session 42 in .*s\.sqlite3$"):
+        store.session(42)
+
+
+def test_sessions_filters_newest_first(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    ids = [
+        store.create_session(a_meta("P-1"), cells_profile(),
+                             started_utc="2024-03-01T09:00:00.000+00:00"),
+        store.create_session(a_meta("P-2", position="supine", category="I"), cells_profile(),
+                             started_utc="2024-03-02T09:00:00.000+00:00"),
+        store.create_session(a_meta("P-1", category="III"), mat_profile(),
+                             started_utc="2024-03-03T09:00:00.000+00:00"),
+    ]
+    assert [i.id for i in store.sessions()] == ids[::-1]
+    assert [i.id for i in store.sessions(subject="P-1")] == [ids[2], ids[0]]
+    assert [i.id for i in store.sessions(position="supine")] == [ids[1]]
+    assert [i.id for i in store.sessions(category="III")] == [ids[2]]
+    assert [i.id for i in store.sessions(since="2024-03-02")] == [ids[2], ids[1]]
+    assert [i.id for i in store.sessions(until="2024-03-02")] == [ids[0]]
+    assert store.sessions(status="complete") == []
+    assert store.sessions()[0].frame_shape == (48, 48) and store.sessions()[0].is_matrix
+
+
+def test_update_meta_validates_and_logs_every_edit(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    sid = store.create_session(a_meta(), cells_profile())
+    new = store.update_meta(sid, {"category": "I", "note": "moved block",
+                                  "blocks": [Block("right", "sacrum", None, "right")]})
+    assert new.category == "I" and new.blocks[0].landmark == "sacrum"
+    session = store.session(sid)
+    assert session.info.meta == new
+    edits = session.edits()
+    assert [e.field for e in edits] == ["category", "note", "blocks"]
+    assert (edits[0].old, edits[0].new) == ("II", "I")
+    assert edits[2].old == [{"side": "left", "landmark": "iliac_crest", "angle_deg": 30.0,
+                             "channel": "left"}]
+    assert edits[2].new[0]["landmark"] == "sacrum" and edits[0].at_utc
+    with pytest.raises(MetadataError):
+        store.update_meta(sid, {"position": "sideways"})
+    with pytest.raises(MetadataError, match="unknown session field"):
+        store.update_meta(sid, {"name": "Jane"})
+    assert store.session(sid).info.meta == new and len(store.session(sid).edits()) == 3
+    store.update_meta(sid, {"category": "I"})  # no change, no edit
+    assert len(store.session(sid).edits()) == 3
+
+
+def test_set_conversion_is_logged(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    sid = store.create_session(a_meta(), cells_profile())
+    store.set_conversion(sid, {"tare": {"left": 8000.0}})
+    s = store.session(sid)
+    assert s.info.conversion == {"tare": {"left": 8000.0}}
+    assert [(e.field, e.old, e.new) for e in s.edits()] == [
+        ("conversion", {}, {"tare": {"left": 8000.0}})]
+
+
+def test_add_event_after_recording(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    sid = store.create_session(a_meta(), cells_profile(), t0_host=500.0)
+    eid = store.add_event(sid, "marker", "patient coughed", {"by": "dashboard"}, time_s=12.5)
+    (event,) = store.session(sid).events()
+    assert (event.id, event.kind, event.text, event.source) == (eid, "marker", "patient coughed",
+                                                                "person")
+    assert event.time_s == 12.5 and event.host_time == 512.5 and event.data == {"by": "dashboard"}
+    with pytest.raises(MetadataError):
+        store.add_event(sid, "sneezed", time_s=1.0)
+    with pytest.raises(StoreError, match="needs its time"):
+        store.add_event(sid, "note", "x")
+    with pytest.raises(StoreError, match="no session 99"):
+        store.add_event(99, "note", "x", time_s=1.0)
+
+
+def test_extra_schema_and_ensure_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_schema, "EXTRA_SCHEMA", [
+        "CREATE TABLE IF NOT EXISTS calibrations (id INTEGER PRIMARY KEY, fit TEXT)"])
+    store = open_store(tmp_path)
+    store.ensure_schema("CREATE TABLE IF NOT EXISTS regions (id INTEGER PRIMARY KEY)")
+    with store.connect() as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert {"calibrations", "regions"} <= names
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_sessions_of_a_gone_process_become_interrupted(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    dead = store.create_session(a_meta("P-dead"), cells_profile(), t0_host=0.0)
+    mine = store.create_session(a_meta("P-mine"), cells_profile())
+    elsewhere = store.create_session(a_meta("P-other"), cells_profile())
+    reused = store.create_session(a_meta("P-reused"), cells_profile())
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE sessions SET pid = ? WHERE id = ?", (_dead_pid(), dead))
+        conn.execute("UPDATE sessions SET hostname = 'another-laptop', pid = ? WHERE id = ?",
+                     (_dead_pid(), elsewhere))
+        conn.execute("UPDATE sessions SET proc_token = 'not-my-start' WHERE id = ?", (reused,))
+    Store.open(store.path)
+    status = {i.id: i.status for i in store.sessions()}
+    assert status == {dead: "interrupted", mine: "recording", elsewhere: "recording",
+                      reused: "interrupted"}
+    (warning,) = store.session(dead).events()
+    assert warning.kind == "warning" and warning.source == "sotlog"
+    assert "marked interrupted" in warning.text
+    assert json.dumps(warning.data)
+
+
+@settings(max_examples=150, deadline=None)
+@given(arrays(st.sampled_from(["<u1", "<u2", ">u2", "<i2", "<i4", "<u4", "<i8", "<u8", "<f8",
+                               ">f8", "<f4", "?"]),
+              array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=9)))
+def test_codecs_are_bit_exact(a: np.ndarray) -> None:
+    codec, blob = store_codec.encode(a)
+    stored = a.dtype.newbyteorder("<") if a.dtype.byteorder == ">" else a.dtype
+    back = store_codec.decode(codec, blob, stored.str, a.shape)
+    assert back.shape == a.shape
+    assert back.tobytes() == np.ascontiguousarray(a, dtype=stored).tobytes()
