@@ -32,6 +32,43 @@ BRIDGE_NOTICE_KINDS = ("disconnect", "reconnect", "gap")  # the bridge's own; ne
 NOTICE_WINDOW_S = 1.0  # at most one decoder notice per kind per window reaches the listeners
 RATE_WINDOW_S = 2.0
 POLL_RETRY_S = 0.25  # a polled device that has not answered for this long is asked again
+HISTORY_HEAD_BYTES = 64 << 10  # kept from a decoder's first reads (a header line, a preamble)
+HISTORY_TAIL_BYTES = 64 << 10  # and from its latest ones (a partial line or frame, a sequence)
+
+
+class RawHistory:
+    """The reads a decoder has been fed since it was made: its first and its latest ones.
+
+    A listener that joins a running bridge (a recorder at Start) is handed them first, so the
+    bytes it keeps can bring a fresh decoder to the live decoder's state: the header it learned
+    the layout from, and the partial line or frame it holds. When more was read than head and
+    tail keep, the reads between are left out and the decoder resynchronises on the tail.
+    """
+
+    def __init__(self, head: int = HISTORY_HEAD_BYTES, tail: int = HISTORY_TAIL_BYTES) -> None:
+        self._head_max, self._tail_max = head, tail
+        self.clear()
+
+    def clear(self) -> None:
+        self._head: list[tuple[bytes, float]] = []
+        self._tail: deque[tuple[bytes, float]] = deque()
+        self._head_bytes = self._tail_bytes = 0
+        self.skipped = 0  # bytes between head and tail that are not kept
+
+    def add(self, data: bytes, host_time: float) -> None:
+        if self._head_bytes < self._head_max and not self._tail:
+            self._head.append((data, host_time))
+            self._head_bytes += len(data)
+            return
+        self._tail.append((data, host_time))
+        self._tail_bytes += len(data)
+        while self._tail_bytes - len(self._tail[0][0]) >= self._tail_max:
+            old, _ = self._tail.popleft()
+            self._tail_bytes -= len(old)
+            self.skipped += len(old)
+
+    def reads(self) -> list[tuple[bytes, float]]:
+        return [*self._head, *self._tail]
 
 
 class Listener(Protocol):
@@ -92,7 +129,7 @@ class Bridge:
         self._reconnects = 0
         self._retired = Counters()  # counts of decoders replaced after a reconnect
         self._counters_lock = threading.Lock()
-        self._hooks: tuple[_Hooks, ...] = ()  # replaced whole, so the thread reads it lock-free
+        self._hooks: tuple[_Hooks, ...] = ()  # replaced whole under _hooks_lock
         self._hooks_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._port: serial.SerialBase | None = None
@@ -107,6 +144,7 @@ class Bridge:
         self._last_data_time: float | None = None
         self._mark_after_gap = False
         self._last_poll = 0.0
+        self.history = RawHistory()
 
     # -- public face -------------------------------------------------------------------------
 
@@ -135,11 +173,17 @@ class Bridge:
             span = min(RATE_WINDOW_S, now - self._rate_since)
         return n / span if n and span > 0 else 0.0
 
-    def add_listener(self, listener: Listener | Any) -> None:
-        """Hand everything read from now on to ``listener`` as well."""
+    def add_listener(self, listener: Any, *, history: bool = False) -> None:
+        """Hand everything read from now on to ``listener`` as well.
+
+        With ``history``, ``listener.on_history(reads)`` first gets the reads the current decoder
+        was fed so far (``RawHistory``): exactly those it will not get through ``on_raw``.
+        """
         hooks = _Hooks(listener, getattr(listener, "on_raw", None),
                        getattr(listener, "on_frames", None), getattr(listener, "on_notice", None))
         with self._hooks_lock:
+            if history:
+                listener.on_history(self.history.reads(), self.history.skipped)
             self._hooks = (*self._hooks, hooks)
 
     def remove_listener(self, listener: Listener | Any) -> None:
@@ -258,6 +302,8 @@ class Bridge:
             with self._counters_lock:
                 self._retired = _add(self._retired, self.decoder.counters)
                 self.decoder = fresh
+            with self._hooks_lock:
+                self.history.clear()
             self._mark_after_gap = True
             self._emit(Notice(now, "reconnect", f"{self.url} is back"))
             self._emit(Notice(now, "gap", f"no data for {now - lost_at:.3f} s",
@@ -296,26 +342,31 @@ class Bridge:
                 continue
             self._bytes += len(data)
             self._last_data_time = now
-            for h in self._hooks:
+            with self._hooks_lock:  # a read is in the history or reaches a new listener: one
+                self.history.add(data, now)
+                hooks = self._hooks
+            for h in hooks:
                 if h.raw is not None:
                     self._call(h, h.raw, data, now)
             decoded = self.decoder.feed(data, now)
             block = decoded.frames
             if block is not None and len(block):
-                self._deliver(block, now)
+                self._deliver(block, now, hooks)
                 if poll:
                     self._send(port, self.decoder.poll_request())
             for notice in decoded.notices:
                 self._coalesce_notice(notice)
             self._flush_notices(now)
 
-    def _deliver(self, block: FrameBlock, now: float) -> None:
+    def _deliver(self, block: FrameBlock, now: float, hooks: tuple[_Hooks, ...]) -> None:
+        """Frames go to the listeners their bytes went to (a listener added in between gets
+        those bytes in its history instead)."""
         if self._mark_after_gap:
             block.flags[0] |= FLAG_AFTER_GAP
             self._mark_after_gap = False
         with self._rate_lock:
             self._rate.append((now, len(block)))
-        for h in self._hooks:
+        for h in hooks:
             if h.frames is not None:
                 self._call(h, h.frames, block)
 

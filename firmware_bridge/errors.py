@@ -1,4 +1,4 @@
-"""sotlog's error tree, by phase. A person sees one line: ``str(err)``."""
+"""sotlog's error tree, by phase, in one module. A person sees one line: ``str(err)``."""
 
 
 class SotlogError(Exception):
@@ -27,3 +27,27 @@ class ExportError(SotlogError):
 
 class CalibrationError(SotlogError):
     """A calibration cannot be fitted or applied."""
+
+
+class NotFound(StoreError):
+    """A session or calibration asked for is not in the store."""
+
+
+class MetadataError(SotlogError):
+    """Session metadata or an event that does not fit the vocabulary."""
+
+
+class TareRefused(CalibrationError):
+    """A tare that would zero on moving or loaded blocks; the message says which and by how much."""
+
+
+class CalibrationCancelled(CalibrationError):
+    """A person cancelled a calibration run; nothing was stored."""
+
+
+class StateError(SotlogError):
+    """An action that does not fit what the station is doing now (e.g. Stop while idle)."""
+
+
+class SettingsError(SotlogError):
+    """The dashboard was asked to start in a way that is not safe or not possible."""

@@ -1,51 +1,108 @@
-"""Session metadata: who/what/when/where of block placement. Subject codes only, never names."""
+"""Session metadata, modelled once: who/what/when/where of block placement.
+
+Subject codes only, never names. The command line, the web forms, the store and the exports all
+read and check metadata through these two models; the words they accept are in
+``sensing.vocabulary``. A bad field is a ``MetadataError`` with one line.
+"""
 
 from __future__ import annotations
 
-import re
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
-from firmware_bridge.errors import SotlogError
-
-POSITIONS = ("prone", "supine")
-CATEGORIES = ("I", "II", "III", "other")
-SHORT_LEG_SIDES = ("left", "right", "none")
-BLOCK_SIDES = ("left", "right")
-LANDMARKS = ("iliac_crest", "greater_trochanter", "acetabulum", "ilium", "sacrum", "other")
-# Typed by a person, or detected by sotlog from the wire and the store.
-EVENT_KINDS = (
-    "placed", "removed", "tare", "note", "marker", "gap",
-    "disconnect", "reconnect", "undecodable", "crc_error", "seq_gap", "out_of_range",
-    "wrong_size", "warning", "calibration",
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
 )
-PERSON_EVENT_KINDS = ("placed", "removed", "marker", "note")
-SUBJECT_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
-STATUSES = ("recording", "complete", "interrupted")
+
+from firmware_bridge.errors import MetadataError
+from firmware_bridge.profiles import BLOCK_SIDES
+from sensing.vocabulary import (
+    ANGLE_RANGE_DEG,
+    BODY_WEIGHT_RANGE_KG,
+    CATEGORIES,
+    LANDMARKS,
+    MAX_BLOCKS,
+    MAX_NOTE_CHARS,
+    POSITIONS,
+    SHORT_LEG_SIDES,
+    SUBJECT_CODE_HINT,
+    SUBJECT_CODE_RE,
+    check_choice,
+)
 
 
-class MetadataError(SotlogError):
-    """Session metadata that does not fit the vocabulary."""
+def _blank_is_none(value: Any) -> Any:
+    return None if value == "" else value
 
 
-@dataclass
-class Block:
-    """One wedge under the pelvis."""
+def _one_of(name: str, allowed: tuple[str, ...]) -> AfterValidator:
+    """Checks an optional text field against ``allowed``."""
+    return AfterValidator(lambda v: check_choice(name, v, allowed))
 
-    side: str
-    landmark: str
-    angle_deg: float | None = None
-    channel: str | None = None  # the channel (or mat region) measuring this block
 
-    def __post_init__(self) -> None:
-        if self.side not in BLOCK_SIDES:
-            raise MetadataError(f"block side must be left or right, not {self.side!r}")
-        if self.landmark not in LANDMARKS:
-            raise MetadataError(
-                f"block landmark must be one of {', '.join(LANDMARKS)}, not {self.landmark!r}"
-            )
-        if self.angle_deg is not None and not -90 <= self.angle_deg <= 90:
-            raise MetadataError(f"block angle must be between -90 and 90 degrees: {self.angle_deg}")
+# Optional choices; "" from a form means not given.
+Position = Annotated[str | None, BeforeValidator(_blank_is_none), _one_of("position", POSITIONS)]
+Category = Annotated[str | None, BeforeValidator(_blank_is_none), _one_of("category", CATEGORIES)]
+ShortLeg = Annotated[str | None, BeforeValidator(_blank_is_none),
+                     _one_of("short_leg", SHORT_LEG_SIDES)]
+
+
+def _subject_code(value: str | None) -> str | None:
+    if value is not None and not SUBJECT_CODE_RE.match(value):
+        raise ValueError(f"subject code {value!r} must be {SUBJECT_CODE_HINT}")
+    return value
+
+
+def _side(value: str) -> str:
+    if value not in BLOCK_SIDES:
+        raise ValueError(f"block side must be left or right, not {value!r}")
+    return value
+
+
+def _landmark(value: str) -> str:
+    if value not in LANDMARKS:
+        raise ValueError(f"block landmark must be one of {', '.join(LANDMARKS)}, not {value!r}")
+    return value
+
+
+def _angle(value: float | None) -> float | None:
+    lo, hi = ANGLE_RANGE_DEG
+    if value is not None and not lo <= value <= hi:
+        raise ValueError(f"block angle must be between {lo:g} and {hi:g} degrees: {value:g}")
+    return value
+
+
+def _body_weight(value: float | None) -> float | None:
+    lo, hi = BODY_WEIGHT_RANGE_KG
+    if value is not None and not lo <= value <= hi:
+        raise ValueError(f"body weight must be {lo:g}-{hi:g} kg, not {value:g}")
+    return value
+
+
+class _Checked(BaseModel):
+    """A model whose constructor says what does not fit in one MetadataError line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as err:
+            raise MetadataError(describe(err)) from None
+
+
+class Block(_Checked):
+    """One wedge under the pelvis, and the channel (or mat region) that measures it."""
+
+    side: Annotated[str, AfterValidator(_side)]
+    landmark: Annotated[str, AfterValidator(_landmark)]
+    angle_deg: Annotated[float | None, AfterValidator(_angle)] = None
+    channel: Annotated[Annotated[str, Field(max_length=64)] | None,
+                       BeforeValidator(_blank_is_none)] = None
 
     @classmethod
     def parse(cls, spec: str) -> Block:
@@ -53,50 +110,62 @@ class Block:
         parts = spec.split(":")
         if len(parts) not in (2, 3):
             raise MetadataError(f"block spec {spec!r} must be SIDE:LANDMARK[:ANGLE]")
-        angle = None
+        fields: dict[str, Any] = {"side": parts[0], "landmark": parts[1]}
         if len(parts) == 3:
             try:
-                angle = float(parts[2])
+                fields["angle_deg"] = float(parts[2])
             except ValueError:
                 raise MetadataError(f"block spec {spec!r}: angle must be a number") from None
-        return cls(parts[0], parts[1], angle)
+        return checked(cls, fields)
 
 
-@dataclass
-class SessionMeta:
+class SessionMeta(_Checked):
     """What the practitioner enters about a session. Every field is optional but checked."""
 
-    subject_code: str | None = None
-    position: str | None = None
-    category: str | None = None
-    short_leg: str | None = None
-    blocks: list[Block] = field(default_factory=list)
-    body_weight_kg: float | None = None
-    note: str = ""
-
-    def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
-        if self.subject_code is not None and not SUBJECT_CODE_RE.match(self.subject_code):
-            raise MetadataError(
-                f"subject code {self.subject_code!r} must be a short pseudonym like P-0042 "
-                "(letters, digits, - _ . ; at most 32)"
-            )
-        for name, allowed in (("position", POSITIONS), ("category", CATEGORIES),
-                              ("short_leg", SHORT_LEG_SIDES)):
-            value = getattr(self, name)
-            if value is not None and value not in allowed:
-                raise MetadataError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
-        if self.body_weight_kg is not None and not 1 <= self.body_weight_kg <= 400:
-            raise MetadataError(f"body weight must be 1-400 kg, not {self.body_weight_kg}")
-        self.blocks = [b if isinstance(b, Block) else Block(**b) for b in self.blocks]
+    subject_code: Annotated[str | None, BeforeValidator(_blank_is_none),
+                            AfterValidator(_subject_code)] = None
+    position: Position = None
+    category: Category = None
+    short_leg: ShortLeg = None
+    body_weight_kg: Annotated[float | None, AfterValidator(_body_weight)] = None
+    note: Annotated[str, BeforeValidator(lambda v: "" if v is None else v),
+                    Field(max_length=MAX_NOTE_CHARS)] = ""
+    blocks: Annotated[list[Block], Field(max_length=MAX_BLOCKS)] = []
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self.model_dump()
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SessionMeta:
-        d = dict(d)
-        d["blocks"] = [Block(**b) for b in d.get("blocks", [])]
-        return cls(**d)
+        return checked(cls, d)
+
+    def changed(self, changes: dict[str, Any]) -> SessionMeta:
+        """A copy with ``changes`` applied and checked; an unknown field is a MetadataError."""
+        unknown = sorted(set(changes) - set(FIELDS))
+        if unknown:
+            raise MetadataError(f"unknown session field(s): {', '.join(unknown)} "
+                                f"(known: {', '.join(FIELDS)})")
+        return checked(SessionMeta, {**self.as_dict(), **changes})
+
+
+FIELDS = tuple(SessionMeta.model_fields)
+M = TypeVar("M", bound=BaseModel)
+
+
+def checked(model: type[M], data: dict[str, Any]) -> M:
+    """``model`` from ``data``; what does not fit is one MetadataError line naming each field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise MetadataError(describe(err)) from None
+
+
+def describe(err: ValidationError) -> str:
+    """A pydantic error as one line: ``field: problem; field: problem``."""
+    parts = []
+    for e in err.errors():
+        where = ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path"))
+        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        named = where.rsplit(".", 1)[-1].replace("_", " ") in msg.replace("_", " ")
+        parts.append(msg if not where or named else f"{where}: {msg}")
+    return "; ".join(parts) or "invalid metadata"

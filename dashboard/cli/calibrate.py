@@ -287,13 +287,15 @@ def channel_checks(session: Any, args: argparse.Namespace, samples: Any = None
 
     ``samples`` are the session's samples in N, when the caller has read them already.
     """
+    from sensing.calibration.conversion import zero_segments
     from sensing.metrics.checks import session_checks
 
     info = session.info
     findings = session_checks(session, limit_days=getattr(args, "max_cal_age_days", None),
                               limit_n=getattr(args, "drift_max", None), samples=samples)
     conv = info.conversion or {}
-    tares = conv.get("tare") or {}
+    segments = zero_segments(conv)
+    tares = (segments[-1].get("offsets") or {}) if segments else {}
     cals = (conv.get("calibration") or {}).get("channels") or {}
     by_channel: dict[str, dict[str, Any]] = {}
     for f in findings:
@@ -308,6 +310,7 @@ def channel_checks(session: Any, args: argparse.Namespace, samples: Any = None
         row["zero"] = "tare" if tared else "calibration" if name in cals else "profile"
         if name in tares:
             row["tare_raw"] = tares[name]
+            row["zero_segments"] = len(segments)
     return list(by_channel.values()), findings
 
 

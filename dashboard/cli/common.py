@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from typing import Any
@@ -79,18 +78,9 @@ def load_session(args: argparse.Namespace) -> Any:
 
 
 def print_json(obj: Any) -> None:
-    json.dump(obj, sys.stdout, indent=2, default=_default)
-    sys.stdout.write("\n")
+    from sensing.plainjson import dumps
 
-
-def _default(obj: object) -> object:
-    import numpy as np
-
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if hasattr(obj, "as_dict"):
-        return obj.as_dict()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+    sys.stdout.write(dumps(obj, indent=2) + "\n")
 
 
 def fmt_num(x: float | None, digits: int = 1) -> str:

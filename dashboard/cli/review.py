@@ -64,11 +64,13 @@ def _info_dict(info: Any) -> dict[str, Any]:
         "profile": info.profile_name, "port": info.port, "device": info.device,
         "software_version": info.software_version, "frame_shape": list(info.frame_shape),
         "channels": list(info.channel_names), "counters": info.counters,
-        "conversion": info.conversion, **info.meta.as_dict(),
+        "conversion": info.conversion, "end_reason": info.end_reason, "face": info.face,
+        **info.meta.as_dict(),
     }
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from sensing.calibration.conversion import describe_zeros
     from sensing.metrics.summary import summarise
 
     session = load_session(args)
@@ -81,6 +83,7 @@ def run_show(args: argparse.Namespace) -> int:
     together = _on_blocks_together(summary, info.meta.body_weight_kg)
     if args.json:
         print_json({**_info_dict(info), "summary": summary.as_dict(), "checks": checks,
+                    "zeros": describe_zeros(info.conversion, info.channel_names or ["total"]),
                     "warnings": [f.text for f in findings if f.warn],
                     "on_blocks_together": together,
                     "events": [{"time_s": e.time_s, "kind": e.kind, "text": e.text,
@@ -106,6 +109,10 @@ def run_show(args: argparse.Namespace) -> int:
           f"on the blocks {fmt_num(summary.time_on_blocks_s)} s")
     counters = "  ".join(f"{k} {v}" for k, v in _flat(info.counters).items())
     print(f"  counters    {counters or '-'}")
+    if info.end_reason:
+        print(f"  ended       {info.status}: {info.end_reason}")
+    for z in describe_zeros(info.conversion, info.channel_names or ["total"]):
+        print(f"  zero        {z['text']}")
     rows = [[c.name, c.unit, str(c.count), fmt_num(c.mean), fmt_num(c.sd), fmt_num(c.min),
              fmt_num(c.max), fmt_num(c.share_pct), fmt_num(c.body_weight_pct)]
             for c in summary.channels]
@@ -137,7 +144,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 def _on_blocks_together(summary: Any, body_weight_kg: float | None) -> dict[str, Any] | None:
     """The blocks' summed loaded means (a mat: its total) in one force unit, as % body weight."""
-    from sensing.metrics.summary import TOTAL
+    from sensing.metrics.onblocks import TOTAL
 
     chans = summary.channels
     picked = [c for c in chans if c.name == TOTAL] or [c for c in chans if c.name != TOTAL]

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,18 +24,22 @@ from dashboard.web.routes import (
     pages,
     sessions,
 )
-from dashboard.web.routes.sessions import NotFound
 from dashboard.web.settings import Settings
-from dashboard.web.station import StateError, Station
+from dashboard.web.station import Station
 from firmware_bridge import __version__
 from firmware_bridge.errors import (
     CalibrationError,
     DeviceError,
     ExportError,
+    MetadataError,
+    NotFound,
     ProfileError,
     ProtocolError,
+    SettingsError,
     SotlogError,
+    StateError,
     StoreError,
+    TareRefused,
 )
 
 log = logging.getLogger(__name__)
@@ -51,6 +56,9 @@ ERROR_STATUS: dict[type[SotlogError], int] = {
     NotFound: 404,
     DeviceError: 409,
     StateError: 409,
+    TareRefused: 409,
+    MetadataError: 400,
+    SettingsError: 400,
 }
 
 
@@ -63,7 +71,10 @@ def status_for(err: SotlogError) -> int:
 
 async def _sotlog_error(request: Request, err: Exception) -> JSONResponse:
     assert isinstance(err, SotlogError)
-    return JSONResponse({"detail": str(err)}, status_code=status_for(err))
+    body: dict[str, Any] = {"detail": str(err)}
+    if isinstance(err, TareRefused):
+        body["refused"] = True  # the page offers to tare anyway
+    return JSONResponse(body, status_code=status_for(err))
 
 
 async def _invalid_request(request: Request, err: Exception) -> JSONResponse:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from firmware_bridge.errors import CalibrationError, SotlogError
+from firmware_bridge.errors import CalibrationCancelled, CalibrationError, SotlogError
 
 if TYPE_CHECKING:
     from firmware_bridge.bridge import Bridge
@@ -26,10 +26,6 @@ if TYPE_CHECKING:
 
 ASK_POLL_S = 0.2
 MAX_STEPS = 500
-
-
-class Cancelled(CalibrationError):
-    """The person cancelled the run; nothing is stored."""
 
 
 @dataclass
@@ -71,11 +67,11 @@ class WebGuide:
             self._placed.clear()
         while not self._placed.wait(ASK_POLL_S):
             if self.cancelled.is_set():
-                raise Cancelled("calibration cancelled; nothing stored")
+                raise CalibrationCancelled("calibration cancelled; nothing stored")
 
     def say(self, text: str) -> None:
         if self.cancelled.is_set():  # said about once a second while waiting: a way out
-            raise Cancelled("calibration cancelled; nothing stored")
+            raise CalibrationCancelled("calibration cancelled; nothing stored")
         line = text.strip()
         with self._lock:
             if not text.startswith(" ") and line.startswith("waiting for"):
@@ -174,7 +170,7 @@ class CalibrationRun:
         try:
             self.records = self._procedure(self._tap, self.spec, self.guide, self._equilibration)
             self.state = "fitted"
-        except Cancelled as err:
+        except CalibrationCancelled as err:
             self.state, self.error = "cancelled", str(err)
         except SotlogError as err:
             self.state, self.error = "failed", str(err)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import quote, unquote
 
 from fastapi import Depends
@@ -123,24 +123,3 @@ def _with_cookie(send: Send, token: str) -> Send:
         await send(message)
 
     return wrapped
-
-
-def as_json(data: Any) -> Any:
-    """Plain JSON values from dataclasses, numpy numbers and arrays (NaN becomes null)."""
-    from dataclasses import asdict, is_dataclass
-
-    import numpy as np
-
-    if is_dataclass(data) and not isinstance(data, type):
-        data = asdict(data)
-    if isinstance(data, dict):
-        return {str(k): as_json(v) for k, v in data.items()}
-    if isinstance(data, list | tuple):
-        return [as_json(v) for v in data]
-    if isinstance(data, np.ndarray):
-        return as_json(data.tolist())
-    if isinstance(data, np.generic):
-        data = data.item()
-    if isinstance(data, float) and not np.isfinite(data):
-        return None
-    return data

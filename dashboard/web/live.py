@@ -20,20 +20,19 @@ from typing import Any
 
 import numpy as np
 
-from dashboard.web.livemat import BLOCKS, MatLive
-from dashboard.web.livemat import NAMES as MAT_NAMES
+from dashboard.web.livemat import MatLive
 from firmware_bridge.frames import FrameBlock, Notice
 from firmware_bridge.profiles import Profile
 from sensing.calibration.conversion import Conversion
-from sensing.mat.measures import total_unit
+from sensing.mat.blocks import BLOCK_REGIONS as MAT_BLOCKS
+from sensing.mat.blocks import CHANNELS as MAT_CHANNELS
+from sensing.metrics.onblocks import LiveOnBlocks, total_load
+from sensing.plainjson import plain
+from sensing.recording.conversion import Reading
 
 SEND_TIMEOUT_S = 2.0  # a viewer that cannot take one batch in this time is dropped
-# Live "on the blocks": total force above 10 % of the highest total so far (as in
-# sensing.metrics.summary, which uses the session's 99th percentile), and never below
-# LOADED_FLOOR_N.
-LOADED_SHARE = 0.10
-LOADED_FLOOR_N = 10.0
 MAX_EVENTS = 1000
+ReadingFn = Callable[[], Reading | None]
 
 
 @dataclass(frozen=True)
@@ -52,15 +51,21 @@ def live_channels(profile: Profile, conversion: dict[str, Any] | None = None
     A load cell's unit is N when its profile or its calibration (in ``conversion``) gives force.
     """
     if profile.matrix is not None:
-        unit = total_unit(profile.matrix, "N")
-        return [LiveChannel(name, unit, name if name in BLOCKS else None) for name in MAT_NAMES]
+        unit = MatLive.unit_for(profile, conversion)
+        return [LiveChannel(name, unit, name if name in MAT_BLOCKS else None)
+                for name in MAT_CHANNELS]
     units = Conversion.from_profile(profile, conversion).units("N")
     return [LiveChannel(ch.name, u, ch.block)
             for ch, u in zip(profile.channels, units, strict=True)]
 
 
 class LiveHub:
-    """Bridge listener holding the last ``ring_seconds`` of frames and every event, for viewers."""
+    """Bridge listener holding the last ``ring_seconds`` of frames and every event, for viewers.
+
+    Load cells are kept raw and read through the device's live conversion by each frame's time
+    (``reading``), so a tare shows from the frame it applies to, as it is stored. A mat is kept
+    as its block forces, computed on arrival by the same function a stored session uses.
+    """
 
     def __init__(self, ring_seconds: float = 150.0) -> None:
         self.ring_seconds = ring_seconds
@@ -68,16 +73,16 @@ class LiveHub:
         self._event_ids = itertools.count(1)
         self.epoch = time.monotonic()
         self.generation = 0
-        self.configure(None)
+        self.configure(None, lambda: None)
 
-    def configure(self, profile: Profile | None,
-                  conversion: dict[str, Any] | None = None) -> None:
-        """Start afresh for a device (or none): new channels, empty ring, no tare.
+    def configure(self, profile: Profile | None, reading: ReadingFn = lambda: None) -> None:
+        """Start afresh for a device (or none): new channels, empty ring, the clock reset.
 
-        ``conversion`` is what load cells are read with besides the profile (the calibrations in
-        use, as a session's conversion dict); a tare is added to it by ``set_tare``.
+        ``reading()`` gives the device's conversion in force now (None without a device).
         """
-        channels = live_channels(profile, conversion) if profile else []
+        current = reading()
+        channels = live_channels(profile, current.conversion if current else None) \
+            if profile else []
         rate = (profile.nominal_rate_hz if profile else None) or 100.0
         cap = int(min(max(self.ring_seconds * max(rate * 2.0, 200.0), 1000), 2_000_000))
         mat = MatLive(profile) if profile and profile.matrix is not None else None
@@ -85,13 +90,11 @@ class LiveHub:
             self.profile = profile
             self.channels = channels
             self.mat = mat
-            names = [c.name for c in channels]
-            self._total_col = names.index("total") if "total" in names else None
-            self._is_force = np.array([c.unit == "N" for c in channels], bool)
-            self._tare: np.ndarray | None = None
-            self._base = dict(conversion or {})
-            self._conversion = (Conversion.from_profile(profile, self._base)
-                                if profile is not None and profile.matrix is None else None)
+            self.reading = reading
+            self._names = [c.name for c in channels]
+            self._units = [c.unit for c in channels]
+            self.on_blocks = LiveOnBlocks(channels[-1].unit if mat else (
+                self._units[0] if channels else "N"))
             self._t = np.zeros(cap, np.float64)
             self._v = np.zeros((cap, len(channels)), np.float64)
             self.capacity = cap
@@ -99,30 +102,26 @@ class LiveHub:
             self.events: deque[dict[str, Any]] = deque(maxlen=MAX_EVENTS)
             self.epoch = time.monotonic()
             self.generation += 1
-            self.loaded_s = 0.0
-            self._peak_total = 0.0
-            self._count_from: float | None = None
-            self._last_t: float | None = None
             self.wrong_shape = 0
 
     # -- bridge listener (bridge thread: short, never waits) --------------------------------
 
-    def on_raw(self, data: bytes, host_time: float) -> None:
-        """Raw bytes are the recorder's business; the live view has no use for them."""
-
     def on_frames(self, block: FrameBlock) -> None:
-        values = block.values
-        mat = self.mat
-        if mat is not None and values.shape[1:] == (mat.matrix.rows, mat.matrix.cols):
-            values = mat.reduce(block)
-        if values.ndim != 2 or values.shape[1] != len(self.channels):
+        mat, current = self.mat, self.reading()
+        if mat is not None and block.frame_shape == (mat.matrix.rows, mat.matrix.cols):
+            values = mat.reduce(block, current)
+        elif mat is None and block.values.ndim == 2:
+            values = block.values.astype(np.float64, copy=False)
+        else:
+            values = np.empty((len(block), 0))
+        if values.shape[1] != len(self.channels):
             self.wrong_shape += len(block)  # counted and shown; the recorder keeps them
             return
-        values = values.astype(np.float64, copy=False)
         times = block.host_time
+        self.on_blocks.add(times, total_load(self._display(values, times, current),
+                                             self._names, self._units))
         n = len(times)
         with self._lock:
-            self._accumulate_loaded(times, values)
             cap = self.capacity
             if n > cap:
                 times, values = times[-cap:], values[-cap:]
@@ -140,14 +139,14 @@ class LiveHub:
     def on_notice(self, notice: Notice) -> None:
         self.add_event(notice.kind, notice.detail, notice.data, notice.host_time)
 
-    # -- events, tare, loaded time ----------------------------------------------------------
+    # -- events, loaded time ----------------------------------------------------------------
 
     def add_event(self, kind: str, text: str = "", data: dict[str, Any] | None = None,
                   host_time: float | None = None) -> dict[str, Any]:
         """Keep an event for the viewers; it appears on their traces with the next batch."""
         t = time.monotonic() if host_time is None else host_time
         event = {"id": next(self._event_ids), "t": round(t - self.epoch, 4), "kind": kind,
-                 "text": text, "data": _jsonable(data or {})}
+                 "text": text, "data": plain(data or {})}
         with self._lock:
             self.events.append(event)
         return event
@@ -158,77 +157,28 @@ class LiveHub:
         keep = t >= host_time
         return FrameBlock.build(v[keep], t[keep])
 
-    def mean_since(self, host_time: float) -> tuple[np.ndarray, int]:
-        """Mean of each channel's raw values over the frames that arrived at or after host_time."""
-        block = self.frames_since(host_time)
-        return (block.values.mean(axis=0) if len(block) else np.full(len(self.channels), np.nan),
-                len(block))
-
     def latest_time(self) -> float | None:
         with self._lock:
             if not self.written:
                 return None
             return float(self._t[(self.written - 1) % self.capacity])
 
-    def set_tare(self, offsets: np.ndarray | None) -> None:
-        """Raw offsets subtracted from every channel from now on (None: no tare).
-
-        Load cells go through sensing.calibration.conversion with the same tare and calibrations
-        a session stores, so the live numbers and the recorded session's numbers agree.
-        """
-        tare = None if offsets is None else np.asarray(offsets, np.float64)
-        conversion = None
-        if self.profile is not None and self.profile.matrix is None:
-            names = [c.name for c in self.channels]
-            spec = dict(self._base)
-            if tare is not None:
-                spec["tare"] = dict(zip(names, tare.tolist(), strict=True))
-            conversion = Conversion.from_profile(self.profile, spec)
-        with self._lock:
-            self._tare = tare
-            self._conversion = conversion
-
-    @property
-    def tare(self) -> np.ndarray | None:
-        return self._tare
-
     def start_counting(self, host_time: float | None) -> None:
         """Count time on the blocks from host_time (None stops counting)."""
-        with self._lock:
-            self._count_from = host_time
-            self.loaded_s = 0.0
-            self._peak_total = 0.0
+        self.on_blocks.start(host_time)
         if self.mat is not None:
             self.mat.start_session(host_time)
 
-    def _accumulate_loaded(self, times: np.ndarray, values: np.ndarray) -> None:
-        last = self._last_t
-        self._last_t = float(times[-1]) if len(times) else last
-        if self._count_from is None or not len(times):
-            return
-        prev = np.concatenate([[times[0] if last is None else last], times[:-1]])
-        dt = np.clip(times - prev, 0.0, 1.0)  # a gap longer than 1 s is not counted as loaded
-        dt = np.where(times >= self._count_from, dt, 0.0)
-        converted = self._convert(values)
-        forces = self._is_force  # only channels with a force unit add up to a total
-        if self._total_col is not None:  # a mat: its own total, whatever its unit
-            total = converted[:, self._total_col]
-            floor = LOADED_FLOOR_N if forces[self._total_col] else 0.0
-        elif forces.any():
-            total, floor = converted[:, forces].sum(axis=1), LOADED_FLOOR_N
-        else:
-            return
-        self._peak_total = max(self._peak_total, float(np.nanmax(total, initial=0.0)))
-        threshold = max(floor, LOADED_SHARE * self._peak_total)
-        self.loaded_s += float(dt[total > threshold].sum())
+    @property
+    def loaded_s(self) -> float:
+        return self.on_blocks.loaded_s
 
-    def _convert(self, raw: np.ndarray) -> np.ndarray:
-        """Raw channel values to display values: newtons for forces, else the device's unit."""
-        if self._conversion is not None:
-            return self._conversion.apply(raw, "N")[0]
-        if self._tare is not None:  # a mat: its live values are already in display units
-            raw = raw - self._tare
-        return raw
+    def _display(self, values: np.ndarray, times: np.ndarray, current: Reading | None
+                 ) -> np.ndarray:
+        """Stored values to display values: newtons for forces, else the device's unit."""
+        if self.mat is not None or current is None:
+            return values  # a mat's values are its block forces already
+        return current.cells.apply(values, "N", times)[0]
 
     # -- the read side (viewer tasks) -------------------------------------------------------
 
@@ -243,9 +193,7 @@ class LiveHub:
     def read_since(self, cursor: int) -> tuple[np.ndarray, np.ndarray, int, int]:
         """(seconds since epoch, values in display units, new cursor, frames skipped)."""
         t, raw, end, skipped = self._copy(cursor)
-        with self._lock:
-            values = self._convert(raw)
-        return t - self.epoch, values, end, skipped
+        return t - self.epoch, self._display(raw, t, self.reading()), end, skipped
 
     def cursor_for(self, seconds_back: float) -> int:
         """The cursor of the oldest frame no older than ``seconds_back`` before the newest."""
@@ -275,10 +223,6 @@ def _finite_or_null(column: np.ndarray) -> list[float | None]:
     if finite.all():
         return values
     return [v if ok else None for v, ok in zip(values, finite.tolist(), strict=True)]
-
-
-def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(data, default=lambda o: getattr(o, "tolist", str)()))
 
 
 MAT_INTERVAL_S = 0.2  # the heat map is redrawn at most 5 times a second
@@ -322,6 +266,7 @@ async def stream_to_viewer(send_text: Callable[[str], Any], hub: LiveHub,
             "events": events,
             "skipped": skipped,
             "loaded_s": round(hub.loaded_s, 2),
+            "loaded": hub.on_blocks.loaded,
             "wrong_shape": hub.wrong_shape,
             **status(),
         }

@@ -18,11 +18,15 @@ import numpy as np
 
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import Matrix, Profile
+from sensing.calibration.mat import mat_calibration
+from sensing.mat.blocks import BLOCK_REGIONS as BLOCKS
+from sensing.mat.blocks import CHANNELS as NAMES
+from sensing.mat.blocks import session_block_channels
+from sensing.mat.live import live_payload
 from sensing.mat.measures import total_unit
-from sensing.mat.regions import Region, block_channels, find_regions
+from sensing.mat.regions import Region, find_regions
+from sensing.recording.conversion import Reading, reading_for
 
-BLOCKS = ("left", "right")  # the names find_regions gives two footprints
-NAMES = (*BLOCKS, "total")
 FORGET_S = 10.0  # before Start, older frames fade out of the mean the regions are found on
 REFRESH_S = 1.0
 
@@ -33,6 +37,7 @@ class MatLive:
     def __init__(self, profile: Profile) -> None:
         assert profile.matrix is not None
         self.matrix: Matrix = profile.matrix
+        self._plain = reading_for(profile)  # read with the profile alone when no device is set
         self.unit = total_unit(self.matrix, "N")
         self.regions: list[Region] = []
         self._lock = threading.Lock()
@@ -46,8 +51,15 @@ class MatLive:
 
     # -- bridge thread: numpy only, short ---------------------------------------------------
 
-    def reduce(self, block: FrameBlock) -> np.ndarray:
-        """``(n, 3)`` values: each block region's total and the whole mat's, in ``self.unit``."""
+    @staticmethod
+    def unit_for(profile: Profile, conversion: dict[str, Any] | None) -> str:
+        """The unit of a mat's live values: N when calibrated in force, else its own total's."""
+        assert profile.matrix is not None
+        return "N" if mat_calibration(conversion) else total_unit(profile.matrix, "N")
+
+    def reduce(self, block: FrameBlock, reading: Reading | None = None) -> np.ndarray:
+        """``(n, 3)`` values: each block region's total and the whole mat's, as a stored session
+        reads them (``sensing.mat.blocks``) with the conversion in force."""
         raw = np.asarray(block.values)
         loaded = np.where(raw > self.matrix.noise_threshold, raw, 0).sum(axis=0, dtype=np.float64)
         with self._lock:
@@ -63,7 +75,9 @@ class MatLive:
             regions = self.regions
         self.last = block
         self.frames_seen += len(raw)
-        names, per = block_channels(raw, self.matrix, regions, force_unit="N")
+        found = session_block_channels(reading or self._plain, block, "N", stored=regions)
+        assert found is not None
+        names, per, _ = found
         out = np.full((len(raw), len(NAMES)), np.nan)
         total = per[:, -1]
         out[:, 2] = total
@@ -103,8 +117,6 @@ class MatLive:
 
     def payload(self) -> dict[str, Any] | None:
         """The newest frame for the heat map with the regions (sensing.mat.live_payload)."""
-        from sensing.mat.live import live_payload
-
         block = self.last
         if block is None or not len(block):
             return None

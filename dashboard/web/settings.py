@@ -7,17 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from firmware_bridge.errors import SotlogError
+from firmware_bridge.errors import SettingsError
 
 # Hosts that only this machine can reach; any other bind needs a token.
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 SIM_URL = "sim://loadcells?blocks=2&rate=80&protocol=lines&seed=1"
 SIM_PROFILE = "sim-loadcells"
-UNITS = ("N", "kgf", "lbf")
-
-
-class SettingsError(SotlogError):
-    """The dashboard was asked to start in a way that is not safe or not possible."""
 
 
 class Settings(BaseModel):

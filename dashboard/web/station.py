@@ -1,283 +1,111 @@
-"""The station: the one device the dashboard has open, the live hub on it, and the recording."""
+"""The station: the dashboard's face on the recording service, its live hub and calibration runs.
+
+Everything about a session's life (device, calibration, tare, start, events, stop, checks) is
+``sensing.recording.service.RecordingService``'s; the station adds what only the web has: the
+live hub the viewers read, a calibration run driven from the page, and the status the page
+shows, including how the last session ended (after a crash, how the one found interrupted did).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 import time
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
+from typing import Any
 
 from dashboard.web.calibrating import CalibrationRun, calibration_summary, run_spec
 from dashboard.web.live import LiveHub
-from firmware_bridge.bridge import Bridge
-from firmware_bridge.errors import CalibrationError, SotlogError
-from firmware_bridge.frames import Counters
-from firmware_bridge.ports import describe_port
-from firmware_bridge.profiles import Profile, load_profile
-from sensing.calibration.tare import tare_offsets
-from sensing.metadata import PERSON_EVENT_KINDS, MetadataError, SessionMeta
-
-if TYPE_CHECKING:
-    from sensing.calibration.fit import Calibration
-    from sensing.outputs.lsl import LslOutlet
-    from sensing.store.sessions import Store
-    from sensing.store.writer import Recorder
+from firmware_bridge.errors import SotlogError, StateError
+from firmware_bridge.profiles import Profile
+from sensing.metadata import SessionMeta
+from sensing.recording.conversion import Reading
+from sensing.recording.service import Ended, RecordingService
+from sensing.recording.setup import CalibrationChoice
+from sensing.store.calibrations import CalibrationStore
+from sensing.store.sessions import Store
 
 TARE_SECONDS = 1.0
-TARE_GRACE_S = 2.0  # how much longer than the tare window to wait for frames to arrive
-TEXT_EVENT_KINDS = ("marker", "note")  # these say nothing without their text
-
-
-class StateError(SotlogError):
-    """An action that does not fit what the station is doing now (e.g. Stop while idle)."""
 
 
 class Station:
-    """Owns the bridge, the live hub and the recorder; every route acts through it."""
+    """Owns the recording service, the live hub and the calibration run; routes act through it."""
 
     def __init__(self, store: Store, ring_seconds: float = 150.0, lsl: bool = False) -> None:
         self.store = store
+        self.service = RecordingService(store, face="dashboard", lsl_stream=lsl)
         self.hub = LiveHub(ring_seconds)
-        self.lsl_wanted = lsl
-        self.lsl: LslOutlet | None = None
-        self.calibration: dict[str, Any] = {}  # the calibrations in use (a conversion dict)
+        self.service.on_event(self._show_event)
         self.calibrating: CalibrationRun | None = None
-        self._counters_at_start: Counters | None = None
-        self._status_cache: tuple[float, dict[str, Any]] | None = None
-        self._lock = threading.RLock()
-        self.bridge: Bridge | None = None
-        self.profile: Profile | None = None
-        self.url: str | None = None
-        self.recorder: Recorder | None = None
-        self.session_id: int | None = None
-        self.meta: SessionMeta | None = None
-        self.t0_host: float | None = None
-        self.tare_data: dict[str, Any] | None = None
         self.last_error: str | None = None
+        self._status_cache: tuple[float, dict[str, Any]] | None = None
 
     # -- the device -------------------------------------------------------------------------
 
     def connect(self, url: str, profile_name: str, retry: bool = False) -> dict[str, Any]:
-        """Open ``url`` read with ``profile_name``; the previous device (if any) is closed.
-
-        A port that cannot be opened is a DeviceError at once, unless ``retry``: then the bridge
-        keeps trying in the background (a device given at start may be plugged in later).
-        """
+        """Open ``url`` read with ``profile_name``; the previous device (if any) is closed."""
         self.last_error = None
-        profile = load_profile(profile_name)
-        with self._lock:
-            if self.recorder is not None:
-                raise StateError("stop the recording before changing the device")
-            self._close_bridge()
-            calibration = self._newest_calibration(profile)
-            outlet = self._lsl_outlet(profile, url, calibration)
-            bridge = Bridge(url, profile)
-            if not retry:
-                try:
-                    bridge.open_once()  # a port that is not there fails here, in one line
-                except SotlogError:
-                    if outlet is not None:
-                        outlet.close()
-                    raise
-            self.calibration = calibration
-            self.hub.configure(profile, calibration)
-            self.tare_data = None
-            bridge.add_listener(self.hub)
-            if outlet is not None:
-                bridge.add_listener(outlet)
-            bridge.start()
-            self.bridge, self.profile, self.url, self.lsl = bridge, profile, url, outlet
+        self._cancel_calibration()
+        self.service.connect(url, profile_name, retry=retry)
+        self._attach()
         return self.status()
 
-    def _lsl_outlet(self, profile: Profile, url: str, calibration: dict[str, Any]
-                    ) -> LslOutlet | None:
-        """With ``--lsl``: the device's forces and events on Lab Streaming Layer."""
-        if not self.lsl_wanted:
-            return None
-        from sensing.outputs.lsl import LslOutlet
+    def _attach(self) -> None:
+        """Start the hub afresh on the open device and let it see everything the device sends."""
+        service = self.service
+        self.hub.configure(service.profile, self._reading)
+        service.add_listener(self.hub)
 
-        return LslOutlet(profile, f"sotlog:{url}", calibration)
-
-    def _newest_calibration(self, profile: Profile) -> dict[str, Any]:
-        """The conversion dict of the newest load-cell calibration of each channel, as
-        ``sotlog record`` uses it; a mat's live view reads with its profile alone."""
-        if profile.matrix is not None:
-            return {}
-        from sensing.calibration.fit import with_calibrations
-        from sensing.store.calibrations import CalibrationStore
-
-        chosen = CalibrationStore(self.store).latest(profile.name, profile.channel_names,
-                                                    kind="loadcell")
-        return with_calibrations({}, chosen) if chosen else {}
+    def _reading(self) -> Reading | None:
+        live = self.service.live
+        return live.reading if live is not None else None
 
     def disconnect(self) -> None:
-        with self._lock:
-            if self.recorder is not None:
-                raise StateError("stop the recording before closing the device")
-            self._close_bridge()
-            self.hub.configure(None)
+        self._cancel_calibration()
+        self.service.disconnect()
+        self.hub.configure(None, self._reading)
 
-    def _close_bridge(self) -> None:
+    def _cancel_calibration(self) -> None:
         if self.calibrating is not None and self.calibrating.running:
             self.calibrating.cancel()
-        if self.bridge is not None:
-            self.bridge.remove_listener(self.hub)
-            self.bridge.stop()
-        if self.lsl is not None:
-            self.lsl.close()
-        self.bridge = self.profile = self.url = self.lsl = None
 
-    def _connected_bridge(self) -> Bridge:
-        if self.bridge is None:
-            raise StateError("no device is open: choose a port and a profile first")
-        return self.bridge
+    # -- tare and recording -----------------------------------------------------------------
 
-    # -- tare -------------------------------------------------------------------------------
-
-    async def tare(self, seconds: float = TARE_SECONDS) -> dict[str, Any]:
-        """Average each channel over the next ``seconds`` with the blocks unloaded; zero on it."""
-        self._connected_bridge()
-        start = time.monotonic()
-        deadline = start + seconds + TARE_GRACE_S
-        while (self.hub.latest_time() or 0.0) < start + seconds:
-            if time.monotonic() > deadline:
-                raise StateError(f"no data arrived from the device during the {seconds:g} s tare")
-            await asyncio.sleep(0.05)
-        self.hub.set_tare(None)
-        block = self.hub.frames_since(start)
-        names = [c.name for c in self.hub.channels]
-        try:
-            data = tare_offsets(block, names)  # sensing.calibration.fit's rule, as `record --tare`
-        except CalibrationError as err:
-            raise StateError(str(err)) from err
-        data.update(host_time_start=start, host_time_end=time.monotonic())
-        if self.hub.mat is not None:  # a mat's live values are its block totals, not raw
-            data["unit"] = self.hub.channels[0].unit
-        text = f"{seconds:g} s mean, {data['frames']} frames"
-        with self._lock:
-            self.hub.set_tare(np.array([data["offsets"][n] for n in names]))
-            self.tare_data = data
-            self.hub.add_event("tare", text, data, start)
-            recorder, sid = self.recorder, self.session_id
-        if self.lsl is not None:
-            self.lsl.push_event("tare", text, start)
-        if recorder is not None and sid is not None:
-            await asyncio.to_thread(self._store_tare, recorder, sid, text, data)
-        return data
-
-    def _store_tare(self, recorder: Recorder, sid: int, text: str, data: dict[str, Any]) -> None:
-        """A tare during a recording: the event, and the session's conversion from now on."""
-        from sensing.calibration.tare import with_tare
-
-        recorder.add_event("tare", text, data, host_time=data["host_time_start"])
-        if self.profile is not None and self.profile.matrix is None:
-            self.store.set_conversion(sid, with_tare(self.store.session(sid).info.conversion,
-                                                     data))
-
-    # -- recording --------------------------------------------------------------------------
+    async def tare(self, seconds: float = TARE_SECONDS, force: bool = False) -> dict[str, Any]:
+        """Zero on the next ``seconds`` (the service's rule; TareRefused says why not)."""
+        self._not_calibrating("tare")
+        return await asyncio.to_thread(self.service.tare, seconds, force=force)
 
     def start(self, meta: SessionMeta) -> int:
-        """Create a session with ``meta`` and record everything the device sends into it."""
-        from sensing.store.writer import Recorder
-
-        with self._lock:
-            if self.recorder is not None:
-                raise StateError(f"already recording session {self.session_id}; stop it first")
-            if self.calibrating is not None and self.calibrating.running:
-                raise StateError("a calibration is running: finish or cancel it first")
-            bridge = self._connected_bridge()
-            assert self.profile is not None and self.url is not None
-            self._check_channels(meta)
-            t0 = time.monotonic()
-            tare = self.tare_data
-            # Load-cell sessions keep the calibrations and tare in their conversion; a mat's
-            # live block values are a view only, so for a mat the tare is kept as an event.
-            conversion = dict(self.calibration)
-            if tare is not None and self.profile.matrix is None:
-                from sensing.calibration.tare import with_tare
-
-                conversion = with_tare(conversion, tare)
-            sid = self.store.create_session(meta, self.profile, port=self.url,
-                                            device=describe_port(self.url), t0_host=t0,
-                                            conversion=conversion)
-            rec = Recorder(self.store, sid)
-            if tare is not None:
-                rec.add_event("tare", "tare taken before the start", tare,
-                              host_time=tare["host_time_start"])
-            self._counters_at_start = bridge.counters
-            bridge.add_listener(rec)
-            self.recorder, self.session_id, self.meta, self.t0_host = rec, sid, meta, t0
-            self.hub.start_counting(t0)
-        if self.lsl is not None:
-            self.lsl.push_event("marker", f"session {sid} started", t0)
+        self._not_calibrating("start a recording")
+        sid = self.service.start(meta)
+        rec = self.service.recording
+        self.hub.start_counting(rec.t0_host if rec is not None else None)
         return sid
 
-    def _check_channels(self, meta: SessionMeta) -> None:
-        known = [c.name for c in self.hub.channels]
-        used = [b.channel for b in meta.blocks if b.channel]
-        for name in used:
-            if name not in known:
-                raise MetadataError(f"block channel {name!r} is not a channel of this device "
-                                    f"(channels: {', '.join(known) or 'none'})")
-        if len(set(used)) != len(used):
-            raise MetadataError("each channel can measure only one block")
+    def add_event(self, kind: str, text: str = "", data: dict[str, Any] | None = None,
+                  time_s: float | None = None, session_id: int | None = None) -> dict[str, Any]:
+        """A mark typed by a person during the recording (now, or at ``time_s``); see
+        ``RecordingService.mark`` for one sent after its session ended."""
+        return self.service.mark(kind, text, data, time_s, session_id)
 
-    def add_event(self, kind: str, text: str = "", data: dict[str, Any] | None = None
-                  ) -> dict[str, Any]:
-        """A mark typed by a person during the recording; it reaches the store and the viewers."""
-        if kind not in PERSON_EVENT_KINDS:
-            raise MetadataError(f"event kind must be one of {', '.join(PERSON_EVENT_KINDS)}, "
-                                f"not {kind!r}")
-        text = text.strip()
-        if kind in TEXT_EVENT_KINDS and not text:
-            raise MetadataError(f"a {kind} needs some text")
-        with self._lock:
-            if self.recorder is None:
-                raise StateError("events are marked during a recording: press Start first")
-            self.recorder.add_event(kind, text, data or {})
-            event = self.hub.add_event(kind, text, data)
-        if self.lsl is not None:
-            self.lsl.push_event(kind, text)
-        return event
+    def stop(self, status: str = "complete", reason: str = "stopped from the dashboard") -> int:
+        ended = self.service.stop(status, reason)
+        self.hub.start_counting(None)
+        return ended.session_id
 
-    def stop(self, status: str = "complete") -> int:
-        """End the recording; the session keeps the bridge's counters."""
-        with self._lock:
-            rec, sid = self.recorder, self.session_id
-            if rec is None or sid is None:
-                raise StateError("nothing is being recorded")
-            if self.bridge is not None:
-                self.bridge.remove_listener(rec)
-            counters = self.session_counters()
-            rec.close(status=status, counters=counters or None)
-            self.recorder = self.session_id = self.meta = self.t0_host = None
-            self._counters_at_start = None
-            self.hub.start_counting(None)
-        if self.lsl is not None:
-            self.lsl.push_event("marker", f"session {sid} stopped")
-        return sid
+    def close(self, reason: str = "the dashboard was stopped") -> Ended | None:
+        """Shut down: a recording still running ends interrupted, with ``reason``."""
+        self._cancel_calibration()
+        ended = self.service.close(reason)
+        self.hub.start_counting(None)
+        return ended
 
-    def session_counters(self) -> dict[str, int]:
-        """The bridge's counters since this recording started (empty when not recording).
+    def _show_event(self, event: dict[str, Any]) -> None:
+        self.hub.add_event(event["kind"], event["text"], event["data"], event["host_time"])
 
-        The bridge counts from when the device was opened; a session keeps only its own share.
-        """
-        base, bridge = self._counters_at_start, self.bridge
-        if base is None or bridge is None:
-            return {}
-        now, before = bridge.counters.as_dict(), base.as_dict()
-        return {k: now[k] - before.get(k, 0) for k in now}
-
-    def close(self) -> None:
-        """Shut down: a recording still running is closed as interrupted, the device released."""
-        with self._lock:
-            if self.recorder is not None:
-                with contextlib.suppress(SotlogError):
-                    self.stop(status="interrupted")
-            self._close_bridge()
+    def _not_calibrating(self, what: str) -> None:
+        if self.calibrating is not None and self.calibrating.running:
+            raise StateError(f"a calibration is running: finish or cancel it before you {what}")
 
     # -- what the page shows ----------------------------------------------------------------
 
@@ -290,58 +118,75 @@ class Station:
         return cached[1]
 
     def status(self) -> dict[str, Any]:
-        bridge, hub = self.bridge, self.hub
+        service, hub = self.service, self.hub
+        bridge, profile, rec = service.bridge, service.profile, service.recording
         recording = None
-        if self.session_id is not None and self.t0_host is not None:
-            recording = {
-                "session_id": self.session_id,
-                "t_start": round(self.t0_host - hub.epoch, 4),
-                "meta": self.meta.as_dict() if self.meta else None,
-            }
+        if rec is not None:
+            recording = {"session_id": rec.session_id, "uuid": rec.uuid,
+                         "t_start": round(rec.t0_host - hub.epoch, 4),
+                         "meta": rec.meta.as_dict()}
         return {
             "state": bridge.state if bridge else "closed",
-            "url": self.url,
-            "profile": self.profile.name if self.profile else None,
-            "matrix": (list(self.profile.frame_shape)
-                       if self.profile is not None and self.profile.matrix is not None else None),
+            "url": service.url,
+            "profile": profile.name if profile else None,
+            "matrix": (list(profile.frame_shape)
+                       if profile is not None and profile.matrix is not None else None),
             "error": str(bridge.error) if bridge and bridge.error else self.last_error,
             "rate_hz": round(bridge.frame_rate, 2) if bridge else 0.0,
             "counters": bridge.counters.as_dict() if bridge else {},
-            "session_counters": self.session_counters(),
-            "tared": hub.tare is not None,
-            "calibration": calibration_summary(self.calibration),
+            "session_counters": service.session_counters(),
+            "tared": service.pending_tare is not None or bool(
+                rec is not None and (service.live and service.live.conversion.get("tare"))),
+            "calibration": calibration_summary(service.calibration),
             "calibrating": self.calibrating.state if self.calibrating is not None else None,
-            "lsl": ({"source_id": self.lsl.source_id, "samples": self.lsl.samples_pushed,
-                     "error": self.lsl.error} if self.lsl is not None else None),
+            "lsl": ({"source_id": rec.outlet.source_id, "samples": rec.outlet.samples_pushed,
+                     "error": rec.outlet.error}
+                    if rec is not None and rec.outlet is not None else None),
             "recording": recording,
+            "ended": self.ended(),
         }
+
+    def ended(self) -> dict[str, Any] | None:
+        """How the last session ended: this process's last, or one found interrupted at start."""
+        if self.service.ended is not None:
+            return _ended_dict(self.service.ended.as_dict(), found_at_start=False)
+        if self.store.found_interrupted:
+            sid = max(self.store.found_interrupted)
+            with contextlib.suppress(SotlogError), self.store.session(sid) as s:
+                info = s.info
+                c = info.counters
+                return _ended_dict({
+                    "session_id": sid, "uuid": info.uuid, "status": info.status,
+                    "reason": info.end_reason, "duration_s": info.duration_s,
+                    "frames": info.n_frames, "events": int(c.get("stored_events", 0)),
+                    "raw_bytes": int(c.get("stored_raw_bytes", 0))}, found_at_start=True)
+        return None
 
     # -- calibration ------------------------------------------------------------------------
 
     def start_calibration(self, spec_args: dict[str, Any], mode: str, scripted: bool
                           ) -> CalibrationRun:
         """Start a calibration run on the open device (not while recording)."""
-        with self._lock:
-            if self.recorder is not None:
-                raise StateError("stop the recording before calibrating")
-            if self.calibrating is not None and self.calibrating.running:
-                raise StateError("a calibration is already running; cancel it first")
-            bridge = self._connected_bridge()
-            assert self.profile is not None and self.url is not None
-            spec = run_spec(self.profile, self.url, describe_port(self.url), spec_args, mode)
-            run = CalibrationRun(bridge, spec, mode, scripted,
-                                 self._equilibration(mode), spec_args.get("note", ""))
-            self.calibrating = run
-            run.start()
+        service = self.service
+        if service.recording is not None:
+            raise StateError("stop the recording before calibrating")
+        if self.calibrating is not None and self.calibrating.running:
+            raise StateError("a calibration is already running; cancel it first")
+        bridge, profile = service.bridge, service.profile
+        if bridge is None or profile is None or service.url is None:
+            raise StateError("no device is open: choose a port and a profile first")
+        spec = run_spec(profile, service.url, service.device, spec_args, mode)
+        run = CalibrationRun(bridge, spec, mode, scripted, self._equilibration(profile, mode),
+                             spec_args.get("note", ""))
+        self.calibrating = run
+        run.start()
         return run
 
-    def _equilibration(self, mode: str) -> Calibration | None:
+    def _equilibration(self, profile: Profile, mode: str) -> Any:
         """A mat's total is weighted by its newest equilibration (as `sotlog calibrate`)."""
-        from sensing.store.calibrations import CalibrationStore
-
-        if mode != "total" or self.profile is None:
+        if mode != "total":
             return None
-        return CalibrationStore(self.store).latest_equilibration(self.profile.name)
+        return CalibrationStore(self.store).latest_equilibration(profile.name)
 
     def current_calibration(self) -> CalibrationRun:
         if self.calibrating is None:
@@ -350,8 +195,6 @@ class Station:
 
     def save_calibration(self) -> list[int]:
         """Store the fitted records; the live view (and the next session) use them from now."""
-        from sensing.store.calibrations import CalibrationStore
-
         run = self.current_calibration()
         if run.state != "fitted":
             raise StateError(f"the calibration is {run.state}; only a fitted one can be saved")
@@ -359,9 +202,15 @@ class Station:
             cal.note = run.note
         ids = CalibrationStore(self.store).add(run.records)
         run.saved_ids, run.state = ids, "saved"
-        with self._lock:
-            if self.profile is not None and self.recorder is None:
-                self.calibration = self._newest_calibration(self.profile)
-                self.hub.configure(self.profile, self.calibration)
-                self.tare_data = None  # the hub starts afresh: tare again with the new fit
+        if self.service.recording is None and self.service.profile is not None:
+            self.service.use_calibration(CalibrationChoice())
+            self.service.remove_listener(self.hub)
+            self._attach()  # the hub starts afresh: tare again with the new fit
         return ids
+
+
+def _ended_dict(d: dict[str, Any], found_at_start: bool) -> dict[str, Any]:
+    """What the page says about an ended session: status, why, and what was kept."""
+    return {k: d.get(k) for k in ("session_id", "uuid", "status", "reason", "duration_s",
+                                  "frames", "events", "raw_bytes")} | {
+        "found_at_start": found_at_start}

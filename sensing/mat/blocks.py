@@ -3,26 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
+
+import numpy as np
 
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import Profile
+from sensing.calibration.conversion import epochs, split_rows
 from sensing.calibration.mat import calibrated_block_channels, uses_conversion
 from sensing.mat.measures import total_factor, total_unit
 from sensing.mat.regions import Region, block_channels, regions_for_session
 
-if TYPE_CHECKING:
-    import numpy as np
-
 
 class SessionHeader(Protocol):
-    """What is read from a session header: ``sensing.store.read.SessionInfo`` has both."""
+    """What is read from a session header (``sensing.store.records.SessionInfo`` has it all):
+    the profile, the conversion dict and the host time of session time 0 (its zero segments
+    are in session time)."""
 
-    profile: Profile
-    conversion: dict[str, Any]
+    @property
+    def profile(self) -> Profile: ...
+
+    @property
+    def conversion(self) -> dict[str, Any]: ...
+
+    @property
+    def t0_host(self) -> float: ...
 
 # Key of the conversion dict under which person-adjusted regions are kept (list of as_dict()).
 REGIONS_KEY = "mat_regions"
+# What a mat reads as while it records: its two block footprints, as find_regions names them,
+# and the whole mat's total.
+BLOCK_REGIONS = ("left", "right")
+CHANNELS = (*BLOCK_REGIONS, "total")
 
 
 def stored_regions(info: SessionHeader) -> list[dict[str, Any]] | None:
@@ -47,10 +59,19 @@ def session_block_channels(
         return None
     kept = stored if stored is not None else stored_regions(info)
     regions = regions_for_session(block.values, matrix, kept)
-    if uses_conversion(info.conversion):  # a tare or calibration: calibration.mat applies it
-        names, values, unit = calibrated_block_channels(
-            info.conversion, matrix, block.values, regions, units,
-            matrix.scale * total_factor(matrix, units), total_unit(matrix, units))
-        return names, values, [unit] * len(names)
-    names, values = block_channels(block.values, matrix, regions, force_unit=units)
-    return names, values, [total_unit(matrix, units)] * len(names)
+    found = epochs(info.conversion, info.t0_host)
+    parts = split_rows(found, block.host_time) or [(found[-1], slice(0, 0))]
+    names: list[str] = []
+    unit = total_unit(matrix, units)
+    columns = []
+    for epoch, rows in parts:
+        values = block.values[rows]
+        if uses_conversion(epoch.spec):  # a tare or calibration: calibration.mat applies it
+            names, part, unit = calibrated_block_channels(
+                epoch.spec, matrix, values, regions, units,
+                matrix.scale * total_factor(matrix, units), total_unit(matrix, units))
+        else:
+            names, part = block_channels(values, matrix, regions, force_unit=units)
+            unit = total_unit(matrix, units)
+        columns.append(part)
+    return names, np.concatenate(columns), [unit] * len(names)

@@ -17,8 +17,8 @@ import numpy as np
 
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import FORCE_UNITS, Profile
-from sensing.calibration.capture import SettleRule, assess
-from sensing.metrics.summary import loaded_mask
+from sensing.calibration.conversion import zero_segments
+from sensing.metrics.onblocks import loaded_mask
 
 if TYPE_CHECKING:
     from sensing.store.read import Samples, Session
@@ -97,31 +97,6 @@ def calibration_age(conversion: dict[str, Any] | None, now: datetime | str | Non
     return out
 
 
-def tare_steadiness(frames: FrameBlock, names: list[str], rule: SettleRule | None = None
-                    ) -> list[Finding]:
-    """Whether the tare window was steady on each channel (nobody touching the blocks)."""
-    rule = rule or SettleRule()
-    values = np.asarray(frames.values, dtype=np.float64)
-    if values.ndim == 3:
-        values = values.reshape(len(values), -1).sum(axis=1)[:, None]
-    if len(values) < 3:
-        return [Finding("tare_steady", n, f"tare of {n}: too few frames ({len(values)}) to judge",
-                        True, {"frames": len(values)}) for n in names]
-    t = frames.host_time - frames.host_time[0]
-    _, sd, noise, change, settled = assess(values, t, SettleRule(
-        window_s=rule.window_s, sd_ratio=rule.sd_ratio, sd_floor=rule.sd_floor, min_frames=3))
-    out = []
-    for j, n in enumerate(names):
-        warn = not bool(settled[j])
-        text = (f"tare of {n}: sd {sd[j]:.1f} raw, sample-to-sample noise {noise[j]:.1f}, change "
-                f"{change[j]:.1f}" + (": the reading was moving while taring; was a block "
-                                      "loaded or touched?" if warn else ": steady"))
-        out.append(Finding("tare_steady", n, text, warn,
-                           {"sd": float(sd[j]), "noise": float(noise[j]),
-                            "change": float(change[j])}))
-    return out
-
-
 def _cell_limits(profile: Profile) -> dict[str, tuple[float, float]]:
     return {c.name: HX711_LIMITS for c in profile.channels}
 
@@ -189,7 +164,8 @@ def frame_windows(session: Session, seconds: float = WINDOW_S) -> Iterator[Frame
 def _has_zero(info: Any, name: str) -> bool:
     """Whether a channel's force is measured from a known zero (tare, calibration or profile)."""
     conv = info.conversion or {}
-    if info.is_matrix or name in (conv.get("tare") or {}):
+    tared = any(name in (s.get("offsets") or {}) for s in zero_segments(conv))
+    if info.is_matrix or tared:
         return True
     if name in ((conv.get("calibration") or {}).get("channels") or {}):
         return True
@@ -218,7 +194,7 @@ def zero_drift(session: Session, limit_n: float | None = None,
     out: list[Finding] = []
     if len(t) < 2:
         return out
-    mask, _ = loaded_mask(v, samples.names)
+    mask, _ = loaded_mask(v, samples.names, samples.units)
     if mask.any():
         first, last = t[np.argmax(mask)], t[len(mask) - 1 - np.argmax(mask[::-1])]
         start = _window(t, float(t[0]), float(first) - MARGIN_S)

@@ -11,10 +11,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from firmware_bridge.profiles import FORCE_UNITS
-
-# A frame counts as "on the blocks" when the total force exceeds this share of the session's
-# high total (its 99th percentile), so the rule works for any body weight and any unit.
-LOADED_SHARE = 0.10
+from sensing.metrics.onblocks import TOTAL, loaded_mask, time_on_blocks
 
 
 class SamplesLike(Protocol):
@@ -69,39 +66,10 @@ def measured_rate(time_s: np.ndarray) -> float | None:
     return float((time_s.size - 1) / (time_s[-1] - time_s[0]))
 
 
-TOTAL = "total"  # a derived channel (mats) that already sums the blocks
-
-
-def _total(values: np.ndarray, names: list[str]) -> np.ndarray:
-    if TOTAL in names:
-        return values[:, names.index(TOTAL)]
-    return np.nansum(values, axis=1)
-
-
-def loaded_mask(values: np.ndarray, names: list[str]) -> tuple[np.ndarray, float | None]:
-    """Frames on the blocks, by the total load; and the threshold used."""
-    if values.size == 0:
-        return np.zeros(0, bool), None
-    total = _total(values, names)
-    high = float(np.nanpercentile(total, 99))
-    if not np.isfinite(high) or high <= 0:
-        return np.zeros(total.shape, bool), None
-    threshold = LOADED_SHARE * high
-    return total > threshold, threshold
-
-
-def time_on_blocks(time_s: np.ndarray, mask: np.ndarray) -> float:
-    """Seconds during which ``mask`` holds, each frame counting until the next one."""
-    if time_s.size < 2:
-        return 0.0
-    dt = np.diff(time_s)
-    return float(dt[mask[:-1]].sum())
-
-
 def summarise(samples: SamplesLike, body_weight_kg: float | None = None) -> SessionSummary:
     """Summarise ``samples`` (force per channel over time)."""
     t, v = samples.time_s, samples.values
-    mask, threshold = loaded_mask(v, samples.names)
+    mask, threshold = loaded_mask(v, samples.names, samples.units)
     loaded_means = [float(np.nanmean(v[mask, i])) if mask.any() else float("nan")
                     for i in range(v.shape[1])]
     blocks = [m for m, n in zip(loaded_means, samples.names, strict=True) if n != TOTAL]

@@ -1,9 +1,11 @@
 """Lab Streaming Layer: forces as an LSL stream and events as an LSL marker stream, live.
 
-An ``LslOutlet`` is a bridge listener. Its callbacks only queue and return; its own thread
-converts each frame block to force and pushes it, stamped with the block's host arrival times
+An ``LslOutlet`` is a bridge listener that lives as long as one recorded session. Its callbacks
+only queue and return; its own thread converts each frame block to force through the same live
+conversion the session is stored with (a tare taken mid-stream changes the streamed forces from
+the frame it changes the stored ones), and pushes it stamped with the block's host arrival times
 moved into LSL's clock (``pylsl.local_clock``, also monotonic; the offset is measured once).
-Needs ``sotlog[lsl]``.
+The stream description carries the session's uuid and id. Needs ``sotlog[lsl]``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -21,7 +23,6 @@ import firmware_bridge
 from firmware_bridge.errors import ExportError
 from firmware_bridge.frames import FrameBlock, Notice
 from firmware_bridge.profiles import Profile
-from sensing.calibration.conversion import Conversion
 from sensing.outputs.exports import FORMAT_VERSION
 
 FORCE_TYPE = "Force"
@@ -47,6 +48,18 @@ class _Close:
     pass
 
 
+class ForceSource(Protocol):
+    """What converts frames to force: ``sensing.recording.conversion.LiveConversion``."""
+
+    def forces(self, block: FrameBlock, units: str = "N") -> tuple[list[str], np.ndarray,
+                                                                       list[str]]: ...
+
+
+def available() -> None:
+    """Nothing when pylsl can be loaded; else the ExportError naming the extra to install."""
+    _pylsl()
+
+
 def marker_text(kind: str, text: str) -> str:
     """A marker string: the event kind, then ``: text`` when there is text."""
     return f"{kind}: {text}" if text else kind
@@ -55,16 +68,16 @@ def marker_text(kind: str, text: str) -> str:
 class LslOutlet:
     """Publishes a device's forces and events on Lab Streaming Layer while it records."""
 
-    def __init__(self, profile: Profile, source_id: str, conversion: dict[str, Any] | None = None,
-                 units: str = "N", *, name: str | None = None) -> None:
+    def __init__(self, profile: Profile, source_id: str, forces: ForceSource, units: str = "N",
+                 *, name: str | None = None, session: dict[str, Any] | None = None) -> None:
         pylsl = _pylsl()
         self.profile = profile
         self.source_id = source_id
         self.units = units
-        self._conversion = Conversion.from_profile(profile, conversion)
-        self.channel_units = self._conversion.units(units)
-        self.channel_names = self._conversion.names
-        self._matrix = profile.is_matrix
+        self.session = dict(session or {})
+        self._forces = forces
+        names, _, unit_list = forces.forces(FrameBlock.empty(profile.frame_shape), units)
+        self.channel_names, self.channel_units = names, unit_list
         self.samples_pushed = 0
         self.markers_pushed = 0
         self.error: str | None = None  # why pushing stopped, if it did
@@ -98,6 +111,8 @@ class LslOutlet:
         acq.append_child_value("format_version", FORMAT_VERSION)
         acq.append_child_value("profile", self.profile.name)
         acq.append_child_value("time_base", "host arrival time of each frame, in LSL local_clock")
+        for key, value in self.session.items():
+            acq.append_child_value(f"session_{key}", str(value))
         if with_channels:
             channels = desc.append_child("channels")
             for ch_name, unit in zip(self.channel_names, self.channel_units, strict=True):
@@ -172,10 +187,7 @@ class LslOutlet:
             self._markers.push_sample([item.text], float(self.lsl_time(item.host_time)))
             self.markers_pushed += 1
             return
-        raw = item.values.reshape(len(item), -1)
-        if self._matrix:
-            raw = raw.sum(axis=1, dtype=np.float64)[:, None]  # the mat's total, as stored
-        values, _ = self._conversion.apply(raw, self.units)
+        _, values, _ = self._forces.forces(item, self.units)
         stamps = self.lsl_time(item.host_time)
         self._outlet.push_chunk(np.ascontiguousarray(values), stamps.tolist())
         self.samples_pushed += len(item)

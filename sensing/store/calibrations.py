@@ -14,29 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from firmware_bridge.errors import StoreError
+from firmware_bridge.errors import NotFound, StoreError
 from sensing.calibration.fit import Calibration
-from sensing.store.sessions import Store, to_json, utc_now
+from sensing.plainjson import dumps
+from sensing.store.sessions import Store, utc_now
 
-SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS calibrations (
-        id INTEGER PRIMARY KEY,
-        batch INTEGER,
-        created_utc TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        profile_name TEXT NOT NULL,
-        channel TEXT NOT NULL,
-        port TEXT NOT NULL DEFAULT '',
-        device TEXT NOT NULL DEFAULT '',
-        unit TEXT NOT NULL,
-        fit TEXT NOT NULL DEFAULT '',
-        by TEXT NOT NULL DEFAULT '',
-        record_json TEXT NOT NULL,
-        gains BLOB
-    )""",
-    "CREATE INDEX IF NOT EXISTS calibrations_match "
-    "ON calibrations (profile_name, channel, kind, created_utc)",
-]
+
 def _blob(gains: np.ndarray | None) -> bytes | None:
     if gains is None:
         return None
@@ -48,8 +31,6 @@ class CalibrationStore:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        for sql in SCHEMA:
-            store.ensure_schema(sql)
 
     def add(self, calibrations: Sequence[Calibration]) -> list[int]:
         """Store one run's records in one transaction; sets and returns their ids."""
@@ -71,7 +52,7 @@ class CalibrationStore:
                 ids.append(cur.lastrowid)
                 cal.id, cal.batch = cur.lastrowid, ids[0]
                 conn.execute("UPDATE calibrations SET batch = ?, record_json = ? WHERE id = ?",
-                             (ids[0], to_json(cal.record()), cal.id))
+                             (ids[0], dumps(cal.record()), cal.id))
             conn.execute("COMMIT")
         except sqlite3.Error as err:
             if conn.in_transaction:
@@ -97,7 +78,7 @@ class CalibrationStore:
         """One record; a missing id is a StoreError."""
         found = self._select("WHERE id = ?", (int(cal_id),))
         if not found:
-            raise StoreError(f"no calibration {cal_id} in {self.store.path} "
+            raise NotFound(f"no calibration {cal_id} in {self.store.path} "
                              "(see `sotlog calibrations`)")
         return found[0]
 

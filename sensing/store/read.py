@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from firmware_bridge.errors import ProfileError, StoreError
+from firmware_bridge.errors import NotFound, ProfileError, StoreError
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import parse_profile
 from sensing.calibration.conversion import Conversion
-from sensing.metadata import SessionMeta
 from sensing.store import codec as store_codec
+from sensing.store.edits import meta_of
 from sensing.store.matread import mat_samples, session_regions
 from sensing.store.records import Edit, Event, Samples, SessionInfo
 from sensing.store.schema import connect
@@ -41,12 +41,7 @@ def info_from_row(row: sqlite3.Row) -> SessionInfo:
         profile = parse_profile(row["profile_toml"], origin)
     except ProfileError as err:
         raise StoreError(f"session {sid}: its stored profile cannot be read: {err}") from err
-    meta = SessionMeta.from_dict({
-        "subject_code": row["subject_code"], "position": row["position"],
-        "category": row["category"], "short_leg": row["short_leg"],
-        "body_weight_kg": row["body_weight_kg"], "note": row["note"],
-        "blocks": json.loads(row["blocks_json"]),
-    })
+    meta = meta_of(row)
     return SessionInfo(
         id=sid, uuid=row["uuid"], meta=meta, profile=profile, profile_name=row["profile_name"],
         port=row["port"], device=row["device"], software_version=row["software_version"],
@@ -56,6 +51,7 @@ def info_from_row(row: sqlite3.Row) -> SessionInfo:
         frame_shape=tuple(json.loads(row["frame_shape_json"])),
         channel_names=json.loads(row["channel_names_json"]), n_frames=int(row["n_frames"]),
         duration_s=float(row["t_last_max"] or 0.0), dtype=row["dtype"],
+        end_reason=row["end_reason"], face=row["face"],
     )
 
 
@@ -80,7 +76,7 @@ class Session:
     def _load_info(self) -> SessionInfo:
         rows = self._query(INFO_SELECT + " WHERE s.id = ?", (self.id,))
         if not rows:
-            raise StoreError(f"no session {self.id} in {self.path}")
+            raise NotFound(f"no session {self.id} in {self.path}")
         return info_from_row(rows[0])
 
     def refresh(self) -> SessionInfo:
@@ -116,15 +112,10 @@ class Session:
         if self.info.is_matrix:
             return mat_samples(self, units, t0, t1)
         block = self.frames(t0, t1)
-        time_s = block.host_time - self.info.t0_host
-        if self.info.is_matrix:
-            conv = Conversion.from_profile(self.info.profile, self.info.conversion)
-            totals = block.values.reshape(len(block), -1).sum(axis=1, dtype=np.float64)
-            values, unit_list = conv.apply(totals[:, None], units)
-            return Samples(time_s, block.device_time, conv.names, values, unit_list)
-        conv = Conversion.from_profile(self.info.profile, self.info.conversion)
-        values, unit_list = conv.apply(block.values, units)
-        return Samples(time_s, block.device_time, conv.names, values, unit_list)
+        conv = Conversion.from_profile(self.info.profile, self.info.conversion, self.info.t0_host)
+        values, unit_list = conv.apply(block.values, units, block.host_time)
+        return Samples(block.host_time - self.info.t0_host, block.device_time, conv.names, values,
+                       unit_list)
 
     def mat_regions(self) -> list[Any]:
         """A mat session's block regions (``sensing.mat.Region``), the same for every window.
@@ -147,10 +138,14 @@ class Session:
                 "SELECT * FROM events WHERE session_id = ? ORDER BY host_time, id", (self.id,))
         ]
 
-    def raw(self) -> Iterator[tuple[float, bytes]]:
-        """Each read from the wire as ``(host_time, bytes)``, in arrival order."""
-        rows = self._query("SELECT chunk_index FROM raw WHERE session_id = ? ORDER BY chunk_index",
-                           (self.id,))
+    def raw(self, prelude: bool = False) -> Iterator[tuple[float, bytes]]:
+        """Each read from the wire as ``(host_time, bytes)``, in arrival order.
+
+        ``prelude``: the reads the device's decoder had before the session began instead (the
+        context ``sotlog reparse`` decodes first; see docs/store.md).
+        """
+        rows = self._query("SELECT chunk_index FROM raw WHERE session_id = ? AND prelude = ? "
+                           "ORDER BY chunk_index", (self.id, int(prelude)))
         for (index,) in rows:  # one chunk in memory at a time
             (r,) = self._query("SELECT * FROM raw WHERE session_id = ? AND chunk_index = ?",
                                (self.id, index))
@@ -158,12 +153,12 @@ class Session:
 
     def edits(self) -> list[Edit]:
         """Every change to the metadata or conversion, oldest first."""
-        return [
-            Edit(r["id"], r["session_id"], r["at_utc"], r["field"],
-                 json.loads(r["old_json"]), json.loads(r["new_json"]))
-            for r in self._query(
-                "SELECT * FROM session_edits WHERE session_id = ? ORDER BY id", (self.id,))
-        ]
+        rows = self._query("SELECT e.*, (SELECT u.id FROM session_edits u WHERE u.undoes = e.id) "
+                           "AS undone_by FROM session_edits e WHERE session_id = ? ORDER BY id",
+                           (self.id,))
+        return [Edit(r["id"], r["session_id"], r["at_utc"], r["field"], json.loads(r["old_json"]),
+                     json.loads(r["new_json"]), r["reason"], r["undoes"], r["undone_by"])
+                for r in rows]
 
     def close(self) -> None:
         with self._lock:

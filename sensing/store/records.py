@@ -35,6 +35,8 @@ class SessionInfo:
     n_frames: int
     duration_s: float  # session time of the last stored frame; 0 with no frames
     dtype: str | None = None
+    end_reason: str = ""  # why the recording ended, in a person's words
+    face: str = ""  # what recorded it: record, dashboard, import
 
     @property
     def is_matrix(self) -> bool:
@@ -77,3 +79,6 @@ class Edit:
     field: str
     old: Any
     new: Any
+    reason: str = ""
+    undoes: int | None = None  # the edit this one undid
+    undone_by: int | None = None  # the edit that undid this one

@@ -33,12 +33,18 @@ class ReparseResult:
 def decode_raw(session: Session) -> tuple[FrameBlock, dict[str, int], int]:
     """Feed the stored raw bytes, with their arrival times, through a fresh decoder.
 
-    The bridge starts a fresh decoder after each reconnect, so this does too.
+    The reads the live decoder had before the session (the prelude) go first, to bring the
+    fresh decoder to the state the live one was in when the session began; what they decode to
+    is not the session's and is left out, counters included. The bridge starts a fresh decoder
+    after each reconnect, so this does too.
     """
     profile = session.info.profile
     restarts = sorted(ev.host_time for ev in session.events() if ev.kind == "reconnect")
     decoder: Decoder = make_decoder(profile)
-    counters: dict[str, int] = {}
+    for host_time, data in session.raw(prelude=True):
+        decoder.feed(data, host_time)
+    before = decoder.counters.as_dict()
+    counters: dict[str, int] = {k: -v for k, v in before.items()}
     blocks: list[FrameBlock] = []
     nbytes = 0
     for host_time, data in session.raw():

@@ -1,24 +1,24 @@
-"""The session store's SQLite schema, its version, and how connections to it are opened.
+"""The session store's SQLite schema as one numbered list of migrations, and its connections.
 
-Other modules add their own tables by appending ``CREATE TABLE IF NOT EXISTS`` statements to
-``EXTRA_SCHEMA`` before a store is opened (or by calling ``Store.ensure_schema``).
-The layout is documented in docs/store.md.
+``MIGRATIONS[k]`` takes a store from schema version ``k`` to ``k + 1``; every table is made
+here, the calibrations table included. A new file runs them all; an older store runs the ones it
+has not had, in one transaction, when it is opened. The layout is documented in docs/store.md.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from firmware_bridge.errors import StoreError
 
 APPLICATION_ID = 0x534F544C  # "SOTL" in PRAGMA application_id marks a file as a sotlog store
-SCHEMA_VERSION = 1  # PRAGMA user_version
 FORMAT_VERSION = 1  # how chunk and raw blobs are encoded; stored with every session
 BUSY_TIMEOUT_MS = 10_000
-SOURCES = ("person", "device", "sotlog")
 
-SCHEMA = [
+# Version 0 -> 1: sessions, their edits, events, samples and raw bytes (sotlog 0.1).
+_V1 = [
     """CREATE TABLE IF NOT EXISTS sessions (
         id INTEGER PRIMARY KEY,
         uuid TEXT NOT NULL UNIQUE,
@@ -104,11 +104,38 @@ SCHEMA = [
     )""",
 ]
 
-# Migrations from version N to N + 1, run in order on open; empty until the schema changes.
-MIGRATIONS: dict[int, list[str]] = {}
+# Version 1 -> 2: the calibrations table (sotlog 0.1 made it on first use, so it may be there),
+# why a session ended and which face recorded it, undo links and reasons in the edit log, and
+# the raw capture's prelude.
+_V2 = [
+    """CREATE TABLE IF NOT EXISTS calibrations (
+        id INTEGER PRIMARY KEY,
+        batch INTEGER,
+        created_utc TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        profile_name TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        port TEXT NOT NULL DEFAULT '',
+        device TEXT NOT NULL DEFAULT '',
+        unit TEXT NOT NULL,
+        fit TEXT NOT NULL DEFAULT '',
+        by TEXT NOT NULL DEFAULT '',
+        record_json TEXT NOT NULL,
+        gains BLOB
+    )""",
+    "CREATE INDEX IF NOT EXISTS calibrations_match "
+    "ON calibrations (profile_name, channel, kind, created_utc)",
+    "ALTER TABLE sessions ADD COLUMN end_reason TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE sessions ADD COLUMN face TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE session_edits ADD COLUMN reason TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE session_edits ADD COLUMN undoes INTEGER REFERENCES session_edits (id)",
+    # 1 for the reads a device's decoder had before the session (see RawHistory): decoding
+    # context, not the session's own bytes.
+    "ALTER TABLE raw ADD COLUMN prelude INTEGER NOT NULL DEFAULT 0",
+]
 
-# Tables other modules need (e.g. calibrations); appended to before a store is opened.
-EXTRA_SCHEMA: list[str] = []
+MIGRATIONS: list[list[str]] = [_V1, _V2]
+SCHEMA_VERSION = len(MIGRATIONS)  # PRAGMA user_version
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -152,18 +179,21 @@ def prepare(conn: sqlite3.Connection, path: Path) -> None:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("BEGIN IMMEDIATE")
         if app_id == 0:
-            for sql in SCHEMA:
-                conn.execute(sql)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            version = SCHEMA_VERSION
-        for step in range(version, SCHEMA_VERSION):
-            for sql in MIGRATIONS.get(step, []):
+        for step in MIGRATIONS[version:]:
+            for sql in step:
                 conn.execute(sql)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        for sql in EXTRA_SCHEMA:
-            conn.execute(sql)
         conn.execute("COMMIT")
     except sqlite3.DatabaseError as err:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise StoreError(f"cannot prepare session store {path}: {err}") from err
+
+
+def insert(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> int:
+    """``INSERT`` one row given as ``{column: value}``; its rowid."""
+    cols = ", ".join(row)
+    marks = ", ".join(f":{k}" for k in row)
+    cur = conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", row)
+    return int(cur.lastrowid or 0)

@@ -22,16 +22,18 @@ import numpy as np
 
 from firmware_bridge.errors import StoreError
 from firmware_bridge.frames import Counters, FrameBlock, Notice
+from sensing.plainjson import dumps
 from sensing.store import codec as store_codec
 from sensing.store import owner as store_owner
-from sensing.store.sessions import Store, check_event, to_json, utc_now
+from sensing.store.schema import insert
+from sensing.store.sessions import Store, check_event, utc_now
+from sensing.vocabulary import FINAL_STATUSES
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH_BYTES = 8 << 20  # commit early once this much frame and raw data waits
 MAX_CHUNK_BYTES = 4 << 20  # of raw frame values per stored chunk
 EVENT_REPLY_TIMEOUT = 10.0
-FINAL_STATUSES = ("complete", "interrupted")
 
 
 @dataclass
@@ -48,6 +50,7 @@ class _Event:
 class _Close:
     status: str
     counters: dict[str, Any]
+    reason: str
 
 
 @dataclass
@@ -59,14 +62,21 @@ class _Written:
 
 
 @dataclass
+class _History:
+    reads: list[tuple[bytes, float]]
+    skipped: int
+
+
+@dataclass
 class _Batch:
     frames: list[FrameBlock] = field(default_factory=list)
     raw: list[tuple[bytes, float]] = field(default_factory=list)
+    history: _History | None = None
     events: list[_Event] = field(default_factory=list)
     nbytes: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.frames or self.raw or self.events)
+        return bool(self.frames or self.raw or self.events or self.history)
 
 
 class Recorder:
@@ -107,7 +117,8 @@ class Recorder:
                 "SELECT t0_host, status, frame_shape_json, dtype, "
                 "(SELECT coalesce(sum(count), 0) FROM chunks WHERE session_id = s.id) AS n, "
                 "(SELECT coalesce(max(chunk_index) + 1, 0) FROM raw WHERE session_id = s.id) AS r,"
-                " (SELECT coalesce(sum(nbytes), 0) FROM raw WHERE session_id = s.id) AS rb,"
+                " (SELECT coalesce(sum(nbytes), 0) FROM raw WHERE session_id = s.id "
+                "AND prelude = 0) AS rb,"
                 " (SELECT count(*) FROM events WHERE session_id = s.id) AS ne"
                 " FROM sessions s WHERE id = ?", (sid,)).fetchone()
             if row is None:
@@ -139,6 +150,12 @@ class Recorder:
     def on_raw(self, data: bytes, host_time: float) -> None:
         self._put(("raw", bytes(data), host_time), raw_bytes=len(data))
 
+    def on_history(self, reads: list[tuple[bytes, float]], skipped: int) -> None:
+        """The reads the device's decoder had before this session: kept as the raw capture's
+        prelude, so the session decodes again exactly as it was decoded live (see reparse)."""
+        if reads:
+            self._put(_History(list(reads), skipped))
+
     def on_frames(self, block: FrameBlock) -> None:
         self._put(block, frames=len(block))
 
@@ -161,8 +178,9 @@ class Recorder:
             return None
 
     def close(self, status: str = "complete",
-              counters: Counters | dict[str, Any] | None = None) -> None:
-        """Write what is queued, then end the session with ``status`` and the bridge counters."""
+              counters: Counters | dict[str, Any] | None = None, reason: str = "") -> None:
+        """Write what is queued, then end the session with ``status``, the bridge counters and
+        ``reason`` (why it ended, in a person's words)."""
         if status not in FINAL_STATUSES:
             raise StoreError(f"a session ends complete or interrupted, not {status!r}")
         counts = counters.as_dict() if isinstance(counters, Counters) else dict(counters or {})
@@ -170,7 +188,7 @@ class Recorder:
             if self._closed:
                 return
             self._closed = True
-            self._queue.put(_Close(status, counts))
+            self._queue.put(_Close(status, counts, reason))
         self._thread.join()
 
     @property
@@ -218,6 +236,8 @@ class Recorder:
         elif isinstance(item, _Event):
             b.events.append(item)
             return item.reply is not None  # a person is waiting for the event's id
+        elif isinstance(item, _History):
+            b.history = item
         else:
             _, data, host_time = item
             b.raw.append((data, host_time))
@@ -233,7 +253,7 @@ class Recorder:
             self._conn.execute("BEGIN IMMEDIATE")
             written = self._write(batch)
             self._conn.execute("UPDATE sessions SET counters_json = ? WHERE id = ?",
-                               (to_json(self._stored_counts(written)), self.session_id))
+                               (dumps(self._stored_counts(written)), self.session_id))
             self._conn.execute("COMMIT")
         except Exception as err:  # whatever stops the write, it is recorded, never swallowed
             if self._conn.in_transaction:
@@ -249,8 +269,7 @@ class Recorder:
         self.events_written += len(written.event_ids)
         self._add_not_stored(frames=written.bad_frames)
         self._next_index += written.frames
-        if batch.raw:
-            self._next_raw += 1
+        self._next_raw += bool(batch.raw) + (batch.history is not None)
         self.last_commit_time = time.monotonic()
         for event, eid in zip(batch.events, written.event_ids, strict=False):
             if event.reply is not None:
@@ -298,22 +317,30 @@ class Recorder:
             self._insert_chunk(chunk, self._next_index + frames)
             frames += len(chunk)
         raw_bytes = 0
+        index = self._next_raw
+        if batch.history is not None:
+            self._insert_raw(batch.history.reads, index, prelude=1)
+            self._conn.execute(
+                "UPDATE sessions SET counters_json = json_set(counters_json, '$.prelude_bytes', "
+                "?, '$.prelude_skipped_bytes', ?) WHERE id = ?",
+                (sum(len(d) for d, _ in batch.history.reads), batch.history.skipped,
+                 self.session_id))
+            index += 1
         if batch.raw:
-            row = store_codec.encode_raw(batch.raw)
-            row.update(session_id=self.session_id, chunk_index=self._next_raw,
-                       t_first=batch.raw[0][1] - self.t0_host,
-                       t_last=batch.raw[-1][1] - self.t0_host)
-            _insert(self._conn, "raw", row)
-            raw_bytes = row["nbytes"]
-        ids = []
+            raw_bytes = self._insert_raw(batch.raw, index, prelude=0)
         now = utc_now()
-        for e in events:
-            cur = self._conn.execute(
-                "INSERT INTO events (session_id, host_time, kind, text, data_json, created_utc, "
-                "source) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (self.session_id, e.host_time, e.kind, e.text, to_json(e.data), now, e.source))
-            ids.append(int(cur.lastrowid or 0))
+        ids = [insert(self._conn, "events", {
+            "session_id": self.session_id, "host_time": e.host_time, "kind": e.kind,
+            "text": e.text, "data_json": dumps(e.data), "created_utc": now, "source": e.source})
+            for e in events]
         return _Written(frames, raw_bytes, ids, n_bad)
+
+    def _insert_raw(self, reads: list[tuple[bytes, float]], index: int, prelude: int) -> int:
+        row = store_codec.encode_raw(reads)
+        row.update(session_id=self.session_id, chunk_index=index, prelude=prelude,
+                   t_first=reads[0][1] - self.t0_host, t_last=reads[-1][1] - self.t0_host)
+        insert(self._conn, "raw", row)
+        return int(row["nbytes"])
 
     def _chunks(self, blocks: list[FrameBlock]) -> list[FrameBlock]:
         """Runs of one dtype, cut every ``chunk_seconds`` of host time and at MAX_CHUNK_BYTES."""
@@ -343,19 +370,21 @@ class Recorder:
         t = chunk.host_time - self.t0_host
         row.update(session_id=self.session_id, first_index=first_index,
                    t_first=float(t.min()), t_last=float(t.max()))
-        _insert(self._conn, "chunks", row)
+        insert(self._conn, "chunks", row)
         if self._dtype is None:
             self._dtype = row["dtype"]
             self._conn.execute("UPDATE sessions SET dtype = ? WHERE id = ?",
                                (self._dtype, self.session_id))
 
     def _finish(self, closing: _Close) -> None:
-        status = closing.status if self.error is None else "interrupted"
+        status, reason = closing.status, closing.reason
+        if self.error is not None:
+            status, reason = "interrupted", f"{reason}; {self.error}" if reason else str(self.error)
         counts = {**self._stored_counts(_Written()), **closing.counters}
         try:
             self._conn.execute(
-                "UPDATE sessions SET status = ?, ended_utc = ?, counters_json = ? WHERE id = ?",
-                (status, utc_now(), to_json(counts), self.session_id))
+                "UPDATE sessions SET status = ?, ended_utc = ?, counters_json = ?, end_reason = ? "
+                "WHERE id = ?", (status, utc_now(), dumps(counts), reason, self.session_id))
         except sqlite3.Error as err:
             if self.error is None:
                 self.error = StoreError(
@@ -367,7 +396,3 @@ def _slice(block: FrameBlock, a: int, b: int) -> FrameBlock:
     return FrameBlock(block.values[a:b], block.host_time[a:b], block.device_time[a:b],
                       block.seq[a:b], block.flags[a:b])
 
-
-def _insert(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> None:
-    cols = ", ".join(row)
-    conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({', '.join(':' + k for k in row)})", row)

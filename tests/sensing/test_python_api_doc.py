@@ -41,5 +41,10 @@ def test_the_doc_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     np.testing.assert_array_equal(s.values, samples.values)  # type: ignore[attr-defined]
     assert "left block: mean" in out and "kgf over" in out
     assert (tmp_path / "exports" / f"session-{sid}_P-0042.csv").exists()
-    outlet = namespace["outlet"]
-    assert outlet.markers_pushed >= 1  # type: ignore[attr-defined]
+    ended = namespace["ended"]
+    recorded = store.session(namespace["sid"]).info  # type: ignore[arg-type]
+    assert (recorded.status, recorded.face, recorded.end_reason) == (
+        "complete", "python", "script finished")
+    assert ended.frames == recorded.n_frames > 0  # type: ignore[attr-defined]
+    placed = [e for e in store.session(recorded.id).events() if e.kind == "placed"]
+    assert [e.text for e in placed] == ["left block"]

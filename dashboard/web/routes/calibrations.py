@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.web.deps import StationDep, StoreDep, as_json
-from dashboard.web.routes.sessions import NotFound
-from firmware_bridge.errors import CalibrationError, StoreError
+from dashboard.web.deps import StationDep, StoreDep
+from firmware_bridge.errors import CalibrationError
+from sensing.plainjson import plain
 
 router = APIRouter(prefix="/api", tags=["calibrations"])
 
@@ -45,7 +45,7 @@ class CalibrationRequest(BaseModel):
 def _records(store: Any, profile: str | None, channel: str | None) -> list[dict[str, Any]]:
     from sensing.store.calibrations import CalibrationStore
 
-    return [as_json(c.record()) for c in CalibrationStore(store).all(profile, channel)]
+    return [plain(c.record()) for c in CalibrationStore(store).all(profile, channel)]
 
 
 @router.get("/calibrations")
@@ -63,10 +63,7 @@ def one_calibration(cal_id: int, store: StoreDep) -> dict[str, Any]:
     """One stored calibration record."""
     from sensing.store.calibrations import CalibrationStore
 
-    try:
-        return as_json(CalibrationStore(store).get(cal_id).record())
-    except StoreError as err:
-        raise NotFound(str(err)) from err
+    return plain(CalibrationStore(store).get(cal_id).record())
 
 
 @router.post("/calibration", status_code=status.HTTP_201_CREATED)
@@ -82,7 +79,7 @@ def calibration_status(station: StationDep) -> dict[str, Any]:
     """The current (or last) run: each step, settling or settled, and the fitted records."""
     if station.calibrating is None:
         return {"state": "none"}
-    return as_json(station.calibrating.status())
+    return plain(station.calibrating.status())
 
 
 @router.post("/calibration/placed")
@@ -90,7 +87,7 @@ def weight_placed(station: StationDep) -> dict[str, Any]:
     """The weight asked for is on: wait for a steady reading of it."""
     run = station.current_calibration()
     run.placed()
-    return as_json(run.status())
+    return plain(run.status())
 
 
 @router.post("/calibration/save")

@@ -7,28 +7,37 @@ from typing import Annotated, Any
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.web.deps import StationDep, StoreDep, as_json
+from dashboard.web.deps import StationDep, StoreDep
 from dashboard.web.routes.sessions import open_session
+from sensing.plainjson import plain
+from sensing.vocabulary import MAX_EVENT_TEXT_CHARS
 
 router = APIRouter(prefix="/api", tags=["events"])
 
 
 class EventIn(BaseModel):
-    """A mark typed by a person: placed, removed, marker (with text) or note."""
+    """A mark typed by a person: placed, removed, marker (with text) or note.
+
+    ``time_s`` (session seconds) is when it was marked, if not now; ``session_id`` names the
+    session it was marked in, so a mark the page kept while the server could not be reached
+    reaches that session even after it ended.
+    """
 
     model_config = ConfigDict(extra="forbid")
     kind: str = Field(examples=["marker"])
-    text: Annotated[str, Field(max_length=500)] = ""
+    text: Annotated[str, Field(max_length=MAX_EVENT_TEXT_CHARS)] = ""
     data: dict[str, Any] = Field(default_factory=dict)
+    time_s: float | None = None
+    session_id: int | None = None
 
 
 @router.post("/events", status_code=status.HTTP_201_CREATED)
 def mark_event(body: EventIn, station: StationDep) -> dict[str, Any]:
-    """Mark an event in the recording now running; viewers see it with their next batch."""
-    return station.add_event(body.kind, body.text, body.data)
+    """Mark an event in the recording; viewers see it with their next batch."""
+    return station.add_event(body.kind, body.text, body.data, body.time_s, body.session_id)
 
 
 @router.get("/sessions/{session_id}/events")
 def session_events(session_id: int, store: StoreDep) -> list[dict[str, Any]]:
     """Every event of a session, in time order (time_s since the session's start)."""
-    return [as_json(e) for e in open_session(store, session_id).events()]
+    return [plain(e) for e in open_session(store, session_id).events()]

@@ -10,9 +10,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from dashboard.web.deps import StoreDep, as_json
+from dashboard.web.deps import StoreDep
 from dashboard.web.routes.sessions import Units, open_session
 from firmware_bridge.errors import SotlogError
+from sensing.plainjson import plain
 
 router = APIRouter(prefix="/api", tags=["figures"])
 
@@ -73,4 +74,4 @@ def mat_frame(session_id: int, store: StoreDep,
         frame, at = frame_at(s, t)
         block = FrameBlock.build(frame[None], at + s.info.t0_host)
         payload = live_payload(block, matrix, s.mat_regions(), force_unit="N")
-        return as_json({**payload, "time_s": at})
+        return plain({**payload, "time_s": at})

@@ -11,58 +11,36 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.web.deps import StationDep
 from dashboard.web.live import stream_to_viewer
-from sensing.metadata import Block, SessionMeta
+from sensing.metadata import SessionMeta
 
 router = APIRouter(prefix="/api", tags=["live"])
 
 
-class BlockIn(BaseModel):
-    """One wedge: side, landmark, optional angle, and the channel that measures it."""
-
-    model_config = ConfigDict(extra="forbid")
-    side: str
-    landmark: str
-    angle_deg: float | None = None
-    channel: str | None = None
-
-
-class MetaIn(BaseModel):
-    """Session metadata as the setup form sends it; checked against sotlog's vocabulary."""
-
-    model_config = ConfigDict(extra="forbid")
-    subject_code: Annotated[str | None, Field(max_length=32)] = None
-    position: str | None = None
-    category: str | None = None
-    short_leg: str | None = None
-    body_weight_kg: float | None = None
-    note: Annotated[str, Field(max_length=2000)] = ""
-    blocks: Annotated[list[BlockIn], Field(max_length=8)] = []
-
-    def to_meta(self) -> SessionMeta:
-        data = self.model_dump()
-        data["blocks"] = [Block(**b) for b in data["blocks"]]
-        for key in ("subject_code", "position", "category", "short_leg"):
-            data[key] = data[key] or None  # an empty form field means "not given"
-        return SessionMeta(**data)
-
-
 class TareRequest(BaseModel):
-    """How long to average each channel with the blocks unloaded."""
+    """How long to average each channel with the blocks unloaded; ``force`` tares even when
+    the tare is refused (moving or loaded blocks), and is kept with the tare."""
 
+    model_config = ConfigDict(extra="forbid")
     seconds: Annotated[float, Field(ge=0.2, le=10.0)] = 1.0
+    force: bool = False
 
 
-@router.post("/tare")
+@router.post("/tare", responses={409: {"description": "refused: the blocks moved or look "
+                                                      "loaded (the detail says which)"}})
 async def tare(station: StationDep, body: TareRequest | None = None) -> dict[str, Any]:
-    """Zero every channel on its mean over the next ~1 s; stored as a tare event when recording
-    (or at the start of the next recording)."""
-    return await station.tare((body or TareRequest()).seconds)
+    """Zero every channel on its mean over the next ~1 s, on still and unloaded blocks.
+
+    Before a recording it is the zero the next session starts from; during one it applies from
+    its moment on. A refused tare changes nothing and answers 409 with ``refused: true``.
+    """
+    req = body or TareRequest()
+    return await station.tare(req.seconds, force=req.force)
 
 
 @router.post("/recording", status_code=status.HTTP_201_CREATED)
-def start_recording(meta: MetaIn, station: StationDep) -> dict[str, Any]:
+def start_recording(meta: SessionMeta, station: StationDep) -> dict[str, Any]:
     """Create a session with this metadata and record into it."""
-    return {"session_id": station.start(meta.to_meta())}
+    return {"session_id": station.start(meta)}
 
 
 @router.post("/recording/stop")

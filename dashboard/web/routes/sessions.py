@@ -7,53 +7,34 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Body, Query, Response
 
-from dashboard.web.deps import StoreDep, as_json
-from dashboard.web.routes.live import BlockIn
-from firmware_bridge.errors import SotlogError, StoreError
-from sensing.metadata import CATEGORIES, POSITIONS, STATUSES, MetadataError
+from dashboard.web.deps import StoreDep
+from firmware_bridge.errors import MetadataError
+from sensing.calibration.conversion import describe_zeros
+from sensing.metrics.onblocks import cumulative_on_blocks, loaded_mask
 from sensing.metrics.summary import summarise
+from sensing.plainjson import plain
 from sensing.store.read import Session, SessionInfo
 from sensing.store.sessions import Store
+from sensing.vocabulary import CATEGORIES, OUTPUT_UNITS, POSITIONS, STATUSES, check_choice
 
 router = APIRouter(prefix="/api", tags=["sessions"])
-Units = Annotated[str, Query(pattern="^(N|kgf|lbf)$", description="force unit: N, kgf or lbf")]
+Units = Annotated[str, Query(pattern=f"^({'|'.join(OUTPUT_UNITS)})$",
+                             description=f"force unit: {', '.join(OUTPUT_UNITS)}")]
 Day = Annotated[date | None, Query(description="a day (UTC), YYYY-MM-DD")]
 
 
-class MetaPatch(BaseModel):
-    """Fields to change; the ones left out stay as they are. Every change is logged."""
-
-    model_config = ConfigDict(extra="forbid")
-    subject_code: Annotated[str | None, Field(max_length=32)] = None
-    position: str | None = None
-    category: str | None = None
-    short_leg: str | None = None
-    body_weight_kg: float | None = None
-    note: Annotated[str | None, Field(max_length=2000)] = None
-    blocks: Annotated[list[BlockIn] | None, Field(max_length=8)] = None
-
-
 def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
-    if value in (None, ""):
-        return None
-    if value not in allowed:
-        raise MetadataError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
-    return value
-
-
-class NotFound(SotlogError):
-    """The session asked for is not in the store."""
+    try:
+        return check_choice(name, value, allowed)
+    except ValueError as err:
+        raise MetadataError(str(err)) from None
 
 
 def open_session(store: Store, session_id: int) -> Session:
     """The session, or NotFound (404) saying it is not there."""
-    try:
-        return store.session(session_id)
-    except StoreError as err:
-        raise NotFound(str(err)) from err
+    return store.session(session_id)
 
 
 def channel_sides(info: SessionInfo) -> dict[str, str | None]:
@@ -67,7 +48,7 @@ def channel_sides(info: SessionInfo) -> dict[str, str | None]:
 
 def session_row(info: SessionInfo) -> dict[str, Any]:
     """A session as the sessions list shows it."""
-    return as_json({
+    return plain({
         "id": info.id, "uuid": info.uuid, "started_utc": info.started_utc,
         "ended_utc": info.ended_utc, "status": info.status, "duration_s": info.duration_s,
         "n_frames": info.n_frames, "profile": info.profile_name, "port": info.port,
@@ -105,16 +86,19 @@ def session_detail(session_id: int, store: StoreDep) -> dict[str, Any]:
         info = s.info
         return {
             **session_row(info),
-            "meta": as_json(info.meta.as_dict()),
+            "meta": plain(info.meta.as_dict()),
             "software_version": info.software_version,
             "format_version": info.format_version,
-            "counters": as_json(info.counters),
-            "conversion": as_json(info.conversion),
+            "counters": plain(info.counters),
+            "conversion": plain(info.conversion),
             "channel_names": info.channel_names,
             "channels": _read_channels(s),
             "frame_shape": list(info.frame_shape),
             "sides": channel_sides(info),
-            "edits": [as_json(e) for e in s.edits()],
+            "edits": [plain(e) for e in s.edits()],
+            "zeros": describe_zeros(info.conversion, info.channel_names or ["total"]),
+            "end_reason": info.end_reason,
+            "face": info.face,
         }
 
 
@@ -126,28 +110,32 @@ def _read_channels(s: Session) -> list[str]:
 
 
 @router.patch("/sessions/{session_id}")
-def edit_session(session_id: int, body: MetaPatch, store: StoreDep) -> dict[str, Any]:
-    """Change metadata afterwards; the old values are kept in the edit log with the time."""
-    changes = body.model_dump(exclude_unset=True)
+def edit_session(session_id: int, store: StoreDep,
+                 changes: Annotated[dict[str, Any], Body(examples=[{"category": "II"}])]
+                 ) -> dict[str, Any]:
+    """Change metadata fields afterwards (those of ``SessionMeta``; the ones left out stay as
+    they are); the old values are kept in the edit log with the time."""
     if not changes:
         raise MetadataError("nothing to change: send at least one field")
-    for key in ("subject_code", "position", "category", "short_leg"):
-        if key in changes and changes[key] == "":
-            changes[key] = None
-    if "note" in changes and changes["note"] is None:
-        changes["note"] = ""
-    if "blocks" in changes and changes["blocks"] is None:
-        changes["blocks"] = []
-    open_session(store, session_id).close()  # a missing session: 404 before anything is written
-    return as_json(store.update_meta(session_id, changes).as_dict())
+    return plain(store.update_meta(session_id, changes).as_dict())
+
+
+@router.post("/sessions/{session_id}/edits/{edit_id}/undo", status_code=201)
+def undo_edit(session_id: int, edit_id: int, store: StoreDep) -> dict[str, Any]:
+    """Put back what one logged edit changed (metadata, tare, calibration or regions); the undo
+    is itself logged and can be undone."""
+    return {"edit_id": store.undo_edit(session_id, edit_id)}
 
 
 def _samples(s: Session, units: str, t0: float | None, t1: float | None) -> dict[str, Any]:
     smp = s.samples(units=units, t0=t0, t1=t1)
-    return as_json({
+    loaded, threshold = loaded_mask(smp.values, smp.names, smp.units)
+    return plain({
         "time_s": smp.time_s, "names": smp.names, "units": smp.units,
         "values": {n: smp.values[:, i] for i, n in enumerate(smp.names)},
         "sides": channel_sides(s.info),
+        "on_blocks_s": cumulative_on_blocks(smp.time_s, loaded),
+        "loaded": loaded, "loaded_threshold": threshold,
     })
 
 
@@ -165,7 +153,7 @@ def session_summary(session_id: int, store: StoreDep, units: Units = "N"
     """Per channel: count, mean, SD, extremes, mean on the blocks, share; time on the blocks."""
     with open_session(store, session_id) as s:
         summary = summarise(s.samples(units=units), s.info.meta.body_weight_kg)
-        return {**as_json(summary.as_dict()), "units": units, "sides": channel_sides(s.info)}
+        return {**plain(summary.as_dict()), "units": units, "sides": channel_sides(s.info)}
 
 
 @router.get("/sessions/{session_id}/plot.png", response_class=Response,

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sensing.outputs.exports import FORMAT_VERSION, atomic_path
-from sensing.outputs.exports.common import ExportData, prepare, to_json, write_table
+from sensing.outputs.exports.common import ExportData, prepare, write_table
+from sensing.plainjson import dumps
 
 if TYPE_CHECKING:
     from sensing.store.read import Session
@@ -70,7 +71,7 @@ def _physio_sidecar(data: ExportData) -> dict[str, Any]:
 def _events_tsv(data: ExportData) -> str:
     lines = ["\t".join(EVENT_COLUMNS)]
     for ev in data.events:
-        payload = to_json(ev["data"], indent=None) if ev["data"] else MISSING
+        payload = dumps(ev["data"]) if ev["data"] else MISSING
         lines.append("\t".join((repr(float(ev["time_s"])), MISSING, escape(ev["kind"]),
                                 escape(ev["text"]), escape(ev["source"]), escape(payload))))
     return "\n".join(lines) + "\n"
@@ -91,17 +92,17 @@ def export(session: Session, out_dir: Path, **options: Any) -> list[Path]:
             io.TextIOWrapper(gz, encoding="utf-8", newline="") as fh:
         write_table(fh, data.columns, "\t", MISSING)
     with atomic_path(where["physio_json"]) as tmp:
-        tmp.write_text(to_json(_physio_sidecar(data)), encoding="utf-8")
+        tmp.write_text(dumps(_physio_sidecar(data), indent=2), encoding="utf-8")
     with atomic_path(where["events"]) as tmp:
         tmp.write_text(_events_tsv(data), encoding="utf-8")
     described = {name: ({"Units": unit} if unit else {}) | {"Description": text}
                  for name, (unit, text) in EVENT_COLUMNS.items()}
     with atomic_path(where["events_json"]) as tmp:
-        tmp.write_text(to_json(described), encoding="utf-8")
+        tmp.write_text(dumps(described, indent=2), encoding="utf-8")
     files = list(where.values())
     description = out_dir / "dataset_description.json"
     if not description.exists():
         with atomic_path(description) as tmp:
-            tmp.write_text(to_json(_dataset_description()), encoding="utf-8")
+            tmp.write_text(dumps(_dataset_description(), indent=2), encoding="utf-8")
         files.append(description)
     return files

@@ -17,7 +17,8 @@ import numpy as np
 
 from firmware_bridge.errors import ExportError
 from sensing.outputs.exports import atomic_path, session_stem
-from sensing.outputs.exports.common import ExportData, prepare, to_json
+from sensing.outputs.exports.common import ExportData, prepare
+from sensing.plainjson import dumps
 
 if TYPE_CHECKING:
     from sensing.store.read import Session
@@ -37,7 +38,7 @@ def metadata_text(meta: dict[str, Any]) -> str:
     C3D readers trim trailing spaces from each string, so the spaces that compact JSON keeps
     (all inside strings) are written as the equivalent escape ``\\u0020``.
     """
-    return to_json(meta, indent=None).encode("ascii", "backslashreplace").decode() \
+    return dumps(meta).encode("ascii", "backslashreplace").decode() \
         .replace(" ", "\\u0020")
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
@@ -157,28 +155,6 @@ def sidecar(session: Session, samples: Samples, fmt: str, *, strip_notes: bool =
         "deidentification": {"notes_stripped": strip_notes, "dates_shifted": False},
         "time_base": TIME_BASE,
     }
-
-
-def plain(obj: Any) -> Any:
-    """``obj`` with numpy scalars and arrays as Python values and non-finite floats as None."""
-    if isinstance(obj, dict):
-        return {str(k): plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return plain(obj.tolist())
-    if isinstance(obj, np.generic):
-        return plain(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
-def to_json(obj: Any, *, indent: int | None = 2) -> str:
-    """Strict JSON (no NaN) of ``obj``; compact (no spaces between items) without ``indent``."""
-    separators = (",", ":") if indent is None else None
-    return json.dumps(plain(obj), indent=indent, separators=separators, ensure_ascii=False,
-                      allow_nan=False)
 
 
 def text_rows(columns: list[Column], sep: str, missing: str) -> Iterator[str]:

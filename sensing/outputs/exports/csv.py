@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sensing.outputs.exports import atomic_path, session_stem
-from sensing.outputs.exports.common import prepare, to_json, write_table
+from sensing.outputs.exports.common import prepare, write_table
+from sensing.plainjson import dumps
 
 if TYPE_CHECKING:
     from sensing.store.read import Session
@@ -21,5 +22,5 @@ def export(session: Session, out_dir: Path, **options: Any) -> list[Path]:
         fh.write(",".join(c.name for c in data.columns) + "\n")
         write_table(fh, data.columns, ",", "")  # a missing value is an empty cell
     with atomic_path(json_path) as tmp:
-        tmp.write_text(to_json(data.meta), encoding="utf-8")
+        tmp.write_text(dumps(data.meta, indent=2), encoding="utf-8")
     return [csv_path, json_path]

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sensing.outputs.exports import FORMAT_VERSION, atomic_path, export_session, exporter
-from sensing.outputs.exports.common import to_json
 from sensing.outputs.exports.deid import DateShift, check_labels, shift_text, subject_label
+from sensing.plainjson import dumps
 
 if TYPE_CHECKING:
     from sensing.store.read import SessionInfo
@@ -85,8 +85,8 @@ def write_index(out: Path, rows: list[dict[str, Any]]) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with atomic_path(out / "sessions.json") as tmp:
-        tmp.write_text(to_json({k: {"Description": v} for k, v in INDEX_COLUMNS.items()}),
-                       encoding="utf-8")
+        described = {k: {"Description": v} for k, v in INDEX_COLUMNS.items()}
+        tmp.write_text(dumps(described, indent=2), encoding="utf-8")
     return path
 
 

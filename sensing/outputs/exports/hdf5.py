@@ -10,7 +10,8 @@ import h5py
 import numpy as np
 
 from sensing.outputs.exports import atomic_path, session_stem
-from sensing.outputs.exports.common import prepare, to_json
+from sensing.outputs.exports.common import prepare
+from sensing.plainjson import dumps
 
 if TYPE_CHECKING:
     from sensing.store.read import Session
@@ -27,7 +28,7 @@ def export(session: Session, out_dir: Path, **options: Any) -> list[Path]:
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["format"] = "hdf5"
         f.attrs["format_version"] = data.meta["format_version"]
-        f.attrs["sotlog"] = to_json(data.meta)
+        f.attrs["sotlog"] = dumps(data.meta, indent=2)
         samples = f.create_group("samples")
         samples.attrs["columns"] = [c.name for c in data.columns]
         for c in data.columns:
@@ -39,7 +40,7 @@ def export(session: Session, out_dir: Path, **options: Any) -> list[Path]:
         events.create_dataset("time_s", data=np.array([e["time_s"] for e in evs], np.float64))
         for key in ("kind", "text", "source", "created_utc"):
             events.create_dataset(key, data=[e[key] for e in evs], dtype=text)
-        events.create_dataset("data_json", data=[to_json(e["data"], indent=None) for e in evs],
+        events.create_dataset("data_json", data=[dumps(e["data"]) for e in evs],
                               dtype=text)
         if session.info.is_matrix:
             frames = data.frames.values

@@ -10,7 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sensing.outputs.exports import atomic_path, session_stem
-from sensing.outputs.exports.common import prepare, to_json
+from sensing.outputs.exports.common import prepare
+from sensing.plainjson import dumps
 
 if TYPE_CHECKING:
     from sensing.store.read import Session
@@ -29,7 +30,7 @@ def export(session: Session, out_dir: Path, **options: Any) -> list[Path]:
                                metadata={b"unit": c.unit.encode(),
                                          b"description": c.description.encode()}))
         arrays.append(arr)
-    schema = pa.schema(fields, metadata={META_KEY: to_json(data.meta, indent=None).encode(),
+    schema = pa.schema(fields, metadata={META_KEY: dumps(data.meta).encode(),
                                          b"format_version": data.meta["format_version"].encode()})
     table = pa.Table.from_arrays(arrays, schema=schema)
     path = out_dir / f"{session_stem(session)}.parquet"

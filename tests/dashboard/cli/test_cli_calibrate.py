@@ -52,16 +52,19 @@ def test_calibrate_record_show_recalibrate_export(tmp_path: Path,
                          "--body-weight", "70", "--store", db)
     assert code == 0, err
     sid = out.strip()
-    assert "using calibration 1 for left" in err and "tare over the first" in err
+    assert "using calibration 1 for left" in err and "tare over" in err
 
     code, out, _ = run(capsys, "show", sid, "--json", "--store", db)
     shown = json.loads(out)
     conv = shown["conversion"]
     assert conv["calibration"]["ids"] == [1, 2]
     assert conv["calibration"]["channels"]["left"]["residuals_n"]
-    assert set(conv["tare"]) == {"left", "right"}
+    (zero,) = conv["tare"]  # taken before the start: one zero for the whole session
+    assert zero["from_s"] is None and set(zero["offsets"]) == {"left", "right"}
     tare = next(e for e in shown["events"] if e["kind"] == "tare")
-    assert tare["data"]["offsets"] == conv["tare"] and set(tare["data"]["sd"]) == {"left", "right"}
+    assert tare["data"]["offsets"] == zero["offsets"]
+    assert set(tare["data"]["sd"]) == {"left", "right"} and tare["time_s"] < 0
+    assert [z["text"].split(":")[0] for z in shown["zeros"]] == ["from the start to the end"]
     rows = {r["channel"]: r for r in shown["checks"]}
     assert rows["left"]["zero"] == "tare" and rows["left"]["calibration"]["id"] == 1
     assert rows["right"]["saturation"]["frames"] == 0
@@ -87,12 +90,12 @@ def test_calibrate_record_show_recalibrate_export(tmp_path: Path,
         assert getattr(after.frames(), name).tobytes() == getattr(raw_before, name).tobytes()
     spec = after.info.conversion["calibration"]["channels"]["left"]
     assert spec["id"] == 3 and spec["fit"] == "quadratic"
-    x = raw_before.values[:, 0] - after.info.conversion["tare"]["left"]
+    x = raw_before.values[:, 0] - after.info.conversion["tare"][0]["offsets"]["left"]
     predicted = np.polynomial.polynomial.polyval(x, spec["coef"])
     n_after = after.samples("N")
     assert np.allclose(n_after.values[:, 0], predicted)
     assert np.array_equal(n_after.values[:, 1], n_before.values[:, 1])  # right kept its own
-    (event,) = [e for e in after.events() if e.kind == "calibration"]
+    (event,) = [e for e in after.events() if e.kind == "calibration" and "old_ids" in e.data]
     assert event.data == {"old_ids": [1, 2], "new_ids": [3, 2]} and "unchanged" in event.text
 
     code, out, err = run(capsys, "export", sid, "--format", "csv", "-o",

@@ -173,7 +173,10 @@ def test_record_review_edit_and_export(make_client: Callable[..., TestClient]) -
     since_connect = client.get("/api/status").json()["counters"]["frames"]
     assert abs(detail["counters"]["frames"] - detail["n_frames"]) <= 2
     assert since_connect > detail["counters"]["frames"] + 20  # the tare's second came before
-    assert set(detail["conversion"]["tare"]) == {"left", "right"}  # tare kept for the read side
+    (zero,) = detail["conversion"]["tare"]  # the tare before Start: the zero of all of it
+    assert zero["from_s"] is None and set(zero["offsets"]) == {"left", "right"}
+    assert detail["zeros"][0]["text"].startswith("from the start to the end: left: tare")
+    assert detail["face"] == "dashboard" and detail["end_reason"] == "stopped from the dashboard"
     events = client.get(f"/api/sessions/{sid}/events").json()
     kinds = [e["kind"] for e in events]
     assert kinds.count("tare") == 1 and kinds.count("marker") == 1
@@ -302,8 +305,8 @@ def test_hub_events_and_tare_window() -> None:
     hub = LiveHub()
     hub.configure(load_profile("sim-loadcells"))
     hub.on_frames(_block(np.full((50, 2), 20000.0), 100.0))
-    means, frames = hub.mean_since(100.1)
-    assert frames == 40 and np.allclose(means, 20000.0)
+    since = hub.frames_since(100.1)
+    assert len(since) == 40 and np.allclose(since.values, 20000.0)
     hub.on_notice(Notice(100.5, "disconnect", "cable out"))
     first = hub.add_event("marker", "hello")
     assert [e["kind"] for e in hub.events_since(0)] == ["disconnect", "marker"]

@@ -213,7 +213,7 @@ def test_tare_zeroes_and_replaces_the_profile_offset() -> None:
     assert tare["sd"]["right"] == pytest.approx(raw[:, 1].std())
     assert tare["frames"] == 80 and tare["window_s"] == pytest.approx(79 / 80)
     conv = with_tare({"keep": 1}, tare)
-    assert conv["keep"] == 1 and conv["tare_info"]["frames"] == 80
+    assert conv["keep"] == 1 and conv["tare"] == [{**tare, "from_s": None}]
     values, _ = Conversion.from_profile(profile, conv).apply(raw.mean(axis=0)[None], "N")
     assert values == pytest.approx(np.zeros((1, 2)), abs=1e-9)
     nan_block = FrameBlock.build(np.full((3, 2), np.nan), np.arange(3.0))

@@ -165,10 +165,11 @@ def test_stored_regions_win_over_found_ones() -> None:
 
 @dataclass
 class Header:
-    """The two header fields a session gives the mat read side."""
+    """The header fields a session gives the mat read side."""
 
     profile: Profile
     conversion: dict[str, Any] = field(default_factory=dict)
+    t0_host: float = 0.0
 
 
 def test_session_block_channels_use_the_regions_kept_with_the_session() -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from firmware_bridge.bridge import Bridge
@@ -23,7 +22,6 @@ from sensing.metrics.checks import (
     max_age_days,
     saturation,
     session_checks,
-    tare_steadiness,
     zero_drift,
 )
 from sensing.store.sessions import Store
@@ -121,19 +119,6 @@ def test_zero_drift_before_and_after_the_load(store: Store) -> None:
         assert f.data["end"] == pytest.approx(since * scale * G, rel=0.05)
         assert abs(f.data["end"]) > 5.0 and f.warn and "tare again" in f.text
         assert abs(f.data["start"]) < abs(f.data["end"])
-
-
-def test_a_steady_and_an_unsteady_tare() -> None:
-    rng = np.random.default_rng(4)
-    t = np.arange(80) / 80.0
-    steady = np.column_stack([rng.normal(1e4, 40, 80), rng.normal(2e4, 40, 80)])
-    touched = steady.copy()
-    touched[40:, 1] += 3000.0  # someone leans on the right block halfway through
-    names = ["left", "right"]
-    assert not any(f.warn for f in tare_steadiness(FrameBlock.build(steady, t), names))
-    found = {f.channel: f for f in tare_steadiness(FrameBlock.build(touched, t), names)}
-    assert not found["left"].warn and found["right"].warn
-    assert "moving while taring" in found["right"].text
 
 
 def test_session_checks_judge_age_at_the_start(store: Store) -> None:

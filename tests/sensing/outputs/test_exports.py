@@ -39,8 +39,10 @@ def record_session(store: Store, kind: str = "loadcells", *, subject: str = "P-0
         values = rng.integers(0, 4096, (n, 32, 32)).astype(np.uint16)
         conversion = {}
     meta = SessionMeta(subject_code=subject, position=position, category=category,
-                       short_leg="left", blocks=[Block("left", "iliac_crest", 30.0, "left"),
-                                                 Block("right", "acetabulum", None, "right")],
+                       short_leg="left",
+                       blocks=[Block(side="left", landmark="iliac_crest", angle_deg=30.0,
+                                     channel="left"),
+                               Block(side="right", landmark="acetabulum", channel="right")],
                        body_weight_kg=70.0, note="private words")
     sid = store.create_session(meta, profile, port="sim://synthetic", device="synthetic",
                                t0_host=T0, started_utc=started_utc, conversion=conversion)

@@ -18,6 +18,7 @@ from firmware_bridge.errors import ExportError
 from firmware_bridge.frames import FrameBlock, Notice
 from firmware_bridge.profiles import load_profile
 from sensing.calibration.conversion import Conversion
+from sensing.recording.conversion import LiveConversion
 
 
 def loopback_lsl() -> None:
@@ -59,7 +60,9 @@ def _pull(inlet: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture
 def outlet() -> Any:
     profile = load_profile("sim-loadcells")
-    out = LslOutlet(profile, f"test-{uuid.uuid4()}", {"tare": {"left": 100.0}}, units="kgf")
+    live = LiveConversion(profile, {"tare": {"left": 100.0}})
+    out = LslOutlet(profile, f"test-{uuid.uuid4()}", live, units="kgf",
+                    session={"uuid": "u-1", "id": 7})
     yield out
     out.close()
 
@@ -103,6 +106,8 @@ def test_forces_and_markers_arrive_as_pushed(outlet: LslOutlet) -> None:
         labels.append((ch.child_value("label"), ch.child_value("unit")))
         ch = ch.next_sibling()
     assert labels == [("left", "kgf"), ("right", "kgf")]
+    acq = info.desc().child("acquisition")
+    assert (acq.child_value("session_uuid"), acq.child_value("session_id")) == ("u-1", "7")
     assert markers.info(timeout=TIMEOUT).type() == "Markers"
 
 
@@ -114,7 +119,8 @@ def test_clock_offset_maps_host_time_to_lsl_time(outlet: LslOutlet) -> None:
 
 
 def test_close_is_idempotent_and_later_frames_are_ignored() -> None:
-    out = LslOutlet(load_profile("sim-mat"), f"test-{uuid.uuid4()}")
+    mat = load_profile("sim-mat")
+    out = LslOutlet(mat, f"test-{uuid.uuid4()}", LiveConversion(mat))
     assert out.channel_names == ["total"]
     out.close()
     out.close()
@@ -128,7 +134,7 @@ def test_a_recording_through_the_bridge_streams_every_frame() -> None:
 
     profile = load_profile("sim-loadcells")
     url = "sim://loadcells?blocks=2&rate=80&protocol=lines&seed=1&speed=20"
-    out = LslOutlet(profile, url)
+    out = LslOutlet(profile, url, LiveConversion(profile))
     inlet = _inlet(url)
     assert out._outlet.wait_for_consumers(TIMEOUT)
     seen: list[FrameBlock] = []
@@ -163,4 +169,5 @@ def test_a_recording_through_the_bridge_streams_every_frame() -> None:
 def test_without_pylsl_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pylsl", None)
     with pytest.raises(ExportError, match=r"pip install 'sotlog\[lsl\]'"):
-        LslOutlet(load_profile("sim-loadcells"), "x")
+        profile = load_profile("sim-loadcells")
+        LslOutlet(profile, "x", LiveConversion(profile))

@@ -18,6 +18,7 @@ from hypothesis.extra.numpy import array_shapes, arrays
 from firmware_bridge.errors import StoreError
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import Profile, parse_profile
+from sensing.calibration.conversion import zero_segments
 from sensing.metadata import Block, MetadataError, SessionMeta
 from sensing.store import codec as store_codec
 from sensing.store import schema as store_schema
@@ -63,7 +64,9 @@ def mat_profile() -> Profile:
 
 def a_meta(subject: str = "P-0042", **kw: object) -> SessionMeta:
     fields: dict = {"subject_code": subject, "position": "prone", "category": "II",
-                    "short_leg": "left", "blocks": [Block("left", "iliac_crest", 30.0, "left")],
+                    "short_leg": "left",
+                    "blocks": [Block(side="left", landmark="iliac_crest", angle_deg=30.0,
+                                     channel="left")],
                     "body_weight_kg": 71.5, "note": "first"}
     fields.update(kw)
     return SessionMeta(**fields)
@@ -204,8 +207,8 @@ def test_sessions_filters_newest_first(tmp_path: Path) -> None:
 def test_update_meta_validates_and_logs_every_edit(tmp_path: Path) -> None:
     store = open_store(tmp_path)
     sid = store.create_session(a_meta(), cells_profile())
-    new = store.update_meta(sid, {"category": "I", "note": "moved block",
-                                  "blocks": [Block("right", "sacrum", None, "right")]})
+    block = Block(side="right", landmark="sacrum", channel="right")
+    new = store.update_meta(sid, {"category": "I", "note": "moved block", "blocks": [block]})
     assert new.category == "I" and new.blocks[0].landmark == "sacrum"
     session = store.session(sid)
     assert session.info.meta == new
@@ -250,14 +253,38 @@ def test_add_event_after_recording(tmp_path: Path) -> None:
         store.add_event(99, "note", "x", time_s=1.0)
 
 
-def test_extra_schema_and_ensure_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store_schema, "EXTRA_SCHEMA", [
-        "CREATE TABLE IF NOT EXISTS calibrations (id INTEGER PRIMARY KEY, fit TEXT)"])
-    store = open_store(tmp_path)
-    store.ensure_schema("CREATE TABLE IF NOT EXISTS regions (id INTEGER PRIMARY KEY)")
-    with store.connect() as conn:
-        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-    assert {"calibrations", "regions"} <= names
+def test_a_version_1_store_is_migrated_on_open(tmp_path: Path) -> None:
+    """A store written by sotlog 0.1 (schema 1, calibrations table made on first use, a tare as
+    one dict) opens as the current schema with everything kept."""
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    for sql in store_schema.MIGRATIONS[0]:
+        conn.execute(sql)
+    conn.execute("CREATE TABLE calibrations (id INTEGER PRIMARY KEY, batch INTEGER, "
+                 "created_utc TEXT NOT NULL, kind TEXT NOT NULL, profile_name TEXT NOT NULL, "
+                 "channel TEXT NOT NULL, port TEXT NOT NULL DEFAULT '', device TEXT NOT NULL "
+                 "DEFAULT '', unit TEXT NOT NULL, fit TEXT NOT NULL DEFAULT '', by TEXT NOT NULL "
+                 "DEFAULT '', record_json TEXT NOT NULL, gains BLOB)")
+    conn.execute("INSERT INTO calibrations (created_utc, kind, profile_name, channel, unit, "
+                 "record_json) VALUES ('2024-01-01', 'loadcell', 'p', 'left', 'kg', '{}')")
+    conn.execute(f"PRAGMA application_id = {store_schema.APPLICATION_ID}")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    store = Store.open(path)
+    sid = store.create_session(a_meta(), cells_profile(),
+                               conversion={"tare": {"left": 10.0, "right": 20.0},
+                                           "tare_info": {"frames": 80}})
+    with store.connect() as c:
+        assert c.execute("PRAGMA user_version").fetchone()[0] == store_schema.SCHEMA_VERSION
+        assert c.execute("SELECT count(*) FROM calibrations").fetchone()[0] == 1
+    info = store.session(sid).info
+    assert info.end_reason == "" and info.face == ""
+    assert zero_segments(info.conversion) == [{"frames": 80, "from_s": None,
+                                               "offsets": {"left": 10.0, "right": 20.0}}]
+    store.update_meta(sid, {"note": "moved"}, reason="typo")
+    (edit,) = store.session(sid).edits()
+    assert (edit.reason, edit.undoes, edit.undone_by) == ("typo", None, None)
 
 
 def _dead_pid() -> int:

@@ -1,0 +1,115 @@
+"""The edit log: every change to a stored session's metadata or conversion, and its undo.
+
+A change writes one ``session_edits`` row per field (metadata fields by name; the conversion
+dict, with tare, calibration and mat regions, as ``conversion``) with the old and new values,
+when, and why. Undoing an edit is itself an edit: it puts the old value back, names the edit it
+undoes, and can be undone in turn. Nothing in the log is ever deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from firmware_bridge.errors import NotFound, StoreError
+from sensing.metadata import FIELDS as META_FIELDS
+from sensing.metadata import SessionMeta
+from sensing.plainjson import dumps
+from sensing.store.schema import insert
+
+CONVERSION = "conversion"
+
+
+def meta_columns(meta: SessionMeta) -> dict[str, Any]:
+    """The ``sessions`` columns that hold ``meta``."""
+    d = meta.as_dict()
+    blocks = d.pop("blocks")
+    return {**d, "blocks_json": dumps(blocks)}
+
+
+def meta_of(row: sqlite3.Row) -> SessionMeta:
+    """The SessionMeta held in a ``sessions`` row."""
+    d = {k: row[k] for k in META_FIELDS if k != "blocks"}
+    return SessionMeta.from_dict({**d, "blocks": json.loads(row["blocks_json"])})
+
+
+def session_row(conn: sqlite3.Connection, session_id: int, where: str) -> sqlite3.Row:
+    row = conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no session {session_id} in {where}")
+    return row
+
+
+def _log(conn: sqlite3.Connection, session_id: int, at_utc: str, field: str, old: Any,
+         new: Any, reason: str, undoes: int | None = None) -> int:
+    return insert(conn, "session_edits", {
+        "session_id": session_id, "at_utc": at_utc, "field": field, "old_json": old,
+        "new_json": new, "reason": reason, "undoes": undoes})
+
+
+def change_meta(conn: sqlite3.Connection, row: sqlite3.Row, changes: dict[str, Any],
+                at_utc: str, reason: str = "", undoes: int | None = None) -> SessionMeta:
+    """Apply metadata ``changes`` to the session in ``row``; each changed field is logged."""
+    old = meta_of(row)
+    new = old.changed(changes)
+    old_d, new_d = old.as_dict(), new.as_dict()
+    for name in META_FIELDS:
+        if old_d[name] != new_d[name]:
+            _log(conn, row["id"], at_utc, name, dumps(old_d[name]), dumps(new_d[name]), reason,
+                 undoes)
+    cols = meta_columns(new)
+    sets = ", ".join(f"{k} = :{k}" for k in cols)
+    conn.execute(f"UPDATE sessions SET {sets} WHERE id = :id", {**cols, "id": row["id"]})
+    return new
+
+
+def change_conversion(conn: sqlite3.Connection, row: sqlite3.Row, conversion: dict[str, Any],
+                      at_utc: str, reason: str = "", undoes: int | None = None) -> int:
+    """Replace the session's conversion dict; the change is logged. The edit's id."""
+    new = dumps(conversion)
+    eid = _log(conn, row["id"], at_utc, CONVERSION, row["conversion_json"], new, reason, undoes)
+    conn.execute("UPDATE sessions SET conversion_json = ? WHERE id = ?", (new, row["id"]))
+    return eid
+
+
+def latest_undoable(conn: sqlite3.Connection, session_id: int) -> int:
+    """The newest edit that is not itself an undo and has not been undone."""
+    found = conn.execute(
+        "SELECT id FROM session_edits e WHERE session_id = ? AND undoes IS NULL AND NOT EXISTS "
+        "(SELECT 1 FROM session_edits u WHERE u.undoes = e.id) ORDER BY id DESC LIMIT 1",
+        (session_id,)).fetchone()
+    if found is None:
+        raise StoreError(f"session {session_id} has no edit left to undo")
+    return int(found[0])
+
+
+def undo(conn: sqlite3.Connection, row: sqlite3.Row, edit_id: int, at_utc: str) -> int:
+    """Put back the value edit ``edit_id`` replaced, as a new logged edit; its id.
+
+    An edit whose field has changed again since is refused: undo the later one first.
+    """
+    sid = row["id"]
+    edit = conn.execute("SELECT * FROM session_edits WHERE id = ? AND session_id = ?",
+                        (edit_id, sid)).fetchone()
+    if edit is None:
+        raise NotFound(f"session {sid} has no edit {edit_id}")
+    done = conn.execute("SELECT id FROM session_edits WHERE undoes = ?", (edit_id,)).fetchone()
+    if done is not None:
+        raise StoreError(f"edit {edit_id} of session {sid} was already undone (by edit {done[0]})")
+    field = edit["field"]
+    newer = conn.execute("SELECT id FROM session_edits WHERE session_id = ? AND field = ? "
+                         "AND id > ? ORDER BY id LIMIT 1", (sid, field, edit_id)).fetchone()
+    if newer is not None:
+        raise StoreError(f"edit {edit_id} of session {sid} changed {field}, which edit "
+                         f"{newer[0]} changed again since: undo that one first")
+    reason = f"undo of edit {edit_id}"
+    old = json.loads(edit["old_json"])
+    if field == CONVERSION:
+        return change_conversion(conn, row, old, at_utc, reason, edit_id)
+    before = conn.execute("SELECT coalesce(max(id), 0) FROM session_edits").fetchone()[0]
+    change_meta(conn, row, {field: old}, at_utc, reason, edit_id)
+    after = conn.execute("SELECT coalesce(max(id), 0) FROM session_edits").fetchone()[0]
+    if after == before:
+        raise StoreError(f"edit {edit_id} of session {sid}: {field} already holds its old value")
+    return int(after)

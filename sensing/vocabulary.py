@@ -1,0 +1,73 @@
+"""The words and units sessions are recorded in, defined once.
+
+Every face takes them from here: the command line's choices, the web pages (through
+``GET /api/vocabulary``), the store's checks, exports and LSL. Nothing here judges a
+measurement; these are names for what a person entered and what sotlog measured.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from firmware_bridge.frames import NOTICE_KINDS
+from firmware_bridge.profiles import BLOCK_SIDES, FORCE_UNITS
+
+POSITIONS = ("prone", "supine")
+CATEGORIES = ("I", "II", "III", "other")
+SHORT_LEG_SIDES = ("left", "right", "none")
+LANDMARKS = ("iliac_crest", "greater_trochanter", "acetabulum", "ilium", "sacrum", "other")
+LANDMARK_LABELS = {
+    "iliac_crest": "iliac crest", "greater_trochanter": "greater trochanter",
+    "acetabulum": "acetabulum", "ilium": "ilium", "sacrum": "sacrum", "other": "other",
+}
+ANGLE_RANGE_DEG = (-90.0, 90.0)
+BODY_WEIGHT_RANGE_KG = (1.0, 400.0)
+MAX_BLOCKS = 8
+MAX_NOTE_CHARS = 2000
+MAX_EVENT_TEXT_CHARS = 500
+SUBJECT_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+SUBJECT_CODE_HINT = "a short pseudonym like P-0042 (letters, digits, - _ . ; at most 32)"
+
+# Marks a person types during a recording; a marker and a note say nothing without their text.
+PERSON_EVENT_KINDS = ("placed", "removed", "marker", "note")
+TEXT_EVENT_KINDS = ("marker", "note")
+# Every kind an event may have: a person's marks, the wire's notices, and sotlog's own.
+EVENT_KINDS = (*PERSON_EVENT_KINDS, "tare", *NOTICE_KINDS, "warning", "calibration")
+EVENT_SOURCES = ("person", "device", "sotlog")
+STATUSES = ("recording", "complete", "interrupted")
+FINAL_STATUSES = ("complete", "interrupted")
+
+# Units force may be shown in, and newtons per one of them.
+OUTPUT_UNITS: dict[str, float] = {"N": 1.0, "kgf": FORCE_UNITS["kgf"], "lbf": FORCE_UNITS["lbf"]}
+
+
+def check_choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
+    """``value`` if it is one of ``allowed`` (None and "" mean not given); else a ValueError."""
+    if value in (None, ""):
+        return None
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
+def as_dict() -> dict[str, Any]:
+    """Everything above as JSON-ready data, for the pages."""
+    return {
+        "positions": list(POSITIONS),
+        "categories": list(CATEGORIES),
+        "short_leg_sides": list(SHORT_LEG_SIDES),
+        "block_sides": list(BLOCK_SIDES),
+        "landmarks": [{"name": n, "label": LANDMARK_LABELS[n]} for n in LANDMARKS],
+        "angle_range_deg": list(ANGLE_RANGE_DEG),
+        "body_weight_range_kg": list(BODY_WEIGHT_RANGE_KG),
+        "max_blocks": MAX_BLOCKS,
+        "max_note_chars": MAX_NOTE_CHARS,
+        "subject_code_pattern": SUBJECT_CODE_RE.pattern,
+        "subject_code_hint": SUBJECT_CODE_HINT,
+        "person_event_kinds": list(PERSON_EVENT_KINDS),
+        "text_event_kinds": list(TEXT_EVENT_KINDS),
+        "event_kinds": list(EVENT_KINDS),
+        "statuses": list(STATUSES),
+        "units": [{"name": u, "newtons": n} for u, n in OUTPUT_UNITS.items()],
+    }
