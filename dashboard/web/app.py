@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import signal
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -107,7 +110,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            station.close()
+            reason = getattr(app.state, "stop_reason", None) or "the dashboard was stopped"
+            ended = station.close(reason)
+            if ended is not None:  # said where the person who stopped the server looks
+                print(f"sotlog serve: session {ended.session_id} ended {ended.status}: "
+                      f"{ended.reason}; kept {ended.frames} frames, {ended.events} events",
+                      file=sys.stderr, flush=True)
 
     app = FastAPI(
         title="sotlog", version=__version__, lifespan=lifespan,
@@ -128,9 +136,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def serve(settings: Settings) -> None:
-    """Run the dashboard with uvicorn on settings.host / settings.http_port until interrupted."""
+    """Run the dashboard with uvicorn on settings.host / settings.http_port until interrupted.
+
+    Ctrl-C or SIGTERM ends a recording in progress as interrupted, saying which signal.
+    """
     import uvicorn
 
     app = create_app(settings)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if not getattr(app.state, "stop_reason", None):
+                name = signal.Signals(sig).name
+                app.state.stop_reason = f"sotlog serve was stopped ({name})"
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(app, host=settings.host, port=settings.http_port,
+                            log_level="warning")
     print(f"sotlog dashboard: http://{settings.host}:{settings.http_port}/", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.http_port, log_level="warning")
+    Server(config).run()

@@ -92,6 +92,8 @@ class Recorder:
         self.raw_bytes_written = 0
         self.events_written = 0
         self.last_commit_time: float | None = None  # time.monotonic() of the last commit
+        # Bytes kept as the raw capture's prelude, and those the bridge no longer had.
+        self.prelude: dict[str, int] = {}
         self.error: StoreError | None = None
         # What reached the recorder but is not in the store, by what it was.
         self.not_stored: dict[str, int] = {"frames": 0, "raw_bytes": 0, "events": 0}
@@ -281,6 +283,7 @@ class Recorder:
         not_stored = dict(self.not_stored)
         not_stored["frames"] += written.bad_frames
         return {
+            **self.prelude,
             "stored_frames": base["frames"] + self.frames_written + written.frames,
             "stored_raw_bytes": base["raw_bytes"] + self.raw_bytes_written + written.raw_bytes,
             "stored_events": base["events"] + self.events_written + len(written.event_ids),
@@ -319,12 +322,8 @@ class Recorder:
         raw_bytes = 0
         index = self._next_raw
         if batch.history is not None:
-            self._insert_raw(batch.history.reads, index, prelude=1)
-            self._conn.execute(
-                "UPDATE sessions SET counters_json = json_set(counters_json, '$.prelude_bytes', "
-                "?, '$.prelude_skipped_bytes', ?) WHERE id = ?",
-                (sum(len(d) for d, _ in batch.history.reads), batch.history.skipped,
-                 self.session_id))
+            self.prelude = {"prelude_bytes": self._insert_raw(batch.history.reads, index, 1),
+                            "prelude_skipped_bytes": batch.history.skipped}
             index += 1
         if batch.raw:
             raw_bytes = self._insert_raw(batch.raw, index, prelude=0)
