@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "dashboard.cli.record",
     "dashboard.cli.calibrate",
     "dashboard.cli.review",
+    "dashboard.cli.edits",
     "dashboard.cli.importer",
     "dashboard.cli.output",
     "dashboard.cli.plot",

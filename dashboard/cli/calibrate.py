@@ -226,33 +226,17 @@ def run_calibrations(args: argparse.Namespace) -> int:
 
 
 def run_recalibrate(args: argparse.Namespace) -> int:
-    from firmware_bridge.errors import CalibrationError
-    from sensing.calibration.fit import calibration_ids, with_calibrations
-    from sensing.store.calibrations import CalibrationStore
+    from sensing.recording.revise import recalibrate
     from sensing.store.sessions import Store
 
     session = load_session(args)
     info = session.info
     store = Store.open(args.store)
-    chosen = CalibrationStore(store).resolve([i for group in args.calibration for i in group])
-    names = info.channel_names or ["total"]
-    wrong = [c.channel for c in chosen if c.channel not in names]
-    if wrong:
-        raise CalibrationError(f"session {info.id} has no channel {', '.join(map(repr, wrong))} "
-                               f"(channels: {', '.join(names)})")
-    other = sorted({c.profile_name for c in chosen} - {info.profile_name})
-    if other:
-        print(f"sotlog: warning: calibration made with profile {', '.join(other)}, session "
-              f"recorded with {info.profile_name}", file=sys.stderr)
     before = session.samples(units=args.units)
-    old_ids = calibration_ids(info.conversion)
-    conversion = with_calibrations(info.conversion, chosen, keep_others=True)
-    store.set_conversion(info.id, conversion)
-    new_ids = calibration_ids(conversion)
-    store.add_event(info.id, "calibration",
-                    f"re-expressed with calibration {', '.join(map(str, new_ids))} "
-                    f"(was {', '.join(map(str, old_ids)) or 'none'}); raw samples unchanged",
-                    {"old_ids": old_ids, "new_ids": new_ids}, time_s=0.0, source="person")
+    done = recalibrate(store, info.id, [i for group in args.calibration for i in group])
+    for text in done.warnings:
+        print(f"sotlog: warning: {text}", file=sys.stderr)
+    old_ids, new_ids = done.old_ids, done.new_ids
     after = store.session(info.id).samples(units=args.units)
     rows = []
     for j, name in enumerate(after.names):

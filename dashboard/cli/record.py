@@ -55,6 +55,9 @@ def register(sub: Any) -> None:
     p.add_argument("--lsl", action="store_true",
                    help="also publish forces and events on Lab Streaming Layer "
                         "(needs: pip install 'sotlog[lsl]')")
+    p.add_argument("--lsl-wait", type=positive, metavar="S",
+                   help="with --lsl: before the session starts, wait up to S seconds for an "
+                        "LSL consumer (LabRecorder) to subscribe, so it gets the start marker")
     p.add_argument("--json", action="store_true", help="print a JSON summary at the end")
     add_store_arg(p)
     p.set_defaults(func=run)
@@ -88,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
                                args.no_calibration, args.max_cal_age_days)
     store = Store.open(args.store)
     service = RecordingService(store, face="record", lsl_stream=args.lsl, lsl_units=args.units)
-    service.connect(args.port, args.profile, calibration=choice)
+    service.connect(args.port, args.profile, calibration=choice, one_session=True)
     status = StatusListener()
     service.add_listener(status)
     stop = threading.Event()
@@ -102,6 +105,10 @@ def run(args: argparse.Namespace) -> int:
     interactive = sys.stderr.isatty()
     try:
         _report(service.findings)
+        outlet = service.outlet
+        if args.lsl_wait and outlet is not None and not outlet.wait_for_consumers(args.lsl_wait):
+            print(f"sotlog: no LSL consumer subscribed within {args.lsl_wait:g} s; "
+                      "starting anyway", file=sys.stderr)
         if args.tare:
             tare = service.tare(args.tare_seconds, force=args.tare_anyway)
             print(f"sotlog: tare over {tare['window_s']:.2f} s ({tare['frames']} frames): "

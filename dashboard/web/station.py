@@ -139,9 +139,9 @@ class Station:
                 rec is not None and (service.live and service.live.conversion.get("tare"))),
             "calibration": calibration_summary(service.calibration),
             "calibrating": self.calibrating.state if self.calibrating is not None else None,
-            "lsl": ({"source_id": rec.outlet.source_id, "samples": rec.outlet.samples_pushed,
-                     "error": rec.outlet.error}
-                    if rec is not None and rec.outlet is not None else None),
+            "lsl": ({"source_id": service.outlet.source_id,
+                     "samples": service.outlet.samples_pushed, "error": service.outlet.error}
+                    if service.outlet is not None else None),
             "recording": recording,
             "ended": self.ended(),
         }

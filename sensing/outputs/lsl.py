@@ -28,6 +28,7 @@ from sensing.outputs.exports import FORMAT_VERSION
 FORCE_TYPE = "Force"
 MARKER_TYPE = "Markers"
 CLOSE_TIMEOUT_S = 5.0
+CLOSE_LINGER_S = 0.5
 
 
 def _pylsl() -> Any:
@@ -151,6 +152,12 @@ class LslOutlet:
         stamp = time.monotonic() if host_time is None else float(host_time)
         self._put(_Marker(stamp, marker_text(kind, text)))
 
+    def wait_for_consumers(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s until something (LabRecorder) subscribes to both streams."""
+        deadline = time.monotonic() + timeout
+        return all(o is not None and o.wait_for_consumers(max(0.0, deadline - time.monotonic()))
+                   for o in (self._outlet, self._markers))
+
     def lsl_time(self, host_time: float | np.ndarray) -> Any:
         """A host monotonic time in LSL's clock."""
         return host_time + self.clock_offset
@@ -163,6 +170,10 @@ class LslOutlet:
             self._closed = True
             self._queue.put(_Close())
         self._thread.join(CLOSE_TIMEOUT_S)
+        # liblsl sends from its own threads and has no flush: while someone listens, give it a
+        # moment to deliver the last samples and the stop marker before the streams go.
+        if any(o is not None and o.have_consumers() for o in (self._outlet, self._markers)):
+            time.sleep(CLOSE_LINGER_S)
         self._outlet = None
         self._markers = None
 

@@ -23,30 +23,29 @@ from typing import Any
 from uuid import uuid4
 
 from firmware_bridge.bridge import Bridge
-from firmware_bridge.errors import CalibrationError, MetadataError, SotlogError, StateError
-from firmware_bridge.frames import Counters, FrameBlock
+from firmware_bridge.errors import MetadataError, StateError
+from firmware_bridge.frames import Counters
 from firmware_bridge.ports import describe_port
 from firmware_bridge.profiles import Profile, load_profile
-from sensing.calibration.capture import FrameTap
 from sensing.calibration.conversion import zero_segments
-from sensing.calibration.tare import check_tare, forced, refusal, tare_offsets, with_tare
+from sensing.calibration.tare import with_tare
 from sensing.metadata import SessionMeta
-from sensing.metrics.checks import Finding, frame_windows, saturation, zero_drift
+from sensing.metrics.checks import Finding
 from sensing.outputs import lsl
 from sensing.plainjson import plain
 from sensing.recording.conversion import LiveConversion
 from sensing.recording.setup import (
     CalibrationChoice,
-    channel_names,
     check_blocks,
     choose_calibration,
     device_channels,
 )
+from sensing.recording.taring import end_checks, person_event, take_tare
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
-from sensing.vocabulary import PERSON_EVENT_KINDS, TEXT_EVENT_KINDS
 
 TARE_GRACE_S = 2.0  # how much longer than the tare window to wait for its frames
+MIN_TARE_FRAMES = 3
 EventHook = Callable[[dict[str, Any]], None]
 
 
@@ -60,7 +59,6 @@ class Recording:
     meta: SessionMeta
     recorder: Recorder
     counters_at_start: Counters
-    outlet: lsl.LslOutlet | None = None
 
 
 @dataclass
@@ -100,7 +98,9 @@ class RecordingService:
         self.profile: Profile | None = None
         self.url: str | None = None
         self.device = ""
-        self.live: LiveConversion | None = None
+        self.live: LiveConversion | None = None  # one per device: set anew, never replaced
+        self.outlet: lsl.LslOutlet | None = None
+        self.reserved_uuid: str | None = None  # the next session's, when a face knows it early
         self.calibration: dict[str, Any] = {}  # the calibrations in use (a conversion dict)
         self.findings: list[Finding] = []  # what the calibration choice found
         self.pending_tare: dict[str, Any] | None = None  # taken before the next start
@@ -112,11 +112,14 @@ class RecordingService:
     # -- the device -------------------------------------------------------------------------
 
     def connect(self, url: str, profile: Profile | str, *, retry: bool = False,
-                calibration: CalibrationChoice | None = None) -> None:
+                calibration: CalibrationChoice | None = None,
+                one_session: bool = False) -> None:
         """Open ``url`` read with ``profile`` (closing the device open before).
 
         A port that cannot be opened is a DeviceError at once, unless ``retry``: then the bridge
         keeps trying in the background (a device given at start may be plugged in later).
+        ``one_session``: the face will record one session from it (``sotlog record``), so its
+        uuid is chosen now and the LSL stream's description carries it.
         """
         prof = load_profile(profile) if isinstance(profile, str) else profile
         with self._lock:
@@ -132,6 +135,13 @@ class RecordingService:
             self.calibration, self.findings = conversion, findings
             self.live = LiveConversion(prof, conversion)
             self.pending_tare = None
+            self.reserved_uuid = str(uuid4()) if one_session else None
+            if self.lsl_stream:
+                self.outlet = lsl.LslOutlet(
+                    prof, f"sotlog:{url}", self.live, self.lsl_units,
+                    session={"uuid": self.reserved_uuid, "face": self.face}
+                    if self.reserved_uuid else {"face": self.face})
+                bridge.add_listener(self.outlet)
             bridge.start()
 
     def use_calibration(self, choice: CalibrationChoice) -> list[Finding]:
@@ -140,7 +150,7 @@ class RecordingService:
             self._idle("change the calibration")
             profile = self._profile()
             self.calibration, self.findings = choose_calibration(self.store, profile, choice)
-            self.live = LiveConversion(profile, self.calibration)
+            self._live().set(self.calibration, 0.0)
             self.pending_tare = None
             return self.findings
 
@@ -175,24 +185,12 @@ class RecordingService:
         """
         bridge, profile = self._bridge(), self._profile()
         live = self._live()
-        frames = _collect(bridge, seconds)
-        names = channel_names(profile)
-        before = live.reading.conversion
-        data = tare_offsets(frames, names, profile.matrix, before)
-        problems = check_tare(data, profile, before)
-        if problems and not force:
-            raise refusal(problems)
-        if problems:
-            data = forced(data, problems)
-        data.update(host_time_start=float(frames.host_time[0]),
-                    host_time_end=float(frames.host_time[-1]))
-        text = f"{data['window_s']:.2f} s mean, {data['frames']} frames" + (
-            " (taken anyway: " + "; ".join(p.text for p in problems) + ")" if problems else "")
+        data, text = take_tare(bridge, profile, live.reading.conversion, seconds, force)
         with self._lock:
             rec = self.recording
             if rec is None:
-                self.live = LiveConversion(profile, with_tare(self.calibration, data))
-                self.pending_tare = data
+                live.set(with_tare(self.calibration, data), 0.0)
+                self.pending_tare = {**data, "text": text}
                 self._emit("tare", text, data, data["host_time_start"])
                 return plain(data)
             at, conversion = live.add_zero(data)
@@ -214,34 +212,29 @@ class RecordingService:
                                  "stop it first")
             bridge, profile = self._bridge(), self._profile()
             check_blocks(meta, device_channels(profile))
-            uid = str(uuid4())
+            uid, self.reserved_uuid = self.reserved_uuid or str(uuid4()), None
             t0 = time.monotonic()
             conversion = self.calibration
             if self.pending_tare is not None:
-                conversion = with_tare(conversion, self.pending_tare)
-            outlet = None
-            live = LiveConversion(profile, conversion, t0)
-            if self.lsl_stream:  # before the session, so a failing outlet leaves nothing made
-                outlet = lsl.LslOutlet(profile, f"sotlog:{self.url}", live, self.lsl_units,
-                                       session={"uuid": uid, "face": self.face})
+                tare = {k: v for k, v in self.pending_tare.items() if k != "text"}
+                conversion = with_tare(conversion, tare)
             sid = self.store.create_session(meta, profile, port=self.url or "",
                                             device=self.device, t0_host=t0, uuid=uid,
                                             conversion=conversion, face=self.face)
-            if outlet is not None:
-                outlet.session["id"] = sid
             recorder = Recorder(self.store, sid)
-            rec = Recording(sid, uid, t0, meta, recorder, bridge.counters, outlet)
-            self.live, self.recording = live, rec
+            rec = Recording(sid, uid, t0, meta, recorder, bridge.counters)
+            # The same zero as before the start, now on the session's clock: values don't jump.
+            self._live().set(conversion, t0)
+            self.recording = rec
             bridge.add_listener(recorder, history=True)
-            if outlet is not None:
-                bridge.add_listener(outlet)
         self._store_findings(rec, self.findings, t0)
         if self.pending_tare is not None:
-            tare = self.pending_tare
-            rec.recorder.add_event("tare", "tare taken before the start", tare,
+            tare = dict(self.pending_tare)
+            text = tare.pop("text", "")
+            rec.recorder.add_event("tare", f"before the start: {text}".rstrip(": "), tare,
                                    host_time=tare["host_time_start"], source="person")
-        self._emit("marker", f"session {sid} started", {"session_uuid": uid}, t0, rec,
-                   lsl_only=True)
+        self._emit("marker", f"session {sid} started (uuid {uid})", {"session_uuid": uid}, t0,
+                   rec, lsl_only=True)
         return sid
 
     def mark(self, kind: str, text: str = "", data: dict[str, Any] | None = None,
@@ -251,7 +244,7 @@ class RecordingService:
         With ``session_id`` of a session no longer recording (the page kept the event while
         the server could not be reached), it is added to that stored session at ``time_s``.
         """
-        text = _person_event(kind, text)
+        text = person_event(kind, text)
         rec = self.recording
         if session_id is not None and (rec is None or rec.session_id != session_id):
             if time_s is None:
@@ -286,23 +279,18 @@ class RecordingService:
             counters = self.session_counters()
             if self.bridge is not None:
                 self.bridge.remove_listener(rec.recorder)
-                if rec.outlet is not None:
-                    self.bridge.remove_listener(rec.outlet)
             rec.recorder.close(status=status, counters=counters, reason=reason)
             self.recording = None
             # The device keeps the session's newest zero: the next session starts from it.
             segments = zero_segments(self.store.session(rec.session_id).info.conversion)
-            self.pending_tare = ({k: v for k, v in segments[-1].items() if k != "from_s"}
-                                 if segments else None)
-            conversion = self.calibration
-            if self.pending_tare is not None:
-                conversion = with_tare(conversion, self.pending_tare)
-            self.live = LiveConversion(self._profile(), conversion)
-        findings = self._end_checks(rec)
-        self._emit("marker", f"session {rec.session_id} stopped", {"reason": reason},
+            kept = {k: v for k, v in segments[-1].items() if k != "from_s"} if segments else None
+            conversion = self.calibration if kept is None else with_tare(self.calibration, kept)
+            self.pending_tare = None if kept is None else {
+                **kept, "text": f"the zero session {rec.session_id} ended with"}
+            self._live().set(conversion, 0.0)
+        findings = end_checks(self.store, rec.session_id)
+        self._emit("marker", f"session {rec.session_id} stopped: {reason}", {"reason": reason},
                    None, rec, lsl_only=True)
-        if rec.outlet is not None:
-            rec.outlet.close()
         info = self.store.session(rec.session_id).info
         c = info.counters
         self.ended = Ended(rec.session_id, rec.uuid, info.status, info.end_reason,
@@ -322,26 +310,11 @@ class RecordingService:
 
     # -- inside -----------------------------------------------------------------------------
 
-    def _end_checks(self, rec: Recording) -> list[Finding]:
-        """Zero drift and saturation over the stored session, stored as warnings."""
-        try:
-            with self.store.session(rec.session_id) as session:
-                info = session.info
-                findings = [*zero_drift(session),
-                            *saturation(frame_windows(session), info.profile)]
-        except SotlogError as err:  # the session is stored; its checks could not be read
-            findings = [Finding("end_checks", "", f"end checks not run: {err}", True)]
-            info = None
-        for f in findings:
-            if f.warn:
-                self.store.add_event(rec.session_id, "warning", f.text,
-                                     {"check": f.check, "channel": f.channel, **f.data},
-                                     time_s=info.duration_s if info else 0.0, source="sotlog")
-        return findings
-
     def _store_findings(self, rec: Recording, findings: list[Finding], host_time: float) -> None:
         """The calibration used (a ``calibration`` event) and its age (a ``warning`` if old)."""
         for f in findings:
+            if not f.warn and f.check != "calibration":
+                continue  # a calibration young enough is said by the calibration event itself
             kind = "warning" if f.warn else "calibration"
             rec.recorder.add_event(kind, f.text, {"check": f.check, "channel": f.channel,
                                                   **f.data}, host_time=host_time, source="sotlog")
@@ -355,8 +328,8 @@ class RecordingService:
         event = {"id": event_id, "kind": kind, "text": text, "data": plain(data),
                  "host_time": stamp,
                  "time_s": None if rec is None else stamp - rec.t0_host}
-        if rec is not None and rec.outlet is not None:
-            rec.outlet.push_event(kind, text, stamp)
+        if self.outlet is not None:
+            self.outlet.push_event(kind, text, stamp)
         for hook in [] if lsl_only else list(self._hooks):
             hook(event)
         return event
@@ -368,6 +341,9 @@ class RecordingService:
     def _close_bridge(self) -> None:
         if self.bridge is not None:
             self.bridge.stop()
+        if self.outlet is not None:
+            self.outlet.close()
+            self.outlet = None
         self.bridge = self.profile = self.url = self.live = None
         self.device = ""
         self.pending_tare = None
@@ -386,40 +362,3 @@ class RecordingService:
         if self.live is None:
             raise StateError("no device is open: choose a port and a profile first")
         return self.live
-
-
-def _person_event(kind: str, text: str) -> str:
-    """The text of a person's event, checked: a known kind, and text where it needs some."""
-    if kind not in PERSON_EVENT_KINDS:
-        raise MetadataError(f"event kind must be one of {', '.join(PERSON_EVENT_KINDS)}, "
-                            f"not {kind!r}")
-    text = text.strip()
-    if kind in TEXT_EVENT_KINDS and not text:
-        raise MetadataError(f"a {kind} needs some text")
-    return text
-
-
-def _collect(bridge: Bridge, seconds: float) -> FrameBlock:
-    """The frames that arrive over the next ``seconds`` (a CalibrationError if none do)."""
-    tap = FrameTap()
-    start = time.monotonic()
-    bridge.add_listener(tap)
-    blocks = []
-    try:
-        deadline = start + seconds + TARE_GRACE_S
-        while time.monotonic() < deadline:
-            block = tap.get(0.1)
-            if block is not None and len(block):
-                blocks.append(block)
-                if block.host_time[-1] >= start + seconds:
-                    break
-    finally:
-        bridge.remove_listener(tap)
-    if not blocks:
-        raise CalibrationError(f"no data arrived from the device during the {seconds:g} s tare")
-    frames = FrameBlock.concat(blocks)
-    keep = frames.host_time <= start + seconds
-    if not keep.any():
-        return frames
-    return FrameBlock(frames.values[keep], frames.host_time[keep], frames.device_time[keep],
-                      frames.seq[keep], frames.flags[keep])

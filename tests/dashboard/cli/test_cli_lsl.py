@@ -22,18 +22,29 @@ def test_record_lsl_publishes_the_recorded_forces(tmp_path: Path) -> None:
     store = tmp_path / "s.sqlite3"
     proc = subprocess.Popen(
         [sys.executable, "-m", "dashboard.cli", "record", "--port", SIM, "--profile",
-         "sim-loadcells", "--duration", "6", "--lsl", "--store", str(store)],
+         "sim-loadcells", "--duration", "6", "--lsl", "--lsl-wait", "20", "--store", str(store)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
     try:
         inlet = _inlet(f"sotlog:{SIM}")
+        markers = _inlet(f"sotlog:{SIM}/events")
         info = inlet.info()
         assert info.channel_count() == 2 and info.nominal_srate() == 80
+        uuid = info.desc().child("acquisition").child_value("session_uuid")
         got, stamps = _pull(inlet, 400)
+        texts, _ = _pull(markers, 2)
     finally:
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert len(got) >= 400 and np.all(np.diff(stamps) >= 0)
-    stored = Store.open(store).session(int(out.strip())).samples(units="N").values
-    # The inlet joins a little after the start: what it got is one unbroken run of the session.
-    start = int(np.flatnonzero((stored == got[0]).all(axis=1))[0])
-    np.testing.assert_array_equal(got, stored[start:start + len(got)])
+    session = Store.open(store).session(int(out.strip()))
+    assert session.info.uuid == uuid
+    assert [x[0] for x in texts] == [
+        f"marker: session {session.id} started (uuid {uuid})",
+        f"marker: session {session.id} stopped: the duration (6 s) ended"]
+    stored = session.samples(units="N").values
+    # The stream runs from the device's opening (the inlet subscribed before the start, as
+    # --lsl-wait asked): from the session's first frame on, it is the session, bit for bit.
+    start = int(np.flatnonzero((got == stored[0]).all(axis=1))[0])
+    n = min(len(got) - start, len(stored))
+    assert n > 200
+    np.testing.assert_array_equal(got[start:start + n], stored[:n])

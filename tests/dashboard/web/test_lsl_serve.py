@@ -21,9 +21,6 @@ WAIT_S = 10.0
 
 def test_forces_and_events_reach_an_inlet(make_client: Callable[..., TestClient]) -> None:
     client = make_client(simulate=True, lsl=True)
-    assert client.get("/api/status").json()["lsl"] is None  # a stream lives while a session does
-    sid = client.post("/api/recording", json=META).json()["session_id"]
-    uuid = client.get(f"/api/sessions/{sid}").json()["uuid"]
     source = client.get("/api/status").json()["lsl"]["source_id"]
     (force,) = pylsl.resolve_byprop("source_id", source, timeout=WAIT_S)
     (marks,) = pylsl.resolve_byprop("source_id", f"{source}/events", timeout=WAIT_S)
@@ -32,8 +29,9 @@ def test_forces_and_events_reach_an_inlet(make_client: Callable[..., TestClient]
     samples.open_stream(timeout=WAIT_S)
     markers.open_stream(timeout=WAIT_S)
     acq = samples.info(timeout=WAIT_S).desc().child("acquisition")
-    assert (acq.child_value("session_uuid"), acq.child_value("session_face")) == (
-        uuid, "dashboard")
+    assert acq.child_value("session_face") == "dashboard"
+    sid = client.post("/api/recording", json=META).json()["session_id"]
+    uuid = client.get(f"/api/sessions/{sid}").json()["uuid"]
     assert client.post("/api/events", json={"kind": "marker", "text": "settled"}).is_success
     got: list[Any] = []
     texts: list[str] = []
@@ -45,8 +43,15 @@ def test_forces_and_events_reach_an_inlet(make_client: Callable[..., TestClient]
         if mark:
             texts.append(mark[0])
     client.post("/api/recording/stop")
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline and not any("stopped" in x for x in texts):
+        mark, _ = markers.pull_sample(timeout=0.1)
+        if mark:
+            texts.append(mark[0])
     assert len(got) > 40 and all(len(row) == 2 for row in got)
-    assert "marker: settled" in texts
+    assert f"marker: session {sid} started (uuid {uuid})" in texts and "marker: settled" in texts
+    assert f"marker: session {sid} stopped: stopped from the dashboard" in texts
+    assert client.get("/api/status").json()["lsl"]["error"] is None
 
 
 def test_without_pylsl_serve_refuses_in_one_line(monkeypatch: pytest.MonkeyPatch,
