@@ -6,28 +6,11 @@ from __future__ import annotations
 import argparse
 import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dashboard.cli.common import add_store_arg, load_session, print_json, session_id
 from firmware_bridge.errors import SotlogError
-
-STILLS = (".png", ".svg", ".pdf")
-MOVING = (".gif", ".mp4")
-LOOK_BACK_S = (5.0, 60.0, math.inf)  # how far back to look for the frame shown "at" a time
-
-
-@dataclass(frozen=True)
-class Kind:
-    """One kind of picture: whether it needs a mat, the file types, the options it takes."""
-
-    mat: bool
-    suffixes: tuple[str, ...]
-    options: tuple[str, ...]
-    draw: Callable[[Any, argparse.Namespace, Path], Path]
-    help: str
 
 
 def _number(text: str) -> float:
@@ -47,121 +30,13 @@ def _positive(text: str) -> float:
     return value
 
 
-def _title(session: Any, what: str) -> str:
-    info = session.info
-    parts = [f"session {info.id}"]
-    if info.meta.subject_code:
-        parts.append(info.meta.subject_code)
-    return " · ".join([*parts, what])
-
-
-def _span(args: argparse.Namespace) -> str:
-    if args.t0 is None and args.t1 is None:
-        return "whole session"
-    lo = "start" if args.t0 is None else f"{args.t0:g} s"
-    hi = "end" if args.t1 is None else f"{args.t1:g} s"
-    return f"{lo} to {hi}"
-
-
-def _force(session: Any, args: argparse.Namespace, out: Path) -> Path:
-    from sensing.outputs.plots import plot_session
-
-    return plot_session(session, out, units=args.units)
-
-
-def frame_at(session: Any, at: float) -> tuple[Any, float]:
-    """``(raw frame, its time_s)``: the last frame at or before ``at``, else the first after."""
-    t0 = session.info.t0_host
-    for back in LOOK_BACK_S:
-        block = session.frames(None if math.isinf(back) else at - back, at + 1e-9)
-        if len(block):
-            return block.values[-1], float(block.host_time[-1] - t0)
-    block = session.frames(at, None)
-    if not len(block):
-        raise SotlogError(f"session {session.info.id} has no frames to show")
-    return block.values[0], float(block.host_time[0] - t0)
-
-
-def _heaviest_time(session: Any, units: str) -> float:
-    import numpy as np
-
-    samples = session.samples(units=units)
-    if not samples.time_s.size:
-        raise SotlogError(f"session {session.info.id} has no frames to show")
-    total = samples.values[:, samples.names.index("total")]
-    return float(samples.time_s[int(np.nanargmax(total))]) if np.isfinite(total).any() else 0.0
-
-
-def _heatmap(session: Any, args: argparse.Namespace, out: Path) -> Path:
-    from sensing.mat import frame_measures
-    from sensing.outputs.matplots import plot_heatmap
-
-    matrix = session.info.profile.matrix
-    at = args.at if args.at is not None else _heaviest_time(session, args.units)
-    frame, t = frame_at(session, at)
-    m = frame_measures(frame, matrix, force_unit=args.units)
-    why = "" if args.at is not None else " (the frame with the most load)"
-    return plot_heatmap(frame, matrix, out, regions=session.mat_regions(),
-                        cop=(float(m.cop_x_mm[0]), float(m.cop_y_mm[0])),
-                        title=_title(session, f"frame at {t:.2f} s{why}"))
-
-
-def _mean(session: Any, args: argparse.Namespace, out: Path) -> Path:
-    from sensing.outputs.matplots import plot_mean_frame
-    from sensing.store.matread import mat_mean, mat_series
-
-    mean, used, left_out = mat_mean(session, args.t0, args.t1)
-    if not used and not left_out:
-        raise SotlogError(f"session {session.info.id} has no frames in {_span(args)}")
-    series = mat_series(session, args.t0, args.t1, units=args.units)
-    return plot_mean_frame(mean, session.info.profile.matrix, out, used, left_out,
-                           session.mat_regions(), (series.whole.cop_x_mm, series.whole.cop_y_mm),
-                           _title(session, _span(args)))
-
-
-def _cop(session: Any, args: argparse.Namespace, out: Path) -> Path:
-    from sensing.outputs.matplots import plot_cop
-    from sensing.store.matread import mat_series
-
-    series = mat_series(session, args.t0, args.t1, units=args.units)
-    if not series.time_s.size:
-        raise SotlogError(f"session {session.info.id} has no frames in {_span(args)}")
-    return plot_cop(series.time_s, {"whole mat": series.whole, **series.regions}, out,
-                    title=_title(session, f"centre of pressure, {_span(args)}"))
-
-
-def _animation(session: Any, args: argparse.Namespace, out: Path) -> Path:
-    from sensing.outputs.matplots import write_animation
-
-    info = session.info
-    span = (info.duration_s if args.t1 is None else args.t1) - (args.t0 or 0.0)
-    pictures = int(max(0.0, span) / args.speed * args.fps) + 1
-    if out.suffix.lower() == ".gif" and pictures > 3000:
-        raise SotlogError(f"about {pictures} GIF pictures is more than 3000: raise --speed, "
-                          "lower --fps, choose a shorter --from/--to, or write .mp4")
-    block = session.frames(args.t0, args.t1)
-    if not len(block):
-        raise SotlogError(f"session {info.id} has no frames in {_span(args)}")
-    return write_animation(block.values, block.host_time - info.t0_host, info.profile.matrix,
-                           out, fps=args.fps, regions=session.mat_regions(), speed=args.speed,
-                           title=_title(session, f"x{args.speed:g}"))
-
-
-KINDS: dict[str, Kind] = {
-    "force": Kind(False, STILLS, (), _force, "force per block over time, events marked"),
-    "heatmap": Kind(True, STILLS, ("at",), _heatmap,
-                    "one mat frame (--at S, default the frame with the most load)"),
-    "mean": Kind(True, STILLS, ("t0", "t1"), _mean,
-                 "the mean frame with block regions and the centre-of-pressure path"),
-    "cop": Kind(True, STILLS, ("t0", "t1"), _cop, "centre of pressure x and y over time"),
-    "animation": Kind(True, MOVING, ("t0", "t1", "fps", "speed"), _animation,
-                      "the frames as a GIF (or MP4 with ffmpeg) at --fps, --speed x real time"),
-}
 OPTION_FLAGS = {"at": "--at", "t0": "--from", "t1": "--to", "fps": "--fps", "speed": "--speed"}
 OPTION_DEFAULTS = {"fps": 10.0, "speed": 1.0}
 
 
 def register(sub: Any) -> None:
+    from sensing.outputs.figures import KINDS
+
     kinds = "; ".join(f"{k}: {v.help}" for k, v in KINDS.items())
     p = sub.add_parser("plot", help="plot a session: force over time, or a mat's pictures",
                        description=f"Plot a session to a file. Kinds: {kinds}. Stills are "
@@ -197,7 +72,9 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run_regions)
 
 
-def _check_plot_args(args: argparse.Namespace) -> tuple[Kind, Path]:
+def _check_plot_args(args: argparse.Namespace) -> tuple[Any, Path]:
+    from sensing.outputs.figures import KINDS
+
     kind = KINDS[args.kind]
     out = Path(args.out)
     if out.suffix.lower() not in kind.suffixes:
@@ -223,13 +100,13 @@ def _check_plot_args(args: argparse.Namespace) -> tuple[Kind, Path]:
 
 
 def run_plot(args: argparse.Namespace) -> int:
-    kind, out = _check_plot_args(args)
+    from sensing.outputs.figures import FigureSpec, draw
+
+    _, out = _check_plot_args(args)
     session = load_session(args)
-    if kind.mat and not session.info.is_matrix:
-        raise SotlogError(f"--kind {args.kind} needs a pressure-mat session; session "
-                          f"{session.info.id} is a load-cell session (use --kind force)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    print(kind.draw(session, args, out))
+    spec = FigureSpec(args.units, args.at, args.t0, args.t1, args.fps, args.speed)
+    print(draw(session, args.kind, spec, out))
     return 0
 
 

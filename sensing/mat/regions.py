@@ -261,3 +261,11 @@ def regions_for_session(
     mean = np.where(raw > limit, raw, 0).mean(axis=0)
     # The noise threshold was applied frame by frame; the mean of what is left is all load.
     return find_regions(mean, matrix, threshold=min(limit, 0))
+
+
+def region_corners_mm(region: Region, matrix: Matrix) -> tuple[float, float, float, float]:
+    """``(x_min, x_max, y_min, y_max)`` of a region's outer sensel edges in patient mm."""
+    rows = np.array([region.r0 - 0.5, region.r1 - 0.5])
+    cols = np.array([region.c0 - 0.5, region.c1 - 0.5])
+    x, y = sensel_to_mm(rows, cols, matrix)
+    return float(x.min()), float(x.max()), float(y.min()), float(y.max())

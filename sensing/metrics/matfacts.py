@@ -12,7 +12,7 @@ import numpy as np
 
 from firmware_bridge.frames import FLAG_AFTER_GAP, FLAG_OUT_OF_RANGE
 from sensing.mat.measures import MatMeasures, sensel_area_cm2
-from sensing.outputs.matfigures import region_corners_mm
+from sensing.mat.regions import region_corners_mm
 from sensing.store.matread import mat_series, session_matrix
 
 if TYPE_CHECKING:

@@ -18,8 +18,8 @@ from matplotlib.patches import Rectangle
 
 from firmware_bridge.errors import ExportError
 from firmware_bridge.profiles import Matrix
-from sensing.mat.orientation import mat_extent_mm, patient_view, sensel_to_mm
-from sensing.mat.regions import Region
+from sensing.mat.orientation import mat_extent_mm, patient_view
+from sensing.mat.regions import Region, region_corners_mm
 
 CMAP = "viridis"
 REGION_COLOR = "#ff3b30"
@@ -51,14 +51,6 @@ def value_range(values: np.ndarray) -> tuple[float, float]:
     lo = min(0.0, float(finite.min())) if finite.size else 0.0
     hi = float(finite.max()) if finite.size else 1.0
     return lo, hi if hi > lo else lo + 1.0
-
-
-def region_corners_mm(region: Region, matrix: Matrix) -> tuple[float, float, float, float]:
-    """``(x_min, x_max, y_min, y_max)`` of a region's outer sensel edges in patient mm."""
-    rows = np.array([region.r0 - 0.5, region.r1 - 0.5])
-    cols = np.array([region.c0 - 0.5, region.c1 - 0.5])
-    x, y = sensel_to_mm(rows, cols, matrix)
-    return float(x.min()), float(x.max()), float(y.min()), float(y.max())
 
 
 def mat_figure(matrix: Matrix | None = None, width: float = 6.4,

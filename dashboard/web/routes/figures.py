@@ -3,7 +3,6 @@ and one mat frame at a time for the replay's heat map."""
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,6 +12,9 @@ from fastapi import APIRouter, Query, Response
 from dashboard.web.deps import StoreDep
 from dashboard.web.routes.sessions import Units, open_session
 from firmware_bridge.errors import SotlogError
+from firmware_bridge.frames import FrameBlock
+from sensing.mat.live import live_payload
+from sensing.outputs.figures import KINDS, FigureSpec, draw, frame_at
 from sensing.plainjson import plain
 
 router = APIRouter(prefix="/api", tags=["figures"])
@@ -22,8 +24,6 @@ STILL_TYPES = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/p
 
 
 def _kinds() -> dict[str, Any]:
-    from dashboard.cli.plot import KINDS
-
     return {name: kind for name, kind in KINDS.items() if ".png" in kind.suffixes}
 
 
@@ -46,13 +46,9 @@ def figure(session_id: int, kind: str, ext: str, store: StoreDep, units: Units =
         raise SotlogError(f"figure kind must be one of {', '.join(kinds)}, not {kind!r}")
     if ext not in STILL_TYPES:
         raise SotlogError(f"figure type must be one of {', '.join(STILL_TYPES)}, not {ext!r}")
-    args = argparse.Namespace(units=units, at=None, t0=None, t1=None, fps=None, speed=None)
     with open_session(store, session_id) as s, tempfile.TemporaryDirectory() as tmp:
-        if kinds[kind].mat and not s.info.is_matrix:
-            raise SotlogError(f"figure {kind} needs a pressure-mat session; session "
-                              f"{session_id} is a load-cell session")
         name = f"session-{session_id}-{kind}.{ext}"
-        path = kinds[kind].draw(s, args, Path(tmp) / name)
+        path = draw(s, kind, FigureSpec(units=units), Path(tmp) / name)
         headers = {"Content-Disposition": f'attachment; filename="{name}"'} if download else {}
         return Response(Path(path).read_bytes(), media_type=STILL_TYPES[ext], headers=headers)
 
@@ -63,10 +59,6 @@ def mat_frame(session_id: int, store: StoreDep,
               ) -> dict[str, Any]:
     """A mat session's frame at time ``t`` (the last one at or before it) for a heat map, with
     the session's block regions (sensing.mat.live_payload)."""
-    from dashboard.cli.plot import frame_at
-    from firmware_bridge.frames import FrameBlock
-    from sensing.mat.live import live_payload
-
     with open_session(store, session_id) as s:
         matrix = s.info.profile.matrix
         if matrix is None:

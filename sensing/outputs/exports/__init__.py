@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from sensing.store.read import Session
 
 # Bumped whenever any column, unit, file or sidecar key of an export changes (docs/data-format.md).
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # 1.1: calibration.tare is a list of zero segments; zeros added
 
 # name -> (module, function, optional extra needed, one-line description)
 FORMATS: dict[str, tuple[str, str, str | None, str]] = {
@@ -37,9 +38,23 @@ FORMATS: dict[str, tuple[str, str, str | None, str]] = {
             "C3D: forces as analog channels, events as C3D events"),
 }
 
-# Exported files get the permissions any new file would (mkstemp makes them owner-only).
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
+_UMASK_LOCK = threading.Lock()
+
+
+def process_umask() -> int:
+    """This process's umask: exported files get the permissions any new file would (mkstemp
+    makes them owner-only). Read from /proc where there is one, so it is never changed."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:  # elsewhere the only way to read it is to set it and put it back
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
 
 # The files finished so far by the export under way in this context (see export_session).
 _finished: ContextVar[list[Path] | None] = ContextVar("sotlog_export_finished", default=None)
@@ -108,7 +123,7 @@ def atomic_path(final: Path) -> Iterator[Path]:
                                dir=final.parent)
     os.close(fd)
     tmp_path = Path(tmp)
-    tmp_path.chmod(0o666 & ~_UMASK)
+    tmp_path.chmod(0o666 & ~process_umask())
     try:
         yield tmp_path
         os.replace(tmp_path, final)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import numpy as np
 
 import firmware_bridge
+from sensing.calibration.conversion import describe_zeros
 from sensing.metrics.summary import measured_rate
 from sensing.outputs.exports import FORMAT_VERSION
 from sensing.outputs.exports.deid import shift_dates, subject_label
@@ -150,6 +151,7 @@ def sidecar(session: Session, samples: Samples, fmt: str, *, strip_notes: bool =
         "device": {"port": info.port, "description": info.device},
         "profile": {"name": info.profile_name, "toml": info.profile.source},
         "calibration": info.conversion,
+        "zeros": describe_zeros(info.conversion, info.channel_names or ["total"]),
         "counters": info.counters,
         "events": events if events is not None else export_events(session, strip_notes),
         "deidentification": {"notes_stripped": strip_notes, "dates_shifted": False},
