@@ -81,7 +81,7 @@ class Notice:
     """Something that was not data: a line or frame that could not be decoded, a gap, a disconnect.
 
     Decoders and the bridge emit notices; the recorder stores them as events, so nothing that went
-    wrong on the wire is silent. ``kind`` is one of NOTICE_KINDS.
+    wrong on the wire is silent. ``kind`` is one of ``firmware_bridge.words.NOTICE_KINDS``.
     """
 
     host_time: float
@@ -89,17 +89,6 @@ class Notice:
     detail: str
     data: dict[str, Any] = field(default_factory=dict)
 
-
-NOTICE_KINDS = (
-    "undecodable",  # a line or frame the decoder could not read; kept in the raw capture
-    "crc_error",  # a binary frame whose checksum failed
-    "seq_gap",  # sequence numbers skipped: frames lost on the wire
-    "out_of_range",  # values outside the sensor's declared raw range (kept, flagged)
-    "wrong_size",  # a matrix frame with the wrong number of values (kept in raw, not as a frame)
-    "disconnect",  # the port went away
-    "reconnect",  # the port came back
-    "gap",  # data missing between a disconnect and a reconnect
-)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from firmware_bridge.errors import MetadataError
-from firmware_bridge.profiles import BLOCK_SIDES
+from firmware_bridge.words import BLOCK_SIDES
 from sensing.vocabulary import (
     ANGLE_RANGE_DEG,
     BODY_WEIGHT_RANGE_KG,

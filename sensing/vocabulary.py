@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from firmware_bridge.frames import NOTICE_KINDS
-from firmware_bridge.profiles import BLOCK_SIDES, FORCE_UNITS
+from firmware_bridge.words import BLOCK_SIDES, FORCE_UNITS, NOTICE_KINDS
 
 POSITIONS = ("prone", "supine")
 CATEGORIES = ("I", "II", "III", "other")
@@ -40,6 +39,8 @@ FINAL_STATUSES = ("complete", "interrupted")
 
 # Units force may be shown in, and newtons per one of them.
 OUTPUT_UNITS: dict[str, float] = {"N": 1.0, "kgf": FORCE_UNITS["kgf"], "lbf": FORCE_UNITS["lbf"]}
+# Units a known calibration load may be entered in (kg: the weight of that mass, standard g).
+LOAD_UNITS: dict[str, float] = {k: FORCE_UNITS[k] for k in ("kg", "g", "N", "kgf", "lbf", "lb")}
 
 
 def check_choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
@@ -70,4 +71,5 @@ def as_dict() -> dict[str, Any]:
         "event_kinds": list(EVENT_KINDS),
         "statuses": list(STATUSES),
         "units": [{"name": u, "newtons": n} for u, n in OUTPUT_UNITS.items()],
+        "load_units": [{"name": u, "newtons": n} for u, n in LOAD_UNITS.items()],
     }

@@ -8,6 +8,7 @@ from typing import Any
 
 from dashboard.cli.common import (
     add_store_arg,
+    add_units_arg,
     fmt_num,
     load_session,
     positive,
@@ -15,10 +16,9 @@ from dashboard.cli.common import (
     session_id,
     table,
 )
+from sensing.vocabulary import LOAD_UNITS
 
-FITS = ("linear", "quadratic")
-LOAD_UNITS = ("kg", "g", "N", "kgf", "lbf", "lb")
-OUTPUT_UNITS = ("N", "kgf", "lbf")
+FITS = ("linear", "quadratic")  # the fits sensing.calibration.fit.FIT_DEGREES knows
 
 
 def _weights(text: str) -> list[float]:
@@ -58,7 +58,7 @@ def register(sub: Any) -> None:
     p.add_argument("--weights", type=_weights, default=[0.0, 5.0, 10.0, 20.0], metavar="LIST",
                    help="known loads in order, comma-separated (default 0,5,10,20; at least "
                         "two, more are better)")
-    p.add_argument("--unit", choices=LOAD_UNITS, default="kg", help="unit of --weights")
+    p.add_argument("--unit", choices=list(LOAD_UNITS), default="kg", help="unit of --weights")
     p.add_argument("--fit", choices=FITS, default="linear", help="counts -> force curve")
     p.add_argument("--by", default="", metavar="NAME_OR_INITIALS", help="who calibrated")
     p.add_argument("--channel", action="append", default=[], metavar="NAME",
@@ -79,7 +79,7 @@ def register(sub: Any) -> None:
                         "noise estimate is smaller (for sensors with slow noise)")
     p.add_argument("--timeout", type=positive, default=60.0, metavar="S",
                    help="wall seconds to wait for each steady point (default 60)")
-    p.add_argument("--units", choices=OUTPUT_UNITS, default="N", help="unit of residuals shown")
+    add_units_arg(p, "unit of residuals shown")
     p.add_argument("--note", default="", metavar="TEXT", help="a note kept with the record")
     p.add_argument("--json", action="store_true", help="print the stored records as JSON")
     add_store_arg(p)
@@ -100,7 +100,7 @@ def register(sub: Any) -> None:
                     "in its edits and as a calibration event. Channels not named keep theirs.")
     p.add_argument("id", type=session_id, help="session id, or last")
     add_calibration_arg(p, required=True)
-    p.add_argument("--units", choices=OUTPUT_UNITS, default="N", help="unit of the figures shown")
+    add_units_arg(p, "unit of the figures shown")
     p.add_argument("--json", action="store_true", help="print JSON")
     add_store_arg(p)
     p.set_defaults(func=run_recalibrate)
@@ -179,7 +179,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
 
 def print_record(cal: Any, units: str) -> None:
     """A calibration's points, residuals and fit, for the person who just made it."""
-    from sensing.calibration.conversion import OUTPUT_UNITS as PER
+    from sensing.vocabulary import OUTPUT_UNITS as PER
 
     per = PER[units]
     print(f"calibration {cal.id}: {cal.channel} ({cal.kind}, {cal.profile_name}) "
@@ -300,7 +300,7 @@ def channel_checks(session: Any, args: argparse.Namespace, samples: Any = None
 
 def print_checks(rows: list[dict[str, Any]], findings: list[Any], units: str) -> None:
     """The per-channel checks table of ``sotlog show`` and the warnings under it."""
-    from sensing.calibration.conversion import OUTPUT_UNITS as PER
+    from sensing.vocabulary import OUTPUT_UNITS as PER
 
     def force(d: dict[str, Any] | None, key: str) -> str:
         if not d or d.get(key) is None:

@@ -7,6 +7,12 @@ import math
 import sys
 from typing import Any
 
+from sensing.vocabulary import CATEGORIES, LANDMARKS, OUTPUT_UNITS, POSITIONS, SHORT_LEG_SIDES
+
+
+def add_units_arg(p: argparse.ArgumentParser, help: str = "force unit") -> None:  # noqa: A002
+    p.add_argument("--units", choices=list(OUTPUT_UNITS), default="N", help=help)
+
 
 def add_store_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="PATH",
@@ -27,12 +33,12 @@ def positive(text: str) -> float:
 def add_metadata_args(p: argparse.ArgumentParser) -> None:
     """The session metadata a person gives when a session is made (record, import)."""
     p.add_argument("--subject", metavar="CODE", help="subject code (a pseudonym, e.g. P-0042)")
-    p.add_argument("--position", choices=("prone", "supine"))
-    p.add_argument("--category", choices=("I", "II", "III", "other"))
-    p.add_argument("--short-leg", choices=("left", "right", "none"))
+    p.add_argument("--position", choices=POSITIONS)
+    p.add_argument("--category", choices=CATEGORIES)
+    p.add_argument("--short-leg", choices=SHORT_LEG_SIDES)
     p.add_argument("--block", action="append", default=[], metavar="SIDE:LANDMARK[:ANGLE]",
                    help="a block, e.g. left:iliac_crest:30 (repeat for each block); landmarks: "
-                        "iliac_crest, greater_trochanter, acetabulum, ilium, sacrum, other")
+                        f"{', '.join(LANDMARKS)}")
     p.add_argument("--body-weight", type=positive, metavar="KG", help="body weight in kg")
     p.add_argument("--note", default="", metavar="TEXT", help="a free-text note")
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dashboard.cli.common import add_store_arg, load_session, print_json, session_id
+from dashboard.cli.common import add_store_arg, add_units_arg, load_session, print_json, session_id
 
 FILTERS = ("subject", "since", "until", "category", "position")
 
@@ -21,8 +21,8 @@ def _day(text: str) -> dt.date:
 
 
 def register(sub: Any) -> None:
-    from sensing.metadata import CATEGORIES, POSITIONS
     from sensing.outputs.exports import FORMATS
+    from sensing.vocabulary import CATEGORIES, POSITIONS
 
     p = sub.add_parser(
         "export", help="export sessions in a documented format",
@@ -41,7 +41,7 @@ def register(sub: Any) -> None:
     p.add_argument("--position", choices=POSITIONS, help="with --all: only this position")
     p.add_argument("--format", default="csv", choices=sorted(FORMATS), help="format name")
     p.add_argument("-o", "--out", required=True, metavar="DIR", help="output directory")
-    p.add_argument("--units", choices=("N", "kgf", "lbf"), default="N", help="force unit")
+    add_units_arg(p, "force unit")
     p.add_argument("--strip-notes", action="store_true",
                    help="drop free-text notes and event text")
     p.add_argument("--shift-dates", action="store_true",

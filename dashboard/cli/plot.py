@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from dashboard.cli.common import add_store_arg, load_session, print_json, session_id
+from dashboard.cli.common import add_store_arg, add_units_arg, load_session, print_json, session_id
 from firmware_bridge.errors import SotlogError
 
 
@@ -49,7 +49,7 @@ def register(sub: Any) -> None:
     p.add_argument("--to", dest="t1", type=_number, metavar="S", help="end of the span (s)")
     p.add_argument("--fps", type=_positive, metavar="N", help="animation: pictures per second")
     p.add_argument("--speed", type=_positive, metavar="X", help="animation: x real time")
-    p.add_argument("--units", choices=("N", "kgf", "lbf"), default="N", help="force unit")
+    add_units_arg(p, "force unit")
     add_store_arg(p)
     p.set_defaults(func=run_plot)
 
@@ -66,7 +66,7 @@ def register(sub: Any) -> None:
     p.add_argument("--remove", action="append", default=[], metavar="NAME",
                    help="drop a region (repeat)")
     p.add_argument("--auto", action="store_true", help="forget set regions; find them again")
-    p.add_argument("--units", choices=("N", "kgf", "lbf"), default="N", help="force unit")
+    add_units_arg(p, "force unit")
     p.add_argument("--json", action="store_true", help="print JSON")
     add_store_arg(p)
     p.set_defaults(func=run_regions)

@@ -13,6 +13,7 @@ from dashboard.cli.calibrate import add_calibration_arg
 from dashboard.cli.common import (
     add_metadata_args,
     add_store_arg,
+    add_units_arg,
     fmt_num,
     meta_from_args,
     positive,
@@ -36,8 +37,7 @@ def register(sub: Any) -> None:
                    help="built-in profile name (see `sotlog profiles`) or a .toml file")
     p.add_argument("--duration", type=positive, metavar="S", help="seconds to record")
     add_metadata_args(p)
-    p.add_argument("--units", choices=("N", "kgf", "lbf"), default="N",
-                   help="force unit of the status line")
+    add_units_arg(p, "force unit of the status line")
     p.add_argument("--tare", action="store_true",
                    help="before the session starts, zero every channel on its mean over "
                         "--tare-seconds: keep the blocks unloaded and still. Refused when the "

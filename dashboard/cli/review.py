@@ -7,7 +7,15 @@ from collections import Counter
 from typing import Any
 
 from dashboard.cli.calibrate import add_check_args, channel_checks, print_checks
-from dashboard.cli.common import add_store_arg, fmt_num, load_session, print_json, session_id, table
+from dashboard.cli.common import (
+    add_store_arg,
+    add_units_arg,
+    fmt_num,
+    load_session,
+    print_json,
+    session_id,
+    table,
+)
 
 
 def register(sub: Any) -> None:
@@ -22,7 +30,7 @@ def register(sub: Any) -> None:
                        description="Show a session: metadata, status, counters, events and, for "
                                    "each channel, unit, count, mean, min and max.")
     p.add_argument("id", type=session_id, help="session id (see `sotlog sessions`), or last")
-    p.add_argument("--units", choices=("N", "kgf", "lbf"), default="N", help="force unit")
+    add_units_arg(p, "force unit")
     add_check_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     add_store_arg(p)

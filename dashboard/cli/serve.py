@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from dashboard.cli.common import add_store_arg
+from dashboard.cli.common import add_store_arg, add_units_arg
 
 
 def register(sub: Any) -> None:
@@ -20,7 +20,7 @@ def register(sub: Any) -> None:
     p.add_argument("--port", metavar="URL", help="open this device at start (pyserial URL)")
     p.add_argument("--profile", metavar="NAME_OR_PATH", help="profile for --port")
     p.add_argument("--simulate", action="store_true", help="attach a simulated device")
-    p.add_argument("--units", choices=("N", "kgf", "lbf"), default="N", help="force unit shown")
+    add_units_arg(p, "force unit shown")
     p.add_argument("--lsl", action="store_true",
                    help="also publish forces and events on Lab Streaming Layer (needs sotlog[lsl])")
     add_store_arg(p)

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from firmware_bridge.errors import SettingsError
+from sensing.vocabulary import OUTPUT_UNITS
 
 # Hosts that only this machine can reach; any other bind needs a token.
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 SIM_URL = "sim://loadcells?blocks=2&rate=80&protocol=lines&seed=1"
 SIM_PROFILE = "sim-loadcells"
+
+
+def _unit(value: str) -> str:
+    if value not in OUTPUT_UNITS:
+        raise ValueError(f"units must be one of {', '.join(OUTPUT_UNITS)}, not {value!r}")
+    return value
 
 
 class Settings(BaseModel):
@@ -31,7 +38,7 @@ class Settings(BaseModel):
     token: str | None = None  # full access; falls back to $SOTLOG_TOKEN
     viewer_token: str | None = None  # read-only: GET and watching the live stream
     window_s: Annotated[int, Field(ge=30, le=120)] = 60  # default width of the live traces
-    units: Literal["N", "kgf", "lbf"] = "N"
+    units: Annotated[str, AfterValidator(_unit)] = "N"
     live_interval_s: Annotated[float, Field(gt=0, le=1.0)] = 0.035  # a batch per viewer, ~28/s
     ring_seconds: Annotated[float, Field(ge=10, le=3600)] = 150.0  # live history in memory
     lsl: bool = False  # also publish forces and events on Lab Streaming Layer (sotlog[lsl])

@@ -14,22 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from firmware_bridge.errors import ProfileError
-
-BLOCK_SIDES = ("left", "right")
-TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
-# Units a channel may declare, and the factor that turns one of them into newtons.
-FORCE_UNITS = {
-    "N": 1.0,
-    "kN": 1000.0,
-    "kgf": 9.80665,
-    "kg": 9.80665,
-    "g": 9.80665e-3,
-    "lbf": 4.4482216152605,
-    "lbs": 4.4482216152605,
-    "lb": 4.4482216152605,
-}
-# Units with no force meaning: the numbers are kept and shown as they are.
-OTHER_UNITS = ("counts", "kPa", "mmHg", "raw")
+from firmware_bridge.words import BLOCK_SIDES, FORCE_UNITS, OTHER_UNITS
+from firmware_bridge.words import TIME_UNITS as TIME_UNITS  # the text protocols read it here
 
 
 @dataclass(frozen=True)

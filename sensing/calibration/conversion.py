@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 
 from firmware_bridge.errors import CalibrationError
-from firmware_bridge.profiles import FORCE_UNITS, Profile
+from firmware_bridge.profiles import Profile
+from firmware_bridge.words import FORCE_UNITS
 from sensing.vocabulary import OUTPUT_UNITS
 
 ArrayFn = Callable[[np.ndarray], np.ndarray]

@@ -21,12 +21,9 @@ from typing import Any
 import numpy as np
 
 from firmware_bridge.errors import CalibrationError
-from firmware_bridge.profiles import FORCE_UNITS
 from sensing.calibration.gains import encode_gains
+from sensing.vocabulary import LOAD_UNITS
 
-# Units a known load may be entered in, and newtons per one of them (kg means kg of mass, i.e.
-# its weight under standard gravity).
-LOAD_UNITS: dict[str, float] = {k: FORCE_UNITS[k] for k in ("kg", "g", "N", "kgf", "lbf", "lb")}
 KINDS = ("loadcell", "mat_total", "mat_equilibration")
 
 

@@ -27,7 +27,8 @@ import numpy as np
 
 from firmware_bridge.errors import CalibrationError, TareRefused
 from firmware_bridge.frames import FrameBlock
-from firmware_bridge.profiles import FORCE_UNITS, Matrix, Profile
+from firmware_bridge.profiles import Matrix, Profile
+from firmware_bridge.words import FORCE_UNITS
 from sensing.calibration.capture import MAD_TO_SD
 from sensing.calibration.conversion import Conversion, with_zero, zero_segments
 from sensing.calibration.mat import mat_calibration, weighted_sums

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from firmware_bridge.errors import ProfileError
-from firmware_bridge.profiles import FORCE_UNITS, Matrix
+from firmware_bridge.profiles import Matrix
+from firmware_bridge.words import FORCE_UNITS
 from sensing.mat.orientation import sensel_to_mm
 
 # Pressure units a matrix may declare, in pascal: pressure x sensel area is a force.

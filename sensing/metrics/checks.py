@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from firmware_bridge.frames import FrameBlock
-from firmware_bridge.profiles import FORCE_UNITS, Profile
+from firmware_bridge.profiles import Profile
+from firmware_bridge.words import FORCE_UNITS
 from sensing.calibration.conversion import zero_segments
 from sensing.metrics.onblocks import loaded_mask
 

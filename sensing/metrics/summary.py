@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from firmware_bridge.profiles import FORCE_UNITS
+from firmware_bridge.words import FORCE_UNITS
 from sensing.metrics.onblocks import TOTAL, loaded_mask, time_on_blocks
 
 

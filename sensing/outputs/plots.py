@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from firmware_bridge.errors import SotlogError
+from sensing.vocabulary import OUTPUT_UNITS
 
 if TYPE_CHECKING:
     from sensing.store.read import Session
@@ -42,7 +43,7 @@ def plot_session(session: Session, path: str | Path, units: str = "N") -> Path:
     _mark_events(ax, session)
     unit_label = samples.units[0] if len(set(samples.units)) == 1 and samples.units else "value"
     ax.set_xlabel("time since start (s)")
-    ax.set_ylabel(f"force ({unit_label})" if unit_label in ("N", "kgf", "lbf") else unit_label)
+    ax.set_ylabel(f"force ({unit_label})" if unit_label in OUTPUT_UNITS else unit_label)
     title = f"session {info.id}"
     if info.meta.subject_code:
         title += f" · {info.meta.subject_code}"

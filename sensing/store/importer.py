@@ -216,7 +216,7 @@ def import_file(store: Store, path: str | Path, profile: Profile, meta: SessionM
         raise SotlogError(f"{src} is not a file")
     mode, rate = probe_timing(src, profile, rate_hz)
     sid = store.create_session(meta, profile, port=src.resolve().as_uri(),
-                               device=describe(src, size, mode, rate), t0_host=0.0,
+                               device=describe(src, size, mode, rate), t0_host=0.0, face="import",
                                started_utc=started_utc)
     recorder = Recorder(store, sid)
     try:

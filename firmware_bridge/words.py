@@ -1,0 +1,32 @@
+"""The wire's fixed words and units: light to import (no numpy), so every face can list them.
+
+The domain's vocabulary (``sensing.vocabulary``) builds on these; nothing else defines them.
+"""
+
+BLOCK_SIDES = ("left", "right")
+TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
+# Units a channel may declare, and the factor that turns one of them into newtons.
+FORCE_UNITS = {
+    "N": 1.0,
+    "kN": 1000.0,
+    "kgf": 9.80665,
+    "kg": 9.80665,
+    "g": 9.80665e-3,
+    "lbf": 4.4482216152605,
+    "lbs": 4.4482216152605,
+    "lb": 4.4482216152605,
+}
+# Units with no force meaning: the numbers are kept and shown as they are.
+OTHER_UNITS = ("counts", "kPa", "mmHg", "raw")
+
+# What a decoder or the bridge reports that is not data (``frames.Notice.kind``).
+NOTICE_KINDS = (
+    "undecodable",  # a line or frame the decoder could not read; kept in the raw capture
+    "crc_error",  # a binary frame whose checksum failed
+    "seq_gap",  # sequence numbers skipped: frames lost on the wire
+    "out_of_range",  # values outside the sensor's declared raw range (kept, flagged)
+    "wrong_size",  # a matrix frame with the wrong number of values (kept in raw, not as a frame)
+    "disconnect",  # the port went away
+    "reconnect",  # the port came back
+    "gap",  # data missing between a disconnect and a reconnect
+)
