@@ -19,7 +19,7 @@ LOADCELLS = ("sim://loadcells?blocks=4&rate=80&protocol=lines&seed=1", "sim-load
 # The baseline: the least any reader of this port must do, read bytes as they come.
 READ_LOOP = """
 import sys, time, serial
-import firmware_bridge.ports  # registers sim://
+from firmware_bridge.urlhandler import register; register()  # sim://
 port = serial.serial_for_url(sys.argv[1], timeout=0.05)
 end = time.monotonic() + float(sys.argv[2])
 n = 0

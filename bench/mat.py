@@ -147,7 +147,7 @@ def run_cpu(cmd: list[str], seconds: float) -> dict[str, float]:
 
 PYSERIAL_LOOP = """
 import sys, time, serial
-import firmware_bridge.ports  # registers sim://
+from firmware_bridge.urlhandler import register; register()  # sim://
 port = serial.serial_for_url(sys.argv[1], timeout=0.05)
 end, n = time.monotonic() + float(sys.argv[2]), 0
 while time.monotonic() < end:

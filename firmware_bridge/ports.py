@@ -1,6 +1,6 @@
 """Ports by URL: open any serial port, socket or simulated device through pyserial's serial_for_url.
 
-Importing this module registers sotlog's own URL handlers (``sim://``) with pyserial, so a
+Opening a port registers sotlog's own URL handlers (``sim://``) with pyserial first, so a
 simulated device is opened by the very same code path as /dev/ttyUSB0, COM3 or socket://.
 """
 
@@ -15,10 +15,7 @@ import serial.tools.list_ports
 
 from firmware_bridge.errors import DeviceError
 from firmware_bridge.profiles import SerialSettings
-
-URL_HANDLER_PACKAGE = "firmware_bridge.urlhandler"
-if URL_HANDLER_PACKAGE not in serial.protocol_handler_packages:
-    serial.protocol_handler_packages.append(URL_HANDLER_PACKAGE)
+from firmware_bridge.urlhandler import register
 
 # errno -> the words a person reads after "cannot open <port>: ".
 _ERRNO_WORDS = {
@@ -90,6 +87,7 @@ def _reason(err: BaseException) -> str:
 
 def open_port(url: str, settings: SerialSettings, timeout: float = 0.05) -> serial.SerialBase:
     """Open ``url`` with ``settings``; ``timeout`` bounds each read. Failure is a DeviceError."""
+    register()
     try:
         return serial.serial_for_url(
             url,

@@ -1,9 +1,9 @@
 """Simulated devices: load cells and a pressure mat under a body on SOT blocks, for tests and demos.
 
 Open them like any port, ``serial.serial_for_url("sim://loadcells?blocks=2&speed=10")``, once
-``firmware_bridge.urlhandler.register()`` (or importing ``firmware_bridge.ports``) has registered
-the ``sim://`` scheme. Samples fall due on the wall clock (``time.monotonic``) at ``rate * speed``
-per second, as a real device sends them. The same models are plain functions here
+``firmware_bridge.urlhandler.register()`` (``firmware_bridge.ports.open_port`` calls it) has
+registered the ``sim://`` scheme. Samples fall due on the wall clock (``time.monotonic``) at
+``rate * speed`` per second, as a real device sends them. The same models are plain functions here
 (``loadcell_kg``, ``loadcell_counts``, ``loadcell_model``, ``mat_frame``, ``mat_model``), so tests
 and the dashboard can know the true values behind the bytes. See docs/simulator.md.
 

@@ -10,19 +10,23 @@ import pytest
 import serial
 
 from firmware_bridge.errors import DeviceError
-from firmware_bridge.ports import URL_HANDLER_PACKAGE, PortInfo, list_ports, open_port
+from firmware_bridge.ports import PortInfo, list_ports, open_port
 from firmware_bridge.profiles import SerialSettings
+from firmware_bridge.urlhandler import PACKAGE
 from tests.ptydevice import PtyDevice
 
 
-def test_import_registers_the_url_handler_package_once() -> None:
-    # A fresh interpreter, so reloading the module cannot disturb this test process's classes.
+def test_importing_changes_nothing_and_opening_registers_the_handlers_once() -> None:
+    # A fresh interpreter, so this test process's registrations do not count.
     code = (
-        "import importlib, serial, firmware_bridge.ports as p; importlib.reload(p); "
-        f"print(serial.protocol_handler_packages.count({URL_HANDLER_PACKAGE!r}))"
+        "import serial, firmware_bridge.ports as p; from firmware_bridge.profiles import "
+        "SerialSettings as S; c = serial.protocol_handler_packages.count; "
+        f"print(c({PACKAGE!r})); "
+        "[p.open_port('sim://loadcells?speed=10', S()).close() for _ in range(2)]; "
+        f"print(c({PACKAGE!r}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "1"
+    assert out.stdout.split() == ["0", "1"]
 
 
 def test_open_a_pty_by_path_and_read_what_the_device_sends() -> None:
