@@ -17,13 +17,8 @@ from firmware_bridge.errors import ProtocolError
 from firmware_bridge.frames import FLAG_AFTER_GAP, FLAG_OUT_OF_RANGE, FrameBlock, Notice
 from firmware_bridge.profiles import Profile, parse_profile
 from firmware_bridge.protocols import make_decoder
-from firmware_bridge.protocols.blockframe import (
-    HEADER,
-    SKIP_REPORT_BYTES,
-    SYNC,
-    BlockframeDecoder,
-    encode_frame,
-)
+from firmware_bridge.protocols._binary import SKIP_REPORT_BYTES
+from firmware_bridge.protocols.blockframe import HEADER, SYNC, BlockframeDecoder, encode_frame
 from tests.corruption import corrupt, corruption_ops
 from tests.decoding import decode
 from tests.ptydevice import PtyDevice
