@@ -50,6 +50,12 @@ class Decoder(abc.ABC):
             return (self.profile.matrix.rows, self.profile.matrix.cols)
         return (len(self.profile.channels),)
 
+    @classmethod
+    @abc.abstractmethod
+    def read_size(cls, profile: Profile) -> int | None:
+        """How a port hands this protocol's bytes over, for cutting a saved file into reads: the
+        size of one frame in bytes, or None for one line per read."""
+
     @abc.abstractmethod
     def feed(self, data: bytes, host_time: float) -> Decoded:
         """Decode ``data`` that arrived at ``host_time`` (monotonic seconds)."""
@@ -85,3 +91,9 @@ def decoder_class(name: str) -> type[Decoder]:
 def make_decoder(profile: Profile) -> Decoder:
     """A fresh decoder for ``profile``."""
     return decoder_class(profile.protocol)(profile)
+
+
+def read_size(profile: Profile) -> int | None:
+    """Bytes per read of ``profile``'s protocol as a port delivers them: one frame's size, or
+    None for one line per read (text protocols)."""
+    return decoder_class(profile.protocol).read_size(profile)

@@ -110,6 +110,11 @@ class BlockframeDecoder(BinaryDecoder):
         self._times: list[int] = []
         self._after_gap: list[int] = []  # their indices among them
 
+    @classmethod
+    def read_size(cls, profile: Profile) -> int:
+        values = int(np.prod(profile.frame_shape))
+        return HEADER.size + values * DTYPE_CODES[profile_dtype_code(profile)].itemsize + CRC_SIZE
+
     def _plausible(self, kind: int, code: int, dim0: int, dim1: int, plen: int) -> bool:
         """Whether a header could be real; a failing one is a sync marker inside other bytes."""
         dt = DTYPE_CODES.get(code)

@@ -54,6 +54,10 @@ class M1616Decoder(BinaryDecoder):
             raise ProtocolError(f"profile {profile.name!r}: m1616 needs a 16x16 [matrix]")
         self.last_trailer = b""
 
+    @classmethod
+    def read_size(cls, profile: Profile) -> int:
+        return FRAME_SIZE
+
     def _frame_size(self, view: memoryview, i: int, final: bool, host_time: float,
                     notices: list[Notice]) -> int:
         end = i + FRAME_SIZE

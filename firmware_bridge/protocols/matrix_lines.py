@@ -81,6 +81,10 @@ class MatrixLinesDecoder(Decoder):
 
     # -- the Decoder interface ------------------------------------------------------------------
 
+    @classmethod
+    def read_size(cls, profile: Profile) -> None:
+        return None
+
     def feed(self, data: bytes, host_time: float) -> Decoded:
         self.counters.bytes += len(data)
         body, overlong = self._split.feed(data)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from firmware_bridge.errors import ProfileError
 from firmware_bridge.frames import FrameBlock, Notice
 from firmware_bridge.profiles import load_profile, parse_profile
-from firmware_bridge.protocols import Decoder, make_decoder
+from firmware_bridge.protocols import Decoder, make_decoder, read_size
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -227,6 +227,10 @@ def test_overlong_line_is_counted_once_however_it_arrives() -> None:
         assert block is not None and block.device_time.tolist() == [0.001, 0.002, 0.003]
         assert dec.counters.undecodable == 1 and "longer than" in notices[0].detail
         assert notices[0].data["line"] == "7" * 200
+
+
+def test_a_read_is_one_line() -> None:
+    assert read_size(parse_profile(lines_profile())) is None
 
 
 def test_counts_bytes_and_frames() -> None:
