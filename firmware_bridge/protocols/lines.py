@@ -20,20 +20,22 @@ from firmware_bridge.errors import ProfileError
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import Profile
 from firmware_bridge.protocols import Decoded, Decoder
+from firmware_bridge.protocols._numbers import (
+    LF,
+    NUMBER_CHARS,
+    number,
+    number_bytes,
+    parse_block,
+)
 from firmware_bridge.protocols._output import Output, frame_block
 from firmware_bridge.protocols._text import (
-    LF,
     MAX_LINE,
-    NUMBER_CHARS,
     LineSplitter,
     detect_delimiter,
     field_names,
     is_text,
     line_notice,
     longest_line,
-    number,
-    number_bytes,
-    parse_block,
     parse_options,
     segments,
     split_fields,

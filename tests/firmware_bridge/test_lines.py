@@ -353,7 +353,7 @@ _token = st.text("0123456789-.+eE ", min_size=1, max_size=7) | st.decimals(
        delim=st.sampled_from([b",", b";", b"\t"]), crlf=st.booleans())
 def test_bulk_parser_reads_exactly_what_float_reads(rows: list[list[str]], delim: bytes,
                                                    crlf: bool) -> None:
-    from firmware_bridge.protocols._text import number, parse_block
+    from firmware_bridge.protocols._numbers import number, parse_block
 
     end = b"\r\n" if crlf else b"\n"
     body = b"".join(delim.join(t.encode() for t in row) + end for row in rows)
