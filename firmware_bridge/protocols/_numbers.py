@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from firmware_bridge.protocols._decimals import read_plain
+from firmware_bridge.protocols._decimals import field_ends, fields_per_line, read_plain
 
 LF = b"\n"
 NUMBER_CHARS = b"0123456789.+-eE "  # every byte a number field may hold, surrounding spaces too
@@ -119,15 +119,9 @@ def _plain(body: bytes, delim: bytes | None,
     digits)."""
     if body[-1:] != LF:
         return False
-    a = np.frombuffer(body, np.uint8)
-    sep = a == 10
-    nlines = np.count_nonzero(sep)
-    if delim is not None:
-        sep |= a == delim[0]
-    ends = sep.nonzero()[0]
-    if len(ends) != nlines * nfields or (nfields > 1 and np.count_nonzero(
-            a.take(ends[nfields - 1::nfields]) == 10) != nlines):
-        return _refused(body, delim)  # a line with another number of fields
+    a, sep, ends, nlines = field_ends(body, delim)
+    if not fields_per_line(a, ends, nlines, nfields):
+        return _refused(body, delim)
     if b"-" in body and np.count_nonzero(sep.take((a == 45).nonzero()[0] + 1)):
         return None  # a field "-" (numpy's reader would take it for 0), or "5-"
     scales = _decimals(body, a, ends, nfields, delim) if b"." in body else []
