@@ -31,9 +31,9 @@ from firmware_bridge.protocols._decimals import field_ends, fields_per_line, rea
 LF = b"\n"
 NUMBER_CHARS = b"0123456789.+-eE "  # every byte a number field may hold, surrounding spaces too
 HAND_MIN_BYTES = 16 << 10  # plain runs from here on: read_plain first (numpy's reader below)
-# pyarrow costs ~0.25 ms a call and ~12 us a field, numpy's float reader ~25 ns a byte: pyarrow
-# is used from ARROW_KIB_PER_FIELD * (fields + ARROW_KIB_BASE) KiB on, if installed
-ARROW_KIB_BASE, ARROW_KIB_PER_FIELD = 24, 1
+# pyarrow costs ~0.25 ms a call and ~12 us a field where loadtxt takes ~25 ns a byte and pyarrow
+# ~10: pyarrow reads general runs of ARROW_MIN_KIB + 1 KiB a field and more, if installed
+ARROW_MIN_KIB = 24
 
 _NOT_PLAIN = (b"+", b" ", b"e", b"E")  # number bytes only the general readers take
 _POW10 = 10.0 ** np.arange(23)  # 1e0 ... 1e22, all exact float64s
@@ -79,7 +79,7 @@ def parse_block(body: bytes, delim: bytes | None, nfields: int,
         got = _plain_run(tidy, delim, nfields)
         if got is not False:
             return got
-    arrow = len(tidy) >= (nfields + ARROW_KIB_BASE) * ARROW_KIB_PER_FIELD << 10
+    arrow = len(tidy) >= (ARROW_MIN_KIB + nfields) << 10
     arr = _arrow(tidy, delim, nfields) if arrow else False
     if arr is False:
         arr = _loadtxt(tidy, delim)
@@ -243,7 +243,7 @@ def _arrow(body: bytes, delim: bytes | None,
     pa, csv = arrow
     try:
         table = csv.read_csv(pa.py_buffer(body), **_arrow_options(delim, nfields))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+    except pa.ArrowException:  # a line that is not nfields numbers
         return None
     values = np.empty((table.num_rows, nfields))
     for col, column in enumerate(table.columns):

@@ -138,8 +138,7 @@ def test_general_runs_read_the_same_with_and_without_pyarrow(rows: list[list[str
     """Long runs of any number text: pyarrow's reader where installed, loadtxt's without."""
     nfields = len(rows[0])
     body = body_of(rows, delim)
-    body *= (nfields + _numbers.ARROW_KIB_BASE) * _numbers.ARROW_KIB_PER_FIELD * 1024 // len(
-        body) + 1
+    body *= ((_numbers.ARROW_MIN_KIB + nfields) << 10) // len(body) + 1
     want = float_rows(body, delim, nfields)
     same(parse_block(body, delim, nfields), want)
     saved = _numbers._pyarrow
