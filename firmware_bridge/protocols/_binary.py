@@ -92,18 +92,17 @@ class RangeCheck:
 
 def partial_sync(buf: bytearray, pos: int, sync: bytes) -> int:
     """How many bytes at the end of ``buf`` (after ``pos``) could begin ``sync``."""
+    if sync[0] not in buf[1 - len(sync):]:
+        return 0
     for size in range(min(len(sync) - 1, len(buf) - pos), 0, -1):
         if buf.endswith(sync[:size]):
             return size
     return 0
 
 
-def gather(view: memoryview, offsets: list[int], size: int) -> bytearray:
-    """The ``size`` bytes at each offset, back to back (one slice copy per frame)."""
-    out = bytearray(len(offsets) * size)
-    for k, off in enumerate(offsets):
-        out[k * size:(k + 1) * size] = view[off:off + size]
-    return out
+def gather(view: memoryview, offsets: list[int], size: int) -> bytes:
+    """The ``size`` bytes at each offset, back to back (one slice per frame, one copy)."""
+    return b"".join([view[off:off + size] for off in offsets])
 
 
 class BinaryDecoder(Decoder):
