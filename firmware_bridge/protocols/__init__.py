@@ -35,7 +35,8 @@ class Decoded:
 
 
 class Decoder(abc.ABC):
-    """Turns bytes into frames for one profile. Subclasses set ``name`` and implement ``feed``."""
+    """Turns bytes into frames for one profile. Subclasses set ``name`` and implement
+    ``read_size`` and ``feed``."""
 
     name: ClassVar[str]
 
@@ -46,9 +47,7 @@ class Decoder(abc.ABC):
     @property
     def frame_shape(self) -> tuple[int, ...]:
         """Shape of one frame: ``(channels,)`` or ``(rows, cols)``."""
-        if self.profile.matrix is not None:
-            return (self.profile.matrix.rows, self.profile.matrix.cols)
-        return (len(self.profile.channels),)
+        return self.profile.frame_shape
 
     @classmethod
     @abc.abstractmethod
