@@ -16,7 +16,7 @@ Run: .venv/bin/python bench/decode.py [--mb 8] [--repeats 5]
   word-at-a-time reader of ``_decimals``, numpy's ``loadtxt`` float reader, pyarrow's CSV
   reader; the one ``parse_block`` picks for that run length is marked.
 - ``matrix_lines`` on Kitronyx-shaped 48x48 text lines, against ``pandas.read_csv``.
-- ``blockframe`` on 48x48 uint16 frames (target >= 50 MB/s), if the module is there.
+- ``blockframe`` on 48x48 uint16 frames (target >= 50 MB/s).
 
 Every figure is the best of ``--repeats`` runs, and every result is checked against the
 baselines' numbers before anything is printed. On a busy machine the ratios move; run it twice.
@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -37,12 +36,15 @@ from typing import Any
 
 import numpy as np
 import serial
+from cpu import LOADCELLS, read_loop_cpu_pct, record_cpu_pct  # bench/cpu.py, beside this file
 
 from firmware_bridge.frames import FrameBlock
-from firmware_bridge.profiles import parse_profile
+from firmware_bridge.ports import open_port
+from firmware_bridge.profiles import load_profile, parse_profile
 from firmware_bridge.protocols import _numbers, make_decoder
 from firmware_bridge.protocols._decimals import read_plain
 from firmware_bridge.protocols._text import LineSplitter
+from firmware_bridge.protocols.blockframe import encode_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT / "fixtures" / "real"
@@ -322,11 +324,6 @@ def bench_matrix(data: bytes, chunk: int, rows: list[Row], notes: list[str]) -> 
 
 
 def bench_blockframe(n: int, chunk: int, rows: list[Row], notes: list[str]) -> None:
-    try:
-        from firmware_bridge.protocols.blockframe import encode_frame
-    except ImportError:
-        notes.append("blockframe: not available")
-        return
     rng = np.random.default_rng(3)
     frames = rng.integers(0, 4096, (n, 48, 48)).astype(np.uint16)
     data = b"".join(encode_frame(frames[i], i, i * 10_000) for i in range(n))
@@ -344,9 +341,6 @@ def bench_blockframe(n: int, chunk: int, rows: list[Row], notes: list[str]) -> N
 def live_decoder_cpu(seconds: float) -> str:
     """CPU the ``lines`` decoder spends on the simulated 4-cell 80 Hz device, read as the
     bridge reads it (caches go cold between reads, unlike in the loops above)."""
-    from firmware_bridge.ports import open_port
-    from firmware_bridge.profiles import load_profile
-
     profile = load_profile("sim-loadcells-4")
     port = open_port("sim://loadcells?blocks=4&rate=80&protocol=lines&seed=1", profile.serial,
                      0.05)
@@ -392,9 +386,6 @@ def main() -> None:
     show(rows, notes)
     if args.record_seconds > 0:
         # The second figure: the whole recorder, measured the way bench/cpu.py measures it.
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from cpu import LOADCELLS, read_loop_cpu_pct, record_cpu_pct
-
         rec, _ = record_cpu_pct(*LOADCELLS, args.record_seconds)
         loop = read_loop_cpu_pct(LOADCELLS[0], args.record_seconds)
         print(f"\nsotlog record, 4 cells x 80 Hz, {args.record_seconds:g} s: {rec:.2f}% of one "

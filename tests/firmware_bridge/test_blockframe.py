@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import time
 import zlib
 from pathlib import Path
@@ -383,9 +385,6 @@ int main() {
 
 def test_reference_firmware_builds_the_same_frames(tmp_path: Path) -> None:
     """The sketch's frame and CRC code, built with the host C++ compiler, matches encode_frame."""
-    import shutil
-    import subprocess
-
     cxx = shutil.which("g++") or shutil.which("clang++")
     if cxx is None:
         pytest.skip("no C++ compiler on this machine")

@@ -4,6 +4,7 @@ takes the run (numpy's integer reader, the word reader of long runs, loadtxt, py
 from __future__ import annotations
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -80,8 +81,6 @@ def test_empty_lines_and_one_trailing_delimiter_are_allowed() -> None:
 
 
 def test_the_bulk_parser_on_empty_lines_gives_no_rows_and_no_warning() -> None:
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for body in (b"\n\n\n", b",\n\n", b"\n"):
