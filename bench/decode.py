@@ -1,16 +1,22 @@
-"""Decode throughput of the wire protocols, each beside a baseline and a target.
+"""Decode throughput of the wire protocols, each beside a baseline and a target, and the speed
+of each reader of clean text runs on the very runs the decoder gets.
 
-Run: /tmp/venv/bin/python bench/decode.py [--mb 8] [--repeats 5]
+Run: .venv/bin/python bench/decode.py [--mb 8] [--repeats 5]
 
 - ``lines`` on a generated 4-cell capture (``millis,a,b,c,d`` at 80 Hz, HX711 raw counts,
-  CRLF) and on the real HX711 recordings repeated (``millis,value.1``, LF). sotlog is fed the
-  bytes in 64 KiB and in 4 KiB reads, as a bridge would hand them over, and once one line per
-  read (the live case). Baselines, on the very same bytes: a pyserial ``readline()`` + ``split``
-  + ``float`` loop (pyserial's own ``readline``, over a serial object backed by the bytes) and
-  ``pandas.read_csv`` (whole buffer, C engine). Targets: >= 20x the readline loop, within 2x
-  of pandas.
+  CRLF), on the real HX711 recordings repeated (``millis,value.1``, LF), and on the 4-cell
+  capture as sketches that print ``", "`` between values send it (numbers with spaces: the
+  general readers). sotlog is fed the bytes in 64 KiB and in 4 KiB reads, as a bridge would
+  hand them over, and once one line per read (the live case). Baselines, on the very same
+  bytes: a pyserial ``readline()`` + ``split`` + ``float`` loop (pyserial's own ``readline``,
+  over a serial object backed by the bytes) and ``pandas.read_csv`` (whole buffer, C engine).
+  Targets: >= 20x the readline loop, within 2x of pandas.
+- The readers of clean runs (firmware_bridge/protocols/_numbers.py), each timed alone on the
+  runs of 4 KiB and of 64 KiB reads of the first two captures: numpy's integer reader, the
+  word-at-a-time reader of ``_decimals``, numpy's ``loadtxt`` float reader, pyarrow's CSV
+  reader; the one ``parse_block`` picks for that run length is marked.
 - ``matrix_lines`` on Kitronyx-shaped 48x48 text lines, against ``pandas.read_csv``.
-- ``blockframe`` on 48x48 uint16 frames (target >= 50 MB/s), if the module is there.
+- ``blockframe`` on 48x48 uint16 frames (target >= 50 MB/s).
 
 Every figure is the best of ``--repeats`` runs, and every result is checked against the
 baselines' numbers before anything is printed. On a busy machine the ratios move; run it twice.
@@ -20,19 +26,25 @@ baselines' numbers before anything is printed. On a busy machine the ratios move
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
-import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import serial
+from cpu import LOADCELLS, read_loop_cpu_pct, record_cpu_pct  # bench/cpu.py, beside this file
 
 from firmware_bridge.frames import FrameBlock
-from firmware_bridge.profiles import parse_profile
-from firmware_bridge.protocols import make_decoder
+from firmware_bridge.ports import open_port
+from firmware_bridge.profiles import load_profile, parse_profile
+from firmware_bridge.protocols import _numbers, make_decoder
+from firmware_bridge.protocols._decimals import read_plain
+from firmware_bridge.protocols._text import LineSplitter
+from firmware_bridge.protocols.blockframe import encode_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT / "fixtures" / "real"
@@ -60,6 +72,11 @@ def four_cells(mb: float) -> bytes:
     table = np.column_stack([millis, counts])
     body = "\r\n".join(",".join(map(str, row)) for row in table.tolist())
     return b"millis,a,b,c,d\r\n" + body.encode("ascii") + b"\r\n"
+
+
+def spaced(data: bytes) -> bytes:
+    """The same lines as a sketch printing ``Serial.print(", ")`` between values sends them."""
+    return data.replace(b",", b", ")
 
 
 def hx711_repeated(mb: float) -> bytes:
@@ -131,6 +148,17 @@ def readline_loop(data: bytes) -> np.ndarray:
         except ValueError:
             continue
     return np.array(rows)
+
+
+@contextlib.contextmanager
+def without_pyarrow() -> Iterator[None]:
+    """sotlog as it runs where pyarrow is not installed."""
+    saved = _numbers._pyarrow
+    _numbers._pyarrow = lambda: None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        _numbers._pyarrow = saved
 
 
 def pandas_csv(data: bytes) -> np.ndarray:
@@ -207,8 +235,10 @@ def one_line_per_read(profile_text: str, lines: int) -> Callable[[bytes], FrameB
 
 
 def bench_lines(case: str, data: bytes, profile: str, rows: list[Row], notes: list[str],
-                repeats: int) -> None:
-    """sotlog in 64 KiB and 4 KiB reads, readline and pandas, all on ``data``."""
+                repeats: int, arrow_too: bool = False) -> None:
+    """sotlog in 64 KiB and 4 KiB reads, readline and pandas, all on ``data``; ``arrow_too``:
+    64 KiB reads once more without pyarrow."""
+    columns = parse_profile(profile).channels
     pd_row, table = measure(case, "pandas.read_csv (whole buffer)", pandas_csv, data, repeats)
     rl_row, loop = measure(case, "pyserial readline + split + float", readline_loop, data,
                            repeats)
@@ -227,12 +257,58 @@ def bench_lines(case: str, data: bytes, profile: str, rows: list[Row], notes: li
                              ours.mb_s / rl_row.mb_s, 20))
         notes.append(verdict(f"{what}: sotlog time / pandas time (x)",
                              ours.seconds / pd_row.seconds, 2, higher_is_better=False))
+    if arrow_too and _numbers._pyarrow() is not None:
+        with without_pyarrow():
+            ours, block = measure(case, "sotlog lines (64 KiB reads, no pyarrow)",
+                                  sotlog(profile, 65536), data, repeats)
+        assert isinstance(block, FrameBlock) and np.array_equal(block.values,
+                                                                table[:, 1:1 + len(columns)])
+        rows.append(ours)
     live, block = measure(case, "sotlog lines (a line per read, 20k)",
                           one_line_per_read(profile, 20_000), data, repeats)
     assert isinstance(block, FrameBlock)
     live.nbytes = sum(len(r) for r in data.splitlines(keepends=True)[:20_000])
     rows.append(live)
     notes.append(f"{case}, a line per read: {1e6 / live.lines_s:.1f} us per line")
+
+
+def clean_runs(data: bytes, chunk: int) -> list[bytes]:
+    """The runs of whole lines the decoder reads when ``data`` arrives ``chunk`` bytes at a
+    time (line ends made LF, as the decoder's line splitter makes them), header left out."""
+    split, runs = LineSplitter(), []
+    for at in range(0, len(data), chunk):
+        body, _ = split.feed(data[at:at + chunk])
+        if body:
+            runs.append(body)
+    runs[0] = runs[0].split(b"\n", 1)[1]
+    return [r for r in runs if r]
+
+
+def bench_parsers(case: str, data: bytes, nfields: int, repeats: int, notes: list[str]) -> None:
+    """Each reader of clean runs alone, on the runs of 4 KiB and 64 KiB reads of ``data``."""
+    readers: dict[str, Callable[[bytes], Any]] = {
+        "numpy integer reader": lambda b: _numbers._plain(b, b",", nfields),
+        "word reader (_decimals)": lambda b: read_plain(b, b",", nfields),
+        "numpy loadtxt (float)": lambda b: _numbers._loadtxt(b, b","),
+    }
+    if _numbers._pyarrow() is not None:
+        readers["pyarrow.csv"] = lambda b: _numbers._arrow(b, b",", nfields)
+    for chunk in (4096, 65536):
+        runs = clean_runs(data, chunk)
+        want = np.concatenate([_numbers._loadtxt(r, b",") for r in runs])
+        picked = ("word reader (_decimals)" if sum(map(len, runs)) / len(runs)
+                  >= _numbers.HAND_MIN_BYTES else "numpy integer reader")
+        figures = []
+        for name, read in readers.items():
+            seconds, got = float("inf"), []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                got = [read(r) for r in runs]
+                seconds = min(seconds, time.perf_counter() - t0)
+            assert np.array_equal(np.concatenate(got), want), f"{name} misread {case}"
+            mark = " (picked)" if name == picked else ""
+            figures.append(f"{name}{mark} {sum(map(len, runs)) / seconds / 1e6:.0f}")
+        notes.append(f"{case}, runs of {chunk // 1024} KiB reads, MB/s: " + ", ".join(figures))
 
 
 def bench_matrix(data: bytes, chunk: int, rows: list[Row], notes: list[str]) -> None:
@@ -248,11 +324,6 @@ def bench_matrix(data: bytes, chunk: int, rows: list[Row], notes: list[str]) -> 
 
 
 def bench_blockframe(n: int, chunk: int, rows: list[Row], notes: list[str]) -> None:
-    try:
-        from firmware_bridge.protocols.blockframe import encode_frame
-    except ImportError:
-        notes.append("blockframe: not available")
-        return
     rng = np.random.default_rng(3)
     frames = rng.integers(0, 4096, (n, 48, 48)).astype(np.uint16)
     data = b"".join(encode_frame(frames[i], i, i * 10_000) for i in range(n))
@@ -270,9 +341,6 @@ def bench_blockframe(n: int, chunk: int, rows: list[Row], notes: list[str]) -> N
 def live_decoder_cpu(seconds: float) -> str:
     """CPU the ``lines`` decoder spends on the simulated 4-cell 80 Hz device, read as the
     bridge reads it (caches go cold between reads, unlike in the loops above)."""
-    from firmware_bridge.ports import open_port
-    from firmware_bridge.profiles import load_profile
-
     profile = load_profile("sim-loadcells-4")
     port = open_port("sim://loadcells?blocks=4&rate=80&protocol=lines&seed=1", profile.serial,
                      0.05)
@@ -304,10 +372,13 @@ def main() -> None:
     args = ap.parse_args()
     rows: list[Row] = []
     notes: list[str] = []
-    bench_lines("4 cells, millis + raw counts", four_cells(args.mb), LINES_4CH, rows, notes,
-                args.repeats)
-    bench_lines("real HX711 log, repeated", hx711_repeated(args.mb / 2), LINES_1CH, rows,
-                notes, args.repeats)
+    cells, hx711 = four_cells(args.mb), hx711_repeated(args.mb / 2)
+    bench_lines("4 cells, millis + raw counts", cells, LINES_4CH, rows, notes, args.repeats)
+    bench_lines("real HX711 log, repeated", hx711, LINES_1CH, rows, notes, args.repeats)
+    bench_lines('4 cells, ", " between values', spaced(four_cells(args.mb / 2)), LINES_4CH, rows,
+                notes, args.repeats, arrow_too=True)
+    bench_parsers("4 cells", cells, 5, args.repeats, notes)
+    bench_parsers("real HX711 log", hx711, 2, args.repeats, notes)
     bench_matrix(kitronyx_text(args.mb / 2), 65536, rows, notes)
     bench_blockframe(int(args.mb * 1e6 / 4640), 65536, rows, notes)
     if args.live > 0:
@@ -315,9 +386,6 @@ def main() -> None:
     show(rows, notes)
     if args.record_seconds > 0:
         # The second figure: the whole recorder, measured the way bench/cpu.py measures it.
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from cpu import LOADCELLS, read_loop_cpu_pct, record_cpu_pct
-
         rec, _ = record_cpu_pct(*LOADCELLS, args.record_seconds)
         loop = read_loop_cpu_pct(LOADCELLS[0], args.record_seconds)
         print(f"\nsotlog record, 4 cells x 80 Hz, {args.record_seconds:g} s: {rec:.2f}% of one "

@@ -35,7 +35,8 @@ class Decoded:
 
 
 class Decoder(abc.ABC):
-    """Turns bytes into frames for one profile. Subclasses set ``name`` and implement ``feed``."""
+    """Turns bytes into frames for one profile. Subclasses set ``name`` and implement
+    ``read_size`` and ``feed``."""
 
     name: ClassVar[str]
 
@@ -46,9 +47,13 @@ class Decoder(abc.ABC):
     @property
     def frame_shape(self) -> tuple[int, ...]:
         """Shape of one frame: ``(channels,)`` or ``(rows, cols)``."""
-        if self.profile.matrix is not None:
-            return (self.profile.matrix.rows, self.profile.matrix.cols)
-        return (len(self.profile.channels),)
+        return self.profile.frame_shape
+
+    @classmethod
+    @abc.abstractmethod
+    def read_size(cls, profile: Profile) -> int | None:
+        """How a port hands this protocol's bytes over, for cutting a saved file into reads: the
+        size of one frame in bytes, or None for one line per read."""
 
     @abc.abstractmethod
     def feed(self, data: bytes, host_time: float) -> Decoded:
@@ -85,3 +90,9 @@ def decoder_class(name: str) -> type[Decoder]:
 def make_decoder(profile: Profile) -> Decoder:
     """A fresh decoder for ``profile``."""
     return decoder_class(profile.protocol)(profile)
+
+
+def read_size(profile: Profile) -> int | None:
+    """Bytes per read of ``profile``'s protocol as a port delivers them: one frame's size, or
+    None for one line per read (text protocols)."""
+    return decoder_class(profile.protocol).read_size(profile)

@@ -1,12 +1,13 @@
 """Plain decimals in bulk: fields like ``-12``, ``80.9`` or ``.5`` (at most 8 bytes each), read
-exactly as ``float()`` reads them, eight bytes per field at a time in numpy uint64 words.
+exactly as ``float()`` reads them, eight bytes per field at a time in numpy uint64 words; and
+where the fields of a run end, which numpy's integer reader in ``_numbers`` checks the same way.
 
 Each field's last eight bytes are loaded as one little-endian word, bytes before the field are
 masked off, a ``-`` or ``.`` is found and checked with bit tricks, the dot is squeezed out, and
 the eight digits become one integer in three multiply-shift steps. The integer and the power of
 ten it is divided by are both exact float64s, so the quotient is the text's value rounded to
 the nearest float64, which is what ``float()`` returns. Anything else (longer fields,
-exponents, ``+``, spaces) is left to the general parser in ``_text``.
+exponents, ``+``, spaces) is left to the other readers in ``_numbers``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,24 @@ _STEPS = ((_U(10 * 256 + 1), _U(8), _U(0x00FF00FF00FF00FF)),
           (_U(10000 * (1 << 32) + 1), _U(32), None))
 
 
+def field_ends(body: bytes,
+               delim: bytes | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Of a ``body`` ending with LF: its bytes, which of them end a field (a delimiter or LF),
+    where the fields end, and how many lines it has."""
+    a = np.frombuffer(body, np.uint8)
+    sep = a == 10
+    nlines = int(np.count_nonzero(sep))
+    if delim is not None:
+        sep |= a == delim[0]
+    return a, sep, sep.nonzero()[0], nlines
+
+
+def fields_per_line(a: np.ndarray, ends: np.ndarray, nlines: int, nfields: int) -> bool:
+    """Whether every line has ``nfields`` fields (the LFs are every nfields-th field end)."""
+    return len(ends) == nlines * nfields and (nfields == 1 or np.count_nonzero(
+        a.take(ends[nfields - 1::nfields]) == 10) == nlines)
+
+
 def read_plain(body: bytes, delim: bytes | None,
                nfields: int) -> np.ndarray | None | Literal[False]:
     """Every line of ``body`` as ``nfields`` float64s; None if any line is not exactly that
@@ -50,20 +69,14 @@ def read_plain(body: bytes, delim: bytes | None,
     if body[-1:] != b"\n":
         return False
     # numpy's count_nonzero is the cheapest reduction, so every check below is one
-    a = np.frombuffer(body, np.uint8)
-    sep = a == 10
-    nlines = np.count_nonzero(sep)
-    if delim is not None:
-        sep |= a == delim[0]
-    ends = sep.nonzero()[0]
+    a, _, ends, nlines = field_ends(body, delim)
     nf = len(ends)
     span = np.empty_like(ends)  # each field's length + 1
     span[0] = ends[0] + 1
     np.subtract(ends[1:], ends[:-1], out=span[1:])
     keep = _KEEP.take(span, mode="clip")
     whole = np.count_nonzero(keep) == nf  # no field empty or long
-    if (whole or span.min() > 1) and (nf != nlines * nfields or (
-            nfields > 1 and np.count_nonzero(a.take(ends[nfields - 1::nfields]) == 10) != nlines)):
+    if (whole or span.min() > 1) and not fields_per_line(a, ends, nlines, nfields):
         return None  # a line with another number of fields
     if not whole:
         return False  # an empty field (an empty line, a trailing delimiter), or a long one

@@ -1,15 +1,14 @@
-"""Shared pieces of the text protocols: line cutting, delimiters, numeric fields and options.
+"""Shared pieces of the text protocols: line cutting, clean runs, delimiters, fields, options.
 
 Every text decoder reads the stream the same way: lines end at CR, LF or CRLF (mixed freely),
-empty lines carry nothing, a line longer than MAX_LINE bytes is undecodable, and numbers are
-parsed in bulk by vector code (``_decimals`` for plain decimals, numpy's C parser for the rest).
-The per-line reader (``number``) accepts exactly the numbers the bulk path (``parse_block``)
-accepts, so the frames never depend on how the bytes were chunked.
+empty lines carry nothing, a line longer than MAX_LINE bytes is undecodable, and runs of lines
+made only of number bytes are read in bulk (``_numbers.parse_block``), which accepts exactly the
+numbers the per-line reader (``_numbers.number``) accepts, so the frames never depend on how
+the bytes were chunked.
 """
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,17 +19,17 @@ import numpy as np
 from firmware_bridge.errors import ProfileError
 from firmware_bridge.frames import Notice
 from firmware_bridge.profiles import TIME_UNITS, Profile
-from firmware_bridge.protocols._decimals import read_plain
+from firmware_bridge.protocols._numbers import LF, number
 
-CR, LF, CRLF = b"\r", b"\n", b"\r\n"
+CR, CRLF = b"\r", b"\r\n"
 MAX_LINE = 1 << 20  # bytes; a longer line is undecodable (binary noise, a wrong baud rate)
 NOTICE_CHARS = 200  # how much of a bad line a Notice carries
-NUMBER_CHARS = b"0123456789.+-eE "  # every byte a number field may hold, surrounding spaces too
 AUTO_DELIMITERS = (b"\t", b";", b",", b" ")  # tried in this order on each line while "auto"
 DELIMITER_NAMES = {"tab": "\t", "space": " ", "comma": ",", "semicolon": ";"}
 HEADER_MODES = ("auto", "yes", "no")
 FIRST_LINE_MODES = ("skip", "keep")
 _LETTER = re.compile(rb"[A-Za-z]")
+_CR_TO_LF = bytes.maketrans(CR, LF)
 
 
 class LineSplitter:
@@ -113,11 +112,6 @@ def longest_line(body: bytes) -> int:
     return int(np.diff(ends, prepend=-1).max()) - 1 if len(ends) else len(body)
 
 
-def number_bytes(delim: bytes | None) -> bytes:
-    """Every byte a clean data line may hold with this delimiter."""
-    return NUMBER_CHARS + LF + (delim or b"")
-
-
 def segments(body: bytes, allowed: bytes) -> list[tuple[bool, bytes]]:
     """Cut ``body`` into runs of lines holding only ``allowed`` bytes (True) and the other lines
     (False), in order; the Python loop runs over the other lines only."""
@@ -140,123 +134,6 @@ def segments(body: bytes, allowed: bytes) -> list[tuple[bool, bytes]]:
     if pos < len(body):
         out.append((True, body[pos:]))
     return out
-
-
-def parse_block(body: bytes, delim: bytes | None, nfields: int,
-                checked: bool = False) -> np.ndarray | None:
-    """All lines of ``body`` as an ``(n, nfields)`` float64 array, or None if any line is not
-    exactly ``nfields`` numbers (empty lines are skipped; one trailing delimiter is allowed).
-
-    Numbers are read as Python's ``float`` reads them, except that -0 becomes 0. ``checked``:
-    the caller already knows every byte is one of ``number_bytes(delim)``.
-    """
-    if not checked and body.translate(None, number_bytes(delim)):
-        return None
-    plain = delim != b" " and not any(c in body for c in _NOT_FIXED)
-    if plain and len(body) < _SMALL and b"." not in body and body.strip(LF):  # a few integers
-        arr = _fixed_point(body, delim)
-        if arr is not None:
-            return arr if arr.shape[1] == nfields else None
-    if plain and body:
-        got = read_plain(body, delim, nfields)
-        if got is not False:
-            return got
-    # an empty line or field, a trailing delimiter, a long field or a general number
-    tidy = _without_empty_lines(body, delim)
-    if not tidy:
-        return np.empty((0, nfields))
-    if plain and tidy != body:
-        got = read_plain(tidy, delim, nfields)
-        if got is not False:
-            return got
-    body = tidy
-    arr = _fixed_point(body, delim) if plain else None
-    if arr is None:
-        sep = None if delim == b" " else (delim or b",").decode("ascii")
-        try:
-            arr = np.loadtxt(io.BytesIO(body), delimiter=sep, dtype=np.float64, ndmin=2,
-                             comments=None, encoding="ascii")
-        except ValueError:
-            return None
-        arr += 0.0  # -0.0 -> 0.0, as everywhere else
-    return arr if arr.shape[1] == nfields else None
-
-
-def _without_empty_lines(body: bytes, delim: bytes | None) -> bytes:
-    """``body`` without empty lines and with one trailing delimiter dropped from each line."""
-    if delim not in (None, b" ") and delim + LF in body:
-        body = body.replace(delim + LF, LF)
-    while LF + LF in body:
-        body = body.replace(LF + LF, LF)
-    return body.lstrip(LF)
-
-
-_NOT_FIXED = (b"+", b" ", b"e", b"E")  # number bytes the plain readers leave to loadtxt
-_SMALL = 6000  # bytes; below this, integers go faster through loadtxt (a smaller fixed cost)
-_CR_TO_LF = bytes.maketrans(CR, LF)
-_DIGITS = re.compile(rb"[0-9]*")
-_EXACT = 2**53  # integers below this, and powers of ten up to 1e22, are exact float64s
-
-
-def _fixed_point(body: bytes, delim: bytes | None) -> np.ndarray | None:
-    """Plain decimals (``-12``, ``80.9``), all with the same number of digits after the point,
-    read 4x faster than ``loadtxt``'s float parser: as integers, then divided by a power of ten.
-
-    int / 10**k with both exact rounds to the nearest float64, exactly ``float(text)``; None
-    when the chunk does not fit (then the general parser decides).
-    """
-    has_dot = None
-    k = 0
-    if b"." in body:
-        a = np.frombuffer(body, np.uint8)
-        dots = np.flatnonzero(a == 46)
-        start = int(dots[0]) + 1
-        m = _DIGITS.match(body, start)
-        k = (m.end() if m else start) - start
-        if k > 22 or int(dots[-1]) + k + 1 >= len(a):
-            return None
-        for j in range(1, k + 1):
-            d = a[dots + j]
-            if ((d < 48) | (d > 57)).any():
-                return None
-        ends = a[dots + k + 1]
-        is_end = ends == 10 if delim is None else (ends == 10) | (ends == delim[0])
-        if not is_end.all():
-            return None
-        mark = np.zeros(len(a), bool)
-        mark[dots + k + 1] = True
-        ends_line = a == 10
-        ends_line[1:] &= a[:-1] != 10  # the LF of an empty line (CRLF's second half) ends nothing
-        ends_line[0] = False
-        seps = ends_line if delim is None else ends_line | (a == delim[0])
-        has_dot = mark[seps]
-        body = body.replace(b".", b"")
-        if body.count(LF) == len(body):
-            return None
-    try:
-        ints = np.loadtxt(io.BytesIO(body), delimiter=(delim or b",").decode("ascii"),
-                          dtype=np.int64, ndmin=2, comments=None, encoding="ascii")
-    except (ValueError, OverflowError):
-        return None
-    if ints.size and (ints.max() >= _EXACT or ints.min() <= -_EXACT):
-        return None
-    vals = ints.astype(np.float64)
-    if has_dot is not None:
-        if has_dot.size != vals.size:  # a lone "." vanished with its line: the general parser
-            # counts that line, so these numbers are not trusted
-            return None
-        vals /= np.where(has_dot, 10.0**k, 1.0).reshape(vals.shape)
-    return vals
-
-
-def number(field: bytes) -> float | None:
-    """The float a field holds, or None; the same numbers the bulk parser accepts."""
-    if not field or field.translate(None, NUMBER_CHARS):
-        return None
-    try:
-        return float(field) + 0.0  # -0.0 -> 0.0, as the bulk parser does
-    except ValueError:
-        return None
 
 
 def is_text(field: bytes) -> bool:

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import struct
 import zlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from firmware_bridge.errors import ProtocolError
-from firmware_bridge.frames import FLAG_AFTER_GAP, FLAG_OUT_OF_RANGE, Counters, FrameBlock, Notice
-from firmware_bridge.protocols import Decoded, Decoder
+from firmware_bridge.frames import FLAG_AFTER_GAP, FrameBlock, Notice
+from firmware_bridge.protocols._binary import BinaryDecoder, gather
 
 if TYPE_CHECKING:
-    from firmware_bridge.profiles import Matrix, Profile
+    from firmware_bridge.profiles import Profile
 
 SYNC = b"\xc5\x9a"
 VERSION = 1
@@ -40,9 +40,6 @@ DTYPE_CODES: dict[int, np.dtype] = {
 }
 _CODE_BY_NAME = {dt.name: code for code, dt in DTYPE_CODES.items()}
 SEQ_MOD = 1 << 32
-# A run of skipped bytes this long is reported even before it ends, so a stream of pure noise
-# still shows up as notices; reporting in fixed pieces keeps counts independent of chunking.
-SKIP_REPORT_BYTES = 1 << 20
 
 
 def dtype_code(dtype: np.dtype | str) -> int:
@@ -78,106 +75,45 @@ def encode_frame(values: np.ndarray, seq: int, device_time_us: int) -> bytes:
     return body + zlib.crc32(body).to_bytes(CRC_SIZE, "little")
 
 
-class SkipRun:
-    """Counts contiguous bytes that could not be used and reports each run once, when it ends."""
-
-    def __init__(self, counters: Counters, protocol: str) -> None:
-        self.counters = counters
-        self.protocol = protocol
-        self.pending = 0
-
-    def add(self, n: int, host_time: float, notices: list[Notice]) -> None:
-        self.pending += n
-        while self.pending >= SKIP_REPORT_BYTES:
-            self.pending -= SKIP_REPORT_BYTES
-            self._report(SKIP_REPORT_BYTES, host_time, notices, ended=False)
-
-    def close(self, host_time: float, notices: list[Notice]) -> None:
-        if self.pending:
-            self._report(self.pending, host_time, notices, ended=True)
-            self.pending = 0
-
-    def _report(self, n: int, host_time: float, notices: list[Notice], ended: bool) -> None:
-        self.counters.undecodable += 1
-        more = "" if ended else " (run continues)"
-        detail = f"{self.protocol}: skipped {n} bytes that were not a valid frame{more}"
-        notices.append(Notice(host_time, "undecodable", detail, {"bytes": n}))
+def profile_dtype_code(profile: Profile) -> int:
+    """The dtype code of ``profile``'s frames: its matrix dtype, or options.dtype (int32)."""
+    if profile.matrix is not None:
+        return dtype_code(profile.matrix.dtype)
+    return dtype_code(str(profile.options.get("dtype", "int32")))
 
 
-class RangeCheck:
-    """Flags frames holding values outside a mat's declared raw range; one notice per run."""
-
-    def __init__(self, matrix: Matrix | None, dtype: np.dtype) -> None:
-        self.active = matrix is not None
-        self.lo = self.hi = 0.0
-        if matrix is not None:
-            self.lo, self.hi = float(matrix.raw_min), float(matrix.raw_max)
-            if dtype.kind in "ui":
-                info = np.iinfo(dtype)
-                self.active = info.min < self.lo or info.max > self.hi
-        self._in_run = False
-
-    def apply(self, values: np.ndarray, seq: np.ndarray, flags: np.ndarray, counters: Counters,
-              host_time: float, notices: list[Notice], at: list[int]) -> None:
-        """Set FLAG_OUT_OF_RANGE on offending frames (values are kept as sent).
-
-        ``at[k]`` is where frame k's notice goes in ``notices``, so they stay in stream order.
-        """
-        if not self.active or len(values) == 0:
-            return
-        flat = values.reshape(len(values), -1)
-        bad = (flat.min(axis=1) < self.lo) | (flat.max(axis=1) > self.hi)
-        if not bad.any():
-            self._in_run = False
-            return
-        flags[bad] |= FLAG_OUT_OF_RANGE
-        counters.out_of_range += int(bad.sum())
-        starts = bad & ~np.concatenate(([self._in_run], bad[:-1]))
-        for k in np.flatnonzero(starts)[::-1]:
-            n_bad = int(((flat[k] < self.lo) | (flat[k] > self.hi)).sum())
-            notices.insert(at[k], Notice(host_time, "out_of_range",
-                                  f"{n_bad} values outside the raw range {self.lo:g}..{self.hi:g} "
-                                  "(kept and flagged)",
-                                  {"seq": int(seq[k]), "values": n_bad}))
-        self._in_run = bool(bad[-1])
-
-
-class BlockframeDecoder(Decoder):
+class BlockframeDecoder(BinaryDecoder):
     """Decodes blockframe frames whose shape and dtype match the profile."""
 
     name = "blockframe"
+    sync = SYNC
 
     def __init__(self, profile: Profile) -> None:
-        super().__init__(profile)
-        shape = self.frame_shape
-        if profile.matrix is not None:
-            dtype_name = profile.matrix.dtype
-            self._kind, self._dims = KIND_MATRIX, shape
-        else:
-            dtype_name = str(profile.options.get("dtype", "int32"))
-            self._kind, self._dims = KIND_CHANNELS, (shape[0], 0)
-        self._code = dtype_code(dtype_name)
+        self._code = profile_dtype_code(profile)
         self._wire_dtype = DTYPE_CODES[self._code]
         self._dtype = self._wire_dtype.newbyteorder("=")
+        super().__init__(profile, self._dtype)
+        shape = self.frame_shape
+        dims = shape if profile.matrix is not None else (shape[0], 0)
+        self._expect = (KIND_MATRIX if profile.matrix is not None else KIND_CHANNELS,
+                        self._code, *dims)
         n_values = int(np.prod(shape))
         self._payload_len = n_values * self._wire_dtype.itemsize
         # A frame claiming more than this is corruption: never wait for it.
         self._max_payload = max(16 * n_values, 4096)
-        self._expect = (self._kind, self._code, *self._dims)
-        self._buf = bytearray()
-        self._skip = SkipRun(self.counters, self.name)
-        self._range = RangeCheck(profile.matrix, self._dtype)
         self._last_seq: int | None = None
         self._wrong: tuple[int, ...] | None = None
         self._gap_pending = False  # the next good frame gets FLAG_AFTER_GAP
+        self._header: tuple[Any, ...] = ()  # of the frame _frame_size measured last
+        # what the used frames of the current read say, beside their offsets
+        self._seqs: list[int] = []
+        self._times: list[int] = []
+        self._after_gap: list[int] = []  # their indices among them
 
-    def feed(self, data: bytes, host_time: float) -> Decoded:
-        self.counters.bytes += len(data)
-        self._buf += data
-        return self._decode(host_time, final=False)
-
-    def flush(self, host_time: float) -> Decoded:
-        return self._decode(host_time, final=True)
+    @classmethod
+    def read_size(cls, profile: Profile) -> int:
+        values = int(np.prod(profile.frame_shape))
+        return HEADER.size + values * DTYPE_CODES[profile_dtype_code(profile)].itemsize + CRC_SIZE
 
     def _plausible(self, kind: int, code: int, dim0: int, dim1: int, plen: int) -> bool:
         """Whether a header could be real; a failing one is a sync marker inside other bytes."""
@@ -188,72 +124,40 @@ class BlockframeDecoder(Decoder):
             return dim1 == 0 and plen == dim0 * dt.itemsize
         return kind == KIND_MATRIX and dim1 > 0 and plen == dim0 * dim1 * dt.itemsize
 
-    def _decode(self, host_time: float, final: bool) -> Decoded:
-        buf, skip = self._buf, self._skip
-        notices: list[Notice] = []
-        n, pos = len(buf), 0
-        offsets: list[int] = []
-        seqs: list[int] = []
-        times: list[int] = []
-        gap_at: list[int] = []
-        note_at: list[int] = []  # how many notices precede each good frame
-        head_size, unpack, find = HEADER.size, HEADER.unpack_from, buf.find
-        with memoryview(buf) as view:
-            while True:
-                i = find(SYNC, pos)
-                if i < 0:
-                    keep = 1 if not final and n > pos and buf[-1] == SYNC[0] else 0
-                    skip.add(n - keep - pos, host_time, notices)
-                    pos = n - keep
-                    break
-                if i > pos:
-                    skip.add(i - pos, host_time, notices)
-                    pos = i
-                if n - i < head_size:
-                    break
-                _, ver, kind, code, _, dim0, dim1, _, plen, seq, t_us = unpack(buf, i)
-                if ver != VERSION or not self._plausible(kind, code, dim0, dim1, plen):
-                    skip.add(2, host_time, notices)
-                    pos = i + 2
-                    continue
-                end = i + head_size + plen
-                if n < end + CRC_SIZE:
-                    if not final:
-                        break
-                    skip.add(2, host_time, notices)  # cut short: frames may still lie inside
-                    pos = i + 2
-                    continue
-                if zlib.crc32(view[i:end]) != int.from_bytes(view[end:end + CRC_SIZE], "little"):
-                    self.counters.crc_errors += 1
-                    notices.append(Notice(host_time, "crc_error",
-                                          f"blockframe: CRC mismatch in a {plen}-byte frame "
-                                          f"(claimed seq {seq}); searching for the next frame",
-                                          {"claimed_seq": seq, "payload_bytes": plen}))
-                    skip.add(2, host_time, notices)
-                    pos = i + 2
-                    continue
-                skip.close(host_time, notices)
-                pos = end + CRC_SIZE
-                if self._track_seq(seq, host_time, notices):
-                    self._gap_pending = True
-                if (kind, code, dim0, dim1) != self._expect:
-                    self._wrong_frame((kind, code, dim0, dim1), seq, host_time, notices)
-                    continue
-                self._wrong = None
-                if self._gap_pending:
-                    gap_at.append(len(offsets))
-                    self._gap_pending = False
-                offsets.append(i + head_size)
-                note_at.append(len(notices))
-                seqs.append(seq)
-                times.append(t_us)
-            if final:
-                skip.add(n - pos, host_time, notices)
-                skip.close(host_time, notices)
-                pos = n
-            frames = self._block(view, offsets, seqs, times, gap_at, note_at, host_time, notices)
-        del buf[:pos]
-        return Decoded(frames, notices)
+    def _frame_size(self, view: memoryview, i: int, final: bool, host_time: float,
+                    notices: list[Notice]) -> int:
+        if len(view) - i < HEADER.size:
+            return 0
+        self._header = head = HEADER.unpack_from(view, i)
+        _, ver, kind, code, _, dim0, dim1, _, plen, seq, _ = head
+        if ver != VERSION or not self._plausible(kind, code, dim0, dim1, plen):
+            return -len(SYNC)
+        end = i + HEADER.size + plen
+        if len(view) < end + CRC_SIZE:
+            return -len(SYNC) if final else 0  # cut short at the end: frames may lie inside
+        if zlib.crc32(view[i:end]) != int.from_bytes(view[end:end + CRC_SIZE], "little"):
+            self.counters.crc_errors += 1
+            notices.append(Notice(host_time, "crc_error",
+                                  f"blockframe: CRC mismatch in a {plen}-byte frame "
+                                  f"(claimed seq {seq}); searching for the next frame",
+                                  {"claimed_seq": seq, "payload_bytes": plen}))
+            return -len(SYNC)
+        return end + CRC_SIZE - i
+
+    def _take(self, view: memoryview, i: int, host_time: float, notices: list[Notice]) -> bool:
+        _, _, kind, code, _, dim0, dim1, _, _, seq, t_us = self._header
+        if self._track_seq(seq, host_time, notices):
+            self._gap_pending = True
+        if (kind, code, dim0, dim1) != self._expect:
+            self._wrong_frame((kind, code, dim0, dim1), seq, host_time, notices)
+            return False
+        self._wrong = None
+        if self._gap_pending:
+            self._after_gap.append(len(self._seqs))
+            self._gap_pending = False
+        self._seqs.append(seq)
+        self._times.append(t_us)
+        return True
 
     def _track_seq(self, seq: int, host_time: float, notices: list[Notice]) -> bool:
         """Update the expected sequence number; True when frames went missing before ``seq``."""
@@ -292,25 +196,17 @@ class BlockframeDecoder(Decoder):
             {"shape": list(shape), "dtype": DTYPE_CODES[code].name, "seq": seq,
              "expected_shape": list(self.frame_shape), "expected_dtype": self._dtype.name}))
 
-    def _block(self, view: memoryview, offsets: list[int], seqs: list[int], times: list[int],
-               gap_at: list[int], note_at: list[int], host_time: float,
-               notices: list[Notice]) -> FrameBlock | None:
-        """Copy the payloads of the good frames into one array, in one pass per frame."""
-        count = len(offsets)
-        if not count:
-            return None
-        plen = self._payload_len
-        raw = bytearray(count * plen)
-        for k, off in enumerate(offsets):
-            raw[k * plen:(k + 1) * plen] = view[off:off + plen]
+    def _block(self, view: memoryview, starts: list[int], note_at: list[int], host_time: float,
+               notices: list[Notice]) -> FrameBlock:
+        count = len(starts)
+        raw = gather(view, [i + HEADER.size for i in starts], self._payload_len)
         values = np.frombuffer(raw, dtype=self._wire_dtype).reshape(count, *self.frame_shape)
         if values.dtype != self._dtype:
             values = values.astype(self._dtype)
-        seq = np.array(seqs, dtype=np.int64)
+        seq = np.array(self._seqs, dtype=np.int64)
         flags = np.zeros(count, np.uint8)
-        if gap_at:
-            flags[gap_at] |= FLAG_AFTER_GAP
-        self._range.apply(values, seq, flags, self.counters, host_time, notices, note_at)
-        self.counters.frames += count
-        device_time = np.array(times, dtype=np.float64) * 1e-6
-        return FrameBlock.build(values, host_time, device_time, seq, flags)
+        if self._after_gap:
+            flags[self._after_gap] |= FLAG_AFTER_GAP
+        device_time = np.array(self._times, dtype=np.float64) * 1e-6
+        self._seqs, self._times, self._after_gap = [], [], []
+        return self._frames(values, device_time, seq, flags, note_at, host_time, notices)

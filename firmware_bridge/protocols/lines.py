@@ -20,20 +20,23 @@ from firmware_bridge.errors import ProfileError
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import Profile
 from firmware_bridge.protocols import Decoded, Decoder
+from firmware_bridge.protocols._layout import Layout, place_columns
+from firmware_bridge.protocols._numbers import (
+    LF,
+    NUMBER_CHARS,
+    number,
+    number_bytes,
+    parse_block,
+)
 from firmware_bridge.protocols._output import Output, frame_block
 from firmware_bridge.protocols._text import (
-    LF,
     MAX_LINE,
-    NUMBER_CHARS,
     LineSplitter,
     detect_delimiter,
     field_names,
     is_text,
     line_notice,
     longest_line,
-    number,
-    number_bytes,
-    parse_block,
     parse_options,
     segments,
     split_fields,
@@ -46,16 +49,6 @@ FEW_BYTES = 320  # lines this short in all (a read, or a piece of one): plain Py
 _AUTO_PREFIX = re.compile(rb"^[A-Za-z][^:=,;\t]*[:=][ \t]*")  # "Reading: ", "weight = "
 
 
-class _Layout(NamedTuple):
-    """Where the numbers are: fixed once, from the header and the first agreeing lines."""
-
-    nfields: int
-    delim: bytes | None
-    time_idx: int | None
-    chan_idx: tuple[int, ...]
-    numeric: bool  # every field was a number: the bulk parser can take whole chunks
-
-
 class _Line(NamedTuple):
     """A line held back until it is judged: a layout candidate or a header candidate."""
 
@@ -64,7 +57,7 @@ class _Line(NamedTuple):
     fields: list[bytes]
     values: list[float | None]
     delim: bytes | None
-    layout: _Layout | None
+    layout: Layout | None
 
 
 class LinesDecoder(Decoder):
@@ -101,7 +94,7 @@ class LinesDecoder(Decoder):
         self._split = LineSplitter()
         self._first = True  # the first non-empty line may be the tail of one sent before we came
         self._header: list[str] | None = None
-        self._layout: _Layout | None = None
+        self._layout: Layout | None = None
         self._held: list[_Line] = []  # data lines waiting until two agree on the layout
         self._header_candidate: _Line | None = None  # text line waiting for data to confirm it
         self.header_lines = 0  # header lines seen (the first and repeats): not data, not errors
@@ -116,6 +109,10 @@ class LinesDecoder(Decoder):
                                                   + (opts.delimiter or b"")))
 
     # -- the Decoder interface ------------------------------------------------------------------
+
+    @classmethod
+    def read_size(cls, profile: Profile) -> None:
+        return None
 
     def feed(self, data: bytes, host_time: float) -> Decoded:
         self.counters.bytes += len(data)
@@ -313,7 +310,7 @@ class LinesDecoder(Decoder):
 
     # -- layout ---------------------------------------------------------------------------------
 
-    def _resolve(self, ln: _Line) -> _Layout | str:
+    def _resolve(self, ln: _Line) -> Layout | str:
         """The layout this line implies, or why it cannot be decoded."""
         if self._names and self._header is None:
             return f"no header yet naming {', '.join(repr(n) for n in self._names)}"
@@ -322,44 +319,10 @@ class LinesDecoder(Decoder):
         nf = len(ln.fields)
         if self._header is not None and nf != len(self._header):
             return f"{nf} field(s), the header has {len(self._header)}"
-        used: set[int] = set()
+        return place_columns(ln.values, ln.delim, self._header, self.options.time_column,
+                             self._columns, [ch.name for ch in self.profile.channels])
 
-        def place(col: int | str | None, what: str, after: int) -> int | str:
-            if col is None:
-                idx = next((i for i in range(after + 1, nf)
-                            if ln.values[i] is not None and i not in used), None)
-                return f"no number left for {what}" if idx is None else idx
-            if isinstance(col, str):
-                assert self._header is not None
-                if col not in self._header:
-                    return f"the header has no column {col!r}"
-                col = self._header.index(col)
-            if col >= nf:
-                return f"{nf} field(s), {what} is column {col}"
-            if ln.values[col] is None:
-                return f"{what} (column {col}) is not a number"
-            return col
-
-        time_idx: int | None = None
-        if self.options.time_column is not None:
-            got = place(self.options.time_column, "the time", -1)
-            if isinstance(got, str):
-                return got
-            time_idx = got
-            used.add(got)
-        chans: list[int] = []
-        cursor = -1
-        for col, ch in zip(self._columns, self.profile.channels, strict=True):
-            got = place(col, f"channel {ch.name!r}", cursor)
-            if isinstance(got, str):
-                return got
-            chans.append(got)
-            used.add(got)
-            cursor = got
-        return _Layout(nf, ln.delim if nf > 1 else None, time_idx, tuple(chans),
-                       all(v is not None for v in ln.values))
-
-    def _adopt(self, lay: _Layout, out: Output) -> None:
+    def _adopt(self, lay: Layout, out: Output) -> None:
         """Fix the layout, settle the header candidate, then judge the lines held so far."""
         self._layout = lay
         if self._delim is None and lay.delim is not None:
@@ -391,7 +354,7 @@ class LinesDecoder(Decoder):
         self._bulk_bytes = number_bytes(self._bulk_delim)
 
     @staticmethod
-    def _time_idx(lay: _Layout) -> tuple[int, ...]:
+    def _time_idx(lay: Layout) -> tuple[int, ...]:
         return () if lay.time_idx is None else (lay.time_idx,)
 
     # -- output ---------------------------------------------------------------------------------

@@ -14,8 +14,7 @@ import numpy as np
 
 from firmware_bridge.errors import ProtocolError
 from firmware_bridge.frames import FrameBlock, Notice
-from firmware_bridge.protocols import Decoded, Decoder
-from firmware_bridge.protocols.blockframe import RangeCheck, SkipRun
+from firmware_bridge.protocols._binary import BinaryDecoder, gather
 
 if TYPE_CHECKING:
     from firmware_bridge.profiles import Profile
@@ -43,89 +42,45 @@ def encode_m1616(values: np.ndarray, trailer: bytes = b"\x00\x00\x00\x00") -> by
     return HEADER + arr.astype(_WIRE).tobytes() + bytes(trailer)
 
 
-class M1616Decoder(Decoder):
+class M1616Decoder(BinaryDecoder):
     """Decodes M1616 frames into (n, 16, 16) native uint16 values."""
 
     name = "m1616"
+    sync = HEADER
 
     def __init__(self, profile: Profile) -> None:
-        super().__init__(profile)
+        super().__init__(profile, np.dtype(np.uint16))
         if profile.matrix is None or self.frame_shape != (ROWS, COLS):
             raise ProtocolError(f"profile {profile.name!r}: m1616 needs a 16x16 [matrix]")
-        self._buf = bytearray()
-        self._skip = SkipRun(self.counters, self.name)
-        self._range = RangeCheck(profile.matrix, np.dtype(np.uint16))
         self.last_trailer = b""
 
-    def feed(self, data: bytes, host_time: float) -> Decoded:
-        self.counters.bytes += len(data)
-        self._buf += data
-        return self._decode(host_time, final=False)
+    @classmethod
+    def read_size(cls, profile: Profile) -> int:
+        return FRAME_SIZE
 
-    def flush(self, host_time: float) -> Decoded:
-        return self._decode(host_time, final=True)
-
-    def _decode(self, host_time: float, final: bool) -> Decoded:
-        buf, skip = self._buf, self._skip
-        notices: list[Notice] = []
-        n, pos = len(buf), 0
-        starts: list[int] = []
-        note_at: list[int] = []  # how many notices precede each frame
-        while True:
-            i = buf.find(HEADER, pos)
-            if i < 0:
-                keep = 0 if final else _partial_header_len(buf, pos)
-                skip.add(n - keep - pos, host_time, notices)
-                pos = n - keep
-                break
-            if i > pos:
-                skip.add(i - pos, host_time, notices)
-                pos = i
-            end = i + FRAME_SIZE
-            if n < end:
-                break
-            if not final and n < end + 2 and buf[end - 2:end].endswith(_HEADER_PREFIXES):
-                break  # wait: the next header may begin inside this frame's last two bytes
-            inner = buf.find(HEADER, i + len(HEADER), end + 2)
-            if 0 <= inner < end:
-                skip.add(inner - i, host_time, notices)  # this frame is short: bytes were lost
-                pos = inner
-                continue
-            skip.close(host_time, notices)
-            starts.append(i)
-            note_at.append(len(notices))
-            pos = end
-        if final:
-            skip.add(n - pos, host_time, notices)
-            skip.close(host_time, notices)
-            pos = n
-        frames = self._block(starts, note_at, host_time, notices)
-        del buf[:pos]
-        return Decoded(frames, notices)
-
-    def _block(self, starts: list[int], note_at: list[int], host_time: float,
-               notices: list[Notice]) -> FrameBlock | None:
-        count = len(starts)
-        if not count:
-            return None
+    def _frame_size(self, view: memoryview, i: int, final: bool, host_time: float,
+                    notices: list[Notice]) -> int:
+        end = i + FRAME_SIZE
+        if len(view) < end:
+            return 0
         buf = self._buf
-        raw = bytearray(count * PAYLOAD_SIZE)
-        with memoryview(buf) as view:
-            for k, i in enumerate(starts):
-                raw[k * PAYLOAD_SIZE:(k + 1) * PAYLOAD_SIZE] = view[i + 3:i + 3 + PAYLOAD_SIZE]
+        if not final and len(buf) < end + 2 and buf[end - 2:end].endswith(_HEADER_PREFIXES):
+            return 0  # wait: the next header may begin inside this frame's last two bytes
+        inner = buf.find(HEADER, i + len(HEADER), end + 2)
+        if 0 <= inner < end:
+            return i - inner  # this frame is short: bytes were lost
+        return FRAME_SIZE
+
+    def _take(self, view: memoryview, i: int, host_time: float, notices: list[Notice]) -> bool:
+        return True
+
+    def _block(self, view: memoryview, starts: list[int], note_at: list[int], host_time: float,
+               notices: list[Notice]) -> FrameBlock:
+        count = len(starts)
+        raw = gather(view, [i + len(HEADER) for i in starts], PAYLOAD_SIZE)
         last = starts[-1] + FRAME_SIZE
-        self.last_trailer = bytes(buf[last - TRAILER_SIZE:last])
+        self.last_trailer = bytes(view[last - TRAILER_SIZE:last])
         values = np.frombuffer(raw, dtype=_WIRE).astype(np.uint16).reshape(count, ROWS, COLS)
         seq = np.full(count, -1, np.int64)
-        flags = np.zeros(count, np.uint8)
-        self._range.apply(values, seq, flags, self.counters, host_time, notices, note_at)
-        self.counters.frames += count
-        return FrameBlock.build(values, host_time, None, seq, flags)
-
-
-def _partial_header_len(buf: bytearray, pos: int) -> int:
-    """How many bytes at the end of ``buf`` (after ``pos``) could begin a header."""
-    for size in (2, 1):
-        if len(buf) - pos >= size and buf.endswith(HEADER[:size]):
-            return size
-    return 0
+        return self._frames(values, None, seq, np.zeros(count, np.uint8), note_at, host_time,
+                            notices)

@@ -16,8 +16,8 @@ from firmware_bridge.errors import ProfileError
 from firmware_bridge.frames import FLAG_OUT_OF_RANGE, FrameBlock, Notice
 from firmware_bridge.profiles import Profile
 from firmware_bridge.protocols import Decoded, Decoder
+from firmware_bridge.protocols._numbers import LF, number_bytes, parse_block
 from firmware_bridge.protocols._text import (
-    LF,
     MAX_LINE,
     LineSplitter,
     detect_delimiter,
@@ -25,8 +25,6 @@ from firmware_bridge.protocols._text import (
     is_text,
     line_notice,
     longest_line,
-    number_bytes,
-    parse_block,
     parse_options,
     segments,
     split_fields,
@@ -80,6 +78,10 @@ class MatrixLinesDecoder(Decoder):
         return self._header is None and (named_time or self.options.header == "yes")
 
     # -- the Decoder interface ------------------------------------------------------------------
+
+    @classmethod
+    def read_size(cls, profile: Profile) -> None:
+        return None
 
     def feed(self, data: bytes, host_time: float) -> Decoded:
         self.counters.bytes += len(data)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import time
 import zlib
 from pathlib import Path
@@ -16,14 +18,9 @@ from hypothesis import strategies as st
 from firmware_bridge.errors import ProtocolError
 from firmware_bridge.frames import FLAG_AFTER_GAP, FLAG_OUT_OF_RANGE, FrameBlock, Notice
 from firmware_bridge.profiles import Profile, parse_profile
-from firmware_bridge.protocols import make_decoder
-from firmware_bridge.protocols.blockframe import (
-    HEADER,
-    SKIP_REPORT_BYTES,
-    SYNC,
-    BlockframeDecoder,
-    encode_frame,
-)
+from firmware_bridge.protocols import make_decoder, read_size
+from firmware_bridge.protocols._binary import SKIP_REPORT_BYTES
+from firmware_bridge.protocols.blockframe import HEADER, SYNC, BlockframeDecoder, encode_frame
 from tests.corruption import corrupt, corruption_ops
 from tests.decoding import decode
 from tests.ptydevice import PtyDevice
@@ -89,6 +86,15 @@ def test_documented_vector_matches_encoder_and_doc() -> None:
     assert zlib.crc32(frame[:-4]) == int.from_bytes(frame[-4:], "little")
     doc_hex = re.sub(r"\s+", "", DOC.read_text("utf-8")).lower()
     assert VECTOR_HEX in doc_hex, "docs/protocol.md must show the test vector frame"
+
+
+@pytest.mark.parametrize("profile, values", [
+    (channels_profile(2), np.zeros(2, np.int32)),  # 40 bytes, as docs/protocol.md says
+    (channels_profile(3, "float64"), np.zeros(3)),
+    (matrix_profile(48, 48), np.zeros((48, 48), np.uint16)),  # 4640 bytes
+])
+def test_a_read_is_one_frame(profile: Profile, values: np.ndarray) -> None:
+    assert read_size(profile) == len(encode_frame(values, 0, 0))
 
 
 def test_encoder_refuses_what_it_cannot_carry() -> None:
@@ -379,9 +385,6 @@ int main() {
 
 def test_reference_firmware_builds_the_same_frames(tmp_path: Path) -> None:
     """The sketch's frame and CRC code, built with the host C++ compiler, matches encode_frame."""
-    import shutil
-    import subprocess
-
     cxx = shutil.which("g++") or shutil.which("clang++")
     if cxx is None:
         pytest.skip("no C++ compiler on this machine")

@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from firmware_bridge.errors import ProfileError
 from firmware_bridge.frames import FrameBlock, Notice
 from firmware_bridge.profiles import load_profile, parse_profile
-from firmware_bridge.protocols import Decoder, make_decoder
+from firmware_bridge.protocols import Decoder, make_decoder, read_size
+from firmware_bridge.protocols._numbers import number, parse_block
+from firmware_bridge.protocols._text import MAX_LINE
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -217,8 +219,6 @@ def test_a_lone_last_line_without_end_is_decoded_on_flush() -> None:
 
 
 def test_overlong_line_is_counted_once_however_it_arrives() -> None:
-    from firmware_bridge.protocols._text import MAX_LINE
-
     junk = b"7" * (MAX_LINE + 10)
     data = b"\n1,10,20\n2,11,21\n" + junk + b"\n3,12,22\n"
     for chunks in ([data], split(data, [20, 20 + MAX_LINE // 2, 25 + MAX_LINE])):
@@ -227,6 +227,10 @@ def test_overlong_line_is_counted_once_however_it_arrives() -> None:
         assert block is not None and block.device_time.tolist() == [0.001, 0.002, 0.003]
         assert dec.counters.undecodable == 1 and "longer than" in notices[0].detail
         assert notices[0].data["line"] == "7" * 200
+
+
+def test_a_read_is_one_line() -> None:
+    assert read_size(parse_profile(lines_profile())) is None
 
 
 def test_counts_bytes_and_frames() -> None:
@@ -349,8 +353,6 @@ _token = st.text("0123456789-.+eE ", min_size=1, max_size=7) | st.decimals(
        delim=st.sampled_from([b",", b";", b"\t"]), crlf=st.booleans())
 def test_bulk_parser_reads_exactly_what_float_reads(rows: list[list[str]], delim: bytes,
                                                    crlf: bool) -> None:
-    from firmware_bridge.protocols._text import number, parse_block
-
     end = b"\r\n" if crlf else b"\n"
     body = b"".join(delim.join(t.encode() for t in row) + end for row in rows)
     got = parse_block(body.replace(b"\r", b"\n"), delim, 3)

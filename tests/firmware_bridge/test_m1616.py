@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from firmware_bridge.errors import ProtocolError
 from firmware_bridge.frames import FLAG_OUT_OF_RANGE, FrameBlock, Notice
 from firmware_bridge.profiles import Profile, parse_profile
-from firmware_bridge.protocols import make_decoder
+from firmware_bridge.protocols import make_decoder, read_size
 from firmware_bridge.protocols.m1616 import FRAME_SIZE, M1616Decoder, encode_m1616
 from tests.corruption import corrupt, corruption_ops
 from tests.decoding import decode
@@ -61,6 +61,10 @@ def test_wire_layout_is_header_big_endian_values_trailer() -> None:
     assert len(frame) == 519 and frame[:3] == b"\xaa\xab\xac"
     assert frame[3:7] == b"\x01\x02\xa0\xb0" and frame[513:515] == b"\x00\x07"
     assert frame[-4:] == b"\x09\x08\x07\x06"
+
+
+def test_a_read_is_one_frame() -> None:
+    assert read_size(profile()) == FRAME_SIZE == len(encode_m1616(np.zeros((16, 16))))
 
 
 def test_encoder_and_decoder_refuse_wrong_geometry() -> None:

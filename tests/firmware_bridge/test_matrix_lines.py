@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from firmware_bridge.errors import ProfileError
 from firmware_bridge.frames import FLAG_OUT_OF_RANGE
 from firmware_bridge.profiles import parse_profile
-from firmware_bridge.protocols import Decoder, make_decoder
+from firmware_bridge.protocols import Decoder, make_decoder, read_size
 from tests.firmware_bridge.test_lines import _same, run, split
 
 
@@ -107,6 +107,10 @@ def test_text_that_is_not_a_header_is_undecodable() -> None:
 def test_bad_options(options: str, message: str) -> None:
     with pytest.raises(ProfileError, match=message):
         mat_decoder(options)
+
+
+def test_a_read_is_one_line() -> None:
+    assert read_size(mat_decoder().profile) is None
 
 
 def test_needs_a_matrix() -> None:

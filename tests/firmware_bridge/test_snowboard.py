@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from firmware_bridge.errors import ProfileError
 from firmware_bridge.frames import FLAG_OUT_OF_RANGE, FrameBlock
 from firmware_bridge.profiles import load_profile, parse_profile
-from firmware_bridge.protocols import Decoder, make_decoder
+from firmware_bridge.protocols import Decoder, make_decoder, read_size
 from tests.firmware_bridge.test_lines import _same, run, split
 from tests.ptydevice import PtyDevice
 
@@ -34,6 +34,7 @@ def test_poll_and_start_requests_are_the_poll_byte() -> None:
     dec = make_decoder(load_profile("kitronyx-snowboard"))
     assert dec.poll_request() == b"A" and dec.start_request() == b"A"
     assert snowboard('poll_byte = "r"').poll_request() == b"r"
+    assert read_size(dec.profile) is None  # an answer is a line
 
 
 @pytest.mark.parametrize("options", ['poll_byte = "AB"', "poll_byte = 65", 'header = "yes"',
