@@ -30,3 +30,13 @@ NOTICE_KINDS = (
     "reconnect",  # the port came back
     "gap",  # data missing between a disconnect and a reconnect
 )
+
+# The wire protocols by name: the module and decoder class ``firmware_bridge.protocols``
+# imports when one is asked for (so a profile can name one without importing any).
+PROTOCOLS: dict[str, tuple[str, str]] = {
+    "lines": ("firmware_bridge.protocols.lines", "LinesDecoder"),
+    "blockframe": ("firmware_bridge.protocols.blockframe", "BlockframeDecoder"),
+    "matrix_lines": ("firmware_bridge.protocols.matrix_lines", "MatrixLinesDecoder"),
+    "snowboard": ("firmware_bridge.protocols.snowboard", "SnowboardDecoder"),
+    "m1616": ("firmware_bridge.protocols.m1616", "M1616Decoder"),
+}

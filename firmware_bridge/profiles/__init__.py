@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from firmware_bridge.errors import ProfileError
-from firmware_bridge.words import BLOCK_SIDES, FORCE_UNITS, OTHER_UNITS
+from firmware_bridge.words import BLOCK_SIDES, FORCE_UNITS, OTHER_UNITS, PROTOCOLS
 from firmware_bridge.words import TIME_UNITS as TIME_UNITS  # the text protocols read it here
 
 
@@ -122,9 +122,6 @@ def parse_profile(text: str, origin: str = "<text>") -> Profile:
     for key in ("name", "protocol"):
         if not isinstance(doc.get(key), str) or not doc[key]:
             raise ProfileError(f"{origin}: '{key}' is required and must be a string")
-
-    from firmware_bridge.protocols import PROTOCOLS
-
     if doc["protocol"] not in PROTOCOLS:
         known = ", ".join(sorted(PROTOCOLS))
         raise ProfileError(f"{origin}: unknown protocol {doc['protocol']!r} (known: {known})")

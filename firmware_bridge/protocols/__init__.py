@@ -13,17 +13,11 @@ from typing import TYPE_CHECKING, ClassVar
 
 from firmware_bridge.errors import ProtocolError
 from firmware_bridge.frames import Counters, FrameBlock, Notice
+from firmware_bridge.words import PROTOCOLS
 
 if TYPE_CHECKING:
     from firmware_bridge.profiles import Profile
 
-PROTOCOLS: dict[str, tuple[str, str]] = {
-    "lines": ("firmware_bridge.protocols.lines", "LinesDecoder"),
-    "blockframe": ("firmware_bridge.protocols.blockframe", "BlockframeDecoder"),
-    "matrix_lines": ("firmware_bridge.protocols.matrix_lines", "MatrixLinesDecoder"),
-    "snowboard": ("firmware_bridge.protocols.snowboard", "SnowboardDecoder"),
-    "m1616": ("firmware_bridge.protocols.m1616", "M1616Decoder"),
-}
 
 
 @dataclass

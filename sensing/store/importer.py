@@ -27,7 +27,7 @@ import numpy as np
 from firmware_bridge.errors import ProfileError, SotlogError, StoreError
 from firmware_bridge.frames import Notice
 from firmware_bridge.profiles import Profile
-from firmware_bridge.protocols import Decoder, make_decoder
+from firmware_bridge.protocols import Decoder, make_decoder, read_size
 from sensing.metadata import SessionMeta
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
@@ -36,7 +36,6 @@ BLOCK_BYTES = 1 << 20  # read from the file at a time
 PROBE_BYTES = 4 << 20  # read ahead to learn whether frames carry device time
 BACKLOG_BYTES = 32 << 20  # raw bytes handed to the recorder but not yet committed, at most
 NOTICE_WINDOW_S = 1.0  # as the bridge: at most one notice per kind per second of session time
-FALLBACK_PIECE = 4096
 PROGRESS_BYTES = 16 << 20
 
 
@@ -50,34 +49,11 @@ def _fixed(size: int) -> Callable[[bytes], list[bytes]]:
     return cut
 
 
-def _blockframe_size(profile: Profile) -> int:
-    from firmware_bridge.protocols.blockframe import CRC_SIZE, DTYPE_CODES, HEADER, dtype_code
-
-    dtype = profile.matrix.dtype if profile.matrix else str(profile.options.get("dtype", "int32"))
-    n = int(np.prod(profile.frame_shape))
-    return HEADER.size + n * DTYPE_CODES[dtype_code(dtype)].itemsize + CRC_SIZE
-
-
-def _m1616_size(profile: Profile) -> int:
-    from firmware_bridge.protocols.m1616 import FRAME_SIZE
-
-    return FRAME_SIZE
-
-
-# How a protocol's bytes are cut into reads: text by line, binary by the size of one frame.
-TEXT_PROTOCOLS = ("lines", "matrix_lines", "snowboard")
-FRAME_SIZES: dict[str, Callable[[Profile], int]] = {
-    "blockframe": _blockframe_size,
-    "m1616": _m1616_size,
-}
-
-
 def splitter(profile: Profile) -> Callable[[bytes], list[bytes]]:
-    """The function cutting a block of the file into reads for ``profile``'s protocol."""
-    if profile.protocol in TEXT_PROTOCOLS:
-        return _lines
-    size = FRAME_SIZES.get(profile.protocol)
-    return _fixed(size(profile) if size else FALLBACK_PIECE)
+    """The function cutting a block of the file into reads, as a port hands them over: a line
+    each for text protocols, one frame's size each for binary ones (the protocol says which)."""
+    size = read_size(profile)
+    return _lines if size is None else _fixed(size)
 
 
 def reads(path: Path, cut: Callable[[bytes], list[bytes]]) -> Iterator[bytes]:
@@ -256,7 +232,7 @@ def _feed(src: Path, profile: Profile, recorder: Recorder, clock: ArrivalClock,
             progress(fed, size)
             next_report = fed + PROGRESS_BYTES
     gate.tick(now, force=True)
-    left_bytes, left_frames = leftover(decoder, last, profile.protocol in TEXT_PROTOCOLS)
+    left_bytes, left_frames = leftover(decoder, last, read_size(profile) is None)
     if left_bytes or left_frames:
         recorder.add_event("warning", f"at the end of the file the decoder still held "
                            f"{left_bytes} bytes without a line or frame end and {left_frames} "
