@@ -150,6 +150,16 @@ def test_stream_starting_mid_line_skips_and_counts_the_partial_first_line() -> N
     assert "partial first line" in notices[0].detail and notices[0].data["line"] == "00,12.3,45.6"
 
 
+def test_a_cut_counts_the_unfinished_line_and_decodes_nothing_more() -> None:
+    dec = decoder(TIMED)
+    dec.feed(b"\n1000,1,2\n1010,3,4\n1020,5", 0.0)
+    out = dec.flush(1.0, cut=True)
+    assert out.frames is None and not out.notices
+    c = dec.counters
+    assert (c.frames, c.cut_bytes, c.held_bytes, c.undecodable) == (2, 6, 0, 0)
+    assert c.lines == 3 and c.blank_lines == 1
+
+
 def test_first_line_keep_takes_it() -> None:
     block, _ = run(decoder(TIMED + '\nfirst_line = "keep"'), [b"1000,1,2\n1010,3,4\n"])
     assert block is not None and len(block) == 2

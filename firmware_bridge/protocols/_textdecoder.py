@@ -1,0 +1,94 @@
+"""The base of the text decoders: the line splitter, the stream's first line, and the count of
+every line and byte.
+
+Every line cut from the stream is exactly one of: a frame, a header line, a blank line, an
+undecodable or wrong-size line, or held (not judged yet); every byte is the text of such a
+line, a line end, a byte of an overlong line, the unfinished last line, or cut off with it
+(docs/wire.md). Subclasses add the byte counts as they judge lines (``_good``, ``_blank``,
+``_header_line``, ``_bad``) and ``_tally`` brings the counters up to date after each read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from firmware_bridge.frames import Notice
+from firmware_bridge.profiles import Profile
+from firmware_bridge.protocols import Decoder
+from firmware_bridge.protocols._text import MAX_LINE, LineSplitter, TextOptions, line_notice
+
+PARTIAL_FIRST = "partial first line (the stream may have started mid-line)"
+
+
+class TextDecoder(Decoder):
+    """A decoder of text lines (subclasses set ``options`` and judge the lines)."""
+
+    options: TextOptions
+
+    def __init__(self, profile: Profile) -> None:
+        super().__init__(profile)
+        self._split = LineSplitter()
+        self._first = True  # the first non-empty line may be the tail of one sent before we came
+        self._text_ok = 0  # bytes of frame, header and blank lines (line ends: the splitter's)
+        self._text_bad = 0  # bytes of undecodable and wrong-size lines
+
+    @property
+    def header_lines(self) -> int:
+        """Header lines seen (the first and repeats): not data, not errors."""
+        return self.counters.header_lines
+
+    def _first_may_be_partial(self) -> bool:
+        """A non-empty line was read: whether it is the stream's first and may be partial (the
+        port opened mid-line; with ``first_line = "keep"`` it is taken as whole)."""
+        first, self._first = self._first, False
+        return first and self.options.first_line == "skip" and not self._split.started_whole
+
+    def _rest(self, cut: bool) -> bytes:
+        """The unfinished last line at the end of the stream; at a cut, none: it is cut off."""
+        rest = self._split.take_rest(as_line=not cut)
+        if cut:
+            self.counters.cut_bytes += len(rest)
+            return b""
+        return rest
+
+    def _good(self, n: int) -> None:
+        """``n`` bytes of frame lines' text (and of blank lines in a bulk run)."""
+        self._text_ok += n
+
+    def _blank(self, raw: bytes) -> None:
+        self.counters.blank_lines += 1
+        self._text_ok += len(raw)
+
+    def _header_line(self, raw: bytes) -> None:
+        self.counters.header_lines += 1
+        self._text_ok += len(raw)
+
+    def _bad(self, notices: list[Notice], host_time: float, detail: str, raw: bytes,
+             counted: bool = False, kind: str = "undecodable") -> None:
+        """Count an undecodable (or ``kind = "wrong_size"``) line and say so; ``counted``: its
+        bytes already are, as an overlong line's."""
+        if kind == "wrong_size":
+            self.counters.wrong_size += 1
+        else:
+            self.counters.undecodable += 1
+        if not counted:
+            self._text_bad += len(raw)
+        notices.append(line_notice(host_time, kind, detail, raw))
+
+    def _overlong(self, head: bytes, host_time: float, notices: list[Notice],
+                  counted: bool = False) -> None:
+        self._first = False
+        self._bad(notices, host_time, f"line longer than {MAX_LINE} bytes", head, counted)
+
+    def _tally(self, held: Iterable[bytes] = ()) -> None:
+        """Bring the byte and line counts up to date; ``held``: the whole lines held."""
+        c, split = self.counters, self._split
+        lines = text = 0
+        for raw in held:
+            lines += 1
+            text += len(raw)
+        c.lines = split.lines
+        c.decoded_bytes = self._text_ok + split.ends
+        c.undecodable_bytes = self._text_bad + split.dropped
+        c.held_lines = lines
+        c.held_bytes = split.held + text
