@@ -11,6 +11,7 @@ line, a line end, a byte of an overlong line, the unfinished last line, or cut o
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 from firmware_bridge.frames import Notice
 from firmware_bridge.profiles import Profile
@@ -18,6 +19,33 @@ from firmware_bridge.protocols import Decoder
 from firmware_bridge.protocols._text import MAX_LINE, LineSplitter, TextOptions, line_notice
 
 PARTIAL_FIRST = "partial first line (the stream may have started mid-line)"
+
+
+def first_time_misfit(field: bytes, t: float, t_next: float) -> str | None:
+    """Why the stream's first line, whose first field is its time ``field`` (value ``t``),
+    cannot be shown whole by the time ``t_next`` of the line after it (same unit); None when
+    it is shown whole.
+
+    A line the stream cut at its start lost leading characters of its first field; without
+    them a time of k integer digits is at least 10**k smaller than it was (leading zeros lost
+    change nothing). So a next time less than 10**k on from ``t`` shows the field whole, as
+    long as the device clock goes forward.
+    """
+    text = field.strip()
+    if text[:1] not in (b"-", b"+") and 0 <= t_next - t < 10 ** len(text.split(b".")[0]):
+        return None
+    shown = text.decode("latin-1")
+    return f"{PARTIAL_FIRST}: its time {shown} is not shortly before the next line's {t_next:g}"
+
+
+class FirstLine(NamedTuple):
+    """The stream's first line, fitting the layout, held until the next line shows it whole."""
+
+    item: Any  # what the decoder makes of it (its parsed line or row)
+    raw: bytes
+    host_time: float
+    field: bytes  # its first field, the time
+    time: float
 
 
 class TextDecoder(Decoder):
@@ -31,6 +59,7 @@ class TextDecoder(Decoder):
         self._first = True  # the first non-empty line may be the tail of one sent before we came
         self._text_ok = 0  # bytes of frame, header and blank lines (line ends: the splitter's)
         self._text_bad = 0  # bytes of undecodable and wrong-size lines
+        self._first_wait: FirstLine | None = None
 
     @property
     def header_lines(self) -> int:
@@ -42,6 +71,25 @@ class TextDecoder(Decoder):
         port opened mid-line; with ``first_line = "keep"`` it is taken as whole)."""
         first, self._first = self._first, False
         return first and self.options.first_line == "skip" and not self._split.started_whole
+
+    def _settle_first(self, t_next: float, notices: list[Notice]) -> FirstLine | None:
+        """A line with time ``t_next`` follows the held first line: the first line, to go
+        before it, when their times show it whole; else None (it is counted as undecodable)."""
+        fw, self._first_wait = self._first_wait, None
+        if fw is None:
+            return None
+        why = first_time_misfit(fw.field, fw.time, t_next)
+        if why is None:
+            return fw
+        self._bad(notices, fw.host_time, why, fw.raw)
+        return None
+
+    def _unsettled_first(self, notices: list[Notice]) -> None:
+        """The stream ends with the first line still held: nothing shows it whole."""
+        fw, self._first_wait = self._first_wait, None
+        if fw is not None:
+            self._bad(notices, fw.host_time, f"{PARTIAL_FIRST}: no line after it to check its "
+                      "time", fw.raw)
 
     def _rest(self, cut: bool) -> bytes:
         """The unfinished last line at the end of the stream; at a cut, none: it is cut off."""
@@ -81,12 +129,16 @@ class TextDecoder(Decoder):
         self._bad(notices, host_time, f"line longer than {MAX_LINE} bytes", head, counted)
 
     def _tally(self, held: Iterable[bytes] = ()) -> None:
-        """Bring the byte and line counts up to date; ``held``: the whole lines held."""
+        """Bring the byte and line counts up to date; ``held``: the whole lines held (besides
+        the first line)."""
         c, split = self.counters, self._split
         lines = text = 0
         for raw in held:
             lines += 1
             text += len(raw)
+        if self._first_wait is not None:
+            lines += 1
+            text += len(self._first_wait.raw)
         c.lines = split.lines
         c.decoded_bytes = self._text_ok + split.ends
         c.undecodable_bytes = self._text_bad + split.dropped

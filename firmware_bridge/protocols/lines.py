@@ -40,7 +40,7 @@ from firmware_bridge.protocols._text import (
     split_fields,
     strip_trailing,
 )
-from firmware_bridge.protocols._textdecoder import PARTIAL_FIRST, TextDecoder
+from firmware_bridge.protocols._textdecoder import PARTIAL_FIRST, FirstLine, TextDecoder
 
 OPTIONS = ("delimiter", "header", "time_column", "time_unit", "prefix", "first_line")
 MAX_HELD = 16  # data lines kept while the layout is still unknown
@@ -57,6 +57,7 @@ class _Line(NamedTuple):
     values: list[float | None]
     delim: bytes | None
     layout: Layout | None
+    first: bool = False  # the stream's first line, kept only once it is shown whole
 
 
 class LinesDecoder(TextDecoder):
@@ -146,12 +147,12 @@ class LinesDecoder(TextDecoder):
             if cut:  # the stream stopped before two lines agreed: nothing is decided for them
                 held, self._held = self._held, []
                 for ln in held:
-                    self._bad(out.notices, ln.host_time, "cut off before a second line "
-                              "confirmed its columns", ln.raw)
+                    self._reject(ln, "cut off before a second line confirmed its columns", out)
             else:  # no second line came: the first one decides
                 first = self._held[0].layout
                 assert first is not None
                 self._adopt(first, out)
+        self._unsettled_first(out.notices)
         if self._header_candidate is not None:
             hc, self._header_candidate = self._header_candidate, None
             self._bad(out.notices, hc.host_time, "text line, not data", hc.raw)
@@ -233,7 +234,7 @@ class LinesDecoder(TextDecoder):
             self._overlong(raw, host_time, out.notices)
             return
         line = raw
-        labelled = False
+        labelled = False  # a label came first: a cut, if any, fell inside it
         if self._prefix is not None:
             m = self._prefix.match(line)
             if m and line[m.end():].strip():  # a label alone ("Readings:") stays a text line
@@ -247,20 +248,23 @@ class LinesDecoder(TextDecoder):
             else:
                 self._blank(raw)
             return
-        first = self._first_may_be_partial()
+        first = self._first_may_be_partial() and not labelled
         fields = split_fields(line, delim)
         values = [number(f) for f in fields]
         if all(v is None and is_text(f) for f, v in zip(fields, values, strict=True)):
             self._text_line(_Line(raw, host_time, fields, values, delim, None), out)
             return
-        if first:
-            self._bad(out.notices, host_time, PARTIAL_FIRST, raw)
-            return
+        ln = _Line(raw, host_time, fields, values, delim, None, first)
         for i, (f, v) in enumerate(zip(fields, values, strict=True)):
             if v is None and not is_text(f):
-                self._bad(out.notices, host_time, f"field {i + 1} is not a number", raw)
+                self._reject(ln, f"field {i + 1} is not a number", out)
                 return
-        self._data_line(_Line(raw, host_time, fields, values, delim, None), out)
+        self._data_line(ln, out)
+
+    def _reject(self, ln: _Line, reason: str, out: Output) -> None:
+        """Count ``ln`` as undecodable: a partial first line, when it is the first."""
+        self._bad(out.notices, ln.host_time, f"{PARTIAL_FIRST}: {reason}" if ln.first else reason,
+                  ln.raw)
 
     def _data_line(self, ln: _Line, out: Output) -> None:
         if self._layout is not None:
@@ -268,17 +272,18 @@ class LinesDecoder(TextDecoder):
             return
         found = self._resolve(ln)
         if isinstance(found, str):
-            self._bad(out.notices, ln.host_time, found, ln.raw)
+            self._reject(ln, found, out)
             return
         self._held.append(ln._replace(layout=found))
         if sum(h.layout is not None and h.layout[:4] == found[:4] for h in self._held) >= 2:
             self._adopt(found, out)
         elif len(self._held) > MAX_HELD:
             old = self._held.pop(0)
-            self._bad(out.notices, old.host_time, "no two lines agree on the columns", old.raw)
+            self._reject(old, "no two lines agree on the columns", out)
 
     def _judge(self, ln: _Line, out: Output) -> None:
-        """Emit a line that fits the layout; count one that does not."""
+        """Emit a line that fits the layout; count one that does not. The stream's first line,
+        fitting, waits for the next line to show its time whole (``_emit``)."""
         lay = self._layout
         assert lay is not None
         if len(ln.fields) != lay.nfields:
@@ -287,10 +292,17 @@ class LinesDecoder(TextDecoder):
             why = "another delimiter than the lines before"
         elif any(ln.values[i] is None for i in (*lay.chan_idx, *self._time_idx(lay))):
             why = "text where a channel or the time should be"
+        elif ln.first and lay.time_idx != 0:
+            why = "no time in the first column to show the line whole"
+        elif ln.first:
+            assert ln.values[0] is not None  # the time column, checked
+            self._first_wait = FirstLine(ln, ln.raw, ln.host_time, ln.fields[0], ln.values[0])
+            self._bulk = False  # the next line comes through _emit, which settles this one
+            return
         else:
             self._emit(ln, out)
             return
-        self._bad(out.notices, ln.host_time, why, ln.raw)
+        self._reject(ln, why, out)
 
     def _text_line(self, ln: _Line, out: Output) -> None:
         names = field_names(ln.fields)
@@ -363,7 +375,7 @@ class LinesDecoder(TextDecoder):
         lay = self._layout
         if lay is None:
             return
-        self._bulk = lay.numeric and not self._prefix_in_numbers
+        self._bulk = lay.numeric and not self._prefix_in_numbers and self._first_wait is None
         self._bulk_delim = self._delim if self._delim is not None else lay.delim
         self._bulk_bytes = number_bytes(self._bulk_delim)
 
@@ -374,6 +386,13 @@ class LinesDecoder(TextDecoder):
     # -- output ---------------------------------------------------------------------------------
 
     def _emit(self, ln: _Line, out: Output) -> None:
+        if self._first_wait is not None:  # the first line goes first, if this one shows it whole
+            t_next = ln.values[0]
+            assert t_next is not None  # the time column, checked
+            first = self._settle_first(t_next, out.notices)
+            self._set_bulk()
+            if first is not None:
+                self._emit(first.item, out)
         lay = self._layout
         assert lay is not None
         vals = cast(list[float], ln.values)  # the layout's columns were checked to be numbers
@@ -384,7 +403,7 @@ class LinesDecoder(TextDecoder):
         self._good(len(ln.raw))
 
     def _held_lines(self) -> list[bytes]:
-        """The whole lines held, not judged yet."""
+        """The whole lines held, not judged yet (besides the first line)."""
         if not self._held and self._header_candidate is None:
             return []
         return [ln.raw for ln in (*self._held, self._header_candidate) if ln]

@@ -28,7 +28,7 @@ from firmware_bridge.protocols._text import (
     split_fields,
     strip_trailing,
 )
-from firmware_bridge.protocols._textdecoder import PARTIAL_FIRST, TextDecoder
+from firmware_bridge.protocols._textdecoder import PARTIAL_FIRST, FirstLine, TextDecoder
 
 
 class MatrixLinesDecoder(TextDecoder):
@@ -66,7 +66,8 @@ class MatrixLinesDecoder(TextDecoder):
     @property
     def _ready(self) -> bool:
         """Past the first line, delimiter known, no header awaited: whole runs can go in bulk."""
-        return not self._first and self._delim is not None and not self._waiting_for_header
+        return (not self._first and self._first_wait is None and self._delim is not None
+                and not self._waiting_for_header)
 
     @property
     def _waiting_for_header(self) -> bool:
@@ -114,6 +115,7 @@ class MatrixLinesDecoder(TextDecoder):
         rest = self._rest(cut)
         if rest:
             self._line(rest, host_time, rows, hosts, notices)
+        self._unsettled_first(notices)
         return self._finish(rows, hosts, notices, host_time)
 
     # -- decoding -------------------------------------------------------------------------------
@@ -143,8 +145,11 @@ class MatrixLinesDecoder(TextDecoder):
             else:
                 self._bad(notices, host_time, "not a line of numbers", raw)
             return
-        if first:
+        if first and (self._time_idx != 0 or len(fields) != self._nfields
+                      or self._waiting_for_header):
             self._bad(notices, host_time, PARTIAL_FIRST, raw)
+        elif first:  # held until the next line shows its time whole (_take)
+            self._first_wait = FirstLine(row, raw, host_time, fields[0], float(row[0, 0]))
         elif self._waiting_for_header:
             self._bad(notices, host_time, "no header yet", raw)
         elif len(fields) != self._nfields:
@@ -154,9 +159,17 @@ class MatrixLinesDecoder(TextDecoder):
         else:
             if self._delim is None:
                 self._delim = delim
-            rows.append(row)
-            hosts.append(host_time)
-            self._good(len(raw))
+            self._take(row, raw, host_time, rows, hosts, notices)
+
+    def _take(self, row: np.ndarray, raw: bytes, host_time: float, rows: list[np.ndarray],
+              hosts: list[float], notices: list[Notice]) -> None:
+        """A frame line; the waiting first line goes before it when their times show it whole."""
+        first = self._settle_first(float(row[0, 0]), notices) if self._first_wait else None
+        if first is not None:
+            self._take(first.item, first.raw, first.host_time, rows, hosts, notices)
+        rows.append(row)
+        hosts.append(host_time)
+        self._good(len(raw))
 
     def _text_line(self, fields: list[bytes], delim: bytes | None, raw: bytes,
                    host_time: float, notices: list[Notice]) -> None:
