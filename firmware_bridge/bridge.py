@@ -2,9 +2,11 @@
 
 Bytes are stamped with ``time.monotonic()`` the moment a read returns them. Every listener gets
 the raw bytes, the decoded frame blocks and the notices, on the bridge thread, and must return at
-once (queue the work; ``firmware_bridge.fanout``). A lost port is retried with exponential
-backoff; its return is reported with ``disconnect``, ``reconnect`` and ``gap`` notices, so
-missing data is never silent.
+once (queue the work; ``firmware_bridge.fanout``). Missing data is never silent: a device that
+falls silent is ``stalled`` (a ``stall`` notice); a lost port is looked for every 0.1 s
+(``disconnect``, ``reconnect``); and when data flows again a ``gap`` notice spans the hole, from
+the last byte before it to the first byte after it. The decoder is flushed when the port is lost
+and when the bridge stops, so every byte read is counted as decoded or undecodable.
 """
 
 from __future__ import annotations
@@ -20,19 +22,31 @@ import serial
 
 from firmware_bridge.errors import DeviceError
 from firmware_bridge.fanout import Fanout, Hooks, Listener, RawHistory
-from firmware_bridge.frames import FLAG_AFTER_GAP, Counters, FrameBlock, Notice
+from firmware_bridge.frames import FLAG_AFTER_GAP, Counters, Notice
 from firmware_bridge.ports import open_port
 from firmware_bridge.profiles import Profile
-from firmware_bridge.protocols import Decoder, make_decoder
+from firmware_bridge.protocols import Decoded, Decoder, make_decoder
+from firmware_bridge.words import BRIDGE_STATES
 
-__all__ = ["STATES", "Bridge", "Listener", "RawHistory"]
+__all__ = ["STATES", "Bridge", "Listener", "RawHistory", "default_stall_s"]
 
 log = logging.getLogger(__name__)
 
-STATES = ("connecting", "connected", "disconnected", "stopped")
-BRIDGE_NOTICE_KINDS = ("disconnect", "reconnect", "gap")  # the bridge's own; never coalesced
+STATES = BRIDGE_STATES
+BRIDGE_NOTICE_KINDS = ("disconnect", "reconnect", "gap", "stall")  # never coalesced
 RATE_WINDOW_S = 2.0
 POLL_RETRY_S = 0.25  # a polled device that has not answered for this long is asked again
+LOOK_S = (0.05, 0.1)  # a lost or absent port is looked for this often (first, then at most)
+STALL_PERIODS = 5  # a device silent for this many frame periods has stalled ...
+MIN_STALL_S = 1.0  # ... but never sooner than this
+NO_RATE_STALL_S = 2.0  # for a profile without a nominal rate
+
+
+def default_stall_s(profile: Profile) -> float:
+    """Seconds of silence after which ``profile``'s device is taken to have stalled: a few frame
+    periods at its nominal rate, at least a second."""
+    rate = profile.nominal_rate_hz
+    return max(MIN_STALL_S, STALL_PERIODS / rate) if rate else NO_RATE_STALL_S
 
 
 def _add(a: Counters, b: Counters) -> Counters:
@@ -43,24 +57,27 @@ def _add(a: Counters, b: Counters) -> Counters:
 class Bridge:
     """Reads ``url`` with ``profile``'s decoder in a background thread and fans out to listeners.
 
-    ``reconnect`` retries a lost or absent port forever, waiting ``backoff[0]`` seconds at first
-    and doubling up to ``backoff[1]``. ``counters`` merges the decoder's counters with the
-    bridge's own (bytes read from the wire, reconnects).
+    ``reconnect`` looks for a lost or absent port forever, every ``backoff[0]`` seconds at first,
+    doubling up to ``backoff[1]``. ``stall_after``: seconds of silence that make the device
+    ``stalled`` (default: ``default_stall_s(profile)``). ``counters`` merges the decoder's
+    counters with the bridge's own (bytes read, reconnects, stalls).
     """
 
     def __init__(self, url: str, profile: Profile, *, reconnect: bool = True,
-                 backoff: tuple[float, float] = (0.1, 2.0), read_timeout: float = 0.05) -> None:
+                 backoff: tuple[float, float] = LOOK_S, read_timeout: float = 0.05,
+                 stall_after: float | None = None) -> None:
         self.url = url
         self.profile = profile
         self.reconnect = reconnect
         self.backoff = backoff
         self.read_timeout = read_timeout
+        self.stall_after = stall_after if stall_after is not None else default_stall_s(profile)
         self.decoder: Decoder = make_decoder(profile)
-        self.error: DeviceError | None = None  # why the port could not be opened, if it could not
+        self.error: DeviceError | None = None  # why the port is not open now, if it is not
+        self.gap_since: float | None = None  # host time of the last byte before an open gap
         self._fan = Fanout()
         self._state = "stopped"
-        self._bytes = 0
-        self._reconnects = 0
+        self._own = Counters()  # the bridge's own counts: bytes, reconnects, stalls
         self._retired = Counters()  # counts of decoders replaced after a reconnect
         self._counters_lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -73,6 +90,8 @@ class Bridge:
         self._rate_since = 0.0
         self._rate_lock = threading.Lock()
         self._last_data_time: float | None = None
+        self._quiet_since = 0.0  # the last byte or the (re)open, whichever came later
+        self._opened = False
         self._mark_after_gap = False
         self._last_poll = 0.0
 
@@ -80,16 +99,18 @@ class Bridge:
 
     @property
     def state(self) -> str:
-        """``connecting``, ``connected``, ``disconnected`` or ``stopped``."""
+        """``connecting``, ``connected``, ``stalled`` (open, but silent for longer than
+        ``stall_after``), ``disconnected`` or ``stopped``."""
         return self._state
 
     @property
     def counters(self) -> Counters:
-        """A snapshot: the decoder's counts, the bytes the bridge read, the reconnects."""
+        """A snapshot: the decoder's counts and the bridge's own (bytes read, reconnects,
+        stalls)."""
         with self._counters_lock:
             merged = _add(self._retired, self.decoder.counters)
-        merged.bytes = self._bytes
-        merged.reconnects = self._reconnects
+        own = self._own
+        merged.bytes, merged.reconnects, merged.stalls = own.bytes, own.reconnects, own.stalls
         return merged
 
     @property
@@ -146,7 +167,10 @@ class Bridge:
         self._thread.start()
 
     def stop(self, timeout: float = 2.0) -> None:
-        """Stop reading, close the port and wait up to ``timeout`` s for the thread to end."""
+        """Stop reading, close the port and wait up to ``timeout`` s for the thread to end.
+
+        The thread flushes the decoder as it ends: what it held is counted, the notices go out.
+        """
         self._stop.set()
         port = self._port
         cancel = getattr(port, "cancel_read", None)
@@ -180,7 +204,6 @@ class Bridge:
 
     def _run(self) -> None:
         delay = self.backoff[0]
-        lost_at: float | None = None  # last good host time before a loss
         try:
             while not self._stop.is_set():
                 port = self._open()
@@ -193,10 +216,10 @@ class Bridge:
                     continue
                 delay = self.backoff[0]
                 try:
-                    self._connected_to(port, lost_at)
+                    self._connected_to(port)
                     self._pump(port)
                 except (serial.SerialException, OSError) as err:
-                    lost_at = self._lost(err)
+                    self._lost(err)
                 finally:
                     self._port = None
                     self._connected.clear()
@@ -208,11 +231,21 @@ class Bridge:
             self._state = "disconnected"
             raise
         finally:
-            self._fan.flush_notices(time.monotonic(), force=True)
-            if self._stop.is_set():
-                self._state = "stopped"
+            self._end()
+
+    def _end(self) -> None:
+        """The thread ends: flush the decoder, close an open gap, pass on held notices."""
+        now = time.monotonic()
+        with contextlib.suppress(serial.SerialException, OSError):
+            self._flush_decoder(now)
+        if self.gap_since is not None and self._stop.is_set():
+            self._gap_ended(now, "until the bridge stopped")
+        self._fan.flush_notices(now, force=True)
+        if self._stop.is_set():
+            self._state = "stopped"
 
     def _open(self) -> serial.SerialBase | None:
+        """The port, if it is there; None to look again."""
         if self._preopened is not None:
             port, self._preopened = self._preopened, None
             return port
@@ -224,27 +257,26 @@ class Bridge:
             self.error = err
             return None
 
-    def _connected_to(self, port: serial.SerialBase, lost_at: float | None) -> None:
+    def _connected_to(self, port: serial.SerialBase) -> None:
         now = time.monotonic()
         self.error = None
-        if lost_at is not None:
-            self._reconnects += 1
-            # A partial frame from before the loss is dropped with the old decoder; its counts
-            # are kept (decoders may hold references to their own Counters, so add, not share).
+        if self._opened:
+            self._own.reconnects += 1
+            # The old decoder was flushed when the port was lost; keep its counts (decoders may
+            # hold references to their own Counters, so add, not share).
             fresh = make_decoder(self.profile)
             with self._counters_lock:
                 self._retired = _add(self._retired, self.decoder.counters)
                 self.decoder = fresh
             with self._fan.lock:
                 self._fan.history.clear()
-            self._mark_after_gap = True
-            self._fan.emit(Notice(now, "reconnect", f"{self.url} is back"))
-            self._fan.emit(Notice(now, "gap", f"no data for {now - lost_at:.3f} s",
-                              {"start": lost_at, "end": now, "duration_s": now - lost_at}))
+            self._fan.emit(Notice(now, "reconnect", f"{self.url} is back",
+                                  {"last_data": self.gap_since, "reopened": now}))
+        self._opened = True
         with self._rate_lock:
             self._rate.clear()
             self._rate_since = now
-        self._last_data_time = now
+        self._quiet_since = now
         self._port = port
         self._state = "connected"
         self._connected.set()
@@ -253,15 +285,24 @@ class Bridge:
         if poll != start:  # a polled device whose start request is its first poll
             self._send(port, poll)
 
-    def _lost(self, err: BaseException) -> float:
+    def _lost(self, err: BaseException) -> None:
         now = time.monotonic()
         last_good = self._last_data_time if self._last_data_time is not None else now
         self._state = "disconnected"
         self._connected.clear()
+        cut = self._flush_decoder(now)
+        if self.gap_since is None:
+            self.gap_since = self._quiet_since  # the last byte, or the open if none came since
         self._fan.flush_notices(now, force=True)
         self._fan.emit(Notice(now, "disconnect", f"{self.url} lost: {err}",
-                          {"last_data": last_good}))
-        return last_good
+                              {"last_data": last_good, "cut_bytes": cut}))
+
+    def _flush_decoder(self, now: float) -> int:
+        """The stream was cut: what the decoder holds is counted, nothing more is decoded; the
+        bytes of the line or frame it cut short."""
+        before = self.decoder.counters.cut_bytes
+        self._take(self.decoder.flush(now, cut=True), now, self._fan.hooks)
+        return self.decoder.counters.cut_bytes - before
 
     def _pump(self, port: serial.SerialBase) -> None:
         poll = self.decoder.poll_request() is not None
@@ -271,32 +312,56 @@ class Bridge:
             if not data:
                 if poll and now - self._last_poll >= POLL_RETRY_S:
                     self._send(port, self.decoder.poll_request())
+                if self._state == "connected" and now - self._quiet_since >= self.stall_after:
+                    self._stalled(now)
                 self._fan.flush_notices(now)
                 continue
-            self._bytes += len(data)
-            self._last_data_time = now
+            if self.gap_since is not None:
+                self._gap_ended(now)
+            self._own.bytes += len(data)
+            self._last_data_time = self._quiet_since = now
             hooks = self._fan.raw(data, now)
-            decoded = self.decoder.feed(data, now)
-            block = decoded.frames
-            if block is not None and len(block):
-                self._deliver(block, now, hooks)
-                if poll:
-                    self._send(port, self.decoder.poll_request())
-            for notice in decoded.notices:
-                self._fan.coalesce(notice)
+            if self._take(self.decoder.feed(data, now), now, hooks) and poll:
+                self._send(port, self.decoder.poll_request())
             self._fan.flush_notices(now)
 
-    def _deliver(self, block: FrameBlock, now: float, hooks: tuple[Hooks, ...]) -> None:
-        """Frames go to the listeners their bytes went to (a listener added in between gets
-        those bytes in its history instead)."""
-        if self._mark_after_gap:
-            block.flags[0] |= FLAG_AFTER_GAP
-            self._mark_after_gap = False
-        with self._rate_lock:
-            self._rate.append((now, len(block)))
-            while self._rate[0][0] < now - RATE_WINDOW_S:  # bounded even if nobody asks
-                self._rate.popleft()
-        self._fan.frames(block, hooks)
+    def _take(self, decoded: Decoded, now: float, hooks: tuple[Hooks, ...]) -> bool:
+        """Hand on what the decoder gave; True when it completed frames. The frames go to the
+        listeners their bytes went to (a listener added in between gets those bytes in its
+        history instead)."""
+        block = decoded.frames
+        if block is not None and len(block):
+            if self._mark_after_gap:
+                block.flags[0] |= FLAG_AFTER_GAP
+                self._mark_after_gap = False
+            with self._rate_lock:
+                self._rate.append((now, len(block)))
+            self._fan.frames(block, hooks)
+        for notice in decoded.notices:
+            self._fan.coalesce(notice)
+        return block is not None and len(block) > 0
+
+    def _stalled(self, now: float) -> None:
+        """Connected, and nothing came for ``stall_after`` seconds: say so, and open a gap."""
+        self._state = "stalled"
+        self._own.stalls += 1
+        if self.gap_since is None:
+            self.gap_since = self._quiet_since
+        silent = now - self._quiet_since
+        self._fan.emit(Notice(now, "stall", f"no data from {self.url} for {silent:.1f} s",
+                              {"last_data": self.gap_since, "silent_s": silent,
+                               "stall_after_s": self.stall_after}))
+
+    def _gap_ended(self, now: float, how: str = "") -> None:
+        """Data again (or the bridge stops): one ``gap`` notice from the last byte to now."""
+        start, self.gap_since = self.gap_since, None
+        assert start is not None
+        if self._state == "stalled":
+            self._state = "connected"
+        self._mark_after_gap = True
+        duration = now - start
+        self._fan.emit(Notice(now, "gap", f"no data for {duration:.3f} s{' ' + how if how else ''}",
+                              {"start": start, "end": now, "duration_s": duration}))
 
     def _send(self, port: serial.SerialBase, data: bytes | None) -> None:
         if data:

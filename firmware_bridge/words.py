@@ -28,8 +28,11 @@ NOTICE_KINDS = (
     "wrong_size",  # a matrix frame with the wrong number of values (kept in raw, not as a frame)
     "disconnect",  # the port went away
     "reconnect",  # the port came back
-    "gap",  # data missing between a disconnect and a reconnect
+    "gap",  # data missing: from the last byte before a disconnect or a stall to the next byte
+    "stall",  # the device sent nothing for longer than it should while connected
 )
+# What a bridge is doing (``firmware_bridge.bridge.Bridge.state``).
+BRIDGE_STATES = ("connecting", "connected", "stalled", "disconnected", "stopped")
 
 # The wire protocols by name: the module and decoder class ``firmware_bridge.protocols``
 # imports when one is asked for (so a profile can name one without importing any).
