@@ -3,8 +3,9 @@
 Bytes are stamped with ``time.monotonic()`` the moment a read returns them. Every listener gets
 the raw bytes, the decoded frame blocks and the notices, on the bridge thread, and must return at
 once (queue the work; ``firmware_bridge.fanout``). Missing data is never silent: a device that
-falls silent is ``stalled`` (a ``stall`` notice); a lost port is looked for every 0.1 s
-(``disconnect``, ``reconnect``); and when data flows again a ``gap`` notice spans the hole, from
+falls silent is ``stalled`` (a ``stall`` notice); a lost port is looked for every 0.1 s and
+reopened only when the same device is back (``disconnect``, ``reconnect``, or ``wrong_device``
+for another device found there); and when data flows again a ``gap`` notice spans the hole, from
 the last byte before it to the first byte after it. The decoder is flushed when the port is lost
 and when the bridge stops, so every byte read is counted as decoded or undecodable.
 """
@@ -23,7 +24,7 @@ import serial
 from firmware_bridge.errors import DeviceError
 from firmware_bridge.fanout import Fanout, Hooks, Listener, RawHistory
 from firmware_bridge.frames import FLAG_AFTER_GAP, Counters, Notice
-from firmware_bridge.ports import open_port
+from firmware_bridge.ports import PortIdentity, PortWatch, open_port
 from firmware_bridge.profiles import Profile
 from firmware_bridge.protocols import Decoded, Decoder, make_decoder
 from firmware_bridge.words import BRIDGE_STATES
@@ -33,7 +34,7 @@ __all__ = ["STATES", "Bridge", "Listener", "RawHistory", "default_stall_s"]
 log = logging.getLogger(__name__)
 
 STATES = BRIDGE_STATES
-BRIDGE_NOTICE_KINDS = ("disconnect", "reconnect", "gap", "stall")  # never coalesced
+BRIDGE_NOTICE_KINDS = ("disconnect", "reconnect", "gap", "stall", "wrong_device")  # never coalesced
 RATE_WINDOW_S = 2.0
 POLL_RETRY_S = 0.25  # a polled device that has not answered for this long is asked again
 LOOK_S = (0.05, 0.1)  # a lost or absent port is looked for this often (first, then at most)
@@ -58,9 +59,10 @@ class Bridge:
     """Reads ``url`` with ``profile``'s decoder in a background thread and fans out to listeners.
 
     ``reconnect`` looks for a lost or absent port forever, every ``backoff[0]`` seconds at first,
-    doubling up to ``backoff[1]``. ``stall_after``: seconds of silence that make the device
-    ``stalled`` (default: ``default_stall_s(profile)``). ``counters`` merges the decoder's
-    counters with the bridge's own (bytes read, reconnects, stalls).
+    doubling up to ``backoff[1]``, and reopens it only when the device found there is the one
+    first opened (``ports.PortIdentity``). ``stall_after``: seconds of silence that make the
+    device ``stalled`` (default: ``default_stall_s(profile)``). ``counters`` merges the decoder's
+    counters with the bridge's own (bytes read, reconnects, stalls, wrong devices).
     """
 
     def __init__(self, url: str, profile: Profile, *, reconnect: bool = True,
@@ -74,10 +76,13 @@ class Bridge:
         self.stall_after = stall_after if stall_after is not None else default_stall_s(profile)
         self.decoder: Decoder = make_decoder(profile)
         self.error: DeviceError | None = None  # why the port is not open now, if it is not
+        self.identity: PortIdentity | None = None  # the device first opened (None: no way to tell)
+        self.refused: PortIdentity | None = None  # another device found at the port, not opened
         self.gap_since: float | None = None  # host time of the last byte before an open gap
         self._fan = Fanout()
+        self._watch = PortWatch(url)
         self._state = "stopped"
-        self._own = Counters()  # the bridge's own counts: bytes, reconnects, stalls
+        self._own = Counters()  # the bridge's own counts: bytes, reconnects, stalls, ...
         self._retired = Counters()  # counts of decoders replaced after a reconnect
         self._counters_lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -105,12 +110,13 @@ class Bridge:
 
     @property
     def counters(self) -> Counters:
-        """A snapshot: the decoder's counts and the bridge's own (bytes read, reconnects,
-        stalls)."""
+        """A snapshot: the decoder's counts and the bridge's own (bytes read, reconnects, stalls,
+        wrong devices)."""
         with self._counters_lock:
             merged = _add(self._retired, self.decoder.counters)
         own = self._own
-        merged.bytes, merged.reconnects, merged.stalls = own.bytes, own.reconnects, own.stalls
+        merged.bytes, merged.reconnects = own.bytes, own.reconnects
+        merged.stalls, merged.wrong_device = own.stalls, own.wrong_device
         return merged
 
     @property
@@ -156,6 +162,7 @@ class Bridge:
         The open port is handed to the thread that ``start()`` launches.
         """
         self._preopened = open_port(self.url, self.profile.serial, self.read_timeout)
+        self.identity = self._watch.identity()
 
     def start(self) -> None:
         """Start the reading thread (once)."""
@@ -245,21 +252,49 @@ class Bridge:
             self._state = "stopped"
 
     def _open(self) -> serial.SerialBase | None:
-        """The port, if it is there; None to look again."""
+        """The port, if it is there and holds the device first opened; None to look again."""
         if self._preopened is not None:
             port, self._preopened = self._preopened, None
             return port
+        if not self._same_device():
+            return None
         try:
-            return open_port(self.url, self.profile.serial, self.read_timeout)
+            port = open_port(self.url, self.profile.serial, self.read_timeout)
         except DeviceError as err:
             if self.error is None or str(err) != str(self.error):
                 log.info("%s", err)
             self.error = err
             return None
+        if self.identity is None:
+            self.identity = self._watch.identity()
+        elif not self._same_device():  # it changed between the look and the open
+            self._close(port)
+            return None
+        return port
+
+    def _same_device(self) -> bool:
+        """False when a device other than the one first opened is at the port (say so once)."""
+        first = self.identity
+        found = self._watch.identity() if first is not None else None
+        if first is None or found is None or first.same_device(found):
+            return True
+        if first.kind == "usb" and found.kind == "node":
+            return False  # a USB port the system has not described yet: look again soon
+        refused = self.refused
+        if refused is None or (refused.kind, refused.key) != (found.kind, found.key):
+            self.refused = found  # said once per device found, wherever a link leads from
+            self._own.wrong_device += 1
+            text = (f"{self.url} now holds another device ({found.text}), not the one opened "
+                    f"first ({first.text}): not opened; waiting for that one")
+            self.error = DeviceError(text)
+            log.warning("%s", text)
+            self._fan.emit(Notice(time.monotonic(), "wrong_device", text,
+                                  {"expected": first.text, "found": found.text}))
+        return False
 
     def _connected_to(self, port: serial.SerialBase) -> None:
         now = time.monotonic()
-        self.error = None
+        self.error = self.refused = None
         if self._opened:
             self._own.reconnects += 1
             # The old decoder was flushed when the port was lost; keep its counts (decoders may

@@ -126,6 +126,7 @@ class Counters:
     blank_lines: int = 0
     held_lines: int = 0  # a level: whole lines the decoder holds, not judged yet
     stalls: int = 0  # the device fell silent while connected (the bridge's own)
+    wrong_device: int = 0  # another device found at the port and not opened (the bridge's own)
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)

@@ -30,6 +30,7 @@ NOTICE_KINDS = (
     "reconnect",  # the port came back
     "gap",  # data missing: from the last byte before a disconnect or a stall to the next byte
     "stall",  # the device sent nothing for longer than it should while connected
+    "wrong_device",  # another device is at the port: not opened, the right one awaited
 )
 # What a bridge is doing (``firmware_bridge.bridge.Bridge.state``).
 BRIDGE_STATES = ("connecting", "connected", "stalled", "disconnected", "stopped")
