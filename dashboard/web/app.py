@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from dashboard.web.deps import TokenGate
+from dashboard.web.guard import SiteGuard, TokenGate
 from dashboard.web.routes import (
     calibrations,
     devices,
@@ -132,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(TokenGate, token=settings.resolved_token(),
                        viewer_token=settings.viewer_token)
+    app.add_middleware(SiteGuard, allowed_hosts=settings.allowed_hosts())  # outermost
     return app
 
 
