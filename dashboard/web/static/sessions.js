@@ -2,7 +2,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const FILTERS = ["q", "date_from", "date_to", "category", "position"];
+const FILTERS = ["q", "date_from", "date_to", "category", "position", "status"];
 
 function blockText(blocks) {
   if (!blocks || !blocks.length) return "–";

@@ -38,7 +38,11 @@ def test_setup_record_find_compare_and_replay(serve: Any, page: Any) -> None:
     expect(page.locator("#saved")).to_contain_text("Tared on")
 
     # set up the session on one screen; two blocks placed by clicking the drawing
+    # the subject-code rule is sensing.vocabulary's, as the browser reads the pattern
+    page.fill("#subject_code", "P 42")
+    assert page.evaluate("document.getElementById('subject_code').validity.valid") is False
     page.fill("#subject_code", "P-0042")
+    assert page.evaluate("document.getElementById('subject_code').validity.valid") is True
     page.fill("#body_weight_kg", "72")
     page.select_option("#category", "II")
     page.select_option("#short_leg", "left")
@@ -110,6 +114,10 @@ def test_setup_record_find_compare_and_replay(serve: Any, page: Any) -> None:
     page.select_option("#category", "II")
     expect(row).to_be_visible()
     expect(page.locator(f"#sessions tbody tr[data-session='{second}']")).to_be_hidden()
+    page.select_option("#status", "interrupted")
+    expect(page.locator("#sessions tbody")).to_contain_text("No sessions match")
+    page.select_option("#status", "complete")
+    expect(row).to_be_visible()
     shot(page, "4-sessions")
 
     row.locator("a").first.click()
