@@ -1,9 +1,6 @@
 // Shared code for every sotlog page: the API, units, formatting, the status bar.
 "use strict";
 
-const UNIT_FACTORS = { N: 1, kgf: 9.80665, lbf: 4.4482216152605 };  // one unit in newtons
-const G = 9.80665;
-
 async function api(path, options = {}) {
   const init = { headers: {}, credentials: "same-origin", ...options };
   if (init.body !== undefined && typeof init.body !== "string") {
@@ -21,10 +18,29 @@ async function api(path, options = {}) {
   return data;
 }
 
+// sotlog's words, units and rules (GET /api/vocabulary, from sensing.vocabulary and
+// sensing.metrics.onblocks): fetched once per page, before anything is drawn. No page keeps a
+// copy of a landmark, a unit factor or a threshold.
+let V = null;
+
+async function loadVocabulary() {
+  if (!V) {
+    V = await api("/api/vocabulary");
+    V.newtons = Object.fromEntries(V.units.map((u) => [u.name, u.newtons]));
+    V.landmarkLabels = Object.fromEntries(V.landmarks.map((l) => [l.name, l.label]));
+  }
+  return V;
+}
+
+function landmarkLabel(name) { return (V && V.landmarkLabels[name]) || name; }
+
+// Newtons in one `unit` (N, kgf, lbf).
+function newtonsPer(unit) { return V.newtons[unit]; }
+
 // Force in newtons shown in the chosen unit; other units (counts, kPa) are shown as they are.
 function toUnit(valueN, channelUnit, unit) {
   if (channelUnit !== "N") return valueN;
-  return valueN / UNIT_FACTORS[unit];
+  return valueN / newtonsPer(unit);
 }
 
 function fmt(x, digits = 1) {
@@ -97,7 +113,7 @@ const UNIT_KEY = "sotlog.units";
 function preferredUnit(serverUnit) {
   let saved = null;
   try { saved = localStorage.getItem(UNIT_KEY); } catch (err) { saved = null; }
-  return UNIT_FACTORS[saved] ? saved : (UNIT_FACTORS[serverUnit] ? serverUnit : "N");
+  return V.newtons[saved] ? saved : (V.newtons[serverUnit] ? serverUnit : V.units[0].name);
 }
 
 function rememberUnit(unit) {

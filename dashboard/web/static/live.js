@@ -7,8 +7,8 @@ const KEEP_S = 125;  // seconds of stream kept in the page (the widest window is
 
 const S = {
   role: "full", channels: [], t: [], series: {}, total: [], events: [], seen: new Set(),
-  status: {}, streamUp: false, unit: "N", window: 60, loadedS: 0,
-  setup: { position: "prone", blocks: [], selected: -1, channels: [] },
+  status: {}, streamUp: false, unit: null, window: 60, loadedS: 0,
+  setup: { position: null, blocks: [], selected: -1, channels: [] },
   replay: null,  // set by replay.js
 };
 
@@ -37,6 +37,9 @@ function readMeta() {
 }
 
 function showError(err) { $("error").textContent = err ? String(err.message || err) : ""; }
+
+// A marker or a note says nothing without its text.
+function needsText(kind) { return V.text_event_kinds.includes(kind); }
 
 async function act(fn) {
   showError(null);
@@ -204,12 +207,13 @@ function liveView() {
     ...traceView(S.t, S.series, S.total, S.events, sides, tEnd, rec ? rec.t_start : tEnd,
       n ? null : (S.status.url ? "waiting for data…" : "no device open")),
     now: { values: recentMeans(S.t, S.series, n), unit: S.unit, bodyWeightKg: bw,
-      loadedS: rec ? S.loadedS : NaN, elapsedS: rec ? tEnd - rec.t_start : NaN },
+      loaded: rec ? !!S.status.loaded : null, loadedS: rec ? S.loadedS : NaN,
+      elapsedS: rec ? tEnd - rec.t_start : NaN },
   };
 }
 
 function traceView(t, series, total, events, sides, tEnd, origin, empty) {
-  const k = UNIT_FACTORS[S.unit];
+  const k = newtonsPer(S.unit);
   const main = mainUnit(S.channels);
   const force = main === "N";
   const scaled = (values, unit) => (unit === "N" && k !== 1
@@ -231,7 +235,7 @@ async function markEvent(kind) {
   if (!S.status.recording || S.role !== "full") return;
   const input = $("event-text");
   const text = input.value.trim();
-  if ((kind === "marker" || kind === "note") && !text) {
+  if (needsText(kind) && !text) {
     input.focus();
     input.dataset.pending = kind;
     input.placeholder = `type the ${kind} text, then Enter`;
@@ -240,8 +244,8 @@ async function markEvent(kind) {
   const e = await act(() => api("/api/events", { method: "POST", body: { kind, text } }));
   if (e) {
     addEvent(e);
-    if (kind === "marker" || kind === "note") input.value = "";
-    input.placeholder = "text for a marker or note";
+    if (needsText(kind)) input.value = "";
+    input.placeholder = input.getAttribute("aria-label");
     delete input.dataset.pending;
   }
 }
@@ -277,7 +281,7 @@ function bindActions() {
     b.addEventListener("click", () => markEvent(b.dataset.kind));
   }
   $("event-text").addEventListener("keydown", (e) => {
-    if (e.key === "Enter") { e.preventDefault(); markEvent(e.target.dataset.pending || "marker"); }
+    if (e.key === "Enter") { e.preventDefault(); markEvent(e.target.dataset.pending || V.text_event_kinds[0]); }
     if (e.key === "Escape") e.target.blur();
   });
   $("window").addEventListener("change", () => { S.window = Number($("window").value); });
@@ -294,7 +298,8 @@ function togglePresent() {
   $("present").setAttribute("aria-pressed", String(on));
 }
 
-const KEYS = { p: "placed", r: "removed", m: "marker", n: "note" };
+// P, R, M, N: each person's event by its first letter.
+const eventKey = (key) => V.person_event_kinds.find((k) => k[0] === key);
 
 function onKey(e) {
   if (e.ctrlKey || e.metaKey || e.altKey) return;
@@ -303,7 +308,8 @@ function onKey(e) {
   const key = e.key.toLowerCase();
   if (key === "f") { togglePresent(); return; }
   if (S.replay) { S.replay.onKey(e); return; }
-  if (KEYS[key]) { e.preventDefault(); markEvent(KEYS[key]); }
+  const kind = eventKey(key);
+  if (kind) { e.preventDefault(); markEvent(kind); }
 }
 
 function setWindow(seconds) {
@@ -321,6 +327,8 @@ const traces = new Traces($("traces"));
 const readout = new Readout($("readout"), $("legend"));
 
 async function main() {
+  try { await loadVocabulary(); } catch (err) { showError(err); return; }
+  S.setup.position = document.querySelector("input[name=position]:checked").value;
   $("window").value = String(S.window);
   bindActions();
   setupChanged();

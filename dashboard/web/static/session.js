@@ -3,13 +3,14 @@
 
 const $ = (id) => document.getElementById(id);
 const SID = Number(location.pathname.split("/").pop());
-const META_FIELDS = ["subject_code", "position", "category", "short_leg", "body_weight_kg", "note"];
-const P = { info: null, setup: { position: "prone", blocks: [], selected: -1, channels: [] } };
+// The metadata fields the form edits (the blocks are edited with the drawing and the table).
+const META_FIELDS = [...document.querySelectorAll("#meta [name]")].map((n) => n.name);
+const P = { info: null, setup: { position: null, blocks: [], selected: -1, channels: [] } };
 
 function showError(err) { $("error").textContent = err ? String(err.message || err) : ""; }
 
 function metaChanged() {
-  P.setup.position = $("position").value || "prone";
+  P.setup.position = $("position").value || V.positions[0];
   renderPelvis($("pelvis"), P.setup, metaChanged);
   renderBlockTable($("block-rows"), P.setup, metaChanged);
 }
@@ -138,6 +139,7 @@ async function main() {
   $("position").addEventListener("change", metaChanged);
   $("add-block").addEventListener("click", () => { addBlock(P.setup); metaChanged(); });
   try {
+    await loadVocabulary();
     const access = await api("/api/access");
     bindUnitSelect($("unit"), access.units, () => renderSummary().catch(showError));
     if (access.role !== "full") {
