@@ -1,19 +1,35 @@
 // Shared code for every sotlog page: the API, units, formatting, the status bar.
 "use strict";
 
+// A failed request: the server's one-line detail as the message, with the HTTP status and the
+// answer's body (e.g. a refused tare's {refused: true}); status 0 and `network` when the server
+// could not be reached at all.
+class ApiError extends Error {
+  constructor(message, status, body) {
+    super(message);
+    this.status = status;
+    this.body = body || {};
+    this.network = status === 0;
+  }
+}
+
 async function api(path, options = {}) {
   const init = { headers: {}, credentials: "same-origin", ...options };
   if (init.body !== undefined && typeof init.body !== "string") {
     init.body = JSON.stringify(init.body);
     init.headers["Content-Type"] = "application/json";
   }
-  const res = await fetch(path, init);
+  let res;
+  try { res = await fetch(path, init); } catch (err) {
+    throw new ApiError(`the server could not be reached (${err.message})`, 0, null);
+  }
   if (res.status === 204) return null;
   let data = null;
   try { data = await res.json(); } catch (err) { data = null; }
   if (!res.ok) {
     const detail = data && data.detail ? data.detail : `${res.status} ${res.statusText}`;
-    throw new Error(typeof detail === "string" ? detail : JSON.stringify(detail));
+    throw new ApiError(typeof detail === "string" ? detail : JSON.stringify(detail), res.status,
+      data);
   }
   return data;
 }

@@ -260,14 +260,9 @@ function bindActions() {
   $("disconnect").addEventListener("click", () => act(async () => {
     await api("/api/connection", { method: "DELETE" });
   }));
-  $("tare").addEventListener("click", () => act(async () => {
-    $("tare").disabled = true;
-    $("tare").textContent = "Taring… keep the blocks unloaded";
-    try {
-      const r = await api("/api/tare", { method: "POST", body: { seconds: 1.0 } });
-      $("saved").textContent = `Tared on ${r.frames} frames over ${r.window_s} s.`;
-    } finally { $("tare").textContent = "Tare"; renderControls(); }
-  }));
+  $("tare").addEventListener("click", () => act(() => tare(false)));
+  $("tare-anyway").addEventListener("click", () => act(() => tare(true)));
+  $("tare-keep").addEventListener("click", () => showRefusal(null));
   $("start").addEventListener("click", () => act(async () => {
     const r = await api("/api/recording", { method: "POST", body: readMeta() });
     $("saved").textContent = `Recording session ${r.session_id}…`;
@@ -291,6 +286,33 @@ function bindActions() {
     r.addEventListener("change", setupChanged);
   }
   document.addEventListener("keydown", onKey);
+}
+
+// Tare on the next second. A refusal (moving or loaded blocks: 409 with `refused`) changes
+// nothing: the page says why, in the server's words, and offers to tare anyway.
+async function tare(force) {
+  showRefusal(null);
+  const button = $("tare");
+  button.disabled = true;
+  button.textContent = force ? "Taring anyway…" : "Taring… keep the blocks unloaded";
+  try {
+    const r = await api("/api/tare", { method: "POST", body: { seconds: 1.0, force } });
+    const span = `${r.frames} frames over ${fmt(r.window_s, 2)} s`;
+    $("saved").textContent = r.forced
+      ? `Tared anyway on ${span}; kept with the tare: ` +
+        (r.problems || []).map((p) => p.text).join("; ") + "."
+      : `Tared on ${span}.`;
+  } catch (err) {
+    if (err.status !== 409 || !err.body.refused) throw err;
+    $("saved").textContent = "";  // an earlier "Tared on" must not stand beside a refusal
+    showRefusal(err.message);
+  } finally { button.textContent = "Tare"; renderControls(); }
+}
+
+function showRefusal(detail) {
+  $("tare-refused").hidden = !detail;
+  $("tare-refused-text").textContent = detail || "";
+  $("tare-anyway").disabled = S.role !== "full";
 }
 
 function togglePresent() {

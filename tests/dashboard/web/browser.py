@@ -22,6 +22,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SHOTS = Path(__file__).resolve().parents[3] / "artifacts" / "screenshots"
 WAIT_MS = 15_000
 IN_CI = bool(os.environ.get("CI"))
+LAPTOP = {"width": 1366, "height": 768}  # a clinic laptop
 
 try:
     from playwright import sync_api as playwright_api

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.dashboard.web.browser import launch, new_page
+from tests.dashboard.web.browser import LAPTOP, launch, new_page
 
 
 @pytest.fixture(scope="module")
@@ -20,3 +20,9 @@ def browser() -> Iterator[Any]:
 def page(browser: Any) -> Iterator[Any]:
     """A page as wide as the tests of every page have used (1400 x 1000)."""
     yield from new_page(browser, {"width": 1400, "height": 1000})
+
+
+@pytest.fixture
+def laptop_page(browser: Any) -> Iterator[Any]:
+    """A page the size of a clinic laptop's screen (1366 x 768)."""
+    yield from new_page(browser, LAPTOP)

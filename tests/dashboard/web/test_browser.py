@@ -36,6 +36,7 @@ def test_setup_record_find_compare_and_replay(serve: Any, page: Any) -> None:
     # opens, and a tare on moving blocks is refused
     page.click("#tare")
     expect(page.locator("#saved")).to_contain_text("Tared on")
+    expect(page.locator("#tare-refused")).to_be_hidden()
 
     # set up the session on one screen; two blocks placed by clicking the drawing
     # the subject-code rule is sensing.vocabulary's, as the browser reads the pattern
