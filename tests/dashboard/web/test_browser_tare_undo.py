@@ -1,4 +1,4 @@
-"""A refused tare and Tare anyway, on the live page in Chromium against `sotlog serve`."""
+"""A refused tare and undoing an edit, on the real pages in Chromium against `sotlog serve`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ from typing import Any
 
 import pytest
 
-from tests.dashboard.web.browser import expect, shot, wait_recorded_seconds
+from tests.dashboard.web.browser import (
+    expect,
+    shot,
+    wait_recorded_seconds,
+    wait_session_frames,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -59,4 +64,66 @@ def test_a_refused_tare_is_said_and_tare_anyway_is_kept_as_forced(serve: Any,
     assert len(tares) == 1
     assert tares[0]["data"]["forced"] is True
     assert {p["problem"] for p in tares[0]["data"]["problems"]} == {"loaded"}
+    page.goto(server.url + "/sessions/1")
+    expect(page.locator("#zeros li")).to_have_count(1)
+    expect(page.locator("#zeros li[data-forced=true]")).to_contain_text("tare taken anyway")
+    assert page.errors == []
+
+
+def _session_with_a_tare_and_an_edit(server: Any) -> int:
+    """Session 1 through the API: category II, a tare (forced: the simulated body may be coming
+    on) during the recording, which is a conversion edit, then category changed to I."""
+    http = server.http
+    r = http.post("/api/recording", json={"subject_code": "P-0050", "category": "II"})
+    assert r.status_code == 201, r.text
+    assert http.post("/api/tare", json={"force": True}).status_code == 200
+    wait_session_frames(server, 200)
+    sid = int(http.post("/api/recording/stop").json()["session_id"])
+    assert http.patch(f"/api/sessions/{sid}", json={"category": "I"}).status_code == 200
+    return sid
+
+
+def test_undo_an_edit_from_the_session_page(serve: Any, laptop_page: Any) -> None:
+    page = laptop_page
+    server = serve("--simulate")
+    sid = _session_with_a_tare_and_an_edit(server)
+    edits = server.http.get(f"/api/sessions/{sid}").json()["edits"]
+    assert [e["field"] for e in edits] == ["conversion", "category"]
+    tare_edit, category_edit = edits[0]["id"], edits[1]["id"]
+
+    page.goto(f"{server.url}/sessions/{sid}")
+    rows = page.locator("#edits tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0).locator(".change")).to_contain_text("Tare from ")
+    expect(rows.nth(0).locator(".change")).to_contain_text(" raw)")
+    expect(rows.nth(1).locator(".change")).to_have_text("Category II → I")
+    expect(page.locator("#category")).to_have_value("I")
+    zeros = page.locator("#zeros li")
+    expect(zeros).to_have_count(1)  # (the stretch before the tare is not listed by the API)
+    expect(zeros).to_contain_text("left: tare")
+    expect(page.locator("#end-reason")).to_contain_text("stopped from the dashboard")
+    expect(page.locator("#plot")).to_be_attached()
+    figure_before = page.locator("#plot").get_attribute("src")
+
+    page.locator(f"button[data-undo='{category_edit}']").click()
+    expect(page.locator("#category")).to_have_value("II")
+    expect(rows).to_have_count(3)
+    undo_row = rows.nth(2)
+    expect(undo_row.locator(".change")).to_have_text(
+        f"Undo of edit {category_edit}: Category I → II")
+    expect(rows.nth(1)).to_contain_text(f"undone by edit {category_edit + 1}")
+    expect(rows.nth(1).locator("button")).to_have_count(0)  # an undone edit has no Undo
+    expect(undo_row.locator("button[data-undo]")).to_be_visible()  # an undo can be undone
+
+    page.locator(f"button[data-undo='{tare_edit}']").click()
+    expect(rows).to_have_count(4)
+    expect(rows.nth(3).locator(".change")).to_contain_text(f"Undo of edit {tare_edit}: ")
+    expect(rows.nth(3).locator(".change")).to_contain_text("taken out")
+    expect(zeros).to_have_text("from the start to the end: left: profile, right: profile")
+    expect(page.locator("#plot")).not_to_have_attribute("src", figure_before)  # drawn again
+    page.wait_for_function("document.getElementById('plot').naturalWidth > 0")
+    shot(page, "16-session-undo")
+    detail = server.http.get(f"/api/sessions/{sid}").json()
+    assert detail["meta"]["category"] == "II"
+    assert [e["undoes"] for e in detail["edits"]] == [None, None, category_edit, tare_edit]
     assert page.errors == []
