@@ -10,6 +10,7 @@ const S = {
   status: {}, streamUp: false, unit: null, window: 60, loadedS: 0,
   setup: { position: null, blocks: [], selected: -1, channels: [] },
   replay: null,  // set by replay.js
+  away: null,  // set below: what the page does while the server cannot be reached (outage.js)
 };
 
 // ---- setup: form + pelvis + block table, one state ------------------------------------------
@@ -91,7 +92,9 @@ function openStream() {
 function onHello(hello) {
   S.channels = hello.channels;
   S.mainUnit = mainUnit(S.channels);
+  // the hub sends the events it keeps again after a hello: the list starts afresh
   S.t = []; S.total = []; S.events = []; S.seen = new Set();
+  $("events").replaceChildren();
   S.series = Object.fromEntries(S.channels.map((c) => [c.name, []]));
   $("matview").hidden = true;
   const known = new Set(S.channels.map((c) => c.name));
@@ -123,6 +126,7 @@ function onBatch(batch) {
   S.loadedS = batch.loaded_s;
   if (controlsKey() !== before) renderControls();
   renderStatus();
+  S.away.seen(batch, n ? batch.t[n - 1] : null);
 }
 
 function addEvent(e) {
@@ -151,7 +155,8 @@ function renderStatus() {
   sc.hidden = !st.recording;
   if (st.recording) renderCounters(sc, st.session_counters, "this session:");
   const banner = $("banner");
-  const problem = !S.streamUp ? "The live stream is down; reconnecting…"
+  const problem = !S.streamUp ? "The live stream is down; reconnecting…" + (S.away.watching
+    ? " Events you mark now are kept in this page and sent when the server is back." : "")
     : st.state === "disconnected" ? `Device lost: ${st.error || st.url}. Waiting for it to come back; the gap is recorded.`
     : st.error ? st.error : "";
   banner.hidden = !problem || !!S.replay;
@@ -231,8 +236,12 @@ function traceView(t, series, total, events, sides, tEnd, origin, empty) {
 
 // ---- actions -------------------------------------------------------------------------------
 
+// A person's mark in the recording the page shows. While the server cannot be reached (the
+// stream is down, or the request does not get through) it is kept in the page with its session
+// and session time, and sent when the server is back (outage.js).
 async function markEvent(kind) {
-  if (!S.status.recording || S.role !== "full") return;
+  const watching = S.away.watching;
+  if (!watching || S.role !== "full" || S.replay) return;
   const input = $("event-text");
   const text = input.value.trim();
   if (needsText(kind) && !text) {
@@ -241,12 +250,22 @@ async function markEvent(kind) {
     input.placeholder = `type the ${kind} text, then Enter`;
     return;
   }
-  const e = await act(() => api("/api/events", { method: "POST", body: { kind, text } }));
-  if (e) {
-    addEvent(e);
+  const done = () => {
     if (needsText(kind)) input.value = "";
     input.placeholder = input.getAttribute("aria-label");
     delete input.dataset.pending;
+  };
+  const at = S.away.sessionTime();  // now, on the page's own clock
+  showError(null);
+  if (!S.streamUp) { S.away.keep(kind, text, at); done(); return; }
+  try {
+    // the stream brings it back with the hub's id, onto the list and the traces
+    await api("/api/events", { method: "POST", body: { kind, text } });
+    done();
+  } catch (err) {
+    if (!err.network) { showError(err); return; }
+    S.away.keep(kind, text, at);
+    done();
   }
 }
 
@@ -268,7 +287,7 @@ function bindActions() {
     $("saved").textContent = `Recording session ${r.session_id}…`;
   }));
   $("stop").addEventListener("click", () => act(async () => {
-    const r = await api("/api/recording/stop", { method: "POST" });
+    const r = await S.away.stopping(() => api("/api/recording/stop", { method: "POST" }));
     $("saved").replaceChildren(`Session ${r.session_id} saved. `,
       el("a", { href: `/sessions/${r.session_id}`, text: "Open it" }));
   }));
@@ -351,6 +370,10 @@ const readout = new Readout($("readout"), $("legend"));
 async function main() {
   try { await loadVocabulary(); } catch (err) { showError(err); return; }
   S.setup.position = document.querySelector("input[name=position]:checked").value;
+  S.away = new Away($("queued-box"), $("notice"), (id) => {
+    $("saved").textContent = "";  // no "Recording session N…" for a session that has ended
+    showRefusal(null);
+  });
   $("window").value = String(S.window);
   bindActions();
   setupChanged();
@@ -370,6 +393,7 @@ async function main() {
     document.querySelector("main").style.gridTemplateColumns = "1fr";
   }
   try { S.status = await api("/api/status"); } catch (err) { showError(err); }
+  S.away.start(S.status);
   renderStatus();
   renderControls();
   await act(loadDevices);

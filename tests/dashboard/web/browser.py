@@ -7,14 +7,16 @@ helpers from here.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.dashboard.conftest import ServeProcess
+from tests.dashboard.conftest import SERVER_STOP_TIMEOUT_S, ServeProcess
 
 CHROMIUM = os.environ.get("SOTLOG_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -84,3 +86,28 @@ def wait_session_frames(server: ServeProcess, frames: int, timeout_s: float = 20
     while server.http.get("/api/status").json()["session_counters"].get("frames", 0) < frames:
         assert time.monotonic() < deadline, f"the recording got fewer than {frames} frames"
         time.sleep(0.05)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def stop_with(server: ServeProcess, sig: signal.Signals) -> str:
+    """Stop ``sotlog serve`` with ``sig`` (SIGTERM as a service manager does, SIGKILL as a
+    crash); its stderr."""
+    assert server.proc is not None
+    server.proc.send_signal(sig)
+    server.proc.wait(timeout=SERVER_STOP_TIMEOUT_S)
+    return server.stop()
+
+
+def serve_again(old: ServeProcess, *args: str) -> ServeProcess:
+    """A new ``sotlog serve`` on the same store and the same http port as ``old`` (which has
+    stopped), so a page left open finds it by itself; stop it with ``.stop()``."""
+    new = ServeProcess(old.store, *args)
+    new.port, new.url = old.port, old.url
+    at = new.args.index("--http-port") + 1
+    new.args[at] = str(old.port)
+    new.http.close()
+    new.http = httpx.Client(base_url=old.url, timeout=10.0)
+    return new.start()
