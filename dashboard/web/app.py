@@ -26,6 +26,7 @@ from dashboard.web.routes import (
     live,
     pages,
     sessions,
+    vocabulary,
 )
 from dashboard.web.settings import Settings
 from dashboard.web.station import Station
@@ -127,7 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(SotlogError, _sotlog_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     for router in (devices.router, live.router, sessions.router, events.router,
-                   exports.router, figures.router, calibrations.router, pages.router):
+                   exports.router, figures.router, calibrations.router, vocabulary.router,
+                   pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(TokenGate, token=settings.resolved_token(),
