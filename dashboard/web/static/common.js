@@ -142,3 +142,7 @@ function bindUnitSelect(select, serverUnit, onChange) {
   select.addEventListener("change", () => { rememberUnit(select.value); onChange(select.value); });
   return select.value;
 }
+
+// The pages' forms are driven by their scripts, never submitted (an inline onsubmit would break
+// the Content-Security-Policy, which allows no inline script).
+document.addEventListener("submit", (event) => event.preventDefault());

@@ -39,7 +39,7 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-def launch() -> Iterator[Any]:
+def launch(args: list[str] | None = None) -> Iterator[Any]:
     """Headless Chromium for a module's tests (skipped, or failed in CI, when missing)."""
     if playwright_api is None:
         _missing("playwright is not installed (pip install playwright)")
@@ -47,14 +47,20 @@ def launch() -> Iterator[Any]:
         _missing(f"no Chromium at {CHROMIUM} (install chromium or set SOTLOG_CHROMIUM)")
     assert playwright_api is not None
     with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=args or CHROMIUM_ARGS)
         yield b
         b.close()
 
 
-def new_page(browser: Any, viewport: dict[str, int]) -> Iterator[Any]:
-    """A fresh context and page; uncaught page errors are collected in ``page.errors``."""
-    context = browser.new_context(viewport=viewport, accept_downloads=True)
+def new_page(browser: Any, viewport: dict[str, int], bypass_csp: bool = True) -> Iterator[Any]:
+    """A fresh context and page; uncaught page errors are collected in ``page.errors``.
+
+    ``bypass_csp``: the tests' own probes (``wait_for_function``) are evaluated strings, which
+    the dashboard's Content-Security-Policy forbids; test_security.py loads every page without
+    it and sees no violation.
+    """
+    context = browser.new_context(viewport=viewport, accept_downloads=True,
+                                  bypass_csp=bypass_csp)
     pg = context.new_page()
     pg.set_default_timeout(WAIT_MS)
     pg.errors = []
