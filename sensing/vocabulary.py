@@ -64,6 +64,7 @@ def as_dict() -> dict[str, Any]:
         "body_weight_range_kg": list(BODY_WEIGHT_RANGE_KG),
         "max_blocks": MAX_BLOCKS,
         "max_note_chars": MAX_NOTE_CHARS,
+        "max_event_text_chars": MAX_EVENT_TEXT_CHARS,
         "subject_code_pattern": SUBJECT_CODE_RE.pattern,
         "subject_code_hint": SUBJECT_CODE_HINT,
         "person_event_kinds": list(PERSON_EVENT_KINDS),

@@ -21,7 +21,7 @@ from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import parse_profile
 from sensing.calibration.conversion import Conversion
 from sensing.store import codec as store_codec
-from sensing.store.edits import meta_of
+from sensing.store.edits import describe, meta_of
 from sensing.store.matread import mat_samples, session_regions
 from sensing.store.records import Edit, Event, Samples, SessionInfo
 from sensing.store.schema import connect
@@ -156,9 +156,21 @@ class Session:
         rows = self._query("SELECT e.*, (SELECT u.id FROM session_edits u WHERE u.undoes = e.id) "
                            "AS undone_by FROM session_edits e WHERE session_id = ? ORDER BY id",
                            (self.id,))
-        return [Edit(r["id"], r["session_id"], r["at_utc"], r["field"], json.loads(r["old_json"]),
-                     json.loads(r["new_json"]), r["reason"], r["undoes"], r["undone_by"])
-                for r in rows]
+        edits = [Edit(r["id"], r["session_id"], r["at_utc"], r["field"],
+                      json.loads(r["old_json"]), json.loads(r["new_json"]), r["reason"],
+                      r["undoes"], r["undone_by"]) for r in rows]
+        newest: dict[str, int] = {}
+        for e in edits:
+            e.text = describe(e.field, e.old, e.new, e.undoes)
+            newest[e.field] = e.id
+        for e in edits:  # as sensing.store.edits.undo judges it
+            if e.undone_by is not None:
+                e.undoable, e.not_undoable_because = False, f"undone by edit {e.undone_by}"
+            elif newest[e.field] != e.id:
+                e.undoable = False
+                e.not_undoable_because = (f"edit {newest[e.field]} changed {e.field} since: "
+                                          "undo that one first")
+        return edits
 
     def close(self) -> None:
         with self._lock:

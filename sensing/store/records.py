@@ -82,3 +82,6 @@ class Edit:
     reason: str = ""
     undoes: int | None = None  # the edit this one undid
     undone_by: int | None = None  # the edit that undid this one
+    text: str = ""  # the change in words a person reads
+    undoable: bool = True
+    not_undoable_because: str = ""

@@ -44,7 +44,6 @@ def rules() -> dict[str, Any]:
     """Everything the pages need to know about sotlog's words, units and rules."""
     return {
         **vocabulary.as_dict(),
-        "max_event_text_chars": vocabulary.MAX_EVENT_TEXT_CHARS,
         "on_the_blocks": onblocks.rule(),
         "fits": list(FIT_DEGREES),
         "pelvis": pelvis_drawing(),

@@ -212,7 +212,7 @@ function liveView() {
     ...traceView(S.t, S.series, S.total, S.events, sides, tEnd, rec ? rec.t_start : tEnd,
       n ? null : (S.status.url ? "waiting for data…" : "no device open")),
     now: { values: recentMeans(S.t, S.series, n), unit: S.unit, bodyWeightKg: bw,
-      loaded: rec ? !!S.status.loaded : null, loadedS: rec ? S.loadedS : NaN,
+      loaded: !!S.status.loaded, loadedS: rec ? S.loadedS : NaN,
       elapsedS: rec ? tEnd - rec.t_start : NaN },
   };
 }

@@ -85,8 +85,7 @@ class Readout {
   }
 
   // now: {values: {name: N}, unit, bodyWeightKg, loaded, loadedS, elapsedS}. `loaded` is
-  // sotlog's own judgement (the live batch's flag, the stored samples' in a replay); null when
-  // nothing is recording, and then the share shows above the rule's live floor.
+  // sotlog's own judgement (the live batch's flag, the stored samples' in a replay).
   update(channels, sides, now) {
     const unit = mainUnit(channels);  // channels in other units stay out of the total
     const digits = now.unit === "N" || unit !== "N" ? 0 : 1;
@@ -114,9 +113,7 @@ class Readout {
     t.unit.textContent = summed ? (unit === "N" ? now.unit : unit) : "";
     const s = this.cells.share;
     const lr = left + right;
-    const floor = unit === "N" ? V.on_the_blocks.live_floor_n : 0;
-    const onBlocks = now.loaded === null || now.loaded === undefined ? lr > floor : now.loaded;
-    if (onBlocks && lr > 0) {
+    if (now.loaded && lr > 0) {
       const lp = (100 * left) / lr;
       s.value.textContent = `${fmt(lp, 0)}:${fmt(100 - lp, 0)}`;
       s.unit.textContent = "%";

@@ -99,8 +99,10 @@ def test_undo_an_edit_from_the_session_page(serve: Any, laptop_page: Any) -> Non
     expect(rows.nth(1).locator(".change")).to_have_text("Category II → I")
     expect(page.locator("#category")).to_have_value("I")
     zeros = page.locator("#zeros li")
-    expect(zeros).to_have_count(1)  # (the stretch before the tare is not listed by the API)
-    expect(zeros).to_contain_text("left: tare")
+    expect(zeros).to_have_count(2)  # before the tare, and from it on
+    expect(zeros.nth(0)).to_contain_text("from the start until")
+    expect(zeros.nth(0)).to_contain_text("left: profile")
+    expect(zeros.nth(1)).to_contain_text("left: tare")
     expect(page.locator("#end-reason")).to_contain_text("stopped from the dashboard")
     expect(page.locator("#plot")).to_be_attached()
     figure_before = page.locator("#plot").get_attribute("src")

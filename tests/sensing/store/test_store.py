@@ -324,3 +324,26 @@ def test_codecs_are_bit_exact(a: np.ndarray) -> None:
     back = store_codec.decode(codec, blob, stored.str, a.shape)
     assert back.shape == a.shape
     assert back.tobytes() == np.ascontiguousarray(a, dtype=stored).tobytes()
+
+
+def test_edits_are_said_in_words_and_say_whether_they_can_be_undone(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    sid = store.create_session(a_meta(), cells_profile())
+    store.update_meta(sid, {"category": "I", "body_weight_kg": 70.0})
+    tare = {"offsets": {"left": 8123.0, "right": 7990.5}, "from_s": 12.345}
+    store.set_conversion(sid, {"tare": [tare]}, reason="tare at 12.35 s")
+    store.update_meta(sid, {"category": "III"})
+    edits = store.session(sid).edits()
+    assert [e.text for e in edits] == [
+        "Category II → I", "Body weight 71.5 kg → 70 kg",
+        "Tare from 12.35 s (left 8123.0, right 7990.5 raw)", "Category I → III"]
+    assert [e.undoable for e in edits] == [False, True, True, True]
+    assert edits[0].not_undoable_because == "edit 4 changed category since: undo that one first"
+    with pytest.raises(StoreError, match="undo that one first"):
+        store.undo_edit(sid, edits[0].id)
+    store.undo_edit(sid, edits[2].id)
+    undone = store.session(sid).edits()
+    assert undone[2].undoable is False and undone[2].not_undoable_because == "undone by edit 5"
+    assert undone[4].text == ("Undo of edit 3: Tare from 12.35 s (left 8123.0, right 7990.5 raw) "
+                              "taken out")
+    assert undone[4].undoable and store.session(sid).info.conversion == {}
