@@ -23,7 +23,7 @@ TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "
 def html_pattern(regex: str) -> str:
     """A Python regex as an HTML ``pattern``: anchors dropped (the attribute is anchored) and a
     class's closing ``-`` escaped (browsers compile it with the ``v`` flag)."""
-    return regex.removeprefix("^").removesuffix("$").replace("-]", "\\-]")
+    return regex.removeprefix("^").removesuffix("\\Z").removesuffix("$").replace("-]", "\\-]")
 
 
 TEMPLATES.env.filters["html_pattern"] = html_pattern

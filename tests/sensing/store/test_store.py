@@ -295,10 +295,10 @@ def _dead_pid() -> int:
 
 def test_sessions_of_a_gone_process_become_interrupted(tmp_path: Path) -> None:
     store = open_store(tmp_path)
-    dead = store.create_session(a_meta("P-dead"), cells_profile(), t0_host=0.0)
-    mine = store.create_session(a_meta("P-mine"), cells_profile())
-    elsewhere = store.create_session(a_meta("P-other"), cells_profile())
-    reused = store.create_session(a_meta("P-reused"), cells_profile())
+    dead = store.create_session(a_meta("P-0901"), cells_profile(), t0_host=0.0)
+    mine = store.create_session(a_meta("P-0902"), cells_profile())
+    elsewhere = store.create_session(a_meta("P-0903"), cells_profile())
+    reused = store.create_session(a_meta("P-0904"), cells_profile())
     with sqlite3.connect(store.path) as conn:
         conn.execute("UPDATE sessions SET pid = ? WHERE id = ?", (_dead_pid(), dead))
         conn.execute("UPDATE sessions SET hostname = 'another-laptop', pid = ? WHERE id = ?",
