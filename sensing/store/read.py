@@ -24,7 +24,7 @@ from sensing.store import codec as store_codec
 from sensing.store.edits import describe, meta_of
 from sensing.store.matread import mat_samples, session_regions
 from sensing.store.records import Edit, Event, Samples, SessionInfo
-from sensing.store.schema import connect
+from sensing.store.schema import connect, damaged
 
 # Every session column, plus the frame count and the time of the last frame, from the indexes.
 INFO_SELECT = """SELECT s.*,
@@ -58,10 +58,10 @@ def info_from_row(row: sqlite3.Row) -> SessionInfo:
 class Session:
     """One stored session, read through its own connection."""
 
-    def __init__(self, path: Path, session_id: int) -> None:
+    def __init__(self, path: Path, session_id: int, immutable: bool = False) -> None:
         self.path = Path(path)
         self.id = session_id
-        self._conn = connect(self.path, readonly=True)
+        self._conn = connect(self.path, readonly=True, immutable=immutable)
         self._lock = threading.Lock()
         self.info = self._load_info()
         self._regions_cache: tuple[str, int, list[Any]] | None = None  # mat_regions()
@@ -70,11 +70,26 @@ class Session:
         try:
             with self._lock:
                 return self._conn.execute(sql, args).fetchall()
-        except sqlite3.DatabaseError as err:
+        except sqlite3.OperationalError as err:
             raise StoreError(f"cannot read session {self.id} from {self.path}: {err}") from err
+        except sqlite3.DatabaseError as err:
+            raise damaged(self.path, err, f"session {self.id}") from err
 
     def _load_info(self) -> SessionInfo:
-        rows = self._query(INFO_SELECT + " WHERE s.id = ?", (self.id,))
+        try:
+            rows = self._query(INFO_SELECT + " WHERE s.id = ?", (self.id,))
+        except StoreError as err:
+            if not isinstance(err.__cause__, sqlite3.DatabaseError) or isinstance(
+                    err.__cause__, sqlite3.OperationalError):
+                raise
+            # The samples' index is damaged: the header still reads, without the counts.
+            rows = self._query("SELECT s.*, 0 AS n_frames, NULL AS t_last_max FROM sessions s "
+                               "WHERE s.id = ?", (self.id,))
+            if rows:
+                info = info_from_row(rows[0])
+                info.damaged = f"its samples cannot be counted ({err.__cause__}); see " \
+                               "`sotlog check`"
+                return info
         if not rows:
             raise NotFound(f"no session {self.id} in {self.path}")
         return info_from_row(rows[0])
@@ -95,8 +110,8 @@ class Session:
             return FrameBlock.empty(self.info.frame_shape, self.info.dtype or np.float64)
         try:
             block = FrameBlock.concat([store_codec.decode_chunk(r) for r in rows])
-        except (ValueError, zlib.error) as err:
-            raise StoreError(f"session {self.id}: a stored chunk cannot be decoded: {err}") from err
+        except (ValueError, TypeError, KeyError, zlib.error) as err:
+            raise damaged(self.path, err, f"a stored chunk of session {self.id}") from err
         if t0 is None and t1 is None:
             return block
         t = block.host_time - self.info.t0_host
@@ -149,7 +164,11 @@ class Session:
         for (index,) in rows:  # one chunk in memory at a time
             (r,) = self._query("SELECT * FROM raw WHERE session_id = ? AND chunk_index = ?",
                                (self.id, index))
-            yield from store_codec.decode_raw(r)
+            try:
+                reads = store_codec.decode_raw(r)
+            except (ValueError, TypeError, KeyError, zlib.error) as err:
+                raise damaged(self.path, err, f"the raw capture of session {self.id}") from err
+            yield from reads
 
     def edits(self) -> list[Edit]:
         """Every change to the metadata or conversion, oldest first."""

@@ -37,6 +37,7 @@ class SessionInfo:
     dtype: str | None = None
     end_reason: str = ""  # why the recording ended, in a person's words
     face: str = ""  # what recorded it: record, dashboard, import
+    damaged: str = ""  # what of it the store cannot read (see ``sotlog check``), if anything
 
     @property
     def is_matrix(self) -> bool:
