@@ -25,6 +25,8 @@ BODY_WEIGHT_RANGE_KG = (1.0, 400.0)
 MAX_BLOCKS = 8
 MAX_NOTE_CHARS = 2000
 MAX_EVENT_TEXT_CHARS = 500
+MAX_EVENT_DATA_BYTES = 4096  # a person's event carries a little data, never a payload
+MAX_ID = 2**63 - 1  # ids are SQLite integers
 # A subject code is a pseudonym: letters, digits, - _ . (at most 32), at least one digit, and
 # nothing shaped like a name or a date (sensing.metadata.subject_code_problem says which).
 # A site whose codes look otherwise sets its own pattern in $SOTLOG_SUBJECT_CODE_PATTERN.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from dashboard.cli.common import add_store_arg, add_units_arg
+from dashboard.cli.common import add_store_arg, add_units_arg, whole_number
 
 
 def register(sub: Any) -> None:
@@ -13,7 +13,8 @@ def register(sub: Any) -> None:
         "serve", help="start the web dashboard",
         description="Start the web dashboard (http://127.0.0.1:8000 by default). Listening on "
                     "any other address needs an access token (--token or SOTLOG_TOKEN).")
-    p.add_argument("--http-port", type=int, default=8000, help="web port (default 8000)")
+    p.add_argument("--http-port", type=whole_number(0, 65535), default=8000,
+                   help="web port (default 8000)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--token", help="access token (default: $SOTLOG_TOKEN)")
     p.add_argument("--viewer-token", help="read-only token for a classroom display")

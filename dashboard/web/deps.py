@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Path
 from starlette.requests import HTTPConnection
 
 from dashboard.web.settings import Settings
 from dashboard.web.station import Station
+from sensing.vocabulary import MAX_ID
 
 if TYPE_CHECKING:
     from sensing.store.sessions import Store
@@ -36,6 +37,10 @@ def get_role(conn: HTTPConnection) -> str:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+# Ids in paths: SQLite integers (a larger one is 422 with one line, never a 500).
+SessionId = Annotated[int, Path(ge=1, le=MAX_ID, description="a session id")]
+EditId = Annotated[int, Path(ge=1, le=MAX_ID, description="an edit id")]
+CalibrationId = Annotated[int, Path(ge=1, le=MAX_ID, description="a calibration id")]
 StationDep = Annotated[Station, Depends(get_station)]
 StoreDep = Annotated["Store", Depends(get_store)]
 RoleDep = Annotated[str, Depends(get_role)]

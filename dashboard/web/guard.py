@@ -30,6 +30,7 @@ COOKIE = "sotlog_token"
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 FULL, VIEWER = "full", "viewer"
 POLICY_VIOLATION = 1008  # WebSocket close code for a refused connection
+MAX_BODY_BYTES = 1 << 20  # no request the dashboard takes is anywhere near this
 SECURITY_HEADERS = [
     (b"content-security-policy",
      b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -87,6 +88,9 @@ class SiteGuard:
                          f"this dashboard does not answer to host {host!r}: open it as "
                          "http://127.0.0.1 or a host allowed with --allow-host")
             return
+        if scope["type"] == "http" and (refused := self.body_refusal(conn)):
+            await refuse(scope, receive, send, *refused)
+            return
         changes = scope["type"] == "websocket" or scope["method"] not in READ_METHODS
         if changes and not self.same_origin(conn, host):
             await refuse(scope, receive, send, 403,
@@ -94,6 +98,18 @@ class SiteGuard:
                          f"({conn.headers.get('origin') or conn.headers.get('sec-fetch-site')})")
             return
         await self.app(scope, receive, _with_headers(send) if scope["type"] == "http" else send)
+
+    @staticmethod
+    def body_refusal(conn: HTTPConnection) -> tuple[int, str] | None:
+        """Bodies are bounded: their length said up front, at most MAX_BODY_BYTES."""
+        length = conn.headers.get("content-length")
+        if length is None:
+            if "chunked" in conn.headers.get("transfer-encoding", "").lower():
+                return 411, "send the body with a Content-Length"
+            return None
+        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            return 413, f"a request body is at most {MAX_BODY_BYTES} bytes"
+        return None
 
     @staticmethod
     def same_origin(conn: HTTPConnection, host: str) -> bool:

@@ -244,7 +244,7 @@ class RecordingService:
         With ``session_id`` of a session no longer recording (the page kept the event while
         the server could not be reached), it is added to that stored session at ``time_s``.
         """
-        text = person_event(kind, text)
+        text = person_event(kind, text, data)
         rec = self.recording
         if session_id is not None and (rec is None or rec.session_id != session_id):
             if time_s is None:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from dashboard.web.deps import SessionId
 from dashboard.web.routes.vocabulary import rules
 
 router = APIRouter(include_in_schema=False)
@@ -40,7 +41,7 @@ def live_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/replay/{session_id}", response_class=HTMLResponse)
-def replay_page(request: Request, session_id: int) -> HTMLResponse:
+def replay_page(request: Request, session_id: SessionId) -> HTMLResponse:
     return _page(request, "live.html", None, title=f"replay of session {session_id}")
 
 
@@ -50,7 +51,7 @@ def sessions_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/sessions/{session_id}", response_class=HTMLResponse)
-def session_page(request: Request, session_id: int) -> HTMLResponse:
+def session_page(request: Request, session_id: SessionId) -> HTMLResponse:
     return _page(request, "session.html", "sessions", title=f"session {session_id}")
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 
-from dashboard.web.deps import StoreDep
+from dashboard.web.deps import EditId, SessionId, StoreDep
 from firmware_bridge.errors import MetadataError
 from sensing.calibration.conversion import describe_zeros
 from sensing.metrics.onblocks import cumulative_on_blocks, loaded_mask
@@ -80,7 +80,7 @@ def list_sessions(
 
 
 @router.get("/sessions/{session_id}")
-def session_detail(session_id: int, store: StoreDep) -> dict[str, Any]:
+def session_detail(session_id: SessionId, store: StoreDep) -> dict[str, Any]:
     """A session's header: metadata, device, counters, conversion, and every metadata edit."""
     with open_session(store, session_id) as s:
         info = s.info
@@ -110,7 +110,7 @@ def _read_channels(s: Session) -> list[str]:
 
 
 @router.patch("/sessions/{session_id}")
-def edit_session(session_id: int, store: StoreDep,
+def edit_session(session_id: SessionId, store: StoreDep,
                  changes: Annotated[dict[str, Any], Body(examples=[{"category": "II"}])]
                  ) -> dict[str, Any]:
     """Change metadata fields afterwards (those of ``SessionMeta``; the ones left out stay as
@@ -121,7 +121,7 @@ def edit_session(session_id: int, store: StoreDep,
 
 
 @router.post("/sessions/{session_id}/edits/{edit_id}/undo", status_code=201)
-def undo_edit(session_id: int, edit_id: int, store: StoreDep) -> dict[str, Any]:
+def undo_edit(session_id: SessionId, edit_id: EditId, store: StoreDep) -> dict[str, Any]:
     """Put back what one logged edit changed (metadata, tare, calibration or regions); the undo
     is itself logged and can be undone."""
     return {"edit_id": store.undo_edit(session_id, edit_id)}
@@ -140,7 +140,7 @@ def _samples(s: Session, units: str, t0: float | None, t1: float | None) -> dict
 
 
 @router.get("/sessions/{session_id}/samples")
-def session_samples(session_id: int, store: StoreDep, units: Units = "N",
+def session_samples(session_id: SessionId, store: StoreDep, units: Units = "N",
                     t0: float | None = None, t1: float | None = None) -> dict[str, Any]:
     """Force per channel over time (time_s since the start); NaN is sent as null."""
     with open_session(store, session_id) as s:
@@ -148,7 +148,7 @@ def session_samples(session_id: int, store: StoreDep, units: Units = "N",
 
 
 @router.get("/sessions/{session_id}/summary")
-def session_summary(session_id: int, store: StoreDep, units: Units = "N"
+def session_summary(session_id: SessionId, store: StoreDep, units: Units = "N"
                     ) -> dict[str, Any]:
     """Per channel: count, mean, SD, extremes, mean on the blocks, share; time on the blocks."""
     with open_session(store, session_id) as s:
@@ -158,7 +158,7 @@ def session_summary(session_id: int, store: StoreDep, units: Units = "N"
 
 @router.get("/sessions/{session_id}/plot.png", response_class=Response,
             responses={200: {"content": {"image/png": {}}}})
-def session_plot(session_id: int, store: StoreDep, units: Units = "N") -> Response:
+def session_plot(session_id: SessionId, store: StoreDep, units: Units = "N") -> Response:
     """Force per channel over time with the events marked, as a PNG."""
     from sensing.outputs.plots import plot_session
 
