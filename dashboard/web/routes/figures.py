@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from fastapi import Path as PathParam
 
 from dashboard.web.deps import SessionId, StoreDep
 from dashboard.web.routes.sessions import Units, open_session
@@ -38,8 +39,10 @@ def figure_kinds(session_id: SessionId, store: StoreDep) -> list[dict[str, Any]]
 
 @router.get("/sessions/{session_id}/figures/{kind}.{ext}", response_class=Response,
             responses={200: {"content": {t: {} for t in STILL_TYPES.values()}}})
-def figure(session_id: SessionId, kind: str, ext: str, store: StoreDep, units: Units = "N",
-           download: bool = False) -> Response:
+def figure(session_id: SessionId,
+           kind: Annotated[str, PathParam(pattern=f"^({'|'.join(_kinds())})$")],
+           ext: Annotated[str, PathParam(pattern=f"^({'|'.join(STILL_TYPES)})$")],
+           store: StoreDep, units: Units = "N", download: bool = False) -> Response:
     """One picture as ``sotlog plot --kind KIND`` draws it, as png, svg or pdf."""
     kinds = _kinds()
     if kind not in kinds:

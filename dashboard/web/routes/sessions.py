@@ -32,6 +32,11 @@ def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str | Non
         raise MetadataError(str(err)) from None
 
 
+def _one_of(words: tuple[str, ...]) -> str:
+    """A query pattern taking one of ``words`` (or nothing: a blank form field means any)."""
+    return f"^({'|'.join(words)})?$"
+
+
 def open_session(store: Store, session_id: int) -> Session:
     """The session, or NotFound (404) saying it is not there."""
     return store.session(session_id)
@@ -62,9 +67,9 @@ def list_sessions(
     q: Annotated[str | None, Query(max_length=32, description="part of the subject code")] = None,
     date_from: Day = None,
     date_to: Day = None,
-    category: str | None = None,
-    position: str | None = None,
-    status: str | None = None,
+    category: Annotated[str | None, Query(pattern=_one_of(CATEGORIES))] = None,
+    position: Annotated[str | None, Query(pattern=_one_of(POSITIONS))] = None,
+    status: Annotated[str | None, Query(pattern=_one_of(STATUSES))] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[dict[str, Any]]:
     """Sessions matching every filter given, newest first."""
@@ -111,7 +116,8 @@ def _read_channels(s: Session) -> list[str]:
 
 @router.patch("/sessions/{session_id}")
 def edit_session(session_id: SessionId, store: StoreDep,
-                 changes: Annotated[dict[str, Any], Body(examples=[{"category": "II"}])]
+                 changes: Annotated[dict[str, Any], Body(examples=[{"category": "II"}],
+                                                         json_schema_extra={"minProperties": 1})]
                  ) -> dict[str, Any]:
     """Change metadata fields afterwards (those of ``SessionMeta``; the ones left out stay as
     they are); the old values are kept in the edit log with the time."""
