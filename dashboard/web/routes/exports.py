@@ -38,7 +38,7 @@ def export_formats() -> list[dict[str, Any]]:
 
 @router.get("/sessions/{session_id}/exports/{fmt}", response_class=FileResponse)
 def export_download(session_id: SessionId,
-                    fmt: Annotated[str, PathParam(pattern=f"^({'|'.join(sorted(FORMATS))})$")],
+                    fmt: Annotated[str, PathParam(json_schema_extra={"enum": sorted(FORMATS)})],
                     store: StoreDep) -> FileResponse:
     """One session in format ``fmt``: the file itself, or a .zip when the format writes several."""
     exporter(fmt)  # an unknown or unavailable format is a 400 before any work

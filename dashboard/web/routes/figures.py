@@ -40,8 +40,8 @@ def figure_kinds(session_id: SessionId, store: StoreDep) -> list[dict[str, Any]]
 @router.get("/sessions/{session_id}/figures/{kind}.{ext}", response_class=Response,
             responses={200: {"content": {t: {} for t in STILL_TYPES.values()}}})
 def figure(session_id: SessionId,
-           kind: Annotated[str, PathParam(pattern=f"^({'|'.join(_kinds())})$")],
-           ext: Annotated[str, PathParam(pattern=f"^({'|'.join(STILL_TYPES)})$")],
+           kind: Annotated[str, PathParam(json_schema_extra={"enum": list(_kinds())})],
+           ext: Annotated[str, PathParam(json_schema_extra={"enum": list(STILL_TYPES)})],
            store: StoreDep, units: Units = "N", download: bool = False) -> Response:
     """One picture as ``sotlog plot --kind KIND`` draws it, as png, svg or pdf."""
     kinds = _kinds()

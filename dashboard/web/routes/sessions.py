@@ -32,9 +32,10 @@ def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str | Non
         raise MetadataError(str(err)) from None
 
 
-def _one_of(words: tuple[str, ...]) -> str:
-    """A query pattern taking one of ``words`` (or nothing: a blank form field means any)."""
-    return f"^({'|'.join(words)})?$"
+def _one_of(words: tuple[str, ...]) -> dict[str, Any]:
+    """The schema of a query taking one of ``words`` or nothing (a blank form field: any); the
+    route checks it, so a wrong word is one line naming the words."""
+    return {"enum": ["", *words]}
 
 
 def open_session(store: Store, session_id: int) -> Session:
@@ -67,9 +68,9 @@ def list_sessions(
     q: Annotated[str | None, Query(max_length=32, description="part of the subject code")] = None,
     date_from: Day = None,
     date_to: Day = None,
-    category: Annotated[str | None, Query(pattern=_one_of(CATEGORIES))] = None,
-    position: Annotated[str | None, Query(pattern=_one_of(POSITIONS))] = None,
-    status: Annotated[str | None, Query(pattern=_one_of(STATUSES))] = None,
+    category: Annotated[str | None, Query(json_schema_extra=_one_of(CATEGORIES))] = None,
+    position: Annotated[str | None, Query(json_schema_extra=_one_of(POSITIONS))] = None,
+    status: Annotated[str | None, Query(json_schema_extra=_one_of(STATUSES))] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[dict[str, Any]]:
     """Sessions matching every filter given, newest first."""
