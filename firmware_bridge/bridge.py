@@ -366,6 +366,8 @@ class Bridge:
             self._mark_after_gap = False
         with self._rate_lock:
             self._rate.append((now, len(block)))
+            while self._rate[0][0] < now - RATE_WINDOW_S:  # bounded even if nobody asks
+                self._rate.popleft()
         for h in hooks:
             if h.frames is not None:
                 self._call(h, h.frames, block)
