@@ -1,7 +1,7 @@
 """What sotlog reads a device profile into: frozen dataclasses the rest of sotlog uses.
 
-These are plain values: building one in code checks nothing; ``parse_profile`` checks a
-profile read from TOML.
+These are plain values: building one in code checks nothing. A profile read from TOML is
+checked first, by the schema (``schema.py``) and then by its protocol.
 """
 
 from __future__ import annotations
