@@ -16,7 +16,7 @@ from firmware_bridge.errors import ProfileError
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.ports import SIMULATED_PORTS
 from firmware_bridge.profiles import builtin_names, load_profile, parse_profile
-from firmware_bridge.protocols import PROTOCOLS, make_decoder
+from firmware_bridge.protocols import PROTOCOLS, check_profile, make_decoder
 
 REAL = Path(__file__).resolve().parents[2] / "fixtures" / "real"
 REQUIRED = {
@@ -39,6 +39,7 @@ def test_builtin_profile_loads_and_builds_its_decoder(name: str) -> None:
     assert profile.nominal_rate_hz and profile.nominal_rate_hz > 0
     assert 1200 <= profile.serial.baudrate <= 4_000_000
     assert parse_profile(profile.source) == parse_profile(profile.source)
+    check_profile(profile)  # what its protocol needs, as `sotlog profiles NAME` checks it
     decoder = make_decoder(profile)  # no skip: every protocol a profile names must exist
     assert decoder.frame_shape == profile.frame_shape
     nothing = decoder.feed(b"", 0.0).frames
