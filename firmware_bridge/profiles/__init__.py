@@ -18,12 +18,12 @@ from pydantic import ValidationError
 from firmware_bridge.errors import ProfileError
 from firmware_bridge.profiles.faults import refuse, schema_fault
 from firmware_bridge.profiles.model import Channel, Matrix, Profile, SerialSettings
-from firmware_bridge.profiles.rules import show
+from firmware_bridge.profiles.rules import show, show_key
 from firmware_bridge.profiles.schema import ProfileTable
 from firmware_bridge.words import TIME_UNITS as TIME_UNITS  # the text protocols read it here
 
 __all__ = ["TIME_UNITS", "Channel", "Matrix", "Profile", "SerialSettings", "builtin_names",
-           "builtin_profiles", "load_profile", "parse_profile", "refuse", "show"]
+           "builtin_profiles", "load_profile", "parse_profile", "refuse", "show", "show_key"]
 
 
 def parse_profile(text: str, origin: str = "<text>") -> Profile:

@@ -13,7 +13,7 @@ from pydantic_core import ErrorDetails
 
 from firmware_bridge.errors import ProfileError
 from firmware_bridge.profiles.model import Profile
-from firmware_bridge.profiles.rules import RULE_ERROR, show
+from firmware_bridge.profiles.rules import RULE_ERROR, show, show_key
 from firmware_bridge.profiles.schema import RULE_BROKEN, TABLES, ProfileTable
 
 Loc = tuple[str | int, ...]
@@ -32,8 +32,8 @@ def place(loc: Loc) -> str:
     elif head in ("serial", "options", "matrix"):
         where = f"[{head}]"
     else:
-        where = str(head)
-    return " ".join([where, *map(str, rest)])
+        where = show_key(str(head))
+    return " ".join([where, *(show_key(str(part)) for part in rest)])
 
 
 def one_line(origin: str, where: str, problem: str) -> ProfileError:

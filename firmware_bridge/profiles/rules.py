@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,12 +22,18 @@ from pydantic_core import core_schema as cs
 
 RULE_ERROR = "profile_value"  # the pydantic error type of a value a rule refused
 SHOW_CHARS = 60  # how much of a refused value a message quotes
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")  # a TOML key that needs no quotes
 
 
 def show(value: Any) -> str:
     """A value as the TOML that gave it, cut to SHOW_CHARS: ``"32"``, ``[1, "x"]``, ``nan``."""
     text = _toml(value, SHOW_CHARS)
     return text if len(text) <= SHOW_CHARS else text[: SHOW_CHARS - 3] + "..."
+
+
+def show_key(key: str) -> str:
+    """A key as TOML spells it: bare (``ramp``) or quoted (``"two words"``), so on one line."""
+    return key if _BARE_KEY.fullmatch(key) else show(key)
 
 
 def _toml(value: Any, room: int) -> str:

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from firmware_bridge.errors import ProtocolError
 from firmware_bridge.frames import Counters, FrameBlock, Notice
-from firmware_bridge.profiles import Matrix, Profile, refuse, show
+from firmware_bridge.profiles import Matrix, Profile, refuse, show, show_key
 from firmware_bridge.words import PROTOCOLS
 
 
@@ -112,8 +112,9 @@ def refuse_options(profile: Profile, known: Collection[str]) -> None:
     """Refuse an ``[options]`` key that ``profile``'s protocol does not take."""
     for key in profile.options:
         if key not in known:
-            raise refuse(profile, f"[options] {key}", f"unknown key for {profile.protocol} "
-                                                      f"(known: {', '.join(known) or 'none'})")
+            raise refuse(profile, f"[options] {show_key(key)}",
+                         f"unknown key for {profile.protocol} "
+                         f"(known: {', '.join(known) or 'none'})")
 
 
 def mat_of_shape(profile: Profile, rows: int, cols: int) -> Matrix:

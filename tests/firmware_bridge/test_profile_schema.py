@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,7 @@ SCHEMA_FAULTS = [
     # unknown keys, at every level
     ("top key", CELLS + "ramp = 1\n" + ONE, "ramp", "unknown key (known here: name, protocol"),
     ("serial key", serial("ramp = 1"), "[serial] ramp", "unknown key"),
+    ("key of two lines", serial('"ra\\nmp" = 1'), '[serial] "ra\\nmp"', "unknown key"),
     ("channel key", CELLS + ONE + "ramp = 1\n", "[[channels]] #1 ramp", "unknown key"),
     ("matrix key", BLOCKFRAME + GRID + "ramp = 1\n", "[matrix] ramp", "unknown key"),
     # the top level
@@ -170,6 +172,10 @@ PROTOCOL_FAULTS = [
     # unknown keys, at every level
     ("blockframe option", BLOCKFRAME + "[options]\nramp = 1\n" + ONE, "[options] ramp",
      "unknown key for blockframe (known: dtype)"),
+    ("option of two lines", BLOCKFRAME + '[options]\n"a\\nb" = 1\n' + ONE,
+     '[options] "a\\nb"', "unknown key for blockframe"),
+    ("lines option of two lines", lines_option('"a\\nb" = 1'), "[options] for lines",
+     'unknown key(s) "a\\nb"'),
     ("blockframe mat dtype option", BLOCKFRAME + '[options]\ndtype = "int32"\n' + GRID,
      "[options] dtype", "unknown key for blockframe (known: none)"),
     ("m1616 option", M1616 + '[options]\npoll_byte = "A"\n' + M16, "[options] poll_byte",
@@ -212,6 +218,8 @@ PROTOCOL_FAULTS = [
      "header"),
     ("lines time_column", lines_option("time_column = -1"), "[options] for lines",
      "time_column"),
+    ("lines time_unit list", lines_option("time_unit = []"), "[options] for lines",
+     "time_unit"),
     ("lines prefix", lines_option("prefix = 5"), "[options] for lines", "prefix"),
     ("lines first_line", lines_option('first_line = "drop"'),
      "[options] for lines", "first_line"),
@@ -449,6 +457,17 @@ def refused_or_read(text: str, data: bytes) -> None:
 def test_random_documents_raise_nothing_but_profile_errors(doc: dict[str, Any],
                                                            data: bytes) -> None:
     refused_or_read(toml_document(doc), data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(builtin_names()),
+       st.sampled_from(sorted(OPTIONS)).flatmap(  # one key: its value is surely looked at
+           lambda key: st.fixed_dictionaries({key: OPTIONS[key] | ANY}))
+       | some(OPTIONS, 3, wild=True), st.binary(max_size=300))
+def test_random_options_raise_nothing_but_profile_errors(name: str, options: dict[str, Any],
+                                                         data: bytes) -> None:
+    doc = tomllib.loads(load_profile(name).source)  # a device every other key of fits
+    refused_or_read(toml_document({**doc, "options": options}), data)
 
 
 @settings(max_examples=300, deadline=None)
