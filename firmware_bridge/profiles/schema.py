@@ -51,6 +51,10 @@ HEADER_NAME = Text(rf"^[^\s\x00-\x1f\x7f]({_LINE}{{0,198}}[^\s\x00-\x1f\x7f])?$"
 COLUMN = Either((Whole(0, MAX_COLUMN, "a 0-based column number"), HEADER_NAME))
 FINITE = Number()
 SIDE = OneOf(BLOCK_SIDES)
+# The image edges beside each one: where the patient's left can be, given the head's edge.
+BESIDE = {"top": ("left", "right"), "bottom": ("left", "right"), "left": ("top", "bottom"),
+          "right": ("top", "bottom")}
+EDGE = OneOf(tuple(BESIDE))
 UNIT = OneOf(UNITS)
 
 
@@ -98,13 +102,23 @@ class MatrixTable(Table):
                         OneOrTwo(Number(above=0, hi=MAX_PITCH_MM))] = Matrix.pitch_mm
     raw_min: Annotated[float, FINITE] = Matrix.raw_min
     raw_max: Annotated[float, FINITE] = Matrix.raw_max
-    head_edge: Annotated[str, OneOf(("top", "bottom", "left", "right"))] = Matrix.head_edge
-    patient_left: Annotated[str, SIDE] = Matrix.patient_left
+    head_edge: Annotated[str, EDGE] = Matrix.head_edge
+    patient_left: Annotated[str, EDGE] = Matrix.patient_left
     unit: Annotated[str, UNIT] = Matrix.unit
     scale: Annotated[float, Number(nonzero=True)] = Matrix.scale
     offset: Annotated[float, FINITE] = Matrix.offset
     noise_threshold: Annotated[float, FINITE] = Matrix.noise_threshold
     dtype: Annotated[str, OneOf(tuple(DTYPES))] = Matrix.dtype
+
+    @model_validator(mode="after")
+    def _beside(self) -> MatrixTable:
+        """The patient's left is an edge beside the head's, so the two give a plane."""
+        beside = BESIDE[self.head_edge]
+        if self.patient_left not in beside:
+            raise broken("patient_left", f"must be an edge beside head_edge "
+                                         f"{show(self.head_edge)}: {' or '.join(map(show, beside))}"
+                                         f", not {show(self.patient_left)}")
+        return self
 
     @model_validator(mode="after")
     def _raw_range(self) -> MatrixTable:

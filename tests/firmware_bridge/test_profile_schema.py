@@ -153,6 +153,9 @@ SCHEMA_FAULTS = [
      'not "north"'),
     ("patient left west", BLOCKFRAME + GRID + 'patient_left = "west"\n',
      "[matrix] patient_left", 'not "west"'),
+    ("head and left on one axis", BLOCKFRAME + GRID + 'head_edge = "left"\n',
+     "[matrix] patient_left",
+     'must be an edge beside head_edge "left": "top" or "bottom", not "left"'),
     ("matrix unit psi", BLOCKFRAME + GRID + 'unit = "psi"\n', "[matrix] unit", 'not "psi"'),
     ("matrix dtype uint17", BLOCKFRAME + GRID + 'dtype = "uint17"\n', "[matrix] dtype",
      'not "uint17"'),
@@ -329,6 +332,8 @@ def test_values_a_person_may_write() -> None:
     assert mat.matrix == Matrix(rows=4, cols=4, pitch_mm=(8.0, 12.5), raw_min=-10.0,
                                 dtype="int16")
     assert parse_profile(BLOCKFRAME + GRID + "pitch_mm = 7\n").matrix.pitch_mm == (7.0, 7.0)
+    turned = parse_profile(BLOCKFRAME + GRID + 'head_edge = "left"\npatient_left = "bottom"\n')
+    assert turned.matrix == Matrix(rows=4, cols=4, head_edge="left", patient_left="bottom")
 
 
 def test_a_key_left_out_takes_the_dataclass_default() -> None:
@@ -419,7 +424,8 @@ CHANNEL = {"name": pick("left", "right", "Left", "c2", "5", "a b"),
 MATRIX = {"rows": SIZES, "cols": SIZES, "pitch_mm": st.floats(-1, 30) | st.lists(st.floats(0, 30)),
           "raw_min": st.integers(-5, 300), "raw_max": st.integers(-5, 70_000),
           "dtype": pick("uint8", "uint16", "float32", "int8", "object"),
-          "head_edge": pick("top", "north"), "patient_left": pick("right", "west"),
+          "head_edge": pick("top", "left", "north"),
+          "patient_left": pick("right", "bottom", "west"),
           "unit": pick("raw", "kPa", "psi"), "scale": st.floats(), "offset": st.floats(),
           "noise_threshold": st.floats(-10, 300)}
 
