@@ -43,6 +43,29 @@ def parse_profile(text: str, origin: str = "<text>") -> Profile:
     return table.profile(text, origin)
 
 
+def parse_stored_profile(text: str, origin: str) -> Profile:
+    """A profile a session was recorded with: checked as any profile, but one an older sotlog
+    took and this one refuses (a stricter rule since) still reads, as it was, so its session
+    opens. Only TOML that is not a profile at all is a ProfileError."""
+    try:
+        return parse_profile(text, origin)
+    except ProfileError:
+        pass
+    try:
+        doc = tomllib.loads(text)
+        matrix = doc.get("matrix")
+        return Profile(
+            name=str(doc["name"]), protocol=str(doc["protocol"]),
+            description=str(doc.get("description", "")),
+            serial=SerialSettings(**doc.get("serial", {})), options=dict(doc.get("options", {})),
+            channels=tuple(Channel(**c) for c in doc.get("channels", [])),
+            matrix=Matrix(**{**matrix, "pitch_mm": tuple(matrix.get("pitch_mm", (10.0, 10.0)))})
+            if matrix else None,
+            nominal_rate_hz=doc.get("nominal_rate_hz"), source=text, path=origin)
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as err:
+        raise ProfileError(f"{origin}: not a profile sotlog can read ({err})") from err
+
+
 def builtin_names() -> list[str]:
     """Names of the profiles that ship with sotlog."""
     return list(_builtin_names())
@@ -61,7 +84,11 @@ def load_profile(name_or_path: str | Path) -> Profile:
         text = resources.files(__name__).joinpath(f"{text_name}.toml").read_text("utf-8")
         return parse_profile(text, f"builtin:{text_name}")
     path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists():
+    try:
+        is_file = path.suffix == ".toml" or path.exists()
+    except OSError as err:  # a name too long for a path, say
+        raise ProfileError(f"unknown profile {text_name[:60]!r}: {err.strerror}") from err
+    if is_file:
         try:
             data = path.read_bytes()
         except OSError as err:

@@ -18,7 +18,7 @@ import numpy as np
 
 from firmware_bridge.errors import NotFound, ProfileError, StoreError
 from firmware_bridge.frames import FrameBlock
-from firmware_bridge.profiles import parse_profile
+from firmware_bridge.profiles import parse_stored_profile
 from sensing.calibration.conversion import Conversion
 from sensing.store import codec as store_codec
 from sensing.store.edits import describe, meta_of
@@ -38,7 +38,7 @@ def info_from_row(row: sqlite3.Row) -> SessionInfo:
     sid = row["id"]
     try:
         origin = row["profile_path"] or f"session {sid} profile"
-        profile = parse_profile(row["profile_toml"], origin)
+        profile = parse_stored_profile(row["profile_toml"], origin)
     except ProfileError as err:
         raise StoreError(f"session {sid}: its stored profile cannot be read: {err}") from err
     meta = meta_of(row)

@@ -190,3 +190,8 @@ def test_a_typo_in_a_matrix_table_is_refused() -> None:
     with pytest.raises(ProfileError, match="nominal_rate_hz"):
         parse_profile('name = "t"\nprotocol = "lines"\nnominal_rate_hz = -1\n'
                       '[[channels]]\nname = "a"\n')
+
+
+def test_a_name_too_long_for_a_path_is_one_line() -> None:
+    with pytest.raises(ProfileError, match=r"^unknown profile 'x{60}': File name too long$"):
+        load_profile("x" * 5000)

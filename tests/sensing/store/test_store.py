@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from firmware_bridge.errors import StoreError
+from firmware_bridge.errors import ProfileError, StoreError
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import Profile, parse_profile
 from sensing.calibration.conversion import zero_segments
@@ -169,6 +169,22 @@ def test_create_session_keeps_header_profile_and_owner(tmp_path: Path) -> None:
     with store.connect() as conn:
         row = conn.execute("SELECT pid, hostname, proc_token FROM sessions").fetchone()
     assert row["pid"] == os.getpid() and row["hostname"]
+
+
+def test_a_profile_a_stricter_sotlog_refuses_still_opens_its_session(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    sid = store.create_session(a_meta(), cells_profile(), port="p", device="d", t0_host=0.0)
+    older = "retired_key = 3\n" + cells_profile().source
+    with pytest.raises(ProfileError, match="retired_key"):
+        parse_profile(older, "older")
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE sessions SET profile_toml = ? WHERE id = ?", (older, sid))
+    info = store.session(sid).info
+    assert info.profile.channel_names == ["left", "right"] and "retired_key" in info.profile.source
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE sessions SET profile_toml = 'not = [toml' WHERE id = ?", (sid,))
+    with pytest.raises(StoreError, match=f"^session {sid}: its stored profile cannot be read"):
+        store.session(sid)
 
 
 def test_a_profile_without_toml_text_is_refused(tmp_path: Path) -> None:
