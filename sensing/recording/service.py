@@ -44,8 +44,6 @@ from sensing.recording.taring import end_checks, person_event, take_tare
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
 
-TARE_GRACE_S = 2.0  # how much longer than the tare window to wait for its frames
-MIN_TARE_FRAMES = 3
 EventHook = Callable[[dict[str, Any]], None]
 
 
