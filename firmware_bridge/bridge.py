@@ -371,6 +371,8 @@ class Bridge:
                 self._mark_after_gap = False
             with self._rate_lock:
                 self._rate.append((now, len(block)))
+                while self._rate[0][0] < now - RATE_WINDOW_S:  # bounded even if nobody asks
+                    self._rate.popleft()
             self._fan.frames(block, hooks)
         for notice in decoded.notices:
             self._fan.coalesce(notice)

@@ -7,6 +7,9 @@ read and check metadata through these two models; the words they accept are in
 
 from __future__ import annotations
 
+import os
+import re
+from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
@@ -29,6 +32,7 @@ from sensing.vocabulary import (
     MAX_NOTE_CHARS,
     POSITIONS,
     SHORT_LEG_SIDES,
+    SUBJECT_CODE_ENV,
     SUBJECT_CODE_HINT,
     SUBJECT_CODE_RE,
     check_choice,
@@ -51,9 +55,67 @@ ShortLeg = Annotated[str | None, BeforeValidator(_blank_is_none),
                      _one_of("short_leg", SHORT_LEG_SIDES)]
 
 
+# Shapes of a date inside a code: 1975-03-14, 19750314, 14.03.1975, 14031975, 14/3/75.
+_DATES = (
+    (re.compile(r"(?<!\d)((?:19|20)\d\d)[-./_]?(\d\d)[-./_]?(\d\d)(?!\d)"), (1, 2, 3)),
+    (re.compile(r"(?<!\d)(\d\d)[-./_]?(\d\d)[-./_]?((?:19|20)\d\d)(?!\d)"), (3, 2, 1)),
+    (re.compile(r"(?<!\d)(\d{1,2})[-./](\d{1,2})[-./](\d\d)(?!\d)"), (3, 2, 1)),
+)
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def _is_date(year: str, month: str, day: str) -> bool:
+    y = int(year) + (1900 if len(year) == 2 else 0)
+    try:
+        date(y, int(month), int(day))
+    except ValueError:
+        return False
+    return True
+
+
+def subject_code_problem(code: str) -> str | None:
+    """Why ``code`` is not a pseudonym, or None when it is one.
+
+    With ``$SOTLOG_SUBJECT_CODE_PATTERN`` set, the code must match that pattern (whole) instead
+    of the built-in shape rules; letters, digits and - _ . of at most 32 always apply.
+    """
+    if not SUBJECT_CODE_RE.match(code):
+        return "it may hold only letters, digits and - _ . (at most 32, not starting with - _ .)"
+    site = os.environ.get(SUBJECT_CODE_ENV)
+    if site:
+        try:
+            matched = re.fullmatch(site, code)
+            return None if matched else f"it does not match the site's pattern {site!r}"
+        except re.error as err:
+            return f"${SUBJECT_CODE_ENV} is not a valid pattern ({err})"
+    for pattern, (y, m, d) in _DATES:
+        for found in pattern.finditer(code):
+            if _is_date(found.group(y), found.group(m), found.group(d)):
+                return f"it holds a date ({found.group(0)})"
+    if not any(c.isdigit() for c in code):
+        return "it has no digit, as a name has none"
+    for word in _WORD.findall(code):
+        if _name_like(word):
+            return f"{word!r} reads like a name"
+    return None
+
+
+def _name_like(word: str) -> bool:
+    """A word shaped like a name: Capitalised or CamelCase from 3 letters, one case from 5
+    (short capitals such as SOT or LAB, and short lower-case tags, are codes' own words)."""
+    if len(word) < 3:
+        return False
+    if word.isupper() or word.islower():
+        return len(word) >= 5
+    return True
+
+
 def _subject_code(value: str | None) -> str | None:
-    if value is not None and not SUBJECT_CODE_RE.match(value):
-        raise ValueError(f"subject code {value!r} must be {SUBJECT_CODE_HINT}")
+    if value is not None:
+        problem = subject_code_problem(value)
+        if problem:
+            raise ValueError(f"subject code {value!r} is not a pseudonym: {problem}. Use "
+                             f"{SUBJECT_CODE_HINT}")
     return value
 
 
@@ -84,7 +146,8 @@ def _body_weight(value: float | None) -> float | None:
 
 
 class _Checked(BaseModel):
-    """A model whose constructor says what does not fit in one MetadataError line."""
+    """A model whose constructor says what does not fit in one MetadataError line (only for
+    models that are never nested: pydantic calls an overridden constructor for nested ones)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -95,8 +158,13 @@ class _Checked(BaseModel):
             raise MetadataError(describe(err)) from None
 
 
-class Block(_Checked):
-    """One wedge under the pelvis, and the channel (or mat region) that measures it."""
+class Block(BaseModel):
+    """One wedge under the pelvis, and the channel (or mat region) that measures it.
+
+    Built from text with ``Block.parse``; inside a SessionMeta its errors join the meta's line.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     side: Annotated[str, AfterValidator(_side)]
     landmark: Annotated[str, AfterValidator(_landmark)]

@@ -25,8 +25,15 @@ BODY_WEIGHT_RANGE_KG = (1.0, 400.0)
 MAX_BLOCKS = 8
 MAX_NOTE_CHARS = 2000
 MAX_EVENT_TEXT_CHARS = 500
-SUBJECT_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
-SUBJECT_CODE_HINT = "a short pseudonym like P-0042 (letters, digits, - _ . ; at most 32)"
+MAX_EVENT_DATA_BYTES = 4096  # a person's event carries a little data, never a payload
+MAX_ID = 2**63 - 1  # ids are SQLite integers
+# A subject code is a pseudonym: letters, digits, - _ . (at most 32), at least one digit, and
+# nothing shaped like a name or a date (sensing.metadata.subject_code_problem says which).
+# A site whose codes look otherwise sets its own pattern in $SOTLOG_SUBJECT_CODE_PATTERN.
+SUBJECT_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}\Z")
+SUBJECT_CODE_ENV = "SOTLOG_SUBJECT_CODE_PATTERN"
+SUBJECT_CODE_HINT = ("a pseudonym like P-0042: letters, digits, - _ . (at most 32), at least one "
+                     "digit, no names or dates")
 
 # Marks a person types during a recording; a marker and a note say nothing without their text.
 PERSON_EVENT_KINDS = ("placed", "removed", "marker", "note")
@@ -64,6 +71,7 @@ def as_dict() -> dict[str, Any]:
         "body_weight_range_kg": list(BODY_WEIGHT_RANGE_KG),
         "max_blocks": MAX_BLOCKS,
         "max_note_chars": MAX_NOTE_CHARS,
+        "max_event_text_chars": MAX_EVENT_TEXT_CHARS,
         "subject_code_pattern": SUBJECT_CODE_RE.pattern,
         "subject_code_hint": SUBJECT_CODE_HINT,
         "person_event_kinds": list(PERSON_EVENT_KINDS),

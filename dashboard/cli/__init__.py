@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "dashboard.cli.calibrate",
     "dashboard.cli.review",
     "dashboard.cli.edits",
+    "dashboard.cli.check",
     "dashboard.cli.importer",
     "dashboard.cli.output",
     "dashboard.cli.plot",

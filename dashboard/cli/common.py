@@ -5,9 +5,17 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable
 from typing import Any
 
-from sensing.vocabulary import CATEGORIES, LANDMARKS, OUTPUT_UNITS, POSITIONS, SHORT_LEG_SIDES
+from sensing.vocabulary import (
+    CATEGORIES,
+    LANDMARKS,
+    MAX_ID,
+    OUTPUT_UNITS,
+    POSITIONS,
+    SHORT_LEG_SIDES,
+)
 
 
 def add_units_arg(p: argparse.ArgumentParser, help: str = "force unit") -> None:  # noqa: A002
@@ -63,9 +71,22 @@ def session_id(text: str) -> int | str:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"session id must be a whole number or 'last', not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"session id must be positive, not {value}")
+    if not 1 <= value <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"session id must be from 1 to {MAX_ID}, not {value}")
     return value
+
+
+def whole_number(lo: int, hi: int) -> Callable[[str], int]:
+    """argparse type for a whole number from ``lo`` to ``hi`` (a port, an id)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be from {lo} to {hi}, not {value}")
+        return value
+    return parse
 
 
 def load_session(args: argparse.Namespace) -> Any:

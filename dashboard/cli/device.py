@@ -14,11 +14,14 @@ def register(sub: Any) -> None:
                                    "description where known) and sotlog's simulated devices.")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run_ports)
-    p = sub.add_parser("profiles", help="list built-in device profiles",
+    p = sub.add_parser("profiles", help="list built-in device profiles, or check one",
                        description="List the built-in device profiles. Any profile file can be "
-                                   "used with --profile path.toml (see docs/profiles.md).")
+                                   "used with --profile path.toml (see docs/profiles.md). Given "
+                                   "a name or a file, check the profile as `sotlog record` does "
+                                   "and print its TOML; a bad one is one line naming the key.")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("name", nargs="?", help="print this profile's TOML")
+    p.add_argument("name", nargs="?", metavar="NAME_OR_FILE",
+                   help="check this profile (a built-in name or a .toml file), print its TOML")
     p.set_defaults(func=run_profiles)
 
 
@@ -38,9 +41,12 @@ def run_ports(args: argparse.Namespace) -> int:
 
 def run_profiles(args: argparse.Namespace) -> int:
     from firmware_bridge.profiles import builtin_profiles, load_profile
+    from firmware_bridge.protocols import check_profile
 
     if args.name:
-        print(load_profile(args.name).source, end="")
+        profile = load_profile(args.name)
+        check_profile(profile)  # the schema passed it; now what its protocol needs, as record
+        print(profile.source, end="")
         return 0
     profiles = builtin_profiles()
     if args.json:

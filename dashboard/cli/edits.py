@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from dashboard.cli.common import add_store_arg, load_session, print_json, session_id, table
+from dashboard.cli.common import (
+    add_store_arg,
+    load_session,
+    print_json,
+    session_id,
+    table,
+    whole_number,
+)
+from sensing.vocabulary import MAX_ID
 
 
 def register(sub: Any) -> None:
@@ -23,8 +31,8 @@ def register(sub: Any) -> None:
                                    "not yet undone). The undo is itself an edit, listed by "
                                    "`sotlog edits` and undoable in turn.")
     p.add_argument("id", type=session_id, help="session id, or last")
-    p.add_argument("--edit", type=int, metavar="EDIT_ID", help="the edit to undo (see `sotlog "
-                   "edits ID`)")
+    p.add_argument("--edit", type=whole_number(1, MAX_ID), metavar="EDIT_ID",
+                   help="the edit to undo (see `sotlog edits ID`)")
     p.add_argument("--json", action="store_true", help="print JSON")
     add_store_arg(p)
     p.set_defaults(func=run_undo)

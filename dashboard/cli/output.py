@@ -49,6 +49,8 @@ def register(sub: Any) -> None:
                    "(the salt is printed on stderr; keep it to repeat the same shifts)")
     p.add_argument("--shift-salt", metavar="SALT",
                    help="with --shift-dates: use this salt instead of a random one")
+    p.add_argument("--force", action="store_true",
+                   help="write over files already in the output folder (else that is an error)")
     p.add_argument("--json", action="store_true", help="print the files written as JSON")
     add_store_arg(p)
     p.set_defaults(func=run_export)
@@ -87,13 +89,15 @@ def run_export(args: argparse.Namespace) -> int:
         if not infos:
             print("sotlog: no sessions match; nothing exported", file=sys.stderr)
         result = export_dataset(store, infos, args.format, args.out, units=args.units,
-                                strip_notes=args.strip_notes, shift=shift, progress=_progress)
+                                strip_notes=args.strip_notes, shift=shift, progress=_progress,
+                                overwrite=args.force)
         files = [*result.files, *([result.index] if result.index else [])]
     else:
         session = load_session(args)
         days = shift.days(session.info.meta.subject_code) if shift else 0
         files = export_session(session, args.format, args.out, units=args.units,
-                               strip_notes=args.strip_notes, shift_days=days)
+                               strip_notes=args.strip_notes, shift_days=days,
+                               overwrite=args.force)
     if args.json:
         print_json([str(f) for f in files])
     else:

@@ -150,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
     if ended.store_error:
         print(f"sotlog: warning: the store reported an error while recording: "
               f"{ended.store_error}", file=sys.stderr)
+    lost = {k: v for k, v in (ended.counters.get("not_stored") or {}).items() if v}
     if args.json:
         print_json({"id": ended.session_id, "uuid": ended.uuid, "status": ended.status,
                     "end_reason": ended.reason, "duration_s": ended.duration_s,
@@ -159,6 +160,11 @@ def run(args: argparse.Namespace) -> int:
               f"{ended.frames} frames ({_counter_text(ended.counters)}); {ended.reason}",
               file=sys.stderr)
         print(ended.session_id)
+    if lost or ended.store_error:  # what reached sotlog but is not in the store: not a success
+        what = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in lost.items()) or "part of it"
+        print(f"sotlog: error: session {ended.session_id} is {ended.status}: {what} not stored"
+              + (f" ({ended.store_error})" if ended.store_error else ""), file=sys.stderr)
+        return 1
     return 0
 
 

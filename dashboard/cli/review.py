@@ -56,7 +56,7 @@ def run_sessions(args: argparse.Namespace) -> int:
     if not infos:
         print("no sessions recorded yet (record one with `sotlog record`)")
         return 0
-    rows = [[str(i.id), i.started_utc[:19].replace("T", " "), i.status,
+    rows = [[str(i.id), i.started_utc[:19].replace("T", " "), "DAMAGED" if i.damaged else i.status,
              i.meta.subject_code or "-", i.meta.position or "-", i.meta.category or "-",
              fmt_num(i.duration_s, 1), str(i.n_frames), i.profile_name] for i in infos]
     print(table(rows, ["ID", "STARTED (UTC)", "STATUS", "SUBJECT", "POSITION", "CATEGORY",

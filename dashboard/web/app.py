@@ -15,8 +15,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 
-from dashboard.web.deps import TokenGate
+from dashboard.web.guard import SiteGuard, TokenGate
 from dashboard.web.routes import (
     calibrations,
     devices,
@@ -26,6 +27,7 @@ from dashboard.web.routes import (
     live,
     pages,
     sessions,
+    vocabulary,
 )
 from dashboard.web.settings import Settings
 from dashboard.web.station import Station
@@ -65,6 +67,29 @@ ERROR_STATUS: dict[type[SotlogError], int] = {
 }
 
 
+class ErrorOut(BaseModel):
+    """Every refusal: one line for a person; ``refused`` marks a tare that may be taken anyway."""
+
+    detail: str
+    refused: bool | None = None
+
+
+# What any route may answer besides its success, all with ErrorOut (documented for every route).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": words} for code, words in (
+        (400, "the request does not fit sotlog's words or rules (one line says which)"),
+        (401, "a token is needed"),
+        (403, "the viewer token cannot do this, or the request came from another web page"),
+        (404, "no such session, calibration or page"),
+        (409, "the store or the station cannot do it now (one line says why)"),
+        (411, "a request body without a Content-Length"),
+        (413, "a request body over 1 MiB"),
+        (421, "a Host this dashboard does not answer to"),
+        (422, "a request field out of range or of the wrong type (one line)"),
+    )
+}
+
+
 def status_for(err: SotlogError) -> int:
     for cls in type(err).__mro__:
         if cls in ERROR_STATUS:
@@ -78,6 +103,15 @@ async def _sotlog_error(request: Request, err: Exception) -> JSONResponse:
     if isinstance(err, TareRefused):
         body["refused"] = True  # the page offers to tare anyway
     return JSONResponse(body, status_code=status_for(err))
+
+
+async def _os_error(request: Request, err: Exception) -> JSONResponse:
+    """What the machine refused (a file, a folder, a name too long): one line, as the CLI says
+    it, not a server error."""
+    assert isinstance(err, OSError)
+    where = f" {err.filename}" if err.filename else ""
+    detail = f"cannot do that{where}: {err.strerror or err}"
+    return JSONResponse({"detail": detail[:300]}, status_code=409)
 
 
 async def _invalid_request(request: Request, err: Exception) -> JSONResponse:
@@ -118,7 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                       file=sys.stderr, flush=True)
 
     app = FastAPI(
-        title="sotlog", version=__version__, lifespan=lifespan,
+        title="sotlog", version=__version__, lifespan=lifespan, responses=ERROR_RESPONSES,
         description="Records force and timing under SOT pelvic blocks. JSON under /api; the "
                     "live stream is the WebSocket /api/live.",
     )
@@ -126,12 +160,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.station = station
     app.add_exception_handler(SotlogError, _sotlog_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(OSError, _os_error)
     for router in (devices.router, live.router, sessions.router, events.router,
-                   exports.router, figures.router, calibrations.router, pages.router):
+                   exports.router, figures.router, calibrations.router, vocabulary.router,
+                   pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(TokenGate, token=settings.resolved_token(),
                        viewer_token=settings.viewer_token)
+    app.add_middleware(SiteGuard, allowed_hosts=settings.allowed_hosts())  # outermost
     return app
 
 

@@ -42,6 +42,13 @@ class Settings(BaseModel):
     live_interval_s: Annotated[float, Field(gt=0, le=1.0)] = 0.035  # a batch per viewer, ~28/s
     ring_seconds: Annotated[float, Field(ge=10, le=3600)] = 150.0  # live history in memory
     lsl: bool = False  # also publish forces and events on Lab Streaming Layer (sotlog[lsl])
+    allow_hosts: list[Annotated[str, Field(min_length=1, max_length=253)]] = []  # --allow-host
+
+    def allowed_hosts(self) -> list[str]:
+        """Host names the dashboard answers to besides loopback: those allowed, and the address
+        it listens on when that is not a wildcard."""
+        bound = [] if self.host in ("0.0.0.0", "::", "") else [self.host]
+        return [*self.allow_hosts, *bound]
 
     def resolved_token(self) -> str | None:
         """The full-access token: the setting, else $SOTLOG_TOKEN, else None."""

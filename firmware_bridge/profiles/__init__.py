@@ -1,231 +1,108 @@
 """Device profiles: TOML files that say how a device talks and what its numbers mean.
 
 Built-in profiles live beside this module as ``<name>.toml``; a user may point at any file.
-The format is documented in docs/profiles.md. Unknown keys are errors, so a typo never passes
-silently.
+The format is documented in docs/profiles.md. Reading a profile checks it against the schema
+(``schema.py``: types, ranges, unknown keys at every level); its protocol checks the rest
+(``firmware_bridge.protocols.check_profile``). A bad profile is one line (``faults.py``).
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+
+from pydantic import ValidationError
 
 from firmware_bridge.errors import ProfileError
-from firmware_bridge.words import BLOCK_SIDES, FORCE_UNITS, OTHER_UNITS, PROTOCOLS
+from firmware_bridge.profiles.faults import refuse, schema_fault
+from firmware_bridge.profiles.model import Channel, Matrix, Profile, SerialSettings
+from firmware_bridge.profiles.rules import show, show_key
+from firmware_bridge.profiles.schema import ProfileTable
 from firmware_bridge.words import TIME_UNITS as TIME_UNITS  # the text protocols read it here
 
-
-@dataclass(frozen=True)
-class SerialSettings:
-    """Serial line settings handed to pyserial."""
-
-    baudrate: int = 115200
-    bytesize: int = 8
-    parity: str = "N"
-    stopbits: float = 1
-    rtscts: bool = False
-    dsrdtr: bool = False
-
-
-@dataclass(frozen=True)
-class Channel:
-    """One measured signal.
-
-    ``column`` is a 0-based index or a header name (text protocols), ``None`` meaning "next one in
-    order". ``scale``/``offset`` turn a raw value into ``unit``: ``value = raw * scale + offset``.
-    """
-
-    name: str
-    column: int | str | None = None
-    unit: str = "counts"
-    block: str | None = None
-    scale: float = 1.0
-    offset: float = 0.0
-
-
-@dataclass(frozen=True)
-class Matrix:
-    """Geometry and range of a pressure mat.
-
-    ``head_edge`` is the edge of frame row 0..rows-1 image nearest the patient's head (``top``
-    means row 0); ``patient_left`` says which image side (``left`` = low column index) is the
-    patient's left. ``scale``/``offset`` turn a raw sensel value into ``unit`` where known.
-    """
-
-    rows: int
-    cols: int
-    pitch_mm: tuple[float, float] = (10.0, 10.0)  # (row pitch, column pitch)
-    raw_min: float = 0
-    raw_max: float = 255
-    head_edge: str = "top"
-    patient_left: str = "left"
-    unit: str = "raw"
-    scale: float = 1.0
-    offset: float = 0.0
-    noise_threshold: float = 0  # raw values at or below this count as no contact
-    dtype: str = "uint16"
-
-
-@dataclass(frozen=True)
-class Profile:
-    """A device: its protocol, serial settings, protocol options, channels or matrix."""
-
-    name: str
-    protocol: str
-    description: str = ""
-    serial: SerialSettings = field(default_factory=SerialSettings)
-    options: dict[str, Any] = field(default_factory=dict)
-    channels: tuple[Channel, ...] = ()
-    matrix: Matrix | None = None
-    nominal_rate_hz: float | None = None
-    source: str = ""  # the TOML text as loaded, stored with every session
-    path: str = ""  # where it came from: "builtin:<name>" or a file path
-
-    @property
-    def is_matrix(self) -> bool:
-        return self.matrix is not None
-
-    @property
-    def frame_shape(self) -> tuple[int, ...]:
-        if self.matrix is not None:
-            return (self.matrix.rows, self.matrix.cols)
-        return (len(self.channels),)
-
-    @property
-    def channel_names(self) -> list[str]:
-        return [c.name for c in self.channels]
-
-
-_TOP_KEYS = {"name", "protocol", "description", "serial", "options", "channels", "matrix",
-             "nominal_rate_hz"}
-_SERIAL_KEYS = set(SerialSettings.__dataclass_fields__)
-_CHANNEL_KEYS = set(Channel.__dataclass_fields__)
-_MATRIX_KEYS = set(Matrix.__dataclass_fields__)
-
-
-def _check_keys(table: dict[str, Any], allowed: set[str], where: str, origin: str) -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise ProfileError(f"{origin}: unknown key(s) {', '.join(unknown)} in {where}")
+__all__ = ["TIME_UNITS", "Channel", "Matrix", "Profile", "SerialSettings", "builtin_names",
+           "builtin_profiles", "load_profile", "parse_profile", "refuse", "show", "show_key"]
 
 
 def parse_profile(text: str, origin: str = "<text>") -> Profile:
-    """Parse and validate profile TOML text; ``origin`` names it in error messages."""
+    """Parse and check profile TOML text against the schema; ``origin`` names it in errors.
+
+    What the profile's protocol alone knows is checked by
+    ``firmware_bridge.protocols.check_profile``, as a decoder is made.
+    """
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ProfileError(f"{origin}: not valid TOML: {err}") from err
-    _check_keys(doc, _TOP_KEYS, "the top level", origin)
-    for key in ("name", "protocol"):
-        if not isinstance(doc.get(key), str) or not doc[key]:
-            raise ProfileError(f"{origin}: '{key}' is required and must be a string")
-    if doc["protocol"] not in PROTOCOLS:
-        known = ", ".join(sorted(PROTOCOLS))
-        raise ProfileError(f"{origin}: unknown protocol {doc['protocol']!r} (known: {known})")
-    serial_doc = doc.get("serial", {})
-    _check_keys(serial_doc, _SERIAL_KEYS, "[serial]", origin)
     try:
-        serial = SerialSettings(**serial_doc)
-    except TypeError as err:
-        raise ProfileError(f"{origin}: [serial]: {err}") from err
-
-    channels = []
-    for i, ch in enumerate(doc.get("channels", [])):
-        _check_keys(ch, _CHANNEL_KEYS, f"[[channels]] #{i + 1}", origin)
-        if "name" not in ch:
-            raise ProfileError(f"{origin}: [[channels]] #{i + 1} needs a 'name'")
-        if ch.get("block") not in (None, *BLOCK_SIDES):
-            raise ProfileError(f"{origin}: channel {ch['name']!r}: block must be left or right")
-        unit = ch.get("unit", "counts")
-        if unit not in FORCE_UNITS and unit not in OTHER_UNITS:
-            raise ProfileError(f"{origin}: channel {ch['name']!r}: unknown unit {unit!r}")
-        channels.append(Channel(**ch))
-    names = [c.name for c in channels]
-    if len(set(names)) != len(names):
-        raise ProfileError(f"{origin}: channel names must be unique")
-
-    matrix = None
-    if "matrix" in doc:
-        m = dict(doc["matrix"])
-        _check_keys(m, _MATRIX_KEYS, "[matrix]", origin)
-        if "pitch_mm" in m:
-            p = m["pitch_mm"]
-            m["pitch_mm"] = (float(p), float(p)) if isinstance(p, int | float) else tuple(p)
-        try:
-            matrix = Matrix(**m)
-        except TypeError as err:
-            raise ProfileError(f"{origin}: [matrix]: {err}") from err
-        if matrix.rows < 1 or matrix.cols < 1:
-            raise ProfileError(f"{origin}: [matrix] rows and cols must be positive")
-        if matrix.head_edge not in ("top", "bottom", "left", "right"):
-            raise ProfileError(f"{origin}: [matrix] head_edge must be top, bottom, left or right")
-        _check_matrix(matrix, origin)
-    if matrix is None and not channels:
-        raise ProfileError(f"{origin}: a profile needs [[channels]] or a [matrix]")
-    if not isinstance(doc.get("options", {}), dict):
-        raise ProfileError(f"{origin}: 'options' must be a table ([options])")
-    rate = doc.get("nominal_rate_hz")
-    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float)
-                             or rate <= 0):
-        raise ProfileError(f"{origin}: nominal_rate_hz must be a positive number")
-
-    return Profile(
-        name=doc["name"],
-        protocol=doc["protocol"],
-        description=doc.get("description", ""),
-        serial=serial,
-        options=dict(doc.get("options", {})),
-        channels=tuple(channels),
-        matrix=matrix,
-        nominal_rate_hz=doc.get("nominal_rate_hz"),
-        source=text,
-        path=origin,
-    )
+        table = ProfileTable.model_validate(doc)
+    except ValidationError as err:
+        raise schema_fault(err, origin) from err
+    return table.profile(text, origin)
 
 
-def _check_matrix(m: Matrix, origin: str) -> None:
-    """The [matrix] values a typo could break: side names, unit, dtype, range, pitch."""
-    import numpy as np
-
-    if m.patient_left not in BLOCK_SIDES:
-        raise ProfileError(f"{origin}: [matrix] patient_left must be left or right")
-    if m.unit not in FORCE_UNITS and m.unit not in OTHER_UNITS:
-        raise ProfileError(f"{origin}: [matrix] unknown unit {m.unit!r}")
+def parse_stored_profile(text: str, origin: str) -> Profile:
+    """A profile a session was recorded with: checked as any profile, but one an older sotlog
+    took and this one refuses (a stricter rule since) still reads, as it was, so its session
+    opens. Only TOML that is not a profile at all is a ProfileError."""
     try:
-        np.dtype(m.dtype)
-    except TypeError as err:
-        raise ProfileError(f"{origin}: [matrix] dtype {m.dtype!r} is not a numpy type") from err
-    if not m.raw_min < m.raw_max:
-        raise ProfileError(f"{origin}: [matrix] raw_min must be below raw_max")
-    if len(m.pitch_mm) != 2 or not all(p > 0 for p in m.pitch_mm):
-        raise ProfileError(f"{origin}: [matrix] pitch_mm must be one or two positive numbers")
+        return parse_profile(text, origin)
+    except ProfileError:
+        pass
+    try:
+        doc = tomllib.loads(text)
+        matrix = doc.get("matrix")
+        return Profile(
+            name=str(doc["name"]), protocol=str(doc["protocol"]),
+            description=str(doc.get("description", "")),
+            serial=SerialSettings(**doc.get("serial", {})), options=dict(doc.get("options", {})),
+            channels=tuple(Channel(**c) for c in doc.get("channels", [])),
+            matrix=Matrix(**{**matrix, "pitch_mm": tuple(matrix.get("pitch_mm", (10.0, 10.0)))})
+            if matrix else None,
+            nominal_rate_hz=doc.get("nominal_rate_hz"), source=text, path=origin)
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as err:
+        raise ProfileError(f"{origin}: not a profile sotlog can read ({err})") from err
 
 
 def builtin_names() -> list[str]:
     """Names of the profiles that ship with sotlog."""
+    return list(_builtin_names())
+
+
+@cache
+def _builtin_names() -> tuple[str, ...]:  # the package's files do not change while it runs
     folder = resources.files(__name__)
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+    return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml")))
 
 
 def load_profile(name_or_path: str | Path) -> Profile:
-    """A built-in profile by name, or a profile file by path."""
+    """A built-in profile by name, or a profile file by path (UTF-8 text, a BOM allowed)."""
     text_name = str(name_or_path)
-    if text_name in builtin_names():
+    if text_name in _builtin_names():
         text = resources.files(__name__).joinpath(f"{text_name}.toml").read_text("utf-8")
         return parse_profile(text, f"builtin:{text_name}")
     path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists():
+    try:
+        is_file = path.suffix == ".toml" or path.exists()
+    except OSError as err:  # a name too long for a path, say
+        raise ProfileError(f"unknown profile {text_name[:60]!r}: {err.strerror}") from err
+    if is_file:
         try:
-            text = path.read_text("utf-8")
+            data = path.read_bytes()
         except OSError as err:
             raise ProfileError(f"cannot read profile {path}: {err.strerror}") from err
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            raise ProfileError(f"{path}: not UTF-8 text (byte 0x{data[err.start]:02x} at "
+                               f"offset {err.start}); save the file as UTF-8") from err
         return parse_profile(text, str(path))
-    known = ", ".join(builtin_names())
+    known = ", ".join(_builtin_names())
     raise ProfileError(f"unknown profile {text_name!r} (built-in: {known}; or give a .toml path)")
 
 
 def builtin_profiles() -> list[Profile]:
-    return [load_profile(n) for n in builtin_names()]
+    """Every built-in profile, loaded and checked against the schema."""
+    return [load_profile(n) for n in _builtin_names()]

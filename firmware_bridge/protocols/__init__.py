@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import abc
 import importlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from firmware_bridge.errors import ProtocolError
 from firmware_bridge.frames import Counters, FrameBlock, Notice
+from firmware_bridge.profiles import Matrix, Profile, refuse, show, show_key
 from firmware_bridge.words import PROTOCOLS
-
-if TYPE_CHECKING:
-    from firmware_bridge.profiles import Profile
-
 
 
 @dataclass
@@ -43,6 +41,12 @@ class Decoder(abc.ABC):
     def frame_shape(self) -> tuple[int, ...]:
         """Shape of one frame: ``(channels,)`` or ``(rows, cols)``."""
         return self.profile.frame_shape
+
+    @classmethod
+    @abc.abstractmethod
+    def check_profile(cls, profile: Profile) -> None:
+        """Refuse a profile this protocol cannot read (the schema has passed it): a ProfileError
+        of one line naming the key. ``make_decoder`` calls it before building a decoder."""
 
     @classmethod
     @abc.abstractmethod
@@ -94,12 +98,47 @@ def decoder_class(name: str) -> type[Decoder]:
     return cls
 
 
+def _checked(profile: Profile) -> type[Decoder]:
+    cls = decoder_class(profile.protocol)
+    cls.check_profile(profile)
+    return cls
+
+
+def check_profile(profile: Profile) -> None:
+    """Refuse ``profile`` if its protocol cannot read it: what a recording checks after the
+    schema, and all ``sotlog profiles FILE`` adds to loading the file."""
+    _checked(profile)
+
+
 def make_decoder(profile: Profile) -> Decoder:
-    """A fresh decoder for ``profile``."""
-    return decoder_class(profile.protocol)(profile)
+    """A fresh decoder for ``profile``, checked by its protocol first."""
+    return _checked(profile)(profile)
 
 
 def read_size(profile: Profile) -> int | None:
     """Bytes per read of ``profile``'s protocol as a port delivers them: one frame's size, or
     None for one line per read (text protocols)."""
-    return decoder_class(profile.protocol).read_size(profile)
+    return _checked(profile).read_size(profile)
+
+
+def refuse_options(profile: Profile, known: Collection[str]) -> None:
+    """Refuse an ``[options]`` key that ``profile``'s protocol does not take."""
+    for key in profile.options:
+        if key not in known:
+            raise refuse(profile, f"[options] {show_key(key)}",
+                         f"unknown key for {profile.protocol} "
+                         f"(known: {', '.join(known) or 'none'})")
+
+
+def mat_of_shape(profile: Profile, rows: int, cols: int) -> Matrix:
+    """``profile``'s matrix, refused unless it is ``rows`` x ``cols``: the only shape its device
+    sends."""
+    m, shape = profile.matrix, f"{rows}x{cols}"
+    if m is None:
+        raise refuse(profile, "[[channels]]", f"{profile.protocol} reads a {shape} mat: it needs "
+                                              "a [matrix], not [[channels]]")
+    for key, want in (("rows", rows), ("cols", cols)):
+        if getattr(m, key) != want:
+            raise refuse(profile, f"[matrix] {key}", f"{profile.protocol} mats are {shape}: "
+                                                     f"must be {want}, not {show(getattr(m, key))}")
+    return m

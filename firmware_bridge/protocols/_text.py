@@ -18,7 +18,7 @@ import numpy as np
 
 from firmware_bridge.errors import ProfileError
 from firmware_bridge.frames import Notice
-from firmware_bridge.profiles import TIME_UNITS, Profile
+from firmware_bridge.profiles import TIME_UNITS, Profile, show_key
 from firmware_bridge.protocols._numbers import LF, number
 
 CR, CRLF = b"\r", b"\r\n"
@@ -253,7 +253,7 @@ def _column(value: Any) -> int | str:
 
 
 def _time_unit(value: Any) -> float:
-    if value not in TIME_UNITS:
+    if not isinstance(value, str) or value not in TIME_UNITS:  # a TOML array is not hashable
         raise ValueError(f"must be one of {', '.join(TIME_UNITS)}")
     return TIME_UNITS[value]
 
@@ -287,7 +287,7 @@ def parse_options(profile: Profile, protocol: str, allowed: tuple[str, ...],
     where = f"{profile.path or profile.name}: [options] for {protocol}"
     unknown = sorted(set(profile.options) - set(allowed))
     if unknown:
-        raise ProfileError(f"{where}: unknown key(s) {', '.join(unknown)} "
+        raise ProfileError(f"{where}: unknown key(s) {', '.join(map(show_key, unknown))} "
                            f"(known: {', '.join(allowed)})")
     values: dict[str, Any] = {}
     for key, raw in {**(defaults or {}), **profile.options}.items():

@@ -16,6 +16,8 @@ import numpy as np
 
 from firmware_bridge.errors import ProtocolError
 from firmware_bridge.frames import FLAG_AFTER_GAP, FrameBlock, Notice
+from firmware_bridge.profiles import refuse, show
+from firmware_bridge.protocols import refuse_options
 from firmware_bridge.protocols._binary import BinaryDecoder, gather
 
 if TYPE_CHECKING:
@@ -109,6 +111,23 @@ class BlockframeDecoder(BinaryDecoder):
         self._seqs: list[int] = []
         self._times: list[int] = []
         self._after_gap: list[int] = []  # their indices among them
+
+    @classmethod
+    def check_profile(cls, profile: Profile) -> None:
+        """Channels in order (no columns) or a mat, in a dtype blockframe carries."""
+        for i, ch in enumerate(profile.channels):
+            if ch.column is not None:
+                raise refuse(profile, f"[[channels]] #{i + 1} column", "blockframe sends its "
+                             "channels in order, without columns: leave column out")
+        if profile.matrix is not None:
+            refuse_options(profile, ())  # a mat's dtype is [matrix] dtype
+            where, dtype = "[matrix] dtype", profile.matrix.dtype
+        else:
+            refuse_options(profile, ("dtype",))
+            where, dtype = "[options] dtype", profile.options.get("dtype", "int32")
+        if not (isinstance(dtype, str) and dtype in _CODE_BY_NAME):
+            raise refuse(profile, where, f"must be a dtype blockframe carries "
+                                         f"({', '.join(sorted(_CODE_BY_NAME))}), not {show(dtype)}")
 
     @classmethod
     def read_size(cls, profile: Profile) -> int:

@@ -16,9 +16,8 @@ from typing import NamedTuple, cast
 
 import numpy as np
 
-from firmware_bridge.errors import ProfileError
 from firmware_bridge.frames import FrameBlock
-from firmware_bridge.profiles import Profile
+from firmware_bridge.profiles import Profile, refuse, show
 from firmware_bridge.protocols import Decoded
 from firmware_bridge.protocols._layout import Layout, place_columns
 from firmware_bridge.protocols._numbers import (
@@ -67,23 +66,9 @@ class LinesDecoder(TextDecoder):
 
     def __init__(self, profile: Profile) -> None:
         super().__init__(profile)
-        where = f"{profile.path or profile.name}: lines"
-        if profile.matrix is not None or not profile.channels:
-            raise ProfileError(f"{where}: needs [[channels]] (use matrix_lines for a mat)")
         self.options = opts = parse_options(profile, "lines", OPTIONS)
         self._columns = [c.column for c in profile.channels]
-        for ch in profile.channels:
-            col = ch.column
-            if isinstance(col, bool) or not (col is None or isinstance(col, str)
-                                             or (isinstance(col, int) and col >= 0)):
-                raise ProfileError(f"{where}: channel {ch.name!r}: column must be a 0-based "
-                                   "number, a header name, or left out")
         self._names = [c for c in (opts.time_column, *self._columns) if isinstance(c, str)]
-        if self._names and opts.header == "no":
-            raise ProfileError(f'{where}: columns named by header need header = "auto" or "yes"')
-        numbered = [c for c in (opts.time_column, *self._columns) if isinstance(c, int)]
-        if len(set(numbered)) != len(numbered):
-            raise ProfileError(f"{where}: two channels (or a channel and the time) share a column")
         if opts.prefix == "auto":
             self._prefix: re.Pattern[bytes] | None = _AUTO_PREFIX
         elif opts.prefix:
@@ -106,6 +91,28 @@ class LinesDecoder(TextDecoder):
                                                   + (opts.delimiter or b"")))
 
     # -- the Decoder interface ------------------------------------------------------------------
+
+    @classmethod
+    def check_profile(cls, profile: Profile) -> None:
+        """Load cells, the options, and columns that can be found: by a header name only when
+        a header may come, and no column given twice."""
+        if profile.matrix is not None or not profile.channels:
+            raise refuse(profile, "[matrix]" if profile.matrix else "[[channels]]",
+                         "lines reads load cells: it needs [[channels]], not a [matrix] "
+                         "(matrix_lines reads a mat)")
+        opts = parse_options(profile, "lines", OPTIONS)
+        taken = {opts.time_column: "the time column"} if opts.time_column is not None else {}
+        for i, ch in enumerate(profile.channels):
+            where, col = f"[[channels]] #{i + 1} column", ch.column
+            if isinstance(col, str) and opts.header == "no":
+                raise refuse(profile, where, f"the header name {show(col)} needs [options] "
+                                             'header = "auto" or "yes", not "no"')
+            if col is None:
+                continue
+            if col in taken:
+                raise refuse(profile, where, f"{show(col)} is {taken[col]} too; two values "
+                                             "cannot share a column")
+            taken[col] = f"channel #{i + 1}'s column"
 
     @classmethod
     def read_size(cls, profile: Profile) -> None:

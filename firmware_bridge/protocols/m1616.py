@@ -14,6 +14,8 @@ import numpy as np
 
 from firmware_bridge.errors import ProtocolError
 from firmware_bridge.frames import FrameBlock, Notice
+from firmware_bridge.profiles import refuse, show
+from firmware_bridge.protocols import mat_of_shape, refuse_options
 from firmware_bridge.protocols._binary import BinaryDecoder, gather
 
 if TYPE_CHECKING:
@@ -53,6 +55,15 @@ class M1616Decoder(BinaryDecoder):
         if profile.matrix is None or self.frame_shape != (ROWS, COLS):
             raise ProtocolError(f"profile {profile.name!r}: m1616 needs a 16x16 [matrix]")
         self.last_trailer = b""
+
+    @classmethod
+    def check_profile(cls, profile: Profile) -> None:
+        """A 16x16 mat of uint16 values; m1616 has no options."""
+        refuse_options(profile, ())
+        dtype = mat_of_shape(profile, ROWS, COLS).dtype
+        if dtype != "uint16":
+            raise refuse(profile, "[matrix] dtype",
+                         f'm1616 sends uint16 values: must be "uint16", not {show(dtype)}')
 
     @classmethod
     def read_size(cls, profile: Profile) -> int:

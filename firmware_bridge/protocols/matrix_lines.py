@@ -12,9 +12,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from firmware_bridge.errors import ProfileError
 from firmware_bridge.frames import FLAG_OUT_OF_RANGE, FrameBlock, Notice
-from firmware_bridge.profiles import Profile
+from firmware_bridge.profiles import Profile, refuse
 from firmware_bridge.protocols import Decoded
 from firmware_bridge.protocols._numbers import LF, number_bytes, parse_block
 from firmware_bridge.protocols._text import (
@@ -42,8 +41,7 @@ class MatrixLinesDecoder(TextDecoder):
     def __init__(self, profile: Profile) -> None:
         super().__init__(profile)
         m = profile.matrix
-        if m is None:
-            raise ProfileError(f"{profile.path or profile.name}: {self.name} needs a [matrix]")
+        assert m is not None, "make_decoder checks the profile first"
         self.options = opts = parse_options(profile, self.name, self.OPTIONS, self.DEFAULTS)
         self._shape = (m.rows, m.cols)
         self._nvals = m.rows * m.cols
@@ -75,6 +73,14 @@ class MatrixLinesDecoder(TextDecoder):
         return self._header is None and (named_time or self.options.header == "yes")
 
     # -- the Decoder interface ------------------------------------------------------------------
+
+    @classmethod
+    def check_profile(cls, profile: Profile) -> None:
+        """A mat, and the options this protocol takes."""
+        if profile.matrix is None:
+            raise refuse(profile, "[[channels]]", f"{cls.name} needs a [matrix] (it reads a "
+                                                  "mat), not [[channels]]")
+        parse_options(profile, cls.name, cls.OPTIONS, cls.DEFAULTS)
 
     @classmethod
     def read_size(cls, profile: Profile) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from firmware_bridge.errors import DeviceError
+from firmware_bridge.protocols.blockframe import encode_frame
 
 
 class Wire(abc.ABC):
@@ -62,10 +62,6 @@ class Blockframes(Wire):
     """sotlog's own binary frames, written by ``firmware_bridge.protocols.blockframe``."""
 
     def __init__(self) -> None:
-        try:
-            from firmware_bridge.protocols.blockframe import encode_frame
-        except ImportError as err:
-            raise DeviceError(f"sim://: the blockframe protocol cannot be loaded: {err}") from err
         self._encode: Callable[[np.ndarray, int, int], bytes] = encode_frame
 
     def render(self, seq0: int, device_us: np.ndarray, values: np.ndarray) -> list[bytes]:

@@ -281,7 +281,9 @@ def describe_zeros(conversion: dict[str, Any] | None, names: list[str]) -> list[
     """
     conversion = conversion or {}
     fits = ((conversion.get("calibration") or {}).get("channels") or {})
-    segments = zero_segments(conversion) or [{"from_s": None, "offsets": {}}]
+    segments = zero_segments(conversion)
+    if not segments or segments[0].get("from_s") is not None:  # until the first tare
+        segments = [{"from_s": None, "offsets": {}}, *segments]
     out = []
     for k, seg in enumerate(segments):
         until = segments[k + 1]["from_s"] if k + 1 < len(segments) else None

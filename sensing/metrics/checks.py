@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from firmware_bridge.errors import CalibrationError
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import Profile
 from firmware_bridge.words import FORCE_UNITS
@@ -55,8 +56,6 @@ def _setting(value: float | None, env: str, default: float) -> float:
         try:
             return float(text)
         except ValueError:
-            from firmware_bridge.errors import CalibrationError
-
             raise CalibrationError(f"${env} must be a number, not {text!r}") from None
     return default
 

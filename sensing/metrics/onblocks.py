@@ -76,7 +76,7 @@ class LiveOnBlocks:
         self.start(None)
 
     def start(self, host_time: float | None) -> None:
-        """Count from ``host_time`` (None: stop counting and forget)."""
+        """Count from ``host_time`` (None: stop counting); the high total starts afresh."""
         with self._lock:
             self._from = host_time
             self._peak = 0.0
@@ -90,25 +90,30 @@ class LiveOnBlocks:
         return max(floor, LOADED_SHARE * self._peak)
 
     def add(self, host_time: np.ndarray, total: np.ndarray) -> None:
-        """Frames that arrived at ``host_time`` with these totals (in ``unit``)."""
+        """Frames that arrived at ``host_time`` with these totals (in ``unit``).
+
+        Whether the load is on the blocks is judged always (the live view shows it before Start
+        too, by the highest total since the device opened or the last Start); time is counted
+        only from the start given to ``start``.
+        """
         if not len(host_time):
             return
         with self._lock:
             prev = self._last
             self._last = float(host_time[-1])
+            self._peak = max(self._peak, float(np.nanmax(total, initial=0.0)))
+            on = total > self.threshold
+            self.loaded = bool(on[-1])
             if self._from is None:
                 return
             keep = host_time >= self._from
             if not keep.any():
                 return
-            t, x = host_time[keep], total[keep]
-            self._peak = max(self._peak, float(np.nanmax(x, initial=0.0)))
+            t = host_time[keep]
             start = t[0] if prev is None or prev < self._from else prev
             dt = np.minimum(np.diff(np.concatenate([[start], t])), MAX_STEP_S)
-            on = x > self.threshold
             # each frame counts from the one before it, so the step ending here is this frame's
-            self.loaded_s += float(dt[on].sum())
-            self.loaded = bool(on[-1])
+            self.loaded_s += float(dt[on[keep]].sum())
 
 
 def rule() -> dict[str, Any]:

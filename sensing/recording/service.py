@@ -44,8 +44,6 @@ from sensing.recording.taring import end_checks, person_event, take_tare
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
 
-TARE_GRACE_S = 2.0  # how much longer than the tare window to wait for its frames
-MIN_TARE_FRAMES = 3
 EventHook = Callable[[dict[str, Any]], None]
 
 
@@ -244,7 +242,7 @@ class RecordingService:
         With ``session_id`` of a session no longer recording (the page kept the event while
         the server could not be reached), it is added to that stored session at ``time_s``.
         """
-        text = person_event(kind, text)
+        text = person_event(kind, text, data)
         rec = self.recording
         if session_id is not None and (rec is None or rec.session_id != session_id):
             if time_s is None:

@@ -19,9 +19,15 @@ from firmware_bridge.profiles import Profile
 from sensing.calibration.capture import FrameTap
 from sensing.calibration.tare import check_tare, forced, refusal, tare_offsets
 from sensing.metrics.checks import Finding, frame_windows, saturation, zero_drift
+from sensing.plainjson import dumps
 from sensing.recording.setup import channel_names
 from sensing.store.sessions import Store
-from sensing.vocabulary import PERSON_EVENT_KINDS, TEXT_EVENT_KINDS
+from sensing.vocabulary import (
+    MAX_EVENT_DATA_BYTES,
+    MAX_EVENT_TEXT_CHARS,
+    PERSON_EVENT_KINDS,
+    TEXT_EVENT_KINDS,
+)
 
 TARE_GRACE_S = 2.0  # how much longer than the tare window to wait for its frames
 MIN_TARE_FRAMES = 3
@@ -62,14 +68,22 @@ def end_checks(store: Store, session_id: int) -> list[Finding]:
     return findings
 
 
-def person_event(kind: str, text: str) -> str:
-    """The text of a person's event, checked: a known kind, and text where it needs some."""
+def person_event(kind: str, text: str, data: dict[str, Any] | None = None) -> str:
+    """The text of a person's event, checked: a known kind, text where it needs some and not
+    too much, and a little data at most."""
     if kind not in PERSON_EVENT_KINDS:
         raise MetadataError(f"event kind must be one of {', '.join(PERSON_EVENT_KINDS)}, "
                             f"not {kind!r}")
     text = text.strip()
     if kind in TEXT_EVENT_KINDS and not text:
         raise MetadataError(f"a {kind} needs some text")
+    if len(text) > MAX_EVENT_TEXT_CHARS:
+        raise MetadataError(f"an event's text is at most {MAX_EVENT_TEXT_CHARS} characters, "
+                            f"not {len(text)}")
+    size = len(dumps(data or {}).encode())
+    if size > MAX_EVENT_DATA_BYTES:
+        raise MetadataError(f"an event's data is at most {MAX_EVENT_DATA_BYTES} bytes of JSON, "
+                            f"not {size}")
     return text
 
 

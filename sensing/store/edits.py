@@ -13,10 +13,13 @@ import sqlite3
 from typing import Any
 
 from firmware_bridge.errors import NotFound, StoreError
+from sensing.calibration.conversion import zero_segments
+from sensing.mat.blocks import REGIONS_KEY
 from sensing.metadata import FIELDS as META_FIELDS
 from sensing.metadata import SessionMeta
 from sensing.plainjson import dumps
 from sensing.store.schema import insert
+from sensing.vocabulary import LANDMARK_LABELS
 
 CONVERSION = "conversion"
 
@@ -113,3 +116,58 @@ def undo(conn: sqlite3.Connection, row: sqlite3.Row, edit_id: int, at_utc: str) 
     if after == before:
         raise StoreError(f"edit {edit_id} of session {sid}: {field} already holds its old value")
     return int(after)
+
+
+FIELD_LABELS = {"subject_code": "Subject code", "position": "Position", "category": "Category",
+                "short_leg": "Short-leg side", "body_weight_kg": "Body weight", "note": "Note",
+                "blocks": "Blocks"}
+
+
+def describe(field: str, old: Any, new: Any, undoes: int | None = None) -> str:
+    """One edit in words a practitioner reads: ``Category II → I``,
+    ``Tare from 12.34 s (left 8123.0, right 7990.5 raw)``, ``Undo of edit 5: ...``."""
+    text = _describe_conversion(old or {}, new or {}) if field == CONVERSION else (
+        f"{FIELD_LABELS.get(field, field)} {_value(field, old)} → {_value(field, new)}")
+    return f"Undo of edit {undoes}: {text}" if undoes is not None else text
+
+
+def _value(field: str, value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if field == "blocks":
+        return ", ".join(
+            f"{b['side']} {LANDMARK_LABELS.get(b['landmark'], b['landmark'])}"
+            + (f" {b['angle_deg']:g}°" if b.get("angle_deg") is not None else "")
+            + (f" ({b['channel']})" if b.get("channel") else "") for b in value) or "none"
+    if field == "body_weight_kg":
+        return f"{value:g} kg"
+    if field == "note":
+        return f"“{value}”" if len(str(value)) <= 60 else f"“{str(value)[:57]}…”"
+    return str(value)
+
+
+def _describe_conversion(old: dict[str, Any], new: dict[str, Any]) -> str:
+    before, after = zero_segments(old), zero_segments(new)
+    parts = [_segment(s) for s in after if s not in before]
+    parts += [f"{_segment(s)} taken out" for s in before if s not in after]
+    if old.get("calibration") != new.get("calibration"):
+        parts.append(f"Calibration changed ({_calibrations(old)} → {_calibrations(new)})")
+    if old.get(REGIONS_KEY) != new.get(REGIONS_KEY):
+        regions = new.get(REGIONS_KEY)
+        parts.append("Block regions set by hand: " + ", ".join(
+            f"{r['name']} rows {r['r0']}–{r['r1'] - 1}, columns {r['c0']}–{r['c1'] - 1}"
+            for r in regions) if regions else "Block regions found on the data again")
+    return "; ".join(parts) or "Conversion rewritten, no change"
+
+
+def _segment(segment: dict[str, Any]) -> str:
+    at = segment.get("from_s")
+    offsets = ", ".join(f"{k} {v:.1f}" for k, v in (segment.get("offsets") or {}).items())
+    return (f"Tare from {'the start' if at is None else f'{at:.2f} s'} ({offsets} raw)"
+            + (", taken anyway" if segment.get("forced") else ""))
+
+
+def _calibrations(conversion: dict[str, Any]) -> str:
+    channels = ((conversion.get("calibration") or {}).get("channels") or {})
+    ids = [f"{name}: {spec.get('id')}" for name, spec in channels.items()]
+    return f"calibration {', '.join(ids)}" if ids else "the profile's scale"

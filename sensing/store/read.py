@@ -18,13 +18,13 @@ import numpy as np
 
 from firmware_bridge.errors import NotFound, ProfileError, StoreError
 from firmware_bridge.frames import FrameBlock
-from firmware_bridge.profiles import parse_profile
+from firmware_bridge.profiles import parse_stored_profile
 from sensing.calibration.conversion import Conversion
 from sensing.store import codec as store_codec
-from sensing.store.edits import meta_of
+from sensing.store.edits import describe, meta_of
 from sensing.store.matread import mat_samples, session_regions
 from sensing.store.records import Edit, Event, Samples, SessionInfo
-from sensing.store.schema import connect
+from sensing.store.schema import connect, damaged
 
 # Every session column, plus the frame count and the time of the last frame, from the indexes.
 INFO_SELECT = """SELECT s.*,
@@ -38,7 +38,7 @@ def info_from_row(row: sqlite3.Row) -> SessionInfo:
     sid = row["id"]
     try:
         origin = row["profile_path"] or f"session {sid} profile"
-        profile = parse_profile(row["profile_toml"], origin)
+        profile = parse_stored_profile(row["profile_toml"], origin)
     except ProfileError as err:
         raise StoreError(f"session {sid}: its stored profile cannot be read: {err}") from err
     meta = meta_of(row)
@@ -58,10 +58,10 @@ def info_from_row(row: sqlite3.Row) -> SessionInfo:
 class Session:
     """One stored session, read through its own connection."""
 
-    def __init__(self, path: Path, session_id: int) -> None:
+    def __init__(self, path: Path, session_id: int, immutable: bool = False) -> None:
         self.path = Path(path)
         self.id = session_id
-        self._conn = connect(self.path, readonly=True)
+        self._conn = connect(self.path, readonly=True, immutable=immutable)
         self._lock = threading.Lock()
         self.info = self._load_info()
         self._regions_cache: tuple[str, int, list[Any]] | None = None  # mat_regions()
@@ -70,11 +70,26 @@ class Session:
         try:
             with self._lock:
                 return self._conn.execute(sql, args).fetchall()
-        except sqlite3.DatabaseError as err:
+        except sqlite3.OperationalError as err:
             raise StoreError(f"cannot read session {self.id} from {self.path}: {err}") from err
+        except sqlite3.DatabaseError as err:
+            raise damaged(self.path, err, f"session {self.id}") from err
 
     def _load_info(self) -> SessionInfo:
-        rows = self._query(INFO_SELECT + " WHERE s.id = ?", (self.id,))
+        try:
+            rows = self._query(INFO_SELECT + " WHERE s.id = ?", (self.id,))
+        except StoreError as err:
+            if not isinstance(err.__cause__, sqlite3.DatabaseError) or isinstance(
+                    err.__cause__, sqlite3.OperationalError):
+                raise
+            # The samples' index is damaged: the header still reads, without the counts.
+            rows = self._query("SELECT s.*, 0 AS n_frames, NULL AS t_last_max FROM sessions s "
+                               "WHERE s.id = ?", (self.id,))
+            if rows:
+                info = info_from_row(rows[0])
+                info.damaged = f"its samples cannot be counted ({err.__cause__}); see " \
+                               "`sotlog check`"
+                return info
         if not rows:
             raise NotFound(f"no session {self.id} in {self.path}")
         return info_from_row(rows[0])
@@ -95,8 +110,8 @@ class Session:
             return FrameBlock.empty(self.info.frame_shape, self.info.dtype or np.float64)
         try:
             block = FrameBlock.concat([store_codec.decode_chunk(r) for r in rows])
-        except (ValueError, zlib.error) as err:
-            raise StoreError(f"session {self.id}: a stored chunk cannot be decoded: {err}") from err
+        except (ValueError, TypeError, KeyError, zlib.error) as err:
+            raise damaged(self.path, err, f"a stored chunk of session {self.id}") from err
         if t0 is None and t1 is None:
             return block
         t = block.host_time - self.info.t0_host
@@ -149,16 +164,32 @@ class Session:
         for (index,) in rows:  # one chunk in memory at a time
             (r,) = self._query("SELECT * FROM raw WHERE session_id = ? AND chunk_index = ?",
                                (self.id, index))
-            yield from store_codec.decode_raw(r)
+            try:
+                reads = store_codec.decode_raw(r)
+            except (ValueError, TypeError, KeyError, zlib.error) as err:
+                raise damaged(self.path, err, f"the raw capture of session {self.id}") from err
+            yield from reads
 
     def edits(self) -> list[Edit]:
         """Every change to the metadata or conversion, oldest first."""
         rows = self._query("SELECT e.*, (SELECT u.id FROM session_edits u WHERE u.undoes = e.id) "
                            "AS undone_by FROM session_edits e WHERE session_id = ? ORDER BY id",
                            (self.id,))
-        return [Edit(r["id"], r["session_id"], r["at_utc"], r["field"], json.loads(r["old_json"]),
-                     json.loads(r["new_json"]), r["reason"], r["undoes"], r["undone_by"])
-                for r in rows]
+        edits = [Edit(r["id"], r["session_id"], r["at_utc"], r["field"],
+                      json.loads(r["old_json"]), json.loads(r["new_json"]), r["reason"],
+                      r["undoes"], r["undone_by"]) for r in rows]
+        newest: dict[str, int] = {}
+        for e in edits:
+            e.text = describe(e.field, e.old, e.new, e.undoes)
+            newest[e.field] = e.id
+        for e in edits:  # as sensing.store.edits.undo judges it
+            if e.undone_by is not None:
+                e.undoable, e.not_undoable_because = False, f"undone by edit {e.undone_by}"
+            elif newest[e.field] != e.id:
+                e.undoable = False
+                e.not_undoable_because = (f"edit {newest[e.field]} changed {e.field} since: "
+                                          "undo that one first")
+        return edits
 
     def close(self) -> None:
         with self._lock:

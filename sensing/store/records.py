@@ -37,6 +37,7 @@ class SessionInfo:
     dtype: str | None = None
     end_reason: str = ""  # why the recording ended, in a person's words
     face: str = ""  # what recorded it: record, dashboard, import
+    damaged: str = ""  # what of it the store cannot read (see ``sotlog check``), if anything
 
     @property
     def is_matrix(self) -> bool:
@@ -82,3 +83,6 @@ class Edit:
     reason: str = ""
     undoes: int | None = None  # the edit this one undid
     undone_by: int | None = None  # the edit that undid this one
+    text: str = ""  # the change in words a person reads
+    undoable: bool = True
+    not_undoable_because: str = ""

@@ -7,9 +7,12 @@ has not had, in one transaction, when it is opened. The layout is documented in 
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from firmware_bridge.errors import StoreError
 
@@ -138,11 +141,46 @@ MIGRATIONS: list[list[str]] = [_V1, _V2]
 SCHEMA_VERSION = len(MIGRATIONS)  # PRAGMA user_version
 
 
-def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """A connection with sotlog's pragmas; ``readonly`` ones refuse every write."""
+def damaged(path: Path, err: BaseException, what: str = "") -> StoreError:
+    """The one line for a store SQLite finds damaged, and what a person can do about it."""
+    where = f"{what} in " if what else ""
+    return StoreError(f"{where}{path} is damaged ({err}): `sotlog check` says what can still be "
+                      f"read; `sqlite3 {path} .recover > saved.sql` may save the rest")
+
+
+def read_only_file(path: Path) -> str | None:
+    """Why ``path`` can only be read (a read-only file or folder, a read-only mount), or None.
+
+    A file or folder whose mode has no write bit at all is read-only even for root: someone
+    marked it so, and sotlog keeps to that.
+    """
     try:
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000,
-                               check_same_thread=False, isolation_level=None)
+        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+            return "it is on a read-only mount"
+    except (OSError, AttributeError):  # no statvfs on Windows
+        pass
+    if not os.access(path.parent, os.W_OK) or not _writable_mode(path.parent):
+        return "its folder is read-only"
+    if path.exists() and (not os.access(path, os.W_OK) or not _writable_mode(path)):
+        return "the file is read-only"
+    return None
+
+
+def _writable_mode(path: Path) -> bool:
+    return bool(stat.S_IMODE(path.stat().st_mode) & 0o222)
+
+
+def connect(path: Path, *, readonly: bool = False, immutable: bool = False) -> sqlite3.Connection:
+    """A connection with sotlog's pragmas; ``readonly`` ones refuse every write.
+
+    ``immutable``: the file cannot change under us (a read-only folder or mount, where SQLite
+    could not make the files it locks with); it is read as it is.
+    """
+    try:
+        target = f"file:{quote(str(path))}?mode=ro{'&immutable=1' if immutable else ''}"
+        conn = sqlite3.connect(target if readonly else str(path), uri=readonly,
+                               timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
+                               isolation_level=None)
     except sqlite3.Error as err:
         raise StoreError(f"cannot open session store {path}: {err}") from err
     try:
@@ -156,18 +194,29 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         if isinstance(err, sqlite3.OperationalError):
             raise StoreError(f"cannot open session store {path}: {err}") from err
         raise StoreError(f"{path} is not a sotlog session store ({err})") from err
+    conn.text_factory = _text
     conn.row_factory = sqlite3.Row
     return conn
 
 
-def prepare(conn: sqlite3.Connection, path: Path) -> None:
-    """Check the file is a sotlog store (or empty), create or migrate the schema, enable WAL."""
+def _text(data: bytes) -> str:
+    """Text columns as text; bytes that are not UTF-8 (a damaged page) show as U+FFFD."""
+    return data.decode("utf-8", errors="replace")
+
+
+def check_file(conn: sqlite3.Connection, path: Path, *, writable: bool = True) -> int:
+    """The store's schema version, once the file is known to be a sotlog store sotlog can read
+    (or an empty file, when it may be written)."""
     try:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    except sqlite3.OperationalError as err:
+        raise StoreError(f"cannot read session store {path}: {err}") from err
     except sqlite3.DatabaseError as err:
-        raise StoreError(f"{path} is not a sotlog session store ({err})") from err
+        if app_id_unreadable(err):
+            raise StoreError(f"{path} is not a sotlog session store ({err})") from err
+        raise damaged(path, err) from err
     if app_id != APPLICATION_ID and (app_id != 0 or tables):
         raise StoreError(f"{path} is an SQLite file but not a sotlog session store")
     if version > SCHEMA_VERSION:
@@ -175,6 +224,23 @@ def prepare(conn: sqlite3.Connection, path: Path) -> None:
             f"{path} was written by a newer sotlog (store version {version}, "
             f"this sotlog reads up to {SCHEMA_VERSION})"
         )
+    if not writable and app_id == 0:
+        raise StoreError(f"{path} is empty and read-only: there is no session store to read")
+    if not writable and version < SCHEMA_VERSION:
+        raise StoreError(f"{path} was written by an older sotlog (store version {version}) and "
+                         "is read-only: open it once where it can be written, to update it")
+    return int(version)
+
+
+def app_id_unreadable(err: BaseException) -> bool:
+    """SQLite's words for a file that is not a database at all."""
+    return "not a database" in str(err) or "file is encrypted" in str(err)
+
+
+def prepare(conn: sqlite3.Connection, path: Path) -> None:
+    """Check the file is a sotlog store (or empty), create or migrate the schema, enable WAL."""
+    version = check_file(conn, path)
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
     try:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("BEGIN IMMEDIATE")
@@ -185,10 +251,14 @@ def prepare(conn: sqlite3.Connection, path: Path) -> None:
                 conn.execute(sql)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
-    except sqlite3.DatabaseError as err:
+    except sqlite3.OperationalError as err:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise StoreError(f"cannot prepare session store {path}: {err}") from err
+    except sqlite3.DatabaseError as err:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise damaged(path, err) from err
 
 
 def insert(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> int:

@@ -33,7 +33,9 @@ def make_client(store_path: Path) -> Iterator[Callable[..., TestClient]]:
     opened: list[TestClient] = []
 
     def make(**overrides: object) -> TestClient:
-        settings = Settings(**{"store": str(store_path), **overrides})
+        # TestClient names itself "testserver" for WebSockets: allowed as any --allow-host is.
+        settings = Settings(**{"store": str(store_path), "allow_hosts": ["testserver"],
+                               **overrides})
         client = TestClient(create_app(settings))
         client.__enter__()
         opened.append(client)

@@ -16,7 +16,7 @@ from firmware_bridge.errors import ProfileError
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.ports import SIMULATED_PORTS
 from firmware_bridge.profiles import builtin_names, load_profile, parse_profile
-from firmware_bridge.protocols import PROTOCOLS, make_decoder
+from firmware_bridge.protocols import PROTOCOLS, check_profile, make_decoder
 
 REAL = Path(__file__).resolve().parents[2] / "fixtures" / "real"
 REQUIRED = {
@@ -39,6 +39,7 @@ def test_builtin_profile_loads_and_builds_its_decoder(name: str) -> None:
     assert profile.nominal_rate_hz and profile.nominal_rate_hz > 0
     assert 1200 <= profile.serial.baudrate <= 4_000_000
     assert parse_profile(profile.source) == parse_profile(profile.source)
+    check_profile(profile)  # what its protocol needs, as `sotlog profiles NAME` checks it
     decoder = make_decoder(profile)  # no skip: every protocol a profile names must exist
     assert decoder.frame_shape == profile.frame_shape
     nothing = decoder.feed(b"", 0.0).frames
@@ -179,13 +180,18 @@ def test_hx711_two_channel_profile_reads_millis_left_right() -> None:
 
 def test_a_typo_in_a_matrix_table_is_refused() -> None:
     base = 'name = "t"\nprotocol = "blockframe"\n[matrix]\nrows = 4\ncols = 4\n'
-    for extra, words in [('patient_left = "west"\n', "patient_left"),
-                         ('unit = "psi"\n', "unknown unit"),
-                         ('dtype = "uint17"\n', "dtype"),
-                         ("raw_min = 10\nraw_max = 5\n", "raw_min"),
-                         ("pitch_mm = [1.0, 2.0, 3.0]\n", "pitch_mm")]:
+    for extra, words in [('patient_left = "west"\n', r'\[matrix\] patient_left: .* not "west"$'),
+                         ('unit = "psi"\n', r'\[matrix\] unit: .* not "psi"$'),
+                         ('dtype = "uint17"\n', r'\[matrix\] dtype: .* not "uint17"$'),
+                         ("raw_min = 10\nraw_max = 5\n", r"\[matrix\] raw_min: .*raw_max"),
+                         ("pitch_mm = [1.0, 2.0, 3.0]\n", r"\[matrix\] pitch_mm: ")]:
         with pytest.raises(ProfileError, match=words):
             parse_profile(base + extra, "my.toml")
     with pytest.raises(ProfileError, match="nominal_rate_hz"):
         parse_profile('name = "t"\nprotocol = "lines"\nnominal_rate_hz = -1\n'
                       '[[channels]]\nname = "a"\n')
+
+
+def test_a_name_too_long_for_a_path_is_one_line() -> None:
+    with pytest.raises(ProfileError, match=r"^unknown profile 'x{60}': File name too long$"):
+        load_profile("x" * 5000)

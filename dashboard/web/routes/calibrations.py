@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.web.deps import StationDep, StoreDep
+from dashboard.web.deps import CalibrationId, StationDep, StoreDep
 from firmware_bridge.errors import CalibrationError
 from sensing.plainjson import plain
 
@@ -59,7 +59,7 @@ def list_calibrations(
 
 
 @router.get("/calibrations/{cal_id}")
-def one_calibration(cal_id: int, store: StoreDep) -> dict[str, Any]:
+def one_calibration(cal_id: CalibrationId, store: StoreDep) -> dict[str, Any]:
     """One stored calibration record."""
     from sensing.store.calibrations import CalibrationStore
 

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.web.deps import StationDep, StoreDep
+from dashboard.web.deps import SessionId, StationDep, StoreDep
 from dashboard.web.routes.sessions import open_session
 from sensing.plainjson import plain
-from sensing.vocabulary import MAX_EVENT_TEXT_CHARS
+from sensing.vocabulary import MAX_EVENT_TEXT_CHARS, MAX_ID
 
 router = APIRouter(prefix="/api", tags=["events"])
 
@@ -27,8 +27,8 @@ class EventIn(BaseModel):
     kind: str = Field(examples=["marker"])
     text: Annotated[str, Field(max_length=MAX_EVENT_TEXT_CHARS)] = ""
     data: dict[str, Any] = Field(default_factory=dict)
-    time_s: float | None = None
-    session_id: int | None = None
+    time_s: Annotated[float, Field(ge=-1e7, le=1e7, allow_inf_nan=False)] | None = None
+    session_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
 
 
 @router.post("/events", status_code=status.HTTP_201_CREATED)
@@ -38,6 +38,6 @@ def mark_event(body: EventIn, station: StationDep) -> dict[str, Any]:
 
 
 @router.get("/sessions/{session_id}/events")
-def session_events(session_id: int, store: StoreDep) -> list[dict[str, Any]]:
+def session_events(session_id: SessionId, store: StoreDep) -> list[dict[str, Any]]:
     """Every event of a session, in time order (time_s since the session's start)."""
     return [plain(e) for e in open_session(store, session_id).events()]

@@ -6,13 +6,14 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from dashboard.web.deps import StoreDep
+from dashboard.web.deps import SessionId, StoreDep
 from dashboard.web.routes.sessions import open_session
 from firmware_bridge.errors import ExportError
 from sensing.outputs.exports import FORMATS, export_session, exporter
@@ -36,7 +37,9 @@ def export_formats() -> list[dict[str, Any]]:
 
 
 @router.get("/sessions/{session_id}/exports/{fmt}", response_class=FileResponse)
-def export_download(session_id: int, fmt: str, store: StoreDep) -> FileResponse:
+def export_download(session_id: SessionId,
+                    fmt: Annotated[str, PathParam(json_schema_extra={"enum": sorted(FORMATS)})],
+                    store: StoreDep) -> FileResponse:
     """One session in format ``fmt``: the file itself, or a .zip when the format writes several."""
     exporter(fmt)  # an unknown or unavailable format is a 400 before any work
     tmp = Path(tempfile.mkdtemp(prefix="sotlog-export-"))

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from fastapi import Path as PathParam
 
-from dashboard.web.deps import StoreDep
+from dashboard.web.deps import SessionId, StoreDep
 from dashboard.web.routes.sessions import Units, open_session
 from firmware_bridge.errors import SotlogError
 from firmware_bridge.frames import FrameBlock
@@ -28,7 +29,7 @@ def _kinds() -> dict[str, Any]:
 
 
 @router.get("/sessions/{session_id}/figures")
-def figure_kinds(session_id: int, store: StoreDep) -> list[dict[str, Any]]:
+def figure_kinds(session_id: SessionId, store: StoreDep) -> list[dict[str, Any]]:
     """The pictures this session has (force for every session; heatmap, mean, cop for a mat)."""
     with open_session(store, session_id) as s:
         is_mat = s.info.is_matrix
@@ -38,8 +39,10 @@ def figure_kinds(session_id: int, store: StoreDep) -> list[dict[str, Any]]:
 
 @router.get("/sessions/{session_id}/figures/{kind}.{ext}", response_class=Response,
             responses={200: {"content": {t: {} for t in STILL_TYPES.values()}}})
-def figure(session_id: int, kind: str, ext: str, store: StoreDep, units: Units = "N",
-           download: bool = False) -> Response:
+def figure(session_id: SessionId,
+           kind: Annotated[str, PathParam(json_schema_extra={"enum": list(_kinds())})],
+           ext: Annotated[str, PathParam(json_schema_extra={"enum": list(STILL_TYPES)})],
+           store: StoreDep, units: Units = "N", download: bool = False) -> Response:
     """One picture as ``sotlog plot --kind KIND`` draws it, as png, svg or pdf."""
     kinds = _kinds()
     if kind not in kinds:
@@ -54,7 +57,7 @@ def figure(session_id: int, kind: str, ext: str, store: StoreDep, units: Units =
 
 
 @router.get("/sessions/{session_id}/mat")
-def mat_frame(session_id: int, store: StoreDep,
+def mat_frame(session_id: SessionId, store: StoreDep,
               t: Annotated[float, Query(ge=-1e6, le=1e7, description="session time, s")] = 0.0
               ) -> dict[str, Any]:
     """A mat session's frame at time ``t`` (the last one at or before it) for a heat map, with

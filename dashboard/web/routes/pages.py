@@ -1,47 +1,65 @@
-"""The pages: live view, sessions, one session, replay, compare, calibrate. Plain HTML; data
-comes from /api."""
+"""The pages: live view (and replay), sessions, one session, compare, calibrate.
+
+Each is a Jinja2 template on one base (head, navigation, scripts); the ``<select>`` options for
+sotlog's words and units are rendered from ``sensing.vocabulary`` through the same ``rules()``
+that ``GET /api/vocabulary`` serves. Data comes from /api.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from dashboard.web.deps import SessionId
+from dashboard.web.routes.vocabulary import rules
 
 router = APIRouter(include_in_schema=False)
-STATIC = Path(__file__).resolve().parent.parent / "static"
+TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 
 
-def _page(name: str) -> FileResponse:
-    return FileResponse(STATIC / name, media_type="text/html",
-                        headers={"Cache-Control": "no-cache"})
+def html_pattern(regex: str) -> str:
+    """A Python regex as an HTML ``pattern``: anchors dropped (the attribute is anchored) and a
+    class's closing ``-`` escaped (browsers compile it with the ``v`` flag)."""
+    return regex.removeprefix("^").removesuffix("\\Z").removesuffix("$").replace("-]", "\\-]")
 
 
-@router.get("/")
-def live_page() -> FileResponse:
-    return _page("live.html")
+TEMPLATES.env.filters["html_pattern"] = html_pattern
 
 
-@router.get("/replay/{session_id}")
-def replay_page(session_id: int) -> FileResponse:
-    return _page("live.html")
+def _page(request: Request, name: str, here: str | None, **context: Any) -> HTMLResponse:
+    return TEMPLATES.TemplateResponse(request, name, {"v": rules(), "here": here, **context},
+                                      headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/sessions")
-def sessions_page() -> FileResponse:
-    return _page("sessions.html")
+@router.get("/", response_class=HTMLResponse)
+def live_page(request: Request) -> HTMLResponse:
+    return _page(request, "live.html", "live", title="live")
 
 
-@router.get("/sessions/{session_id}")
-def session_page(session_id: int) -> FileResponse:
-    return _page("session.html")
+@router.get("/replay/{session_id}", response_class=HTMLResponse)
+def replay_page(request: Request, session_id: SessionId) -> HTMLResponse:
+    return _page(request, "live.html", None, title=f"replay of session {session_id}")
 
 
-@router.get("/compare")
-def compare_page() -> FileResponse:
-    return _page("compare.html")
+@router.get("/sessions", response_class=HTMLResponse)
+def sessions_page(request: Request) -> HTMLResponse:
+    return _page(request, "sessions.html", "sessions", title="sessions")
 
 
-@router.get("/calibrate")
-def calibrate_page() -> FileResponse:
-    return _page("calibrate.html")
+@router.get("/sessions/{session_id}", response_class=HTMLResponse)
+def session_page(request: Request, session_id: SessionId) -> HTMLResponse:
+    return _page(request, "session.html", "sessions", title=f"session {session_id}")
+
+
+@router.get("/compare", response_class=HTMLResponse)
+def compare_page(request: Request) -> HTMLResponse:
+    return _page(request, "compare.html", "sessions", title="compare")
+
+
+@router.get("/calibrate", response_class=HTMLResponse)
+def calibrate_page(request: Request) -> HTMLResponse:
+    return _page(request, "calibrate.html", "calibrate", title="calibrate")

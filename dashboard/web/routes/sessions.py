@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 
-from dashboard.web.deps import StoreDep
+from dashboard.web.deps import EditId, SessionId, StoreDep
 from firmware_bridge.errors import MetadataError
 from sensing.calibration.conversion import describe_zeros
 from sensing.metrics.onblocks import cumulative_on_blocks, loaded_mask
@@ -30,6 +30,12 @@ def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str | Non
         return check_choice(name, value, allowed)
     except ValueError as err:
         raise MetadataError(str(err)) from None
+
+
+def _one_of(words: tuple[str, ...]) -> dict[str, Any]:
+    """The schema of a query taking one of ``words`` or nothing (a blank form field: any); the
+    route checks it, so a wrong word is one line naming the words."""
+    return {"enum": ["", *words]}
 
 
 def open_session(store: Store, session_id: int) -> Session:
@@ -62,9 +68,9 @@ def list_sessions(
     q: Annotated[str | None, Query(max_length=32, description="part of the subject code")] = None,
     date_from: Day = None,
     date_to: Day = None,
-    category: str | None = None,
-    position: str | None = None,
-    status: str | None = None,
+    category: Annotated[str | None, Query(json_schema_extra=_one_of(CATEGORIES))] = None,
+    position: Annotated[str | None, Query(json_schema_extra=_one_of(POSITIONS))] = None,
+    status: Annotated[str | None, Query(json_schema_extra=_one_of(STATUSES))] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[dict[str, Any]]:
     """Sessions matching every filter given, newest first."""
@@ -80,7 +86,7 @@ def list_sessions(
 
 
 @router.get("/sessions/{session_id}")
-def session_detail(session_id: int, store: StoreDep) -> dict[str, Any]:
+def session_detail(session_id: SessionId, store: StoreDep) -> dict[str, Any]:
     """A session's header: metadata, device, counters, conversion, and every metadata edit."""
     with open_session(store, session_id) as s:
         info = s.info
@@ -110,8 +116,9 @@ def _read_channels(s: Session) -> list[str]:
 
 
 @router.patch("/sessions/{session_id}")
-def edit_session(session_id: int, store: StoreDep,
-                 changes: Annotated[dict[str, Any], Body(examples=[{"category": "II"}])]
+def edit_session(session_id: SessionId, store: StoreDep,
+                 changes: Annotated[dict[str, Any], Body(examples=[{"category": "II"}],
+                                                         json_schema_extra={"minProperties": 1})]
                  ) -> dict[str, Any]:
     """Change metadata fields afterwards (those of ``SessionMeta``; the ones left out stay as
     they are); the old values are kept in the edit log with the time."""
@@ -121,7 +128,7 @@ def edit_session(session_id: int, store: StoreDep,
 
 
 @router.post("/sessions/{session_id}/edits/{edit_id}/undo", status_code=201)
-def undo_edit(session_id: int, edit_id: int, store: StoreDep) -> dict[str, Any]:
+def undo_edit(session_id: SessionId, edit_id: EditId, store: StoreDep) -> dict[str, Any]:
     """Put back what one logged edit changed (metadata, tare, calibration or regions); the undo
     is itself logged and can be undone."""
     return {"edit_id": store.undo_edit(session_id, edit_id)}
@@ -140,7 +147,7 @@ def _samples(s: Session, units: str, t0: float | None, t1: float | None) -> dict
 
 
 @router.get("/sessions/{session_id}/samples")
-def session_samples(session_id: int, store: StoreDep, units: Units = "N",
+def session_samples(session_id: SessionId, store: StoreDep, units: Units = "N",
                     t0: float | None = None, t1: float | None = None) -> dict[str, Any]:
     """Force per channel over time (time_s since the start); NaN is sent as null."""
     with open_session(store, session_id) as s:
@@ -148,7 +155,7 @@ def session_samples(session_id: int, store: StoreDep, units: Units = "N",
 
 
 @router.get("/sessions/{session_id}/summary")
-def session_summary(session_id: int, store: StoreDep, units: Units = "N"
+def session_summary(session_id: SessionId, store: StoreDep, units: Units = "N"
                     ) -> dict[str, Any]:
     """Per channel: count, mean, SD, extremes, mean on the blocks, share; time on the blocks."""
     with open_session(store, session_id) as s:
@@ -158,7 +165,7 @@ def session_summary(session_id: int, store: StoreDep, units: Units = "N"
 
 @router.get("/sessions/{session_id}/plot.png", response_class=Response,
             responses={200: {"content": {"image/png": {}}}})
-def session_plot(session_id: int, store: StoreDep, units: Units = "N") -> Response:
+def session_plot(session_id: SessionId, store: StoreDep, units: Units = "N") -> Response:
     """Force per channel over time with the events marked, as a PNG."""
     from sensing.outputs.plots import plot_session
 

@@ -12,7 +12,7 @@ async function act(fn) {
   try { return await fn(); } catch (err) { showError(err); return null; }
 }
 
-const inUnit = (newtons) => newtons / UNIT_FACTORS[K.unit];
+const inUnit = (newtons) => newtons / newtonsPer(K.unit);
 
 // ---- the device and what it reads now -------------------------------------------------------
 
@@ -226,6 +226,7 @@ function bind() {
 async function main() {
   bind();
   try {
+    await loadVocabulary();
     const access = await api("/api/access");
     K.role = access.role;
     K.unit = bindUnitSelect($("unit"), access.units, (u) => {

@@ -1,8 +1,17 @@
 // Shared code for every sotlog page: the API, units, formatting, the status bar.
 "use strict";
 
-const UNIT_FACTORS = { N: 1, kgf: 9.80665, lbf: 4.4482216152605 };  // one unit in newtons
-const G = 9.80665;
+// A failed request: the server's one-line detail as the message, with the HTTP status and the
+// answer's body (e.g. a refused tare's {refused: true}); status 0 and `network` when the server
+// could not be reached at all.
+class ApiError extends Error {
+  constructor(message, status, body) {
+    super(message);
+    this.status = status;
+    this.body = body || {};
+    this.network = status === 0;
+  }
+}
 
 async function api(path, options = {}) {
   const init = { headers: {}, credentials: "same-origin", ...options };
@@ -10,21 +19,44 @@ async function api(path, options = {}) {
     init.body = JSON.stringify(init.body);
     init.headers["Content-Type"] = "application/json";
   }
-  const res = await fetch(path, init);
+  let res;
+  try { res = await fetch(path, init); } catch (err) {
+    throw new ApiError(`the server could not be reached (${err.message})`, 0, null);
+  }
   if (res.status === 204) return null;
   let data = null;
   try { data = await res.json(); } catch (err) { data = null; }
   if (!res.ok) {
     const detail = data && data.detail ? data.detail : `${res.status} ${res.statusText}`;
-    throw new Error(typeof detail === "string" ? detail : JSON.stringify(detail));
+    throw new ApiError(typeof detail === "string" ? detail : JSON.stringify(detail), res.status,
+      data);
   }
   return data;
 }
 
+// sotlog's words, units and rules (GET /api/vocabulary, from sensing.vocabulary and
+// sensing.metrics.onblocks): fetched once per page, before anything is drawn. No page keeps a
+// copy of a landmark, a unit factor or a threshold.
+let V = null;
+
+async function loadVocabulary() {
+  if (!V) {
+    V = await api("/api/vocabulary");
+    V.newtons = Object.fromEntries(V.units.map((u) => [u.name, u.newtons]));
+    V.landmarkLabels = Object.fromEntries(V.landmarks.map((l) => [l.name, l.label]));
+  }
+  return V;
+}
+
+function landmarkLabel(name) { return (V && V.landmarkLabels[name]) || name; }
+
+// Newtons in one `unit` (N, kgf, lbf).
+function newtonsPer(unit) { return V.newtons[unit]; }
+
 // Force in newtons shown in the chosen unit; other units (counts, kPa) are shown as they are.
 function toUnit(valueN, channelUnit, unit) {
   if (channelUnit !== "N") return valueN;
-  return valueN / UNIT_FACTORS[unit];
+  return valueN / newtonsPer(unit);
 }
 
 function fmt(x, digits = 1) {
@@ -97,7 +129,7 @@ const UNIT_KEY = "sotlog.units";
 function preferredUnit(serverUnit) {
   let saved = null;
   try { saved = localStorage.getItem(UNIT_KEY); } catch (err) { saved = null; }
-  return UNIT_FACTORS[saved] ? saved : (UNIT_FACTORS[serverUnit] ? serverUnit : "N");
+  return V.newtons[saved] ? saved : (V.newtons[serverUnit] ? serverUnit : V.units[0].name);
 }
 
 function rememberUnit(unit) {
@@ -110,3 +142,7 @@ function bindUnitSelect(select, serverUnit, onChange) {
   select.addEventListener("change", () => { rememberUnit(select.value); onChange(select.value); });
   return select.value;
 }
+
+// The pages' forms are driven by their scripts, never submitted (an inline onsubmit would break
+// the Content-Security-Policy, which allows no inline script).
+document.addEventListener("submit", (event) => event.preventDefault());

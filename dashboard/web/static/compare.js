@@ -28,7 +28,7 @@ function title(d) {
 
 // The view of one session for Traces, on the shared window and force range.
 function viewOf(d, window, yRange) {
-  const k = UNIT_FACTORS[C.unit];
+  const k = newtonsPer(C.unit);
   const force = d.main === "N";
   const scaled = (values, unit) => (unit === "N" && k !== 1
     ? values.map((v) => (v === null ? null : v / k)) : values);
@@ -53,7 +53,7 @@ function secondsLabel(x) {
 }
 
 function extent(d) {
-  const k = d.main === "N" ? UNIT_FACTORS[C.unit] : 1;
+  const k = d.main === "N" ? newtonsPer(C.unit) : 1;
   let lo = 0, hi = 0;
   for (const s of [...Object.values(d.samples.values), d.total]) {
     for (const v of s) if (Number.isFinite(v)) { lo = Math.min(lo, v / k); hi = Math.max(hi, v / k); }
@@ -139,6 +139,7 @@ async function main() {
     showError("choose two sessions on the sessions page (tick two, then Compare)");
     return;
   }
+  try { await loadVocabulary(); } catch (err) { showError(err); return; }
   const access = await api("/api/access").catch(() => ({}));
   C.unit = bindUnitSelect($("unit"), access.units, (u) => { C.unit = u; render().catch(showError); });
   $("swap").addEventListener("click", () => {

@@ -7,9 +7,10 @@ const KEEP_S = 125;  // seconds of stream kept in the page (the widest window is
 
 const S = {
   role: "full", channels: [], t: [], series: {}, total: [], events: [], seen: new Set(),
-  status: {}, streamUp: false, unit: "N", window: 60, loadedS: 0,
-  setup: { position: "prone", blocks: [], selected: -1, channels: [] },
+  status: {}, streamUp: false, unit: null, window: 60, loadedS: 0,
+  setup: { position: null, blocks: [], selected: -1, channels: [] },
   replay: null,  // set by replay.js
+  away: null,  // set below: what the page does while the server cannot be reached (outage.js)
 };
 
 // ---- setup: form + pelvis + block table, one state ------------------------------------------
@@ -37,6 +38,9 @@ function readMeta() {
 }
 
 function showError(err) { $("error").textContent = err ? String(err.message || err) : ""; }
+
+// A marker or a note says nothing without its text.
+function needsText(kind) { return V.text_event_kinds.includes(kind); }
 
 async function act(fn) {
   showError(null);
@@ -88,7 +92,9 @@ function openStream() {
 function onHello(hello) {
   S.channels = hello.channels;
   S.mainUnit = mainUnit(S.channels);
+  // the hub sends the events it keeps again after a hello: the list starts afresh
   S.t = []; S.total = []; S.events = []; S.seen = new Set();
+  $("events").replaceChildren();
   S.series = Object.fromEntries(S.channels.map((c) => [c.name, []]));
   $("matview").hidden = true;
   const known = new Set(S.channels.map((c) => c.name));
@@ -120,6 +126,7 @@ function onBatch(batch) {
   S.loadedS = batch.loaded_s;
   if (controlsKey() !== before) renderControls();
   renderStatus();
+  S.away.seen(batch, n ? batch.t[n - 1] : null);
 }
 
 function addEvent(e) {
@@ -148,7 +155,8 @@ function renderStatus() {
   sc.hidden = !st.recording;
   if (st.recording) renderCounters(sc, st.session_counters, "this session:");
   const banner = $("banner");
-  const problem = !S.streamUp ? "The live stream is down; reconnecting…"
+  const problem = !S.streamUp ? "The live stream is down; reconnecting…" + (S.away.watching
+    ? " Events you mark now are kept in this page and sent when the server is back." : "")
     : st.state === "disconnected" ? `Device lost: ${st.error || st.url}. Waiting for it to come back; the gap is recorded.`
     : st.error ? st.error : "";
   banner.hidden = !problem || !!S.replay;
@@ -204,12 +212,13 @@ function liveView() {
     ...traceView(S.t, S.series, S.total, S.events, sides, tEnd, rec ? rec.t_start : tEnd,
       n ? null : (S.status.url ? "waiting for data…" : "no device open")),
     now: { values: recentMeans(S.t, S.series, n), unit: S.unit, bodyWeightKg: bw,
-      loadedS: rec ? S.loadedS : NaN, elapsedS: rec ? tEnd - rec.t_start : NaN },
+      loaded: !!S.status.loaded, loadedS: rec ? S.loadedS : NaN,
+      elapsedS: rec ? tEnd - rec.t_start : NaN },
   };
 }
 
 function traceView(t, series, total, events, sides, tEnd, origin, empty) {
-  const k = UNIT_FACTORS[S.unit];
+  const k = newtonsPer(S.unit);
   const main = mainUnit(S.channels);
   const force = main === "N";
   const scaled = (values, unit) => (unit === "N" && k !== 1
@@ -227,22 +236,36 @@ function traceView(t, series, total, events, sides, tEnd, origin, empty) {
 
 // ---- actions -------------------------------------------------------------------------------
 
+// A person's mark in the recording the page shows. While the server cannot be reached (the
+// stream is down, or the request does not get through) it is kept in the page with its session
+// and session time, and sent when the server is back (outage.js).
 async function markEvent(kind) {
-  if (!S.status.recording || S.role !== "full") return;
+  const watching = S.away.watching;
+  if (!watching || S.role !== "full" || S.replay) return;
   const input = $("event-text");
   const text = input.value.trim();
-  if ((kind === "marker" || kind === "note") && !text) {
+  if (needsText(kind) && !text) {
     input.focus();
     input.dataset.pending = kind;
     input.placeholder = `type the ${kind} text, then Enter`;
     return;
   }
-  const e = await act(() => api("/api/events", { method: "POST", body: { kind, text } }));
-  if (e) {
-    addEvent(e);
-    if (kind === "marker" || kind === "note") input.value = "";
-    input.placeholder = "text for a marker or note";
+  const done = () => {
+    if (needsText(kind)) input.value = "";
+    input.placeholder = input.getAttribute("aria-label");
     delete input.dataset.pending;
+  };
+  const at = S.away.sessionTime();  // now, on the page's own clock
+  showError(null);
+  if (!S.streamUp) { S.away.keep(kind, text, at); done(); return; }
+  try {
+    // the stream brings it back with the hub's id, onto the list and the traces
+    await api("/api/events", { method: "POST", body: { kind, text } });
+    done();
+  } catch (err) {
+    if (!err.network) { showError(err); return; }
+    S.away.keep(kind, text, at);
+    done();
   }
 }
 
@@ -256,20 +279,15 @@ function bindActions() {
   $("disconnect").addEventListener("click", () => act(async () => {
     await api("/api/connection", { method: "DELETE" });
   }));
-  $("tare").addEventListener("click", () => act(async () => {
-    $("tare").disabled = true;
-    $("tare").textContent = "Taring… keep the blocks unloaded";
-    try {
-      const r = await api("/api/tare", { method: "POST", body: { seconds: 1.0 } });
-      $("saved").textContent = `Tared on ${r.frames} frames over ${r.window_s} s.`;
-    } finally { $("tare").textContent = "Tare"; renderControls(); }
-  }));
+  $("tare").addEventListener("click", () => act(() => tare(false)));
+  $("tare-anyway").addEventListener("click", () => act(() => tare(true)));
+  $("tare-keep").addEventListener("click", () => showRefusal(null));
   $("start").addEventListener("click", () => act(async () => {
     const r = await api("/api/recording", { method: "POST", body: readMeta() });
     $("saved").textContent = `Recording session ${r.session_id}…`;
   }));
   $("stop").addEventListener("click", () => act(async () => {
-    const r = await api("/api/recording/stop", { method: "POST" });
+    const r = await S.away.stopping(() => api("/api/recording/stop", { method: "POST" }));
     $("saved").replaceChildren(`Session ${r.session_id} saved. `,
       el("a", { href: `/sessions/${r.session_id}`, text: "Open it" }));
   }));
@@ -277,7 +295,7 @@ function bindActions() {
     b.addEventListener("click", () => markEvent(b.dataset.kind));
   }
   $("event-text").addEventListener("keydown", (e) => {
-    if (e.key === "Enter") { e.preventDefault(); markEvent(e.target.dataset.pending || "marker"); }
+    if (e.key === "Enter") { e.preventDefault(); markEvent(e.target.dataset.pending || V.text_event_kinds[0]); }
     if (e.key === "Escape") e.target.blur();
   });
   $("window").addEventListener("change", () => { S.window = Number($("window").value); });
@@ -289,12 +307,40 @@ function bindActions() {
   document.addEventListener("keydown", onKey);
 }
 
+// Tare on the next second. A refusal (moving or loaded blocks: 409 with `refused`) changes
+// nothing: the page says why, in the server's words, and offers to tare anyway.
+async function tare(force) {
+  showRefusal(null);
+  const button = $("tare");
+  button.disabled = true;
+  button.textContent = force ? "Taring anyway…" : "Taring… keep the blocks unloaded";
+  try {
+    const r = await api("/api/tare", { method: "POST", body: { seconds: 1.0, force } });
+    const span = `${r.frames} frames over ${fmt(r.window_s, 2)} s`;
+    $("saved").textContent = r.forced
+      ? `Tared anyway on ${span}; kept with the tare: ` +
+        (r.problems || []).map((p) => p.text).join("; ") + "."
+      : `Tared on ${span}.`;
+  } catch (err) {
+    if (err.status !== 409 || !err.body.refused) throw err;
+    $("saved").textContent = "";  // an earlier "Tared on" must not stand beside a refusal
+    showRefusal(err.message);
+  } finally { button.textContent = "Tare"; renderControls(); }
+}
+
+function showRefusal(detail) {
+  $("tare-refused").hidden = !detail;
+  $("tare-refused-text").textContent = detail || "";
+  $("tare-anyway").disabled = S.role !== "full";
+}
+
 function togglePresent() {
   const on = document.body.classList.toggle("present");
   $("present").setAttribute("aria-pressed", String(on));
 }
 
-const KEYS = { p: "placed", r: "removed", m: "marker", n: "note" };
+// P, R, M, N: each person's event by its first letter.
+const eventKey = (key) => V.person_event_kinds.find((k) => k[0] === key);
 
 function onKey(e) {
   if (e.ctrlKey || e.metaKey || e.altKey) return;
@@ -303,7 +349,8 @@ function onKey(e) {
   const key = e.key.toLowerCase();
   if (key === "f") { togglePresent(); return; }
   if (S.replay) { S.replay.onKey(e); return; }
-  if (KEYS[key]) { e.preventDefault(); markEvent(KEYS[key]); }
+  const kind = eventKey(key);
+  if (kind) { e.preventDefault(); markEvent(kind); }
 }
 
 function setWindow(seconds) {
@@ -321,6 +368,12 @@ const traces = new Traces($("traces"));
 const readout = new Readout($("readout"), $("legend"));
 
 async function main() {
+  try { await loadVocabulary(); } catch (err) { showError(err); return; }
+  S.setup.position = document.querySelector("input[name=position]:checked").value;
+  S.away = new Away($("queued-box"), $("notice"), (id) => {
+    $("saved").textContent = "";  // no "Recording session N…" for a session that has ended
+    showRefusal(null);
+  });
   $("window").value = String(S.window);
   bindActions();
   setupChanged();
@@ -340,6 +393,7 @@ async function main() {
     document.querySelector("main").style.gridTemplateColumns = "1fr";
   }
   try { S.status = await api("/api/status"); } catch (err) { showError(err); }
+  S.away.start(S.status);
   renderStatus();
   renderControls();
   await act(loadDevices);

@@ -3,17 +3,10 @@
 "use strict";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
-const LANDMARKS = ["iliac_crest", "greater_trochanter", "acetabulum", "ilium", "sacrum", "other"];
-const LANDMARK_NAMES = {
-  iliac_crest: "iliac crest", greater_trochanter: "greater trochanter",
-  acetabulum: "acetabulum", ilium: "ilium", sacrum: "sacrum", other: "other",
-};
-// Where each landmark sits on the image's left half (viewBox 400 x 290); the right half mirrors.
-const LANDMARK_XY = {
-  iliac_crest: [92, 62], ilium: [128, 112], sacrum: [186, 140],
-  acetabulum: [122, 190], greater_trochanter: [70, 222],
-};
 const SIDE_COLOURS = { left: "#1f6fb2", right: "#c8561a" };
+
+// The landmarks, their labels and where each sits on the drawing's left half all come from
+// /api/vocabulary (V.landmarks, V.pelvis); the right half mirrors the left.
 
 function svgEl(tag, attrs = {}) {
   const node = document.createElementNS(SVG_NS, tag);
@@ -22,15 +15,15 @@ function svgEl(tag, attrs = {}) {
 }
 
 // Prone, seen from above: we look at the back, so the patient's left is on the image's left.
-// Supine: the patient faces us, so the patient's left is on the image's right.
+// In a mirrored position (supine) the patient faces us: the patient's left is on the right.
 function imageSideOf(patientSide, position) {
-  if (position === "supine") return patientSide === "left" ? "right" : "left";
-  return patientSide;
+  if (!V.pelvis.mirrored_positions.includes(position)) return patientSide;
+  return V.block_sides.find((s) => s !== patientSide) || patientSide;
 }
 
 function landmarkXY(landmark, patientSide, position) {
-  const [x, y] = LANDMARK_XY[landmark];
-  return imageSideOf(patientSide, position) === "left" ? [x, y] : [400 - x, y];
+  const [x, y] = V.pelvis.landmarks[landmark];
+  return imageSideOf(patientSide, position) === "left" ? [x, y] : [V.pelvis.width - x, y];
 }
 
 function drawBones(svg) {
@@ -49,7 +42,7 @@ function drawBones(svg) {
     "L100 240 C104 230 104 220 110 212 Z" }));
   half.append(svgEl("circle", { class: "bone", cx: 122, cy: 190, r: 16 }));
   const mirror = half.cloneNode(true);
-  mirror.setAttribute("transform", "translate(400,0) scale(-1,1)");
+  mirror.setAttribute("transform", `translate(${V.pelvis.width},0) scale(-1,1)`);
   svg.append(half, mirror);
   svg.append(svgEl("path", { class: "bone", d:
     "M182 92 L218 92 L212 170 L204 196 L196 196 L188 170 Z" }));  // sacrum and coccyx
@@ -57,26 +50,28 @@ function drawBones(svg) {
 
 function renderPelvis(svg, state, onChange) {
   svg.replaceChildren();
-  svg.setAttribute("viewBox", "0 0 400 290");
+  const { width, height } = V.pelvis;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   drawBones(svg);
-  const position = state.position || "prone";
-  for (const side of ["left", "right"]) {
+  const position = state.position || V.positions[0];
+  for (const side of V.block_sides) {
     const imgLeft = imageSideOf(side, position) === "left";
-    const label = svgEl("text", { class: "side-label", x: imgLeft ? 8 : 392, y: 20,
+    const label = svgEl("text", { class: "side-label", x: imgLeft ? 8 : width - 8, y: 20,
       "text-anchor": imgLeft ? "start" : "end" });
     label.textContent = `patient's ${side.toUpperCase()}`;
     svg.append(label);
   }
-  const head = svgEl("text", { class: "lm-label", x: 200, y: 16, "text-anchor": "middle" });
+  const mid = width / 2;
+  const head = svgEl("text", { class: "lm-label", x: mid, y: 16, "text-anchor": "middle" });
   head.textContent = "▲ head";
-  const view = svgEl("text", { class: "lm-label", x: 200, y: 286, "text-anchor": "middle" });
+  const view = svgEl("text", { class: "lm-label", x: mid, y: height - 4, "text-anchor": "middle" });
   view.textContent = `seen from above · ${position}`;
   svg.append(head, view);
 
-  for (const side of ["left", "right"]) {
-    for (const landmark of Object.keys(LANDMARK_XY)) {
+  for (const side of V.block_sides) {
+    for (const landmark of Object.keys(V.pelvis.landmarks)) {
       const [x, y] = landmarkXY(landmark, side, position);
-      const name = `place a block at the patient's ${side} ${LANDMARK_NAMES[landmark]}`;
+      const name = `place a block at the patient's ${side} ${landmarkLabel(landmark)}`;
       const target = svgEl("circle", { class: "landmark", cx: x, cy: y, r: 9, tabindex: 0,
         role: "button", "aria-label": name, "data-side": side, "data-landmark": landmark });
       const title = svgEl("title");
@@ -87,18 +82,18 @@ function renderPelvis(svg, state, onChange) {
       target.addEventListener("keydown", (e) => {
         if (e.key === "Enter" || e.key === " ") { e.preventDefault(); act(); }
       });
-      const imgLeft = x < 200;
-      const below = landmark === "greater_trochanter";  // too near the edge for a side label
+      const imgLeft = x < mid;
+      const below = V.pelvis.labels_below.includes(landmark);
       const text = svgEl("text", { class: "lm-label", x: below ? x : imgLeft ? x - 12 : x + 12,
         y: below ? y + 22 : y + 4, "text-anchor": below ? "middle" : imgLeft ? "end" : "start" });
-      text.textContent = LANDMARK_NAMES[landmark].replace("greater ", "gr. ");
+      text.textContent = V.pelvis.short_labels[landmark] || landmarkLabel(landmark);
       svg.append(text, target);
     }
   }
   state.blocks.forEach((b, i) => {
-    if (!LANDMARK_XY[b.landmark]) return;  // "other" is in the table only
+    if (!V.pelvis.landmarks[b.landmark]) return;  // "other" is in the table only
     const [x, y] = landmarkXY(b.landmark, b.side, position);
-    const mirrored = x > 200 ? -1 : 1;
+    const mirrored = x > mid ? -1 : 1;
     const angle = Number.isFinite(b.angle_deg) ? b.angle_deg * mirrored : 0;
     const g = svgEl("g", { class: "block" + (i === state.selected ? " selected" : ""),
       transform: `translate(${x},${y}) rotate(${angle})`, "data-block": i });
@@ -108,7 +103,7 @@ function renderPelvis(svg, state, onChange) {
     t.textContent = b.channel || b.side[0].toUpperCase();
     g.append(t);
     const title = svgEl("title");
-    title.textContent = `block ${i + 1}: ${b.side} ${LANDMARK_NAMES[b.landmark]}`;
+    title.textContent = `block ${i + 1}: ${b.side} ${landmarkLabel(b.landmark)}`;
     g.append(title);
     g.addEventListener("click", () => { state.selected = i; onChange(); });
     svg.append(g);
@@ -129,10 +124,13 @@ function placeBlock(state, side, landmark) {
   state.selected = state.blocks.length - 1;
 }
 
+// A block not on the drawing: on the first side that has none yet, at the landmark the drawing
+// does not show ("other").
 function addBlock(state) {
-  const sides = state.blocks.map((b) => b.side);
-  const side = sides.includes("left") && !sides.includes("right") ? "right" : "left";
-  state.blocks.push({ side, landmark: "other", angle_deg: null, channel: freeChannel(state, side) });
+  const used = new Set(state.blocks.map((b) => b.side));
+  const side = V.block_sides.find((s) => !used.has(s)) || V.block_sides[0];
+  const landmark = V.landmarks.map((l) => l.name).find((n) => !V.pelvis.landmarks[n]);
+  state.blocks.push({ side, landmark, angle_deg: null, channel: freeChannel(state, side) });
   state.selected = state.blocks.length - 1;
 }
 
@@ -151,10 +149,11 @@ function renderBlockTable(tbody, state, onChange) {
   state.blocks.forEach((b, i) => {
     const n = i + 1;
     const side = el("select", { "aria-label": `block ${n} side`, "data-field": "side" });
-    options(side, ["left", "right"], ["left", "right"], b.side);
+    options(side, V.block_sides, V.block_sides, b.side);
     const landmark = el("select", { "aria-label": `block ${n} landmark`, "data-field": "landmark" });
-    options(landmark, LANDMARKS, LANDMARKS.map((l) => LANDMARK_NAMES[l]), b.landmark);
-    const angle = el("input", { type: "number", min: -90, max: 90, step: 1, "data-field": "angle",
+    options(landmark, V.landmarks.map((l) => l.name), V.landmarks.map((l) => l.label), b.landmark);
+    const [lo, hi] = V.angle_range_deg;
+    const angle = el("input", { type: "number", min: lo, max: hi, step: 1, "data-field": "angle",
       "aria-label": `block ${n} angle in degrees`, placeholder: "°",
       value: Number.isFinite(b.angle_deg) ? String(b.angle_deg) : "" });
     const channel = el("select", { "aria-label": `block ${n} channel`, "data-field": "channel" });
@@ -165,7 +164,7 @@ function renderBlockTable(tbody, state, onChange) {
     landmark.addEventListener("change", () => { b.landmark = landmark.value; onChange(); });
     angle.addEventListener("change", () => {
       const v = angle.value.trim() === "" ? null : Number(angle.value);
-      b.angle_deg = Number.isFinite(v) ? Math.max(-90, Math.min(90, v)) : null;
+      b.angle_deg = Number.isFinite(v) ? Math.max(lo, Math.min(hi, v)) : null;
       onChange();
     });
     channel.addEventListener("change", () => { b.channel = channel.value || null; onChange(); });

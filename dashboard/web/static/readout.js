@@ -3,18 +3,18 @@
 "use strict";
 
 const PALETTE = ["#2f8f5b", "#7b4fbf", "#a0522d", "#c71585", "#008b8b", "#556b2f"];
-const LOADED_SHARE = 0.10;   // as sensing/metrics/summary.py: 10 % of the high total
-const LOADED_FLOOR_N = 10;   // live only: never below 10 N while the peak is still unknown
 
-// A channel named "total" (a mat's whole-mat sum) is the total itself, not a block to add up.
-function blockChannels(channels) { return channels.filter((c) => c.name !== "total"); }
-function hasTotalChannel(channels) { return channels.some((c) => c.name === "total"); }
+// A mat's whole-mat channel (named by the on-the-blocks rule) is the total itself, not a block
+// to add up.
+function isTotal(c) { return c.name === V.on_the_blocks.total_channel; }
+function blockChannels(channels) { return channels.filter((c) => !isTotal(c)); }
+function hasTotalChannel(channels) { return channels.some(isTotal); }
 
-// The total of one sample: the "total" channel when there is one, else the sum of the channels
-// in the main unit. valueOf(channel) gives that channel's value.
+// The total of one sample, to draw: the total channel when there is one, else the sum of the
+// channels in the main unit. valueOf(channel) gives that channel's value.
 function totalOf(channels, main, valueOf) {
   if (hasTotalChannel(channels)) {
-    const v = valueOf(channels.find((c) => c.name === "total"));
+    const v = valueOf(channels.find(isTotal));
     return Number.isFinite(v) ? v : null;
   }
   let total = 0;
@@ -41,7 +41,7 @@ function channelColour(side, i) {
 
 function blockLabel(name, side, blocks) {
   const b = (blocks || []).find((x) => x.channel === name);
-  if (b) return `${b.side} · ${b.landmark.replace("_", " ")} (${name})`;
+  if (b) return `${b.side} · ${landmarkLabel(b.landmark)} (${name})`;
   if (side && side !== name) return `${side} (${name})`;
   return side ? `${side} block` : name;
 }
@@ -84,7 +84,8 @@ class Readout {
         ? [el("span", {}, el("i", { style: "background:#2b2f36" }), "total")] : []));
   }
 
-  // now: {values: {name: N}, unit, bodyWeightKg, loadedS, elapsedS}
+  // now: {values: {name: N}, unit, bodyWeightKg, loaded, loadedS, elapsedS}. `loaded` is
+  // sotlog's own judgement (the live batch's flag, the stored samples' in a replay).
   update(channels, sides, now) {
     const unit = mainUnit(channels);  // channels in other units stay out of the total
     const digits = now.unit === "N" || unit !== "N" ? 0 : 1;
@@ -102,7 +103,7 @@ class Readout {
       }
     }
     if (hasTotalChannel(channels)) {  // a mat: load outside the blocks is in its total too
-      const v = now.values.total;
+      const v = now.values[V.on_the_blocks.total_channel];
       summed = Number.isFinite(v) ? 1 : 0;
       total = Number.isFinite(v) ? v : 0;
     }
@@ -112,7 +113,7 @@ class Readout {
     t.unit.textContent = summed ? (unit === "N" ? now.unit : unit) : "";
     const s = this.cells.share;
     const lr = left + right;
-    if (lr > (unit === "N" ? LOADED_FLOOR_N : 0)) {
+    if (now.loaded && lr > 0) {
       const lp = (100 * left) / lr;
       s.value.textContent = `${fmt(lp, 0)}:${fmt(100 - lp, 0)}`;
       s.unit.textContent = "%";
@@ -126,7 +127,8 @@ class Readout {
     }
     const bw = this.cells.bw;
     if (now.bodyWeightKg && forceChannels) {
-      bw.value.textContent = fmt((100 * total) / (now.bodyWeightKg * G), 0);
+      // a body weight of m kg weighs m kgf
+      bw.value.textContent = fmt((100 * total) / (now.bodyWeightKg * newtonsPer("kgf")), 0);
       bw.unit.textContent = "%";
       bw.extra.textContent = `of ${fmt(now.bodyWeightKg, 1)} kg`;
     } else {

@@ -1,32 +1,12 @@
 // Replay a recorded session in the live view: 0.25x to 8x, pause, scrub.
 "use strict";
 
-function percentile(values, p) {
-  const finite = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (!finite.length) return NaN;
-  return finite[Math.min(finite.length - 1, Math.floor((p / 100) * (finite.length - 1)))];
-}
-
-// Seconds on the blocks up to each sample, by the rule of sensing/metrics/summary.py (total above 10 %
-// of the session's 99th-percentile total; each frame counts until the next one).
-function cumulativeLoaded(t, total) {
-  const high = percentile(total, 99);
-  const cum = new Float64Array(t.length);
-  if (!(high > 0)) return cum;
-  const threshold = LOADED_SHARE * high;
-  for (let i = 1; i < t.length; i++) {
-    cum[i] = cum[i - 1] + (total[i - 1] > threshold ? t[i] - t[i - 1] : 0);
-  }
-  return cum;
-}
-
 async function startReplay(id) {
   document.title = `sotlog · replay of session ${id}`;
   for (const sel of [".setup", "#tare", "#start", "#stop", "#eventbar", "#rec-h"]) {
     document.querySelector(sel).hidden = true;
   }
   document.querySelector("main").style.gridTemplateColumns = "1fr";
-  $("nav-live").classList.remove("here");
   $("replaybar").hidden = false;
   $("state").className = "pill";
   $("state").textContent = `replay · session ${id}`;
@@ -49,7 +29,8 @@ async function startReplay(id) {
       text: fmtSessionTime(e.t) }), el("span", { class: "kind", text: e.kind }), e.text));
   }
   const duration = S.t.length ? S.t[S.t.length - 1] : 0;
-  const cum = cumulativeLoaded(S.t, S.total);
+  // on the blocks, by sotlog's rule over the stored session: per sample, and seconds so far
+  const { loaded, on_blocks_s: onBlocksS } = samples;
   const R = S.replay = { t: 0, playing: true, speed: 1, last: performance.now(), duration };
   const scrub = $("scrub");
   scrub.max = String(duration);
@@ -91,7 +72,8 @@ async function startReplay(id) {
     view.tLast = R.t;
     return { ...view, channels: S.channels, sides, blocks: meta.blocks,
       now: { values: recentMeans(S.t, S.series, end), unit: S.unit,
-        bodyWeightKg: meta.body_weight_kg, loadedS: end ? cum[end - 1] : 0, elapsedS: R.t,
+        bodyWeightKg: meta.body_weight_kg, loaded: end ? loaded[end - 1] : false,
+        loadedS: end ? onBlocksS[end - 1] : 0, elapsedS: R.t,
         elapsedLabel: "replay time" } };
   };
   setPlaying(true);

@@ -1,15 +1,17 @@
-// One session: summary, plot, events, editable metadata with its edit log, downloads.
+// One session: summary, plot, events, editable metadata with its edit log and undo, which zero
+// applies when, downloads.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const SID = Number(location.pathname.split("/").pop());
-const META_FIELDS = ["subject_code", "position", "category", "short_leg", "body_weight_kg", "note"];
-const P = { info: null, setup: { position: "prone", blocks: [], selected: -1, channels: [] } };
+// The metadata fields the form edits (the blocks are edited with the drawing and the table).
+const META_FIELDS = [...document.querySelectorAll("#meta [name]")].map((n) => n.name);
+const P = { info: null, role: "full", setup: { position: null, blocks: [], selected: -1, channels: [] } };
 
 function showError(err) { $("error").textContent = err ? String(err.message || err) : ""; }
 
 function metaChanged() {
-  P.setup.position = $("position").value || "prone";
+  P.setup.position = $("position").value || V.positions[0];
   renderPelvis($("pelvis"), P.setup, metaChanged);
   renderBlockTable($("block-rows"), P.setup, metaChanged);
 }
@@ -43,23 +45,34 @@ function renderHeader(info) {
   $("subtitle").textContent = [localTime(info.started_utc), m.position,
     m.category && `category ${m.category}`, m.short_leg && `short leg: ${m.short_leg}`,
     `${fmtDuration(info.duration_s)} recorded`, info.status].filter(Boolean).join(" · ");
+  $("end-reason").hidden = !info.end_reason;
+  $("end-reason").textContent = info.end_reason
+    ? `Ended ${info.status} at ${fmtDuration(info.duration_s)}: ${info.end_reason}` : "";
   $("replay").href = `/replay/${info.id}`;
   $("compare").href = `/sessions?compare=${info.id}`;
   const rows = [["port", info.port], ["device", info.device], ["profile", info.profile],
     ["software", `sotlog ${info.software_version} (format ${info.format_version})`],
     ["ended", info.ended_utc ? localTime(info.ended_utc) : "–"],
-    ["tare", info.conversion && info.conversion.tare ? "yes (raw offsets kept)" : "none"],
     ["calibration", calibrationText(info.conversion)],
     ...Object.entries(info.counters || {}).map(([k, v]) =>
       [`${k.replaceAll("_", " ")} (this session)`, plain(v)])];
   document.querySelector("#device tbody").replaceChildren(...rows.map(([k, v]) =>
     el("tr", {}, el("th", { text: k }), el("td", { text: v || "–" }))));
-  const edits = info.edits || [];
-  document.querySelector("#edits tbody").replaceChildren(...(edits.length ? edits.map((e) =>
-    el("tr", {}, el("td", { text: e.at_utc.replace("T", " ").slice(0, 19) }),
-      el("td", { text: e.field }), el("td", { text: JSON.stringify(e.old) }),
-      el("td", { text: JSON.stringify(e.new) }))) :
-    [el("tr", {}, el("td", { colspan: 4, class: "muted", text: "No edits." }))]));
+  renderEdits(document.querySelector("#edits tbody"), info.edits || [], P.role === "full", undo);
+  $("zeros").replaceChildren(...(info.zeros || []).map((z) =>
+    el("li", { "data-forced": z.forced ? "true" : null, text: z.text })));
+}
+
+// Put back what one edit changed; the page then shows the session as it reads now.
+async function undo(e) {
+  showError(null);
+  try {
+    const r = await api(`/api/sessions/${SID}/edits/${e.id}/undo`, { method: "POST" });
+    $("saved").textContent = `Edit ${e.id} undone (as edit ${r.edit_id}) at ` +
+      new Date().toLocaleTimeString() + ".";
+    await load();
+    await renderSummary();
+  } catch (err) { showError(err); }
 }
 
 async function renderSummary() {
@@ -75,7 +88,10 @@ async function renderFigures(unit) {
   P.figures = P.figures || await api(`/api/sessions/${SID}/figures`);
   $("figures").replaceChildren(...P.figures.map((f) => {
     const base = `/api/sessions/${SID}/figures/${f.kind}`;
-    const img = el("img", { src: `${base}.png?units=${unit}`, alt: f.help, "data-kind": f.kind,
+    // the figure changes with each edit (a tare, a calibration): its URL says which edit
+    const version = (P.info.edits || []).length;
+    const img = el("img", { src: `${base}.png?units=${unit}&edits=${version}`, alt: f.help,
+      "data-kind": f.kind,
       id: f.kind === "force" ? "plot" : null, loading: "lazy" });
     const links = f.types.map((t) => el("a", { href: `${base}.${t}?units=${unit}&download=true`,
       download: `session-${SID}-${f.kind}.${t}`, "data-download": `${f.kind}.${t}`,
@@ -138,7 +154,9 @@ async function main() {
   $("position").addEventListener("change", metaChanged);
   $("add-block").addEventListener("click", () => { addBlock(P.setup); metaChanged(); });
   try {
+    await loadVocabulary();
     const access = await api("/api/access");
+    P.role = access.role;
     bindUnitSelect($("unit"), access.units, () => renderSummary().catch(showError));
     if (access.role !== "full") {
       for (const n of document.querySelectorAll("#meta input, #meta select, #save, #add-block")) {

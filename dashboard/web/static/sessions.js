@@ -2,11 +2,11 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const FILTERS = ["q", "date_from", "date_to", "category", "position"];
+const FILTERS = ["q", "date_from", "date_to", "category", "position", "status"];
 
 function blockText(blocks) {
   if (!blocks || !blocks.length) return "–";
-  return blocks.map((b) => `${b.side} ${b.landmark.replace("_", " ")}` +
+  return blocks.map((b) => `${b.side} ${landmarkLabel(b.landmark)}` +
     (Number.isFinite(b.angle_deg) ? ` ${b.angle_deg}°` : "")).join(", ");
 }
 
@@ -69,7 +69,8 @@ async function load() {
   }
 }
 
-function main() {
+async function main() {
+  try { await loadVocabulary(); } catch (err) { $("error").textContent = err.message; return; }
   const params = new URLSearchParams(location.search);
   for (const name of FILTERS) if (params.has(name)) $(name).value = params.get(name);
   if (Number(params.get("compare")) > 0) pick(Number(params.get("compare")), true);

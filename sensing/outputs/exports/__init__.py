@@ -58,6 +58,18 @@ def process_umask() -> int:
 
 # The files finished so far by the export under way in this context (see export_session).
 _finished: ContextVar[list[Path] | None] = ContextVar("sotlog_export_finished", default=None)
+# Whether the export under way may write over files that are there (``overwrite=True``).
+_overwrite: ContextVar[bool] = ContextVar("sotlog_export_overwrite", default=False)
+
+
+@contextmanager
+def overwriting(allowed: bool) -> Iterator[None]:
+    """Within the block, files already there are written over only when ``allowed``."""
+    token = _overwrite.set(allowed)
+    try:
+        yield
+    finally:
+        _overwrite.reset(token)
 
 
 class Exporter(Protocol):
@@ -85,10 +97,14 @@ def export_session(session: Session, fmt: str, out_dir: str | Path, **options: A
     """Export one session in format ``fmt`` into ``out_dir``; returns the files written.
 
     Options every format takes: ``units`` ("N", "kgf", "lbf"), ``strip_notes`` (drop free text),
-    ``shift_days`` (whole days added to every date; see sensing.outputs.exports.deid).
+    ``shift_days`` (whole days added to every date; see sensing.outputs.exports.deid), and
+    ``overwrite`` (write over files already there; without it such a file is an ExportError).
     """
     fn = exporter(fmt)
+    if not str(out_dir).strip():
+        raise ExportError("the output folder is empty: name one (. for this folder)")
     out = Path(out_dir)
+    overwrite = bool(options.pop("overwrite", _overwrite.get()))
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -96,7 +112,8 @@ def export_session(session: Session, fmt: str, out_dir: str | Path, **options: A
     finished: list[Path] = []
     token = _finished.set(finished)
     try:
-        return fn(session, out, **options)
+        with overwriting(overwrite):
+            return fn(session, out, **options)
     except BaseException:
         for path in finished:  # the session is exported whole or not at all
             path.unlink(missing_ok=True)
@@ -116,7 +133,13 @@ def session_stem(session: Session) -> str:
 
 @contextmanager
 def atomic_path(final: Path) -> Iterator[Path]:
-    """A temporary path beside ``final``, renamed onto it only when the block completes."""
+    """A temporary path beside ``final``, renamed onto it only when the block completes.
+
+    A ``final`` already there is an ExportError unless the export may overwrite.
+    """
+    if final.exists() and not _overwrite.get():
+        raise ExportError(f"{final} is already there: export into another folder, or write over "
+                          "it with --force")
     final.parent.mkdir(parents=True, exist_ok=True)
     # The temporary name keeps the final suffix: some writers (ezc3d) append theirs otherwise.
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=f".part{final.suffix}",

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sensing.outputs.exports import FORMAT_VERSION, atomic_path, export_session, exporter
+from firmware_bridge.errors import ExportError
+from sensing.outputs.exports import (
+    FORMAT_VERSION,
+    atomic_path,
+    export_session,
+    exporter,
+    overwriting,
+)
 from sensing.outputs.exports.deid import DateShift, check_labels, shift_text, subject_label
 from sensing.plainjson import dumps
 
@@ -92,7 +99,7 @@ def write_index(out: Path, rows: list[dict[str, Any]]) -> Path:
 
 def export_dataset(store: Store, infos: list[SessionInfo], fmt: str, out_dir: str | Path, *,
                    units: str = "N", strip_notes: bool = False, shift: DateShift | None = None,
-                   progress: Progress | None = None) -> DatasetResult:
+                   progress: Progress | None = None, overwrite: bool = False) -> DatasetResult:
     """Export ``infos`` (oldest first) in ``fmt`` into ``out_dir`` and index them.
 
     ``shift`` moves each subject's dates by its own whole number of days. ``progress`` is
@@ -102,8 +109,18 @@ def export_dataset(store: Store, infos: list[SessionInfo], fmt: str, out_dir: st
     infos = sorted(infos, key=lambda i: i.id)
     if fmt == "bids":
         check_labels([i.meta.subject_code for i in infos])
+    if not str(out_dir).strip():
+        raise ExportError("the output folder is empty: name one (. for this folder)")
     out = Path(out_dir)
     result = DatasetResult(out, total=len(infos))
+    with overwriting(overwrite):
+        _export_all(store, infos, fmt, out, result, units, strip_notes, shift, progress)
+    return result
+
+
+def _export_all(store: Store, infos: list[SessionInfo], fmt: str, out: Path,
+                result: DatasetResult, units: str, strip_notes: bool, shift: DateShift | None,
+                progress: Progress | None) -> None:
     try:
         for info in infos:
             days = shift.days(info.meta.subject_code) if shift else 0
@@ -118,4 +135,3 @@ def export_dataset(store: Store, infos: list[SessionInfo], fmt: str, out_dir: st
         if result.rows or result.complete:
             out.mkdir(parents=True, exist_ok=True)
             result.index = write_index(out, result.rows)
-    return result

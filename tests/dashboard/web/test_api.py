@@ -88,9 +88,10 @@ def test_token_header_cookie_and_viewer(make_client: Callable[..., TestClient]) 
     with client.websocket_connect("/api/live") as ws:
         assert json.loads(ws.receive_text())["type"] == "hello"
     client.cookies.clear()
-    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/api/live"):
-        pass
-    assert refused.value.code == 1008
+    with (client.websocket_connect("/api/live") as ws,  # accepted, then closed with why
+          pytest.raises(WebSocketDisconnect) as refused):
+        ws.receive_text()
+    assert refused.value.code == 1008 and "needs a token" in refused.value.reason
     with client.websocket_connect("/api/live?token=full-tok") as ws:
         assert json.loads(ws.receive_text())["type"] == "hello"
 

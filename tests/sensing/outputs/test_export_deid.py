@@ -126,8 +126,20 @@ def test_a_failed_export_leaves_no_file(store: Store, sid: int, tmp_path: Path) 
     stem = f"session-{sid}_P-0042"
     (tmp_path / f"{stem}.json").mkdir()  # the sidecar cannot be renamed onto a folder
     with pytest.raises(OSError):
-        export_session(session, "csv", tmp_path)
+        export_session(session, "csv", tmp_path, overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{stem}.json"]  # csv removed again
+
+
+def test_an_export_never_writes_over_a_file_unless_asked(store: Store, sid: int,
+                                                          tmp_path: Path) -> None:
+    first = export_session(store.session(sid), "csv", tmp_path)
+    before = {f: f.read_bytes() for f in first}
+    with pytest.raises(ExportError, match="already there: .* --force"):
+        export_session(store.session(sid), "csv", tmp_path)
+    assert {f: f.read_bytes() for f in first} == before
+    assert export_session(store.session(sid), "csv", tmp_path, overwrite=True) == first
+    with pytest.raises(ExportError, match="output folder is empty"):
+        export_session(store.session(sid), "csv", "")
 
 
 def test_note_text_survives_without_stripping(store: Store, sid: int, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from firmware_bridge.errors import StoreError
+from firmware_bridge.errors import ProfileError, StoreError
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import Profile, parse_profile
 from sensing.calibration.conversion import zero_segments
@@ -171,6 +171,22 @@ def test_create_session_keeps_header_profile_and_owner(tmp_path: Path) -> None:
     assert row["pid"] == os.getpid() and row["hostname"]
 
 
+def test_a_profile_a_stricter_sotlog_refuses_still_opens_its_session(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    sid = store.create_session(a_meta(), cells_profile(), port="p", device="d", t0_host=0.0)
+    older = "retired_key = 3\n" + cells_profile().source
+    with pytest.raises(ProfileError, match="retired_key"):
+        parse_profile(older, "older")
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE sessions SET profile_toml = ? WHERE id = ?", (older, sid))
+    info = store.session(sid).info
+    assert info.profile.channel_names == ["left", "right"] and "retired_key" in info.profile.source
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE sessions SET profile_toml = 'not = [toml' WHERE id = ?", (sid,))
+    with pytest.raises(StoreError, match=f"^session {sid}: its stored profile cannot be read"):
+        store.session(sid)
+
+
 def test_a_profile_without_toml_text_is_refused(tmp_path: Path) -> None:
     store = open_store(tmp_path)
     bare = Profile(name="bare", protocol="blockframe")
@@ -295,10 +311,10 @@ def _dead_pid() -> int:
 
 def test_sessions_of_a_gone_process_become_interrupted(tmp_path: Path) -> None:
     store = open_store(tmp_path)
-    dead = store.create_session(a_meta("P-dead"), cells_profile(), t0_host=0.0)
-    mine = store.create_session(a_meta("P-mine"), cells_profile())
-    elsewhere = store.create_session(a_meta("P-other"), cells_profile())
-    reused = store.create_session(a_meta("P-reused"), cells_profile())
+    dead = store.create_session(a_meta("P-0901"), cells_profile(), t0_host=0.0)
+    mine = store.create_session(a_meta("P-0902"), cells_profile())
+    elsewhere = store.create_session(a_meta("P-0903"), cells_profile())
+    reused = store.create_session(a_meta("P-0904"), cells_profile())
     with sqlite3.connect(store.path) as conn:
         conn.execute("UPDATE sessions SET pid = ? WHERE id = ?", (_dead_pid(), dead))
         conn.execute("UPDATE sessions SET hostname = 'another-laptop', pid = ? WHERE id = ?",
@@ -324,3 +340,26 @@ def test_codecs_are_bit_exact(a: np.ndarray) -> None:
     back = store_codec.decode(codec, blob, stored.str, a.shape)
     assert back.shape == a.shape
     assert back.tobytes() == np.ascontiguousarray(a, dtype=stored).tobytes()
+
+
+def test_edits_are_said_in_words_and_say_whether_they_can_be_undone(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    sid = store.create_session(a_meta(), cells_profile())
+    store.update_meta(sid, {"category": "I", "body_weight_kg": 70.0})
+    tare = {"offsets": {"left": 8123.0, "right": 7990.5}, "from_s": 12.345}
+    store.set_conversion(sid, {"tare": [tare]}, reason="tare at 12.35 s")
+    store.update_meta(sid, {"category": "III"})
+    edits = store.session(sid).edits()
+    assert [e.text for e in edits] == [
+        "Category II → I", "Body weight 71.5 kg → 70 kg",
+        "Tare from 12.35 s (left 8123.0, right 7990.5 raw)", "Category I → III"]
+    assert [e.undoable for e in edits] == [False, True, True, True]
+    assert edits[0].not_undoable_because == "edit 4 changed category since: undo that one first"
+    with pytest.raises(StoreError, match="undo that one first"):
+        store.undo_edit(sid, edits[0].id)
+    store.undo_edit(sid, edits[2].id)
+    undone = store.session(sid).edits()
+    assert undone[2].undoable is False and undone[2].not_undoable_because == "undone by edit 5"
+    assert undone[4].text == ("Undo of edit 3: Tare from 12.35 s (left 8123.0, right 7990.5 raw) "
+                              "taken out")
+    assert undone[4].undoable and store.session(sid).info.conversion == {}
