@@ -45,7 +45,9 @@ NO_RATE_STALL_S = 2.0  # for a profile without a nominal rate
 
 def default_stall_s(profile: Profile) -> float:
     """Seconds of silence after which ``profile``'s device is taken to have stalled: a few frame
-    periods at its nominal rate, at least a second."""
+    periods at its nominal rate, at least a second, unless the profile sets ``stall_after_s``."""
+    if profile.stall_after_s is not None:
+        return profile.stall_after_s
     rate = profile.nominal_rate_hz
     return max(MIN_STALL_S, STALL_PERIODS / rate) if rate else NO_RATE_STALL_S
 

@@ -32,6 +32,17 @@ NOTICE_KINDS = (
     "stall",  # the device sent nothing for longer than it should while connected
     "wrong_device",  # another device is at the port: not opened, the right one awaited
 )
+# The counters the faces show (``frames.Counters``) and their words. Every one but the data
+# counters counts something that went wrong on the wire, and is shown when not 0.
+COUNTER_LABELS = {
+    "bytes": "bytes", "frames": "frames",
+    "undecodable": "undecodable", "undecodable_bytes": "undecodable bytes",
+    "crc_errors": "CRC failures", "seq_gaps": "sequence gaps", "wrong_size": "wrong size",
+    "out_of_range": "out of range", "cut_bytes": "bytes cut short", "reconnects": "reconnects",
+    "stalls": "stalls", "wrong_device": "wrong device",
+}
+DATA_COUNTERS = ("bytes", "frames")
+PROBLEM_COUNTERS = tuple(k for k in COUNTER_LABELS if k not in DATA_COUNTERS)
 # What a bridge is doing (``firmware_bridge.bridge.Bridge.state``).
 BRIDGE_STATES = ("connecting", "connected", "stalled", "disconnected", "stopped")
 

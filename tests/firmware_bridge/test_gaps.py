@@ -70,6 +70,9 @@ def test_the_stall_time_comes_from_the_profile_rate() -> None:
     assert default_stall_s(load_profile("kitronyx-48x48-log")) == 5.0  # 1 Hz: 5 periods
     assert default_stall_s(parse_profile(
         'name = "t"\nprotocol = "lines"\n[[channels]]\nname = "a"\n')) == 2.0  # no rate
+    assert default_stall_s(parse_profile(  # the profile's own, even below the 1 s floor
+        'name = "t"\nprotocol = "lines"\nnominal_rate_hz = 80\nstall_after_s = 0.25\n'
+        '[[channels]]\nname = "a"\n')) == 0.25
 
 
 def test_a_simulated_device_that_pauses(bridges: Any) -> None:
