@@ -2,8 +2,12 @@
 
 Bytes are stamped with ``time.monotonic()`` the moment a read returns them. Every listener gets
 the raw bytes, the decoded frame blocks and the notices, on the bridge thread, and must return at
-once (queue the work). A lost port is retried with exponential backoff; its return is reported
-with ``disconnect``, ``reconnect`` and ``gap`` notices, so missing data is never silent.
+once (queue the work; ``firmware_bridge.fanout``). Missing data is never silent: a device that
+falls silent is ``stalled`` (a ``stall`` notice); a lost port is looked for every 0.1 s and
+reopened only when the same device is back (``disconnect``, ``reconnect``, or ``wrong_device``
+for another device found there); and when data flows again a ``gap`` notice spans the hole, from
+the last byte before it to the first byte after it. The decoder is flushed when the port is lost
+and when the bridge stops, so every byte read is counted as decoded or undecodable.
 """
 
 from __future__ import annotations
@@ -13,92 +17,39 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any
 
 import serial
 
 from firmware_bridge.errors import DeviceError
-from firmware_bridge.frames import FLAG_AFTER_GAP, Counters, FrameBlock, Notice
-from firmware_bridge.ports import open_port
+from firmware_bridge.fanout import Fanout, Hooks, Listener, RawHistory
+from firmware_bridge.frames import FLAG_AFTER_GAP, Counters, Notice
+from firmware_bridge.ports import PortIdentity, PortWatch, open_port
 from firmware_bridge.profiles import Profile
-from firmware_bridge.protocols import Decoder, make_decoder
+from firmware_bridge.protocols import Decoded, Decoder, make_decoder
+from firmware_bridge.words import BRIDGE_STATES
+
+__all__ = ["STATES", "Bridge", "Listener", "RawHistory", "default_stall_s"]
 
 log = logging.getLogger(__name__)
 
-STATES = ("connecting", "connected", "disconnected", "stopped")
-BRIDGE_NOTICE_KINDS = ("disconnect", "reconnect", "gap")  # the bridge's own; never coalesced
-NOTICE_WINDOW_S = 1.0  # at most one decoder notice per kind per window reaches the listeners
+STATES = BRIDGE_STATES
+BRIDGE_NOTICE_KINDS = ("disconnect", "reconnect", "gap", "stall", "wrong_device")  # never coalesced
 RATE_WINDOW_S = 2.0
 POLL_RETRY_S = 0.25  # a polled device that has not answered for this long is asked again
-HISTORY_HEAD_BYTES = 64 << 10  # kept from a decoder's first reads (a header line, a preamble)
-HISTORY_TAIL_BYTES = 64 << 10  # and from its latest ones (a partial line or frame, a sequence)
+LOOK_S = (0.05, 0.1)  # a lost or absent port is looked for this often (first, then at most)
+STALL_PERIODS = 5  # a device silent for this many frame periods has stalled ...
+MIN_STALL_S = 1.0  # ... but never sooner than this
+NO_RATE_STALL_S = 2.0  # for a profile without a nominal rate
 
 
-class RawHistory:
-    """The reads a decoder has been fed since it was made: its first and its latest ones.
-
-    A listener that joins a running bridge (a recorder at Start) is handed them first, so the
-    bytes it keeps can bring a fresh decoder to the live decoder's state: the header it learned
-    the layout from, and the partial line or frame it holds. When more was read than head and
-    tail keep, the reads between are left out and the decoder resynchronises on the tail.
-    """
-
-    def __init__(self, head: int = HISTORY_HEAD_BYTES, tail: int = HISTORY_TAIL_BYTES) -> None:
-        self._head_max, self._tail_max = head, tail
-        self.clear()
-
-    def clear(self) -> None:
-        self._head: list[tuple[bytes, float]] = []
-        self._tail: deque[tuple[bytes, float]] = deque()
-        self._head_bytes = self._tail_bytes = 0
-        self.skipped = 0  # bytes between head and tail that are not kept
-
-    def add(self, data: bytes, host_time: float) -> None:
-        if self._head_bytes < self._head_max and not self._tail:
-            self._head.append((data, host_time))
-            self._head_bytes += len(data)
-            return
-        self._tail.append((data, host_time))
-        self._tail_bytes += len(data)
-        while self._tail_bytes - len(self._tail[0][0]) >= self._tail_max:
-            old, _ = self._tail.popleft()
-            self._tail_bytes -= len(old)
-            self.skipped += len(old)
-
-    def reads(self) -> list[tuple[bytes, float]]:
-        return [*self._head, *self._tail]
-
-
-class Listener(Protocol):
-    """Receives everything the bridge reads. Runs on the bridge thread: return at once."""
-
-    def on_raw(self, data: bytes, host_time: float) -> None: ...
-
-    def on_frames(self, block: FrameBlock) -> None: ...
-
-    def on_notice(self, notice: Notice) -> None: ...
-
-
-@dataclass
-class _Hooks:
-    """A listener's bound callbacks (a missing method is simply not called)."""
-
-    listener: Any
-    raw: Callable[[bytes, float], None] | None
-    frames: Callable[[FrameBlock], None] | None
-    notice: Callable[[Notice], None] | None
-    errors: int = 0
-
-
-@dataclass
-class _Coalesce:
-    """Decoder notices of one kind held back within the current window."""
-
-    last_sent: float = -1e18
-    held: list[Notice] = field(default_factory=list)
-    count: int = 0
+def default_stall_s(profile: Profile) -> float:
+    """Seconds of silence after which ``profile``'s device is taken to have stalled: a few frame
+    periods at its nominal rate, at least a second, unless the profile sets ``stall_after_s``."""
+    if profile.stall_after_s is not None:
+        return profile.stall_after_s
+    rate = profile.nominal_rate_hz
+    return max(MIN_STALL_S, STALL_PERIODS / rate) if rate else NO_RATE_STALL_S
 
 
 def _add(a: Counters, b: Counters) -> Counters:
@@ -109,58 +60,75 @@ def _add(a: Counters, b: Counters) -> Counters:
 class Bridge:
     """Reads ``url`` with ``profile``'s decoder in a background thread and fans out to listeners.
 
-    ``reconnect`` retries a lost or absent port forever, waiting ``backoff[0]`` seconds at first
-    and doubling up to ``backoff[1]``. ``counters`` merges the decoder's counters with the
-    bridge's own (bytes read from the wire, reconnects).
+    ``reconnect`` looks for a lost or absent port forever, every ``backoff[0]`` seconds at first,
+    doubling up to ``backoff[1]``, and reopens it only when the device found there is the one
+    first opened (``ports.PortIdentity``). ``stall_after``: seconds of silence that make the
+    device ``stalled`` (default: ``default_stall_s(profile)``). ``counters`` merges the decoder's
+    counters with the bridge's own (bytes read, reconnects, stalls, wrong devices).
     """
 
     def __init__(self, url: str, profile: Profile, *, reconnect: bool = True,
-                 backoff: tuple[float, float] = (0.1, 2.0), read_timeout: float = 0.05) -> None:
+                 backoff: tuple[float, float] = LOOK_S, read_timeout: float = 0.05,
+                 stall_after: float | None = None) -> None:
         self.url = url
         self.profile = profile
         self.reconnect = reconnect
         self.backoff = backoff
         self.read_timeout = read_timeout
+        self.stall_after = stall_after if stall_after is not None else default_stall_s(profile)
         self.decoder: Decoder = make_decoder(profile)
-        self.error: DeviceError | None = None  # why the port could not be opened, if it could not
-        self.listener_errors = 0
+        self.error: DeviceError | None = None  # why the port is not open now, if it is not
+        self.identity: PortIdentity | None = None  # the device first opened (None: no way to tell)
+        self.refused: PortIdentity | None = None  # another device found at the port, not opened
+        self.gap_since: float | None = None  # host time of the last byte before an open gap
+        self._fan = Fanout()
+        self._watch = PortWatch(url)
         self._state = "stopped"
-        self._bytes = 0
-        self._reconnects = 0
+        self._own = Counters()  # the bridge's own counts: bytes, reconnects, stalls, ...
         self._retired = Counters()  # counts of decoders replaced after a reconnect
         self._counters_lock = threading.Lock()
-        self._hooks: tuple[_Hooks, ...] = ()  # replaced whole under _hooks_lock
-        self._hooks_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._port: serial.SerialBase | None = None
         self._preopened: serial.SerialBase | None = None
         self._stop = threading.Event()
         self._connected = threading.Event()
         self._thread: threading.Thread | None = None
-        self._coalesce: dict[str, _Coalesce] = {}
         self._rate: deque[tuple[float, int]] = deque()
         self._rate_since = 0.0
         self._rate_lock = threading.Lock()
         self._last_data_time: float | None = None
+        self._quiet_since = 0.0  # the last byte or the (re)open, whichever came later
+        self._opened = False
         self._mark_after_gap = False
         self._last_poll = 0.0
-        self.history = RawHistory()
 
     # -- public face -------------------------------------------------------------------------
 
     @property
     def state(self) -> str:
-        """``connecting``, ``connected``, ``disconnected`` or ``stopped``."""
+        """``connecting``, ``connected``, ``stalled`` (open, but silent for longer than
+        ``stall_after``), ``disconnected`` or ``stopped``."""
         return self._state
 
     @property
     def counters(self) -> Counters:
-        """A snapshot: the decoder's counts, the bytes the bridge read, the reconnects."""
+        """A snapshot: the decoder's counts and the bridge's own (bytes read, reconnects, stalls,
+        wrong devices)."""
         with self._counters_lock:
             merged = _add(self._retired, self.decoder.counters)
-        merged.bytes = self._bytes
-        merged.reconnects = self._reconnects
+        own = self._own
+        merged.bytes, merged.reconnects = own.bytes, own.reconnects
+        merged.stalls, merged.wrong_device = own.stalls, own.wrong_device
         return merged
+
+    @property
+    def history(self) -> RawHistory:
+        """The reads the current decoder was fed (handed to a listener added with history)."""
+        return self._fan.history
+
+    @property
+    def listener_errors(self) -> int:
+        return self._fan.errors
 
     @property
     def frame_rate(self) -> float:
@@ -179,17 +147,11 @@ class Bridge:
         With ``history``, ``listener.on_history(reads)`` first gets the reads the current decoder
         was fed so far (``RawHistory``): exactly those it will not get through ``on_raw``.
         """
-        hooks = _Hooks(listener, getattr(listener, "on_raw", None),
-                       getattr(listener, "on_frames", None), getattr(listener, "on_notice", None))
-        with self._hooks_lock:
-            if history:
-                listener.on_history(self.history.reads(), self.history.skipped)
-            self._hooks = (*self._hooks, hooks)
+        self._fan.add(listener, history)
 
     def remove_listener(self, listener: Listener | Any) -> None:
         """Stop handing things to ``listener`` (no error if it was not there)."""
-        with self._hooks_lock:
-            self._hooks = tuple(h for h in self._hooks if h.listener is not listener)
+        self._fan.remove(listener)
 
     @classmethod
     def check(cls, url: str, profile: Profile) -> None:
@@ -202,6 +164,7 @@ class Bridge:
         The open port is handed to the thread that ``start()`` launches.
         """
         self._preopened = open_port(self.url, self.profile.serial, self.read_timeout)
+        self.identity = self._watch.identity()
 
     def start(self) -> None:
         """Start the reading thread (once)."""
@@ -213,7 +176,10 @@ class Bridge:
         self._thread.start()
 
     def stop(self, timeout: float = 2.0) -> None:
-        """Stop reading, close the port and wait up to ``timeout`` s for the thread to end."""
+        """Stop reading, close the port and wait up to ``timeout`` s for the thread to end.
+
+        The thread flushes the decoder as it ends: what it held is counted, the notices go out.
+        """
         self._stop.set()
         port = self._port
         cancel = getattr(port, "cancel_read", None)
@@ -247,7 +213,6 @@ class Bridge:
 
     def _run(self) -> None:
         delay = self.backoff[0]
-        lost_at: float | None = None  # last good host time before a loss
         try:
             while not self._stop.is_set():
                 port = self._open()
@@ -260,10 +225,10 @@ class Bridge:
                     continue
                 delay = self.backoff[0]
                 try:
-                    self._connected_to(port, lost_at)
+                    self._connected_to(port)
                     self._pump(port)
                 except (serial.SerialException, OSError) as err:
-                    lost_at = self._lost(err)
+                    self._lost(err)
                 finally:
                     self._port = None
                     self._connected.clear()
@@ -275,43 +240,80 @@ class Bridge:
             self._state = "disconnected"
             raise
         finally:
-            self._flush_notices(time.monotonic(), force=True)
-            if self._stop.is_set():
-                self._state = "stopped"
+            self._end()
+
+    def _end(self) -> None:
+        """The thread ends: flush the decoder, close an open gap, pass on held notices."""
+        now = time.monotonic()
+        with contextlib.suppress(serial.SerialException, OSError):
+            self._flush_decoder(now)
+        if self.gap_since is not None and self._stop.is_set():
+            self._gap_ended(now, "until the bridge stopped")
+        self._fan.flush_notices(now, force=True)
+        if self._stop.is_set():
+            self._state = "stopped"
 
     def _open(self) -> serial.SerialBase | None:
+        """The port, if it is there and holds the device first opened; None to look again."""
         if self._preopened is not None:
             port, self._preopened = self._preopened, None
             return port
+        if not self._same_device():
+            return None
         try:
-            return open_port(self.url, self.profile.serial, self.read_timeout)
+            port = open_port(self.url, self.profile.serial, self.read_timeout)
         except DeviceError as err:
             if self.error is None or str(err) != str(self.error):
                 log.info("%s", err)
             self.error = err
             return None
+        if self.identity is None:
+            self.identity = self._watch.identity()
+        elif not self._same_device():  # it changed between the look and the open
+            self._close(port)
+            return None
+        return port
 
-    def _connected_to(self, port: serial.SerialBase, lost_at: float | None) -> None:
+    def _same_device(self) -> bool:
+        """False when a device other than the one first opened is at the port (say so once)."""
+        first = self.identity
+        found = self._watch.identity() if first is not None else None
+        if first is None or found is None or first.same_device(found):
+            return True
+        if first.kind == "usb" and found.kind == "node":
+            return False  # a USB port the system has not described yet: look again soon
+        refused = self.refused
+        if refused is None or (refused.kind, refused.key) != (found.kind, found.key):
+            self.refused = found  # said once per device found, wherever a link leads from
+            self._own.wrong_device += 1
+            text = (f"{self.url} now holds another device ({found.text}), not the one opened "
+                    f"first ({first.text}): not opened; waiting for that one")
+            self.error = DeviceError(text)
+            log.warning("%s", text)
+            self._fan.emit(Notice(time.monotonic(), "wrong_device", text,
+                                  {"expected": first.text, "found": found.text}))
+        return False
+
+    def _connected_to(self, port: serial.SerialBase) -> None:
         now = time.monotonic()
-        self.error = None
-        if lost_at is not None:
-            self._reconnects += 1
-            # A partial frame from before the loss is dropped with the old decoder; its counts
-            # are kept (decoders may hold references to their own Counters, so add, not share).
+        self.error = self.refused = None
+        if self._opened:
+            self._own.reconnects += 1
+            # The old decoder was flushed when the port was lost; keep its counts (decoders may
+            # hold references to their own Counters, so add, not share).
             fresh = make_decoder(self.profile)
             with self._counters_lock:
                 self._retired = _add(self._retired, self.decoder.counters)
                 self.decoder = fresh
-            with self._hooks_lock:
-                self.history.clear()
-            self._mark_after_gap = True
-            self._emit(Notice(now, "reconnect", f"{self.url} is back"))
-            self._emit(Notice(now, "gap", f"no data for {now - lost_at:.3f} s",
-                              {"start": lost_at, "end": now, "duration_s": now - lost_at}))
+            with self._fan.lock:
+                self._fan.history.clear()
+            self._fan.emit(Notice(now, "reconnect", f"{self.url} is back",
+                                  {"last_data": self.gap_since, "reopened": now}))
+        self._opened = True
         with self._rate_lock:
             self._rate.clear()
             self._rate_since = now
-        self._last_data_time = now
+        self._quiet_since = now
         self._port = port
         self._state = "connected"
         self._connected.set()
@@ -320,15 +322,24 @@ class Bridge:
         if poll != start:  # a polled device whose start request is its first poll
             self._send(port, poll)
 
-    def _lost(self, err: BaseException) -> float:
+    def _lost(self, err: BaseException) -> None:
         now = time.monotonic()
         last_good = self._last_data_time if self._last_data_time is not None else now
         self._state = "disconnected"
         self._connected.clear()
-        self._flush_notices(now, force=True)
-        self._emit(Notice(now, "disconnect", f"{self.url} lost: {err}",
-                          {"last_data": last_good}))
-        return last_good
+        cut = self._flush_decoder(now)
+        if self.gap_since is None:
+            self.gap_since = self._quiet_since  # the last byte, or the open if none came since
+        self._fan.flush_notices(now, force=True)
+        self._fan.emit(Notice(now, "disconnect", f"{self.url} lost: {err}",
+                              {"last_data": last_good, "cut_bytes": cut}))
+
+    def _flush_decoder(self, now: float) -> int:
+        """The stream was cut: what the decoder holds is counted, nothing more is decoded; the
+        bytes of the line or frame it cut short."""
+        before = self.decoder.counters.cut_bytes
+        self._take(self.decoder.flush(now, cut=True), now, self._fan.hooks)
+        return self.decoder.counters.cut_bytes - before
 
     def _pump(self, port: serial.SerialBase) -> None:
         poll = self.decoder.poll_request() is not None
@@ -338,39 +349,58 @@ class Bridge:
             if not data:
                 if poll and now - self._last_poll >= POLL_RETRY_S:
                     self._send(port, self.decoder.poll_request())
-                self._flush_notices(now)
+                if self._state == "connected" and now - self._quiet_since >= self.stall_after:
+                    self._stalled(now)
+                self._fan.flush_notices(now)
                 continue
-            self._bytes += len(data)
-            self._last_data_time = now
-            with self._hooks_lock:  # a read is in the history or reaches a new listener: one
-                self.history.add(data, now)
-                hooks = self._hooks
-            for h in hooks:
-                if h.raw is not None:
-                    self._call(h, h.raw, data, now)
-            decoded = self.decoder.feed(data, now)
-            block = decoded.frames
-            if block is not None and len(block):
-                self._deliver(block, now, hooks)
-                if poll:
-                    self._send(port, self.decoder.poll_request())
-            for notice in decoded.notices:
-                self._coalesce_notice(notice)
-            self._flush_notices(now)
+            if self.gap_since is not None:
+                self._gap_ended(now)
+            self._own.bytes += len(data)
+            self._last_data_time = self._quiet_since = now
+            hooks = self._fan.raw(data, now)
+            if self._take(self.decoder.feed(data, now), now, hooks) and poll:
+                self._send(port, self.decoder.poll_request())
+            self._fan.flush_notices(now)
 
-    def _deliver(self, block: FrameBlock, now: float, hooks: tuple[_Hooks, ...]) -> None:
-        """Frames go to the listeners their bytes went to (a listener added in between gets
-        those bytes in its history instead)."""
-        if self._mark_after_gap:
-            block.flags[0] |= FLAG_AFTER_GAP
-            self._mark_after_gap = False
-        with self._rate_lock:
-            self._rate.append((now, len(block)))
-            while self._rate[0][0] < now - RATE_WINDOW_S:  # bounded even if nobody asks
-                self._rate.popleft()
-        for h in hooks:
-            if h.frames is not None:
-                self._call(h, h.frames, block)
+    def _take(self, decoded: Decoded, now: float, hooks: tuple[Hooks, ...]) -> bool:
+        """Hand on what the decoder gave; True when it completed frames. The frames go to the
+        listeners their bytes went to (a listener added in between gets those bytes in its
+        history instead)."""
+        block = decoded.frames
+        if block is not None and len(block):
+            if self._mark_after_gap:
+                block.flags[0] |= FLAG_AFTER_GAP
+                self._mark_after_gap = False
+            with self._rate_lock:
+                self._rate.append((now, len(block)))
+                while self._rate[0][0] < now - RATE_WINDOW_S:  # bounded even if nobody asks
+                    self._rate.popleft()
+            self._fan.frames(block, hooks)
+        for notice in decoded.notices:
+            self._fan.coalesce(notice)
+        return block is not None and len(block) > 0
+
+    def _stalled(self, now: float) -> None:
+        """Connected, and nothing came for ``stall_after`` seconds: say so, and open a gap."""
+        self._state = "stalled"
+        self._own.stalls += 1
+        if self.gap_since is None:
+            self.gap_since = self._quiet_since
+        silent = now - self._quiet_since
+        self._fan.emit(Notice(now, "stall", f"no data from {self.url} for {silent:.1f} s",
+                              {"last_data": self.gap_since, "silent_s": silent,
+                               "stall_after_s": self.stall_after}))
+
+    def _gap_ended(self, now: float, how: str = "") -> None:
+        """Data again (or the bridge stops): one ``gap`` notice from the last byte to now."""
+        start, self.gap_since = self.gap_since, None
+        assert start is not None
+        if self._state == "stalled":
+            self._state = "connected"
+        self._mark_after_gap = True
+        duration = now - start
+        self._fan.emit(Notice(now, "gap", f"no data for {duration:.3f} s{' ' + how if how else ''}",
+                              {"start": start, "end": now, "duration_s": duration}))
 
     def _send(self, port: serial.SerialBase, data: bytes | None) -> None:
         if data:
@@ -382,43 +412,3 @@ class Bridge:
     def _close(port: serial.SerialBase) -> None:
         with contextlib.suppress(serial.SerialException, OSError):  # the device may be gone
             port.close()
-
-    # -- listeners and notices ----------------------------------------------------------------
-
-    def _call(self, hooks: _Hooks, fn: Callable[..., None], *args: Any) -> None:
-        try:
-            fn(*args)
-        except Exception:  # a listener's bug must never stop the wire; counted and logged once
-            hooks.errors += 1
-            self.listener_errors += 1
-            if hooks.errors == 1:
-                log.exception("bridge listener %r raised; it keeps being called, errors counted",
-                              hooks.listener)
-
-    def _emit(self, notice: Notice) -> None:
-        for h in self._hooks:
-            if h.notice is not None:
-                self._call(h, h.notice, notice)
-
-    def _coalesce_notice(self, notice: Notice) -> None:
-        """Pass the first notice of a kind at once; hold the rest of its window as one summary."""
-        c = self._coalesce.setdefault(notice.kind, _Coalesce())
-        if notice.host_time - c.last_sent >= NOTICE_WINDOW_S and not c.count:
-            c.last_sent = notice.host_time
-            self._emit(replace(notice, data={**notice.data, "count": 1}))
-            return
-        if not c.held:
-            c.held.append(notice)
-        c.count += 1
-
-    def _flush_notices(self, now: float, force: bool = False) -> None:
-        for c in self._coalesce.values():
-            if c.count and (force or now - c.last_sent >= NOTICE_WINDOW_S):
-                first = c.held[0]
-                more = f" (and {c.count - 1} more)" if c.count > 1 else ""
-                detail = first.detail + more
-                data = {**first.data, "count": c.count, "first_host_time": first.host_time}
-                self._emit(replace(first, detail=detail, data=data))
-                c.held.clear()
-                c.count = 0
-                c.last_sent = now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,19 +91,55 @@ class Notice:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-
 @dataclass
 class Counters:
-    """What the decoder and bridge have seen; all monotonically increasing."""
+    """What the decoder and bridge have seen.
+
+    Every field is a count that only grows, except ``held_bytes`` and ``held_lines``: what the
+    decoder holds at this moment (a partial line or frame, lines waiting to be judged). Every
+    byte received is in exactly one of four places (docs/wire.md)::
+
+        bytes == decoded_bytes + undecodable_bytes + cut_bytes + held_bytes
+
+    and for the text protocols every line is exactly one thing::
+
+        lines == frames + undecodable + wrong_size + header_lines + blank_lines + held_lines
+
+    A difference of two snapshots (a session's counters) keeps both identities; its held
+    fields are then the change over that time, negative when the session started with bytes
+    held that it went on to decode.
+    """
 
     bytes: int = 0
     frames: int = 0
-    undecodable: int = 0
+    undecodable: int = 0  # lines (text), or runs of skipped bytes and unused frames (binary)
     crc_errors: int = 0
     seq_gaps: int = 0
     out_of_range: int = 0
     wrong_size: int = 0
     reconnects: int = 0
+    decoded_bytes: int = 0  # bytes of used frames; of frame, header and blank lines, line ends
+    undecodable_bytes: int = 0  # bytes that can never be part of a frame, counted when judged
+    cut_bytes: int = 0  # a line or frame cut short where the stream was cut (lost, stopped)
+    held_bytes: int = 0  # a level: bytes the decoder holds, not judged yet
+    lines: int = 0  # text protocols: lines cut from the stream
+    header_lines: int = 0
+    blank_lines: int = 0
+    held_lines: int = 0  # a level: whole lines the decoder holds, not judged yet
+    stalls: int = 0  # the device fell silent while connected (the bridge's own)
+    wrong_device: int = 0  # another device found at the port and not opened (the bridge's own)
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
+
+
+def decoded_nothing(counters: Mapping[str, Any]) -> str | None:
+    """The line every face shows in red when bytes came and none of them made a frame (most
+    often a profile that does not fit the device); None otherwise. Judged by ``bytes`` and
+    ``frames``: binary garbage is counted as undecodable only when its run ends."""
+    received, frames = int(counters.get("bytes") or 0), int(counters.get("frames") or 0)
+    if received == 0 or frames:
+        return None
+    junk = int(counters.get("undecodable_bytes") or 0)
+    return (f"decoded nothing: {received:,} bytes received, 0 frames ({junk:,} bytes "
+            "undecodable); is the profile right?")

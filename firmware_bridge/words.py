@@ -28,8 +28,23 @@ NOTICE_KINDS = (
     "wrong_size",  # a matrix frame with the wrong number of values (kept in raw, not as a frame)
     "disconnect",  # the port went away
     "reconnect",  # the port came back
-    "gap",  # data missing between a disconnect and a reconnect
+    "gap",  # data missing: from the last byte before a disconnect or a stall to the next byte
+    "stall",  # the device sent nothing for longer than it should while connected
+    "wrong_device",  # another device is at the port: not opened, the right one awaited
 )
+# The counters the faces show (``frames.Counters``) and their words. Every one but the data
+# counters counts something that went wrong on the wire, and is shown when not 0.
+COUNTER_LABELS = {
+    "bytes": "bytes", "frames": "frames",
+    "undecodable": "undecodable", "undecodable_bytes": "undecodable bytes",
+    "crc_errors": "CRC failures", "seq_gaps": "sequence gaps", "wrong_size": "wrong size",
+    "out_of_range": "out of range", "cut_bytes": "bytes cut short", "reconnects": "reconnects",
+    "stalls": "stalls", "wrong_device": "wrong device",
+}
+DATA_COUNTERS = ("bytes", "frames")
+PROBLEM_COUNTERS = tuple(k for k in COUNTER_LABELS if k not in DATA_COUNTERS)
+# What a bridge is doing (``firmware_bridge.bridge.Bridge.state``).
+BRIDGE_STATES = ("connecting", "connected", "stalled", "disconnected", "stopped")
 
 # The wire protocols by name: the module and decoder class ``firmware_bridge.protocols``
 # imports when one is asked for (so a profile can name one without importing any).

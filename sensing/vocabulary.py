@@ -10,7 +10,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from firmware_bridge.words import BLOCK_SIDES, FORCE_UNITS, NOTICE_KINDS
+from firmware_bridge.words import (
+    BLOCK_SIDES,
+    COUNTER_LABELS,
+    DATA_COUNTERS,
+    FORCE_UNITS,
+    NOTICE_KINDS,
+)
 
 POSITIONS = ("prone", "supine")
 CATEGORIES = ("I", "II", "III", "other")
@@ -78,6 +84,8 @@ def as_dict() -> dict[str, Any]:
         "text_event_kinds": list(TEXT_EVENT_KINDS),
         "event_kinds": list(EVENT_KINDS),
         "statuses": list(STATUSES),
+        "counters": [{"name": k, "label": v, "problem": k not in DATA_COUNTERS}
+                     for k, v in COUNTER_LABELS.items()],
         "units": [{"name": u, "newtons": n} for u, n in OUTPUT_UNITS.items()],
         "load_units": [{"name": u, "newtons": n} for u, n in LOAD_UNITS.items()],
     }

@@ -9,6 +9,7 @@ import threading
 import time
 import tty
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 
 class PtyDevice:
@@ -71,3 +72,10 @@ class PtyDevice:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def plug(link: Path, dev: PtyDevice) -> None:
+    """Make ``link`` lead to ``dev`` in one step, as udev makes a /dev/serial/by-id link."""
+    new = link.with_name(link.name + ".new")
+    os.symlink(dev.path, new)
+    os.replace(new, link)

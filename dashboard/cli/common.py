@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,14 @@ from sensing.vocabulary import (
     POSITIONS,
     SHORT_LEG_SIDES,
 )
+
+
+def red(text: str, stream: Any = None) -> str:
+    """``text`` in red where ``stream`` (stderr by default) is a terminal and NO_COLOR is unset."""
+    stream = sys.stderr if stream is None else stream
+    if not stream.isatty() or os.environ.get("NO_COLOR"):
+        return text
+    return f"\033[31m{text}\033[0m"
 
 
 def add_units_arg(p: argparse.ArgumentParser, help: str = "force unit") -> None:  # noqa: A002

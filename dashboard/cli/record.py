@@ -18,8 +18,10 @@ from dashboard.cli.common import (
     meta_from_args,
     positive,
     print_json,
+    red,
 )
 from firmware_bridge.errors import TareRefused
+from firmware_bridge.words import COUNTER_LABELS, PROBLEM_COUNTERS
 
 if TYPE_CHECKING:
     from firmware_bridge.frames import FrameBlock
@@ -154,12 +156,15 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"id": ended.session_id, "uuid": ended.uuid, "status": ended.status,
                     "end_reason": ended.reason, "duration_s": ended.duration_s,
-                    "frames": ended.frames, "counters": ended.counters, "store": str(store.path)})
+                    "frames": ended.frames, "counters": ended.counters, "store": str(store.path),
+                    "decoded_nothing": ended.decoded_nothing})
     else:
         print(f"recorded session {ended.session_id}: {fmt_num(ended.duration_s)} s, "
               f"{ended.frames} frames ({_counter_text(ended.counters)}); {ended.reason}",
               file=sys.stderr)
         print(ended.session_id)
+    if ended.decoded_nothing:
+        print(red(f"sotlog: {ended.decoded_nothing}"), file=sys.stderr)
     if lost or ended.store_error:  # what reached sotlog but is not in the store: not a success
         what = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in lost.items()) or "part of it"
         print(f"sotlog: error: session {ended.session_id} is {ended.status}: {what} not stored"
@@ -177,22 +182,20 @@ def _report(findings: list[Any]) -> None:
             print(f"sotlog: {f.text}", file=sys.stderr)
 
 
-ERROR_COUNTERS = ("undecodable", "crc_errors", "seq_gaps", "out_of_range", "wrong_size",
-                  "reconnects")
-
-
 def _counter_text(counters: dict[str, Any]) -> str:
     """What went wrong on the wire or in the store, or that nothing did."""
-    shown = {k: counters.get(k) for k in ERROR_COUNTERS if counters.get(k)}
+    parts = [f"{COUNTER_LABELS[k]} {counters[k]}" for k in PROBLEM_COUNTERS if counters.get(k)]
     lost = {k: v for k, v in (counters.get("not_stored") or {}).items() if v}
-    parts = [f"{k} {v}" for k, v in shown.items()]
     parts += [f"not stored: {v} {k.replace('_', ' ')}" for k, v in lost.items()]
     return ", ".join(parts) if parts else "no decode errors, no gaps"
 
 
 def _status_line(elapsed: float, status: StatusListener, service: Any, units: str) -> str:
     bridge, live = service.bridge, service.live
-    parts = [f"{elapsed:7.1f} s", f"{status.frames} frames", bridge.state]
+    state = bridge.state
+    if state == "stalled" and bridge.gap_since is not None:
+        state = f"stalled: no data for {time.monotonic() - bridge.gap_since:.0f} s"
+    parts = [f"{elapsed:7.1f} s", f"{status.frames} frames", state]
     block = status.last
     if block is not None and live is not None:
         last = type(block)(block.values[-1:], block.host_time[-1:], block.device_time[-1:],
@@ -203,5 +206,5 @@ def _status_line(elapsed: float, status: StatusListener, service: Any, units: st
                      + f" {unit_list[0] if unit_list else units}")
     c = bridge.counters
     parts.append(f"errors {c.undecodable + c.crc_errors + c.wrong_size} sequence gaps {c.seq_gaps} "
-                 f"reconnects {c.reconnects}")
+                 f"reconnects {c.reconnects} stalls {c.stalls}")
     return " | ".join(parts)

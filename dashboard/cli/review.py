@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import Counter
 from typing import Any
 
@@ -13,6 +14,7 @@ from dashboard.cli.common import (
     fmt_num,
     load_session,
     print_json,
+    red,
     session_id,
     table,
 )
@@ -73,6 +75,7 @@ def _info_dict(info: Any) -> dict[str, Any]:
         "software_version": info.software_version, "frame_shape": list(info.frame_shape),
         "channels": list(info.channel_names), "counters": info.counters,
         "conversion": info.conversion, "end_reason": info.end_reason, "face": info.face,
+        "decoded_nothing": info.decoded_nothing,
         **info.meta.as_dict(),
     }
 
@@ -117,6 +120,8 @@ def run_show(args: argparse.Namespace) -> int:
           f"on the blocks {fmt_num(summary.time_on_blocks_s)} s")
     counters = "  ".join(f"{k} {v}" for k, v in _flat(info.counters).items())
     print(f"  counters    {counters or '-'}")
+    if info.decoded_nothing:
+        print(red(f"  wire        {info.decoded_nothing}", sys.stdout))
     if info.end_reason:
         print(f"  ended       {info.status}: {info.end_reason}")
     for z in describe_zeros(info.conversion, info.channel_names or ["total"]):

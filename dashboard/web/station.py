@@ -16,6 +16,7 @@ from typing import Any
 from dashboard.web.calibrating import CalibrationRun, calibration_summary, run_spec
 from dashboard.web.live import LiveHub
 from firmware_bridge.errors import SotlogError, StateError
+from firmware_bridge.frames import decoded_nothing
 from firmware_bridge.profiles import Profile
 from sensing.metadata import SessionMeta
 from sensing.recording.conversion import Reading
@@ -88,10 +89,10 @@ class Station:
         ``RecordingService.mark`` for one sent after its session ended."""
         return self.service.mark(kind, text, data, time_s, session_id)
 
-    def stop(self, status: str = "complete", reason: str = "stopped from the dashboard") -> int:
+    def stop(self, status: str = "complete", reason: str = "stopped from the dashboard") -> Ended:
         ended = self.service.stop(status, reason)
         self.hub.start_counting(None)
-        return ended.session_id
+        return ended
 
     def close(self, reason: str = "the dashboard was stopped") -> Ended | None:
         """Shut down: a recording still running ends interrupted, with ``reason``."""
@@ -120,6 +121,8 @@ class Station:
     def status(self) -> dict[str, Any]:
         service, hub = self.service, self.hub
         bridge, profile, rec = service.bridge, service.profile, service.recording
+        counters = bridge.counters.as_dict() if bridge else {}
+        session_counters = service.session_counters()
         recording = None
         if rec is not None:
             recording = {"session_id": rec.session_id, "uuid": rec.uuid,
@@ -133,8 +136,13 @@ class Station:
                        if profile is not None and profile.matrix is not None else None),
             "error": str(bridge.error) if bridge and bridge.error else self.last_error,
             "rate_hz": round(bridge.frame_rate, 2) if bridge else 0.0,
-            "counters": bridge.counters.as_dict() if bridge else {},
-            "session_counters": service.session_counters(),
+            "silent_s": (round(time.monotonic() - bridge.gap_since, 1)
+                         if bridge and bridge.state == "stalled" and bridge.gap_since is not None
+                         else None),
+            "counters": counters,
+            "decoded_nothing": decoded_nothing(counters),
+            "session_counters": session_counters,
+            "session_decoded_nothing": decoded_nothing(session_counters),
             "tared": service.pending_tare is not None or bool(
                 rec is not None and (service.live and service.live.conversion.get("tare"))),
             "calibration": calibration_summary(service.calibration),
@@ -159,7 +167,8 @@ class Station:
                     "session_id": sid, "uuid": info.uuid, "status": info.status,
                     "reason": info.end_reason, "duration_s": info.duration_s,
                     "frames": info.n_frames, "events": int(c.get("stored_events", 0)),
-                    "raw_bytes": int(c.get("stored_raw_bytes", 0))}, found_at_start=True)
+                    "raw_bytes": int(c.get("stored_raw_bytes", 0)),
+                    "decoded_nothing": info.decoded_nothing}, found_at_start=True)
         return None
 
     # -- calibration ------------------------------------------------------------------------
@@ -212,5 +221,5 @@ class Station:
 def _ended_dict(d: dict[str, Any], found_at_start: bool) -> dict[str, Any]:
     """What the page says about an ended session: status, why, and what was kept."""
     return {k: d.get(k) for k in ("session_id", "uuid", "status", "reason", "duration_s",
-                                  "frames", "events", "raw_bytes")} | {
+                                  "frames", "events", "raw_bytes", "decoded_nothing")} | {
         "found_at_start": found_at_start}

@@ -61,7 +61,8 @@ def parse_stored_profile(text: str, origin: str) -> Profile:
             channels=tuple(Channel(**c) for c in doc.get("channels", [])),
             matrix=Matrix(**{**matrix, "pitch_mm": tuple(matrix.get("pitch_mm", (10.0, 10.0)))})
             if matrix else None,
-            nominal_rate_hz=doc.get("nominal_rate_hz"), source=text, path=origin)
+            nominal_rate_hz=doc.get("nominal_rate_hz"), stall_after_s=doc.get("stall_after_s"),
+            source=text, path=origin)
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as err:
         raise ProfileError(f"{origin}: not a profile sotlog can read ({err})") from err
 

@@ -73,6 +73,7 @@ class Profile:
     channels: tuple[Channel, ...] = ()
     matrix: Matrix | None = None
     nominal_rate_hz: float | None = None
+    stall_after_s: float | None = None  # silence that makes the device stalled; None: from the rate
     source: str = ""  # the TOML text as loaded, stored with every session
     path: str = ""  # where it came from: "builtin:<name>" or a file path
 

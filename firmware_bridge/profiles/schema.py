@@ -31,6 +31,7 @@ MAX_SENSELS = 256  # rows or cols of a mat: the largest mats sotlog knows are 64
 MAX_CHANNELS = 64
 MAX_COLUMN = 4095
 MAX_RATE_HZ = 10_000.0
+MAX_STALL_S = 3600.0  # a silence longer than an hour is not a stall to wait for
 MAX_PITCH_MM = 1000.0
 # numpy dtype names of raw values: (lowest, highest) an integer type holds; None for a float
 DTYPES: dict[str, tuple[int, int] | None] = {
@@ -145,6 +146,7 @@ class ProfileTable(Table):
     protocol: Annotated[str, OneOf(tuple(PROTOCOLS))]
     description: Annotated[str, DESCRIPTION] = ""
     nominal_rate_hz: Annotated[float | None, Number(above=0, hi=MAX_RATE_HZ)] = None
+    stall_after_s: Annotated[float | None, Number(above=0, hi=MAX_STALL_S)] = None
     serial: SerialTable = SerialTable()
     options: dict[str, Any] = Field(default_factory=dict)  # the protocol checks them
     channels: Annotated[list[ChannelTable], Field(max_length=MAX_CHANNELS)] = Field(
@@ -175,7 +177,8 @@ class ProfileTable(Table):
             serial=SerialSettings(**dict(self.serial)), options=dict(self.options),
             channels=tuple(Channel(**dict(c)) for c in self.channels),
             matrix=None if self.matrix is None else Matrix(**dict(self.matrix)),
-            nominal_rate_hz=self.nominal_rate_hz, source=source, path=path,
+            nominal_rate_hz=self.nominal_rate_hz, stall_after_s=self.stall_after_s,
+            source=source, path=path,
         )
 
 

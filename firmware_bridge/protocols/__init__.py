@@ -1,7 +1,8 @@
 """Wire protocols, one module each, chosen by name from a registry and imported lazily.
 
 A decoder is fed bytes in chunks of any size and returns the frames it completed. It never reads
-the port itself, and it never raises on bad bytes: it counts them and returns a Notice.
+the port itself, and it never raises on bad bytes: it counts them and returns a Notice. Every
+byte it was fed is decoded, undecodable or held (``Counters``; docs/wire.md).
 """
 
 from __future__ import annotations
@@ -57,9 +58,21 @@ class Decoder(abc.ABC):
     def feed(self, data: bytes, host_time: float) -> Decoded:
         """Decode ``data`` that arrived at ``host_time`` (monotonic seconds)."""
 
-    def flush(self, host_time: float) -> Decoded:
-        """End of stream: decode whatever is pending that can be decoded (e.g. a last line)."""
+    def flush(self, host_time: float, cut: bool = False) -> Decoded:
+        """End of stream: afterwards the decoder holds nothing (``held_bytes == 0``).
+
+        ``cut=False``, the stream really ended: what can be decoded is (a last line without
+        its line end), the rest is undecodable. ``cut=True``, the stream was cut off (a
+        disconnect, the bridge stopping, the end of a recording or of an imported file): the
+        unfinished line or frame it cut short counts as ``cut_bytes`` (no error of the
+        device's), whole lines still held are judged, and no frames come out.
+        """
         return Decoded()
+
+    @property
+    def held_bytes(self) -> int:
+        """Bytes fed but not judged yet (a partial line or frame, lines awaiting a layout)."""
+        return self.counters.held_bytes
 
     def poll_request(self) -> bytes | None:
         """Bytes the bridge writes to ask a polled device for its next frame; None if not polled."""

@@ -6,6 +6,12 @@ marker (``_frame_size``: a size, "not a frame, skip k bytes", or "wait for more 
 do with a whole frame (``_take``: use it or not), and how the used frames become values
 (``_block``). Everything between markers is counted here, the same way for every protocol, so
 chunking never changes frames, counters or notices.
+
+Every byte fed is decoded (a used frame, sync to CRC or trailer), undecodable (skipped, part of a
+frame that failed its CRC, a valid frame of the wrong shape), held (the buffer: a frame not
+complete yet, or what could begin a sync marker) or, once the stream is cut, cut (what was held
+then). Skipped bytes count in ``undecodable_bytes`` as they are skipped; the run they belong to
+is counted and reported once it ends, at the latest when the decoder is flushed.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ class SkipRun:
 
     def add(self, n: int, host_time: float, notices: list[Notice]) -> None:
         self.pending += n
+        self.counters.undecodable_bytes += n
         while self.pending >= SKIP_REPORT_BYTES:
             self.pending -= SKIP_REPORT_BYTES
             self._report(SKIP_REPORT_BYTES, host_time, notices, ended=False)
@@ -123,14 +130,16 @@ class BinaryDecoder(Decoder):
         self._buf += data
         return self._decode(host_time, final=False)
 
-    def flush(self, host_time: float) -> Decoded:
-        return self._decode(host_time, final=True)
+    def flush(self, host_time: float, cut: bool = False) -> Decoded:
+        # cut: a frame that waits for more bytes never gets them; it is cut, not looked into
+        return self._decode(host_time, final=not cut, end=True)
 
     @abc.abstractmethod
     def _frame_size(self, view: memoryview, i: int, final: bool, host_time: float,
                     notices: list[Notice]) -> int:
         """At a sync marker at ``i``: the size of the whole frame there; or minus the bytes to
-        skip when no frame starts there; or 0 to wait for more bytes."""
+        skip when no frame starts there; or 0 to wait for more bytes. ``final``: no more bytes
+        will come, so decide now."""
 
     @abc.abstractmethod
     def _take(self, view: memoryview, i: int, host_time: float, notices: list[Notice]) -> bool:
@@ -150,8 +159,8 @@ class BinaryDecoder(Decoder):
         self.counters.frames += len(values)
         return FrameBlock.build(values, host_time, device_time, seq, flags)
 
-    def _decode(self, host_time: float, final: bool) -> Decoded:
-        buf, skip, sync = self._buf, self._skip, self.sync
+    def _decode(self, host_time: float, final: bool, end: bool = False) -> Decoded:
+        buf, skip, sync, counters = self._buf, self._skip, self.sync, self.counters
         notices: list[Notice] = []
         n, pos = len(buf), 0
         starts: list[int] = []
@@ -181,10 +190,17 @@ class BinaryDecoder(Decoder):
                 if take(view, i, host_time, notices):
                     starts.append(i)
                     note_at.append(len(notices))
-            if final:
-                skip.add(n - pos, host_time, notices)
+                    counters.decoded_bytes += size
+                else:
+                    counters.undecodable_bytes += size
+            if end:
+                if final:
+                    skip.add(n - pos, host_time, notices)
+                else:  # a cut: from the frame (or sync) it stopped inside
+                    counters.cut_bytes += n - pos
                 skip.close(host_time, notices)
                 pos = n
             frames = self._block(view, starts, note_at, host_time, notices) if starts else None
         del buf[:pos]
+        counters.held_bytes = len(buf)
         return Decoded(frames, notices)

@@ -39,6 +39,11 @@ class LineSplitter:
     becomes LF, even a CRLF torn between two reads), and the head of a line that grew past
     MAX_LINE bytes without an end (reported once; the rest of that line is dropped when its
     end arrives).
+
+    It accounts for every byte it is fed: ``ends`` counts the line-end bytes (CR and LF as
+    received), ``dropped`` the bytes of overlong lines, ``held`` is the unfinished line it
+    holds, and the lines it returns carry the rest; ``lines`` counts them, an overlong one too
+    and an unfinished last line taken as one (``take_rest``).
     """
 
     def __init__(self) -> None:
@@ -47,22 +52,34 @@ class LineSplitter:
         self.started_whole = False  # the stream's first byte ended a line: its first line is whole
         self._seen = False
         self._after_cr = False  # the last read ended with CR: a LF opening the next is its pair
+        self.ends = 0
+        self.dropped = 0
+        self.lines = 0
+
+    @property
+    def held(self) -> int:
+        """Bytes of the unfinished line."""
+        return len(self._pending)
 
     def feed(self, data: bytes) -> tuple[bytes, bytes | None]:
         if self._after_cr and data:
             self._after_cr = False
             if data[:1] == LF:
                 data = data[1:]
+                self.ends += 1
         if not self._seen and data:
             self._seen = True
             self.started_whole = data[:1] in (CR, LF)
         cut = max(data.rfind(LF), data.rfind(CR))
         if cut < 0:
             if self._dropping:
+                self.dropped += len(data)
                 return b"", None
             self._pending += data
             if len(self._pending) > MAX_LINE:
                 head = bytes(self._pending[:NOTICE_CHARS])
+                self.dropped += len(self._pending)
+                self.lines += 1
                 self._pending.clear()
                 self._dropping = True
                 return b"", head
@@ -71,20 +88,34 @@ class LineSplitter:
         if self._dropping:  # the end of an overlong line: drop up to its terminator
             self._dropping = False
             first_end = min(i for i in (head_part.find(LF), head_part.find(CR)) if i >= 0)
+            self.dropped += first_end
+            self.ends += 1
             head_part = head_part[first_end + 1 :]
             self._pending.clear()
         body = bytes(self._pending) + head_part if self._pending else head_part
         self._pending = bytearray(data[cut + 1 :])
+        if not body:
+            return b"", None
+        n_lf, n_cr = body.count(LF), body.count(CR)
+        self.ends += n_lf + n_cr
+        if not n_cr:
+            self.lines += n_lf
+            return body, None
         if body[-1:] == CR:
             self._after_cr = cut == len(data) - 1
-            return one_line_end(body[:-1]) + LF, None
-        return one_line_end(body), None
+            body = one_line_end(body[:-1]) + LF
+        else:
+            body = one_line_end(body)
+        self.lines += body.count(LF)
+        return body, None
 
-    def take_rest(self) -> bytes:
-        """The bytes of an unfinished last line (end of stream); empties the buffer."""
+    def take_rest(self, as_line: bool = True) -> bytes:
+        """The bytes of an unfinished last line (end of stream), counted as a line if
+        ``as_line``; empties the buffer."""
         rest = b"" if self._dropping else bytes(self._pending)
         self._pending.clear()
         self._dropping = False
+        self.lines += as_line and bool(rest)
         return rest
 
 

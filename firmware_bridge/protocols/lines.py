@@ -18,7 +18,7 @@ import numpy as np
 
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import Profile, refuse, show
-from firmware_bridge.protocols import Decoded, Decoder
+from firmware_bridge.protocols import Decoded
 from firmware_bridge.protocols._layout import Layout, place_columns
 from firmware_bridge.protocols._numbers import (
     LF,
@@ -30,17 +30,16 @@ from firmware_bridge.protocols._numbers import (
 from firmware_bridge.protocols._output import Output, frame_block
 from firmware_bridge.protocols._text import (
     MAX_LINE,
-    LineSplitter,
     detect_delimiter,
     field_names,
     is_text,
-    line_notice,
     longest_line,
     parse_options,
     segments,
     split_fields,
     strip_trailing,
 )
+from firmware_bridge.protocols._textdecoder import PARTIAL_FIRST, FirstLine, TextDecoder
 
 OPTIONS = ("delimiter", "header", "time_column", "time_unit", "prefix", "first_line")
 MAX_HELD = 16  # data lines kept while the layout is still unknown
@@ -57,9 +56,10 @@ class _Line(NamedTuple):
     values: list[float | None]
     delim: bytes | None
     layout: Layout | None
+    first: bool = False  # the stream's first line, kept only once it is shown whole
 
 
-class LinesDecoder(Decoder):
+class LinesDecoder(TextDecoder):
     """Decodes delimited text lines into (n, channels) float64 frames."""
 
     name = "lines"
@@ -76,13 +76,10 @@ class LinesDecoder(Decoder):
         else:
             self._prefix = None
         self._delim = opts.delimiter
-        self._split = LineSplitter()
-        self._first = True  # the first non-empty line may be the tail of one sent before we came
         self._header: list[str] | None = None
         self._layout: Layout | None = None
         self._held: list[_Line] = []  # data lines waiting until two agree on the layout
         self._header_candidate: _Line | None = None  # text line waiting for data to confirm it
-        self.header_lines = 0  # header lines seen (the first and repeats): not data, not errors
         self.few_bytes = FEW_BYTES  # reads up to this long are read in plain Python
         # set once the layout is fixed and all numbers: then clean lines go in bulk
         self._bulk = False
@@ -125,13 +122,13 @@ class LinesDecoder(Decoder):
         self.counters.bytes += len(data)
         body, overlong = self._split.feed(data)
         if not body and overlong is None:
+            self._tally(self._held_lines())
             return Decoded()
         out = Output()
         pos = 0
         while pos < len(body) and not self._bulk:
             end = body.find(LF, pos)  # a body always ends with LF
-            if end > pos:
-                self._line(body[pos:end], host_time, out)
+            self._line(body[pos:end], host_time, out)
             pos = end + 1
         if pos < len(body):  # the layout is known and all numbers: bulk runs, odd lines alone
             rest = body[pos:] if pos else body
@@ -142,25 +139,30 @@ class LinesDecoder(Decoder):
                     if clean:
                         self._run(part, host_time, out)
                     else:
-                        for raw in part.split(LF):
-                            if raw:
-                                self._line(raw, host_time, out)
+                        for raw in part.split(LF)[:-1]:  # a part ends with LF
+                            self._line(raw, host_time, out)
         if overlong is not None:
-            self._overlong(overlong, host_time, out)
+            self._overlong(overlong, host_time, out.notices, counted=True)
         return self._finish(out)
 
-    def flush(self, host_time: float) -> Decoded:
+    def flush(self, host_time: float, cut: bool = False) -> Decoded:
         out = Output()
-        rest = self._split.take_rest()
+        rest = self._rest(cut)
         if rest:
             self._line(rest, host_time, out)
-        if self._layout is None and self._held:  # no second line came: the first one decides
-            first = self._held[0].layout
-            assert first is not None
-            self._adopt(first, out)
+        if self._layout is None and self._held:
+            if cut:  # the stream stopped before two lines agreed: nothing is decided for them
+                held, self._held = self._held, []
+                for ln in held:
+                    self._reject(ln, "cut off before a second line confirmed its columns", out)
+            else:  # no second line came: the first one decides
+                first = self._held[0].layout
+                assert first is not None
+                self._adopt(first, out)
+        self._unsettled_first(out.notices)
         if self._header_candidate is not None:
             hc, self._header_candidate = self._header_candidate, None
-            self._bad(out, hc.host_time, "text line, not data", hc.raw)
+            self._bad(out.notices, hc.host_time, "text line, not data", hc.raw)
         return self._finish(out)
 
     # -- bulk path ------------------------------------------------------------------------------
@@ -192,7 +194,9 @@ class LinesDecoder(Decoder):
         arr = parse_block(body, self._bulk_delim, lay.nfields, checked=True)
         if arr is None:
             return False
-        n = len(arr)
+        n, lines = len(arr), body.count(LF)
+        self.counters.blank_lines += lines - n
+        self._good(len(body) - lines)
         if n:
             device = (arr[:, lay.time_idx] * self.options.time_scale
                       if lay.time_idx is not None else np.full(n, np.nan))
@@ -208,8 +212,10 @@ class LinesDecoder(Decoder):
         assert lay is not None
         delim, allowed, nf = self._bulk_delim, self._bulk_bytes, lay.nfields
         scale, t, chans = self.options.time_scale, lay.time_idx, lay.chan_idx
+        ok, blanks = 0, -1  # a body ends with LF: its split ends with one empty piece
         for raw in body.split(LF):
             if not raw:
+                blanks += 1
                 continue
             if not raw.translate(None, allowed):
                 fields = split_fields(strip_trailing(raw, delim), delim)
@@ -222,39 +228,50 @@ class LinesDecoder(Decoder):
                         out.rows.append([vals[i] for i in chans])
                         out.times.append(vals[t] * scale if t is not None else math.nan)
                         out.hosts.append(host_time)
+                        ok += len(raw)
                         continue
             self._line(raw, host_time, out)
+        self._text_ok += ok
+        self.counters.blank_lines += blanks
 
     # -- line by line ---------------------------------------------------------------------------
 
     def _line(self, raw: bytes, host_time: float, out: Output) -> None:
         if len(raw) > MAX_LINE:
-            self._overlong(raw, host_time, out)
+            self._overlong(raw, host_time, out.notices)
             return
         line = raw
+        labelled = False  # a label came first: a cut, if any, fell inside it
         if self._prefix is not None:
             m = self._prefix.match(line)
             if m and line[m.end():].strip():  # a label alone ("Readings:") stays a text line
-                line = line[m.end():]
+                line, labelled = line[m.end():], True
         delim = self._delim if self._delim is not None else detect_delimiter(line)
         line = strip_trailing(line, delim)
         if not line.strip():
+            if labelled:  # "weight=," is no reading, and no blank line either
+                self._first = False
+                self._bad(out.notices, host_time, "a label without a value", raw)
+            else:
+                self._blank(raw)
             return
-        first, self._first = self._first, False
+        first = self._first_may_be_partial() and not labelled
         fields = split_fields(line, delim)
         values = [number(f) for f in fields]
         if all(v is None and is_text(f) for f, v in zip(fields, values, strict=True)):
             self._text_line(_Line(raw, host_time, fields, values, delim, None), out)
             return
-        if first and self.options.first_line == "skip" and not self._split.started_whole:
-            self._bad(out, host_time, "partial first line (the stream may have started "
-                      "mid-line)", raw)
-            return
+        ln = _Line(raw, host_time, fields, values, delim, None, first)
         for i, (f, v) in enumerate(zip(fields, values, strict=True)):
             if v is None and not is_text(f):
-                self._bad(out, host_time, f"field {i + 1} is not a number", raw)
+                self._reject(ln, f"field {i + 1} is not a number", out)
                 return
-        self._data_line(_Line(raw, host_time, fields, values, delim, None), out)
+        self._data_line(ln, out)
+
+    def _reject(self, ln: _Line, reason: str, out: Output) -> None:
+        """Count ``ln`` as undecodable: a partial first line, when it is the first."""
+        self._bad(out.notices, ln.host_time, f"{PARTIAL_FIRST}: {reason}" if ln.first else reason,
+                  ln.raw)
 
     def _data_line(self, ln: _Line, out: Output) -> None:
         if self._layout is not None:
@@ -262,57 +279,66 @@ class LinesDecoder(Decoder):
             return
         found = self._resolve(ln)
         if isinstance(found, str):
-            self._bad(out, ln.host_time, found, ln.raw)
+            self._reject(ln, found, out)
             return
         self._held.append(ln._replace(layout=found))
         if sum(h.layout is not None and h.layout[:4] == found[:4] for h in self._held) >= 2:
             self._adopt(found, out)
         elif len(self._held) > MAX_HELD:
             old = self._held.pop(0)
-            self._bad(out, old.host_time, "no two lines agree on the columns", old.raw)
+            self._reject(old, "no two lines agree on the columns", out)
 
     def _judge(self, ln: _Line, out: Output) -> None:
-        """Emit a line that fits the layout; count one that does not."""
+        """Emit a line that fits the layout; count one that does not. The stream's first line,
+        fitting, waits for the next line to show its time whole (``_emit``)."""
         lay = self._layout
         assert lay is not None
         if len(ln.fields) != lay.nfields:
-            self._bad(out, ln.host_time, f"{len(ln.fields)} field(s), expected {lay.nfields} "
-                      "(lines glued or cut?)", ln.raw)
+            why = f"{len(ln.fields)} field(s), expected {lay.nfields} (lines glued or cut?)"
         elif lay.delim is not None and ln.delim != lay.delim:
-            self._bad(out, ln.host_time, "another delimiter than the lines before", ln.raw)
+            why = "another delimiter than the lines before"
         elif any(ln.values[i] is None for i in (*lay.chan_idx, *self._time_idx(lay))):
-            self._bad(out, ln.host_time, "text where a channel or the time should be", ln.raw)
+            why = "text where a channel or the time should be"
+        elif ln.first and lay.time_idx != 0:
+            why = "no time in the first column to show the line whole"
+        elif ln.first:
+            assert ln.values[0] is not None  # the time column, checked
+            self._first_wait = FirstLine(ln, ln.raw, ln.host_time, ln.fields[0], ln.values[0])
+            self._bulk = False  # the next line comes through _emit, which settles this one
+            return
         else:
             self._emit(ln, out)
+            return
+        self._reject(ln, why, out)
 
     def _text_line(self, ln: _Line, out: Output) -> None:
         names = field_names(ln.fields)
         if self._header is not None:
             if names == self._header:
-                self.header_lines += 1
+                self._header_line(ln.raw)
             else:
-                self._bad(out, ln.host_time, "text line, not data", ln.raw)
+                self._bad(out.notices, ln.host_time, "text line, not data", ln.raw)
             return
         mode = self.options.header
         if mode == "no" or len(names) < 2 and not self._names:
-            self._bad(out, ln.host_time, "text line, not data", ln.raw)
+            self._bad(out.notices, ln.host_time, "text line, not data", ln.raw)
             return
         if self._names:  # the header is the line that names the columns asked for
             if all(n in names for n in self._names):
                 self._take_header(ln)
             else:
-                self._bad(out, ln.host_time, "text line without the named columns", ln.raw)
+                self._bad(out.notices, ln.host_time, "text line without the named columns", ln.raw)
             return
         lay = self._layout
         if lay is not None or mode == "yes":  # data already fixed the layout, or told to expect
             if lay is None or len(names) == lay.nfields:
                 self._take_header(ln)
             else:
-                self._bad(out, ln.host_time, "text line, not data", ln.raw)
+                self._bad(out.notices, ln.host_time, "text line, not data", ln.raw)
             return
         if self._header_candidate is not None:  # the text before it was preamble
             old = self._header_candidate
-            self._bad(out, old.host_time, "text line, not data", old.raw)
+            self._bad(out.notices, old.host_time, "text line, not data", old.raw)
         self._header_candidate = ln
 
     # -- layout ---------------------------------------------------------------------------------
@@ -339,7 +365,7 @@ class LinesDecoder(Decoder):
             if len(hc.fields) == lay.nfields and hc.delim == lay.delim:
                 self._take_header(hc)
             else:
-                self._bad(out, hc.host_time, "text line, not data", hc.raw)
+                self._bad(out.notices, hc.host_time, "text line, not data", hc.raw)
         held, self._held = self._held, []
         self._set_bulk()
         for ln in held:
@@ -347,7 +373,7 @@ class LinesDecoder(Decoder):
 
     def _take_header(self, ln: _Line) -> None:
         self._header = field_names(ln.fields)
-        self.header_lines += 1
+        self._header_line(ln.raw)
         if self._delim is None and len(ln.fields) > 1:
             self._delim = ln.delim
             self._set_bulk()
@@ -356,7 +382,7 @@ class LinesDecoder(Decoder):
         lay = self._layout
         if lay is None:
             return
-        self._bulk = lay.numeric and not self._prefix_in_numbers
+        self._bulk = lay.numeric and not self._prefix_in_numbers and self._first_wait is None
         self._bulk_delim = self._delim if self._delim is not None else lay.delim
         self._bulk_bytes = number_bytes(self._bulk_delim)
 
@@ -367,6 +393,13 @@ class LinesDecoder(Decoder):
     # -- output ---------------------------------------------------------------------------------
 
     def _emit(self, ln: _Line, out: Output) -> None:
+        if self._first_wait is not None:  # the first line goes first, if this one shows it whole
+            t_next = ln.values[0]
+            assert t_next is not None  # the time column, checked
+            first = self._settle_first(t_next, out.notices)
+            self._set_bulk()
+            if first is not None:
+                self._emit(first.item, out)
         lay = self._layout
         assert lay is not None
         vals = cast(list[float], ln.values)  # the layout's columns were checked to be numbers
@@ -374,16 +407,16 @@ class LinesDecoder(Decoder):
         t = vals[lay.time_idx] if lay.time_idx is not None else None
         out.times.append(t * self.options.time_scale if t is not None else float("nan"))
         out.hosts.append(ln.host_time)
+        self._good(len(ln.raw))
 
-    def _bad(self, out: Output, host_time: float, detail: str, raw: bytes) -> None:
-        self.counters.undecodable += 1
-        out.notices.append(line_notice(host_time, "undecodable", detail, raw))
-
-    def _overlong(self, head: bytes, host_time: float, out: Output) -> None:
-        self._first = False
-        self._bad(out, host_time, f"line longer than {MAX_LINE} bytes", head)
+    def _held_lines(self) -> list[bytes]:
+        """The whole lines held, not judged yet (besides the first line)."""
+        if not self._held and self._header_candidate is None:
+            return []
+        return [ln.raw for ln in (*self._held, self._header_candidate) if ln]
 
     def _finish(self, out: Output) -> Decoded:
+        self._tally(self._held_lines())
         out.close_rows()
         if not out.blocks:
             return Decoded(None, out.notices)

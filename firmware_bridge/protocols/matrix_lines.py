@@ -14,24 +14,23 @@ import numpy as np
 
 from firmware_bridge.frames import FLAG_OUT_OF_RANGE, FrameBlock, Notice
 from firmware_bridge.profiles import Profile, refuse
-from firmware_bridge.protocols import Decoded, Decoder
+from firmware_bridge.protocols import Decoded
 from firmware_bridge.protocols._numbers import LF, number_bytes, parse_block
 from firmware_bridge.protocols._text import (
     MAX_LINE,
-    LineSplitter,
     detect_delimiter,
     field_names,
     is_text,
-    line_notice,
     longest_line,
     parse_options,
     segments,
     split_fields,
     strip_trailing,
 )
+from firmware_bridge.protocols._textdecoder import PARTIAL_FIRST, FirstLine, TextDecoder
 
 
-class MatrixLinesDecoder(Decoder):
+class MatrixLinesDecoder(TextDecoder):
     """Decodes one-frame-per-line text into (n, rows, cols) float64 frames."""
 
     name = "matrix_lines"
@@ -49,14 +48,11 @@ class MatrixLinesDecoder(Decoder):
         self._nfields = self._nvals + (opts.time_column is not None)
         self._range = (m.raw_min, m.raw_max)
         self._delim = opts.delimiter
-        self._split = LineSplitter()
-        self._first = True  # the first non-empty line may be the tail of one sent before we came
         self._header: list[str] | None = None
         self._time_idx: int | None = None
         self._value_idx: np.ndarray | slice = slice(None)
         if isinstance(opts.time_column, int):
             self._set_time(opts.time_column)
-        self.header_lines = 0  # header lines seen (the first and repeats): not data, not errors
 
     def _set_time(self, idx: int) -> None:
         self._time_idx = idx
@@ -68,7 +64,8 @@ class MatrixLinesDecoder(Decoder):
     @property
     def _ready(self) -> bool:
         """Past the first line, delimiter known, no header awaited: whole runs can go in bulk."""
-        return not self._first and self._delim is not None and not self._waiting_for_header
+        return (not self._first and self._first_wait is None and self._delim is not None
+                and not self._waiting_for_header)
 
     @property
     def _waiting_for_header(self) -> bool:
@@ -98,31 +95,33 @@ class MatrixLinesDecoder(Decoder):
         pos = 0
         while pos < len(body) and not self._ready:
             end = body.find(LF, pos)  # a body always ends with LF
-            if end > pos:
-                self._line(body[pos:end], host_time, rows, hosts, notices)
+            self._line(body[pos:end], host_time, rows, hosts, notices)
             pos = end + 1
         rest = body[pos:] if pos else body
         for clean, part in segments(rest, number_bytes(self._delim)) if rest else ():
             arr = self._fast(part) if clean else None
             if arr is not None:
+                lines = part.count(LF)
+                self.counters.blank_lines += lines - len(arr)
+                self._good(len(part) - lines)
                 if len(arr):
                     rows.append(arr)
                     hosts.extend([host_time] * len(arr))
             else:
-                for raw in part.split(LF):
-                    if raw:
-                        self._line(raw, host_time, rows, hosts, notices)
+                for raw in part.split(LF)[:-1]:  # a part ends with LF
+                    self._line(raw, host_time, rows, hosts, notices)
         if overlong is not None:
-            self._overlong(overlong, host_time, notices)
+            self._overlong(overlong, host_time, notices, counted=True)
         return self._finish(rows, hosts, notices, host_time)
 
-    def flush(self, host_time: float) -> Decoded:
+    def flush(self, host_time: float, cut: bool = False) -> Decoded:
         rows: list[np.ndarray] = []
         hosts: list[float] = []
         notices: list[Notice] = []
-        rest = self._split.take_rest()
+        rest = self._rest(cut)
         if rest:
             self._line(rest, host_time, rows, hosts, notices)
+        self._unsettled_first(notices)
         return self._finish(rows, hosts, notices, host_time)
 
     # -- decoding -------------------------------------------------------------------------------
@@ -141,64 +140,67 @@ class MatrixLinesDecoder(Decoder):
         delim = self._delim if self._delim is not None else detect_delimiter(raw)
         line = strip_trailing(raw, delim)
         if not line.strip():
+            self._blank(raw)
             return
-        first, self._first = self._first, False
+        first = self._first_may_be_partial()
         fields = split_fields(line, delim)
         row = parse_block(raw + LF, delim, len(fields))  # the bulk parser's rules, line by line
         if row is None:
             if len(fields) > 1 and all(is_text(f) for f in fields):
                 self._text_line(fields, delim, raw, host_time, notices)
             else:
-                self._bad(notices, host_time, "undecodable", "not a line of numbers", raw)
+                self._bad(notices, host_time, "not a line of numbers", raw)
             return
-        if first and self.options.first_line == "skip" and not self._split.started_whole:
-            self._bad(notices, host_time, "undecodable",
-                      "partial first line (the stream may have started mid-line)", raw)
+        if first and (self._time_idx != 0 or len(fields) != self._nfields
+                      or self._waiting_for_header):
+            self._bad(notices, host_time, PARTIAL_FIRST, raw)
+        elif first:  # held until the next line shows its time whole (_take)
+            self._first_wait = FirstLine(row, raw, host_time, fields[0], float(row[0, 0]))
         elif self._waiting_for_header:
-            self._bad(notices, host_time, "undecodable", "no header yet", raw)
+            self._bad(notices, host_time, "no header yet", raw)
         elif len(fields) != self._nfields:
-            self.counters.wrong_size += 1
             got = len(fields) - (self._nfields - self._nvals)
-            notices.append(line_notice(host_time, "wrong_size",
-                                       f"{got} values, a frame has {self._nvals}", raw))
+            self._bad(notices, host_time, f"{got} values, a frame has {self._nvals}", raw,
+                      kind="wrong_size")
         else:
             if self._delim is None:
                 self._delim = delim
-            rows.append(row)
-            hosts.append(host_time)
+            self._take(row, raw, host_time, rows, hosts, notices)
+
+    def _take(self, row: np.ndarray, raw: bytes, host_time: float, rows: list[np.ndarray],
+              hosts: list[float], notices: list[Notice]) -> None:
+        """A frame line; the waiting first line goes before it when their times show it whole."""
+        first = self._settle_first(float(row[0, 0]), notices) if self._first_wait else None
+        if first is not None:
+            self._take(first.item, first.raw, first.host_time, rows, hosts, notices)
+        rows.append(row)
+        hosts.append(host_time)
+        self._good(len(raw))
 
     def _text_line(self, fields: list[bytes], delim: bytes | None, raw: bytes,
                    host_time: float, notices: list[Notice]) -> None:
         names = field_names(fields)
         if self._header is not None:
             if names == self._header:
-                self.header_lines += 1
+                self._header_line(raw)
             else:
-                self._bad(notices, host_time, "undecodable", "text line, not a frame", raw)
+                self._bad(notices, host_time, "text line, not a frame", raw)
             return
         tc = self.options.time_column
         if self.options.header == "no" or len(names) != self._nfields or (
                 isinstance(tc, str) and tc not in names):
-            self._bad(notices, host_time, "undecodable", "text line, not a frame header", raw)
+            self._bad(notices, host_time, "text line, not a frame header", raw)
             return
         self._header = names
-        self.header_lines += 1
+        self._header_line(raw)
         if isinstance(tc, str):
             self._set_time(names.index(tc))
         if self._delim is None:
             self._delim = delim
 
-    def _bad(self, notices: list[Notice], host_time: float, kind: str, detail: str,
-             raw: bytes) -> None:
-        self.counters.undecodable += 1
-        notices.append(line_notice(host_time, kind, detail, raw))
-
-    def _overlong(self, head: bytes, host_time: float, notices: list[Notice]) -> None:
-        self._first = False
-        self._bad(notices, host_time, "undecodable", f"line longer than {MAX_LINE} bytes", head)
-
     def _finish(self, rows: list[np.ndarray], hosts: list[float], notices: list[Notice],
                 host_time: float) -> Decoded:
+        self._tally()
         if not rows:
             return Decoded(None, notices)
         arr = np.concatenate(rows) if len(rows) > 1 else rows[0]

@@ -18,6 +18,9 @@ an error naming what would fit):
 - ``disconnect_after`` (wall seconds, default none): then reads, writes and ``in_waiting`` raise
   ``SerialException`` as if the cable were pulled.
 - ``down`` (wall seconds, default 0): after such an unplug, opening the same URL fails this long.
+- ``pause_after`` (wall seconds, default none) and ``pause`` (wall seconds, default 1): the
+  device falls silent, port open, for ``pause`` seconds; samples falling due meanwhile are
+  never sent (a blockframe sequence shows them missing), then it goes on.
 - ``buffer`` (bytes, default 1 MiB): the receive buffer; samples falling due while it is full are
   lost, like a UART overrun, and counted in ``port.overruns`` (blockframe shows a sequence gap).
 

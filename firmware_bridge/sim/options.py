@@ -103,6 +103,10 @@ class CommonConfig:
         None, _float_in(0, 1e9, lo_open=True), "wall seconds after opening, then 'unplugged'"
     )
     down: float = _opt(0.0, _float_in(0, 3600), "wall seconds opening fails after an unplug")
+    pause_after: float | None = _opt(
+        None, _float_in(0, 1e9), "wall seconds after opening, then silent for pause seconds"
+    )
+    pause: float = _opt(1.0, _float_in(0, 3600), "wall seconds of silence after pause_after")
     buffer: int = _opt(1 << 20, _int_in(256, 1 << 28), "receive buffer bytes; overruns are lost")
 
 

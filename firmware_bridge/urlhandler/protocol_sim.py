@@ -43,6 +43,7 @@ class Serial(SerialBase):
         self._ahead: list[bytes] = []  # rendered samples not yet due, from index _ahead_k
         self._ahead_k = 0
         self._batch = 1
+        self._paused = (0, 0)  # sample indices never sent: the ``pause`` option
         self._lost = False
         self.overruns = 0  # samples lost because the receive buffer was full
         self.is_open: bool = False
@@ -76,6 +77,9 @@ class Serial(SerialBase):
             rate = device.rate * config.speed
             most = max(1, AHEAD_BYTES // device.bytes_per_sample)
             self._batch = max(1, min(math.ceil(AHEAD_S * rate), most))
+            if config.pause_after is not None:
+                self._paused = (math.ceil(config.pause_after / self._step),
+                                math.ceil((config.pause_after + config.pause) / self._step))
             self._lost = False
             self.overruns = 0
             self._cancel.clear()
@@ -104,8 +108,13 @@ class Serial(SerialBase):
                 _unplugged_until[str(self._port)] = now + config.down
             raise SerialException(f"{self._port}: device disconnected (simulated unplug)")
         due = int((now - self._t0) / self._step) + 1
+        lo, hi = self._paused
+        if lo <= self._next < hi:  # silent: these samples are never sent
+            self._next = hi
         if due <= self._next:
             return
+        if self._next < lo < due:  # up to the silence; the next call goes on after it
+            due = lo
         room = max(0, config.buffer - len(self._buf))
         end = min(due, self._next + room // device.bytes_per_sample)
         if end > self._next:

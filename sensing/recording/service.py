@@ -24,7 +24,7 @@ from uuid import uuid4
 
 from firmware_bridge.bridge import Bridge
 from firmware_bridge.errors import MetadataError, StateError
-from firmware_bridge.frames import Counters
+from firmware_bridge.frames import Counters, decoded_nothing
 from firmware_bridge.ports import describe_port
 from firmware_bridge.profiles import Profile, load_profile
 from sensing.calibration.conversion import zero_segments
@@ -75,9 +75,15 @@ class Ended:
     findings: list[Finding] = field(default_factory=list)
     store_error: str | None = None
 
+    @property
+    def decoded_nothing(self) -> str | None:
+        """The red line when bytes came and none made a frame; None otherwise."""
+        return decoded_nothing(self.counters)
+
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
         d["findings"] = [f.as_dict() for f in self.findings]
+        d["decoded_nothing"] = self.decoded_nothing
         return d
 
 

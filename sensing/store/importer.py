@@ -14,7 +14,6 @@ blocks, never whole, so a file of any size imports in bounded memory.
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +26,7 @@ import numpy as np
 from firmware_bridge.errors import ProfileError, SotlogError, StoreError
 from firmware_bridge.frames import Notice
 from firmware_bridge.profiles import Profile
-from firmware_bridge.protocols import Decoder, make_decoder, read_size
+from firmware_bridge.protocols import make_decoder, read_size
 from sensing.metadata import SessionMeta
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
@@ -210,7 +209,6 @@ def _feed(src: Path, profile: Profile, recorder: Recorder, clock: ArrivalClock,
     gate = NoticeGate(recorder.on_notice)
     fed = count = frames = 0
     now = 0.0
-    last = b""
     next_report = PROGRESS_BYTES
     for piece in reads(src, splitter(profile)):
         ahead = probe.feed(piece, 0.0).frames
@@ -225,20 +223,21 @@ def _feed(src: Path, profile: Profile, recorder: Recorder, clock: ArrivalClock,
         gate.tick(now)
         fed += len(piece)
         count += 1
-        last = piece
         if fed - recorder.raw_bytes_written - recorder.not_stored["raw_bytes"] > BACKLOG_BYTES:
             _wait_for(recorder, fed)
         if progress and fed >= next_report:
             progress(fed, size)
             next_report = fed + PROGRESS_BYTES
+    # What the file's end leaves unfinished is counted, as at the end of a recording (a cut:
+    # nothing more is decoded), so reparse finds the very same frames.
+    for notice in decoder.flush(now, cut=True).notices:
+        gate.add(notice)
     gate.tick(now, force=True)
-    left_bytes, left_frames = leftover(decoder, last, read_size(profile) is None)
-    if left_bytes or left_frames:
-        recorder.add_event("warning", f"at the end of the file the decoder still held "
-                           f"{left_bytes} bytes without a line or frame end and {left_frames} "
-                           "frame(s) not yet given out: kept in the raw capture, not decoded",
-                           {"bytes": left_bytes, "frames": left_frames}, host_time=now,
-                           source="sotlog")
+    left_bytes = decoder.counters.cut_bytes
+    if left_bytes:
+        recorder.add_event("warning", f"the file ends with {left_bytes} bytes of a line or frame "
+                           "it cuts short: counted as cut, kept in the raw capture, not decoded",
+                           {"bytes": left_bytes}, host_time=now, source="sotlog")
     if clock.backward_steps:
         recorder.add_event("warning", f"the device clock went back {clock.backward_steps} "
                            "time(s); arrival times carry on from the time before",
@@ -250,21 +249,6 @@ def _feed(src: Path, profile: Profile, recorder: Recorder, clock: ArrivalClock,
         progress(fed, size)
     return ImportResult(0, str(src), fed, count, frames, clock.mode, clock.rate_hz,
                         decoder.counters.as_dict(), left_bytes)
-
-
-def leftover(decoder: Decoder, last_read: bytes, text: bool) -> tuple[int, int]:
-    """``(bytes, frames)`` the decoder still holds at the end of the file.
-
-    They are not decoded: the bridge never flushes at the end of a recording and reparse does
-    not either, so the session stays identical to its raw capture decoded again. A copy of the
-    decoder is flushed to say what they hold.
-    """
-    out = copy.deepcopy(decoder).flush(0.0)
-    frames = len(out.frames) if out.frames is not None else 0
-    if text:
-        ended = last_read[-1:] in (b"\n", b"\r")
-        return (0 if ended else len(last_read)), frames
-    return sum(int(n.data.get("bytes", 0)) for n in out.notices), frames
 
 
 def _wait_for(recorder: Recorder, fed: int) -> None:

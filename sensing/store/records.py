@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from firmware_bridge.frames import decoded_nothing
 from firmware_bridge.profiles import Profile
 from sensing.metadata import SessionMeta
 
@@ -42,6 +43,11 @@ class SessionInfo:
     @property
     def is_matrix(self) -> bool:
         return self.profile.is_matrix
+
+    @property
+    def decoded_nothing(self) -> str | None:
+        """The red line when bytes came and none made a frame; None otherwise."""
+        return decoded_nothing(self.counters)
 
 
 @dataclass

@@ -35,8 +35,10 @@ def decode_raw(session: Session) -> tuple[FrameBlock, dict[str, int], int]:
 
     The reads the live decoder had before the session (the prelude) go first, to bring the
     fresh decoder to the state the live one was in when the session began; what they decode to
-    is not the session's and is left out, counters included. The bridge starts a fresh decoder
-    after each reconnect, so this does too.
+    is not the session's and is left out, counters included. The bridge flushes its decoder
+    when the port is lost and starts a fresh one after each reconnect, so this does too. The
+    session's end is a cut: the decoder is flushed there as well, so the bytes it still held
+    (the last garbage run, a partial line or frame) are counted, and nothing more is decoded.
     """
     profile = session.info.profile
     restarts = sorted(ev.host_time for ev in session.events() if ev.kind == "reconnect")
@@ -47,15 +49,18 @@ def decode_raw(session: Session) -> tuple[FrameBlock, dict[str, int], int]:
     counters: dict[str, int] = {k: -v for k, v in before.items()}
     blocks: list[FrameBlock] = []
     nbytes = 0
+    last = session.info.t0_host
     for host_time, data in session.raw():
         while restarts and host_time >= restarts[0]:
-            restarts.pop(0)
+            decoder.flush(restarts.pop(0), cut=True)  # as the bridge did when the port was lost
             _add(counters, decoder.counters.as_dict())
             decoder = make_decoder(profile)
         nbytes += len(data)
+        last = host_time
         out = decoder.feed(data, host_time)
         if out.frames is not None and len(out.frames):
             blocks.append(out.frames)
+    decoder.flush(last, cut=True)
     _add(counters, decoder.counters.as_dict())
     if blocks:
         frames = FrameBlock.concat(blocks)

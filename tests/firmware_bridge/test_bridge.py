@@ -19,7 +19,7 @@ from firmware_bridge.errors import DeviceError
 from firmware_bridge.frames import FLAG_AFTER_GAP, FrameBlock, Notice
 from firmware_bridge.profiles import Profile, load_profile, parse_profile
 from firmware_bridge.protocols.blockframe import encode_frame
-from tests.ptydevice import PtyDevice
+from tests.ptydevice import PtyDevice, plug
 
 WAIT = 5.0  # generous upper bound for anything to arrive; tests return as soon as it does
 
@@ -37,6 +37,7 @@ class Collector:
         self.q: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.blocks: list[FrameBlock] = []
         self.raw = bytearray()
+        self.reads: list[bytes] = []
         self.raw_times: list[float] = []
         self.notices: list[Notice] = []
 
@@ -74,6 +75,7 @@ class Collector:
                 continue
             if what == "raw":
                 self.raw += item[0]
+                self.reads.append(item[0])
                 self.raw_times.append(item[1])
             elif what == "frames":
                 self.blocks.append(item)
@@ -88,32 +90,28 @@ class Collector:
         return next(n for n in self.notices if n.kind == kind)
 
 
-@pytest.fixture()
-def loadcells() -> Profile:
-    return load_profile("sotlog-loadcells")
-
-
-@pytest.fixture()
-def bridges() -> Any:
-    """Every bridge a test makes is stopped at the end, even when the test fails."""
-    made: list[Bridge] = []
-
-    def make(url: str, profile: Profile, **kw: Any) -> Bridge:
-        b = Bridge(url, profile, **kw)
-        made.append(b)
-        return b
-
-    yield make
-    for b in made:
-        b.stop()
-
-
 def started(make: Any, url: str, profile: Profile, *listeners: Any, **kw: Any) -> Bridge:
     bridge = make(url, profile, **kw)
     for listener in listeners:
         bridge.add_listener(listener)
     bridge.start()
     assert bridge.wait_connected(WAIT), bridge.error
+    return bridge
+
+
+def unplugged(make: Any, link: Path, profile: Profile, c: Collector, data: bytes,
+              frames: int) -> Bridge:
+    """A bridge reading a device behind ``link`` that sent ``data`` (``frames`` frames) and was
+    then unplugged; returned once the bridge has said so."""
+    dev = PtyDevice()
+    try:
+        plug(link, dev)
+        bridge = started(make, str(link), profile, c)
+        dev.write(data)
+        c.wait_frames(frames)
+    finally:
+        dev.close()
+    c.wait_notice("disconnect")
     return bridge
 
 
@@ -236,13 +234,11 @@ def test_reconnect_after_the_device_disappears(tmp_path: Path, bridges: Any,
     lost = c.wait_notice("disconnect")
     assert bridge.state in ("disconnected", "connected")
     with PtyDevice() as dev2:
-        tmp_link = tmp_path / "ttyDEV.new"
-        os.symlink(dev2.path, tmp_link)
-        os.replace(tmp_link, link)  # plugged in again, perhaps under another pts number
+        plug(link, dev2)  # plugged in again, perhaps under another pts number
         c.wait_notice("reconnect")
-        gap = c.wait_notice("gap")
         assert bridge.wait_connected(WAIT)
         dev2.play(blockframe_bytes(10, 10), interval=0.002)
+        gap = c.wait_notice("gap")  # the gap ends with the first byte after the reconnect
         c.wait_frames(20)
     assert c.kinds().index("disconnect") < c.kinds().index("reconnect") < c.kinds().index("gap")
     assert gap.data["start"] >= last_before

@@ -150,6 +150,58 @@ def test_stream_starting_mid_line_skips_and_counts_the_partial_first_line() -> N
     assert "partial first line" in notices[0].detail and notices[0].data["line"] == "00,12.3,45.6"
 
 
+def test_a_first_line_shown_whole_by_its_time_is_kept() -> None:
+    """The next line's time, less than 10**digits on from the first's, shows it was not cut."""
+    block, notices = run(decoder(TIMED), [b"1000,1,2\n1010,3,4\n1020,5,6\n"])
+    assert block is not None and block.values.tolist() == [[1, 2], [3, 4], [5, 6]]
+    assert block.device_time.tolist() == [1.0, 1.01, 1.02] and notices == []
+
+
+@pytest.mark.parametrize(("first", "why"), [
+    (b"00,1,2", "its time 00 is not shortly before the next line's 1010"),  # "1000" cut
+    (b"9,1,2", "its time 9 is not shortly before the next line's 1010"),  # "999" cut
+    (b"2", "1 field(s)"),  # cut inside the last field: too few fields
+])
+def test_a_first_line_that_may_be_cut_is_counted(first: bytes, why: str) -> None:
+    dec = decoder(TIMED)
+    block, notices = run(dec, [first + b"\n1010,3,4\n1020,5,6\n"])
+    assert block is not None and block.values.tolist() == [[3, 4], [5, 6]]
+    assert dec.counters.undecodable == 1 and notices[0].data["line"] == first.decode()
+    assert notices[0].detail.startswith("partial first line") and why in notices[0].detail
+
+
+def test_a_first_line_without_a_time_first_cannot_be_shown_whole() -> None:
+    """A cut inside the first field would leave a number of its own: not kept, counted."""
+    dec = decoder("time_column = 2", (0, 1))
+    block, notices = run(dec, [b"12,34,1000\n56,78,1010\n90,12,1020\n"])
+    assert block is not None and block.values.tolist() == [[56, 78], [90, 12]]
+    assert "no time in the first column" in notices[0].detail
+
+
+def test_a_first_line_after_a_label_is_whole() -> None:
+    """A cut that fell inside the label leaves the number whole: ``ing: 8421``."""
+    dec = make_decoder(load_profile("nau7802-arduino"))
+    block, notices = run(dec, [b"ing: 8421\r\nReading: -12\r\n"])
+    assert block is not None and block.values.ravel().tolist() == [8421, -12] and not notices
+
+
+def test_a_first_line_left_alone_at_the_end_cannot_be_shown_whole() -> None:
+    dec = decoder(TIMED)
+    block, notices = run(dec, [b"1000,1,2\n"])
+    assert block is None and dec.counters.undecodable == 1
+    assert "no line after it" in notices[0].detail
+
+
+def test_a_cut_counts_the_unfinished_line_and_decodes_nothing_more() -> None:
+    dec = decoder(TIMED)
+    dec.feed(b"\n1000,1,2\n1010,3,4\n1020,5", 0.0)
+    out = dec.flush(1.0, cut=True)
+    assert out.frames is None and not out.notices
+    c = dec.counters
+    assert (c.frames, c.cut_bytes, c.held_bytes, c.undecodable) == (2, 6, 0, 0)
+    assert c.lines == 3 and c.blank_lines == 1
+
+
 def test_first_line_keep_takes_it() -> None:
     block, _ = run(decoder(TIMED + '\nfirst_line = "keep"'), [b"1000,1,2\n1010,3,4\n"])
     assert block is not None and len(block) == 2

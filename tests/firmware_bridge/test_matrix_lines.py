@@ -86,6 +86,15 @@ def test_time_column_in_the_middle() -> None:
     assert block.values.ravel().tolist() == [0, 1, 2, 3, 4, 5]
 
 
+def test_a_first_line_shown_whole_by_its_time_is_kept() -> None:
+    dec = mat_decoder("time_column = 0")
+    block, notices = run(dec, [b"100,1,2,3,4,5,6\n110,0,1,2,3,4,5\n"])
+    assert block is not None and len(block) == 2 and notices == []
+    block, notices = run(mat_decoder("time_column = 0"), [b"00,1,2,3,4,5,6\n110,0,1,2,3,4,5\n"])
+    assert block is not None and len(block) == 1
+    assert "its time 00 is not shortly before" in notices[0].detail
+
+
 def test_partial_first_line_is_skipped_and_counted() -> None:
     dec = mat_decoder()
     block, notices = run(dec, [b"4,5\n0,1,2,3,4,5\n"])

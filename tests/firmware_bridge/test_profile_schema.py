@@ -90,6 +90,8 @@ SCHEMA_FAULTS = [
     ("unknown protocol", 'name = "t"\nprotocol = "morse"\n' + ONE, "protocol", 'not "morse"'),
     ("description of two lines", CELLS + 'description = "a\\nb"\n' + ONE, "description",
      'not "a\\nb"'),
+    ("stall zero", CELLS + "stall_after_s = 0\n" + ONE, "stall_after_s", "not 0"),
+    ("stall text", CELLS + 'stall_after_s = "1s"\n' + ONE, "stall_after_s", "not"),
     ("rate zero", CELLS + "nominal_rate_hz = 0\n" + ONE, "nominal_rate_hz", "not 0"),
     ("rate inf", CELLS + "nominal_rate_hz = inf\n" + ONE, "nominal_rate_hz", "not inf"),
     ("rate true", CELLS + "nominal_rate_hz = true\n" + ONE, "nominal_rate_hz", "not true"),

@@ -12,7 +12,8 @@ import pytest
 import serial
 
 import firmware_bridge.sim as sim
-from firmware_bridge.profiles import parse_profile
+from firmware_bridge.profiles import load_profile, parse_profile
+from firmware_bridge.protocols import make_decoder
 from firmware_bridge.protocols.blockframe import BlockframeDecoder
 from firmware_bridge.sim import (
     BodySession,
@@ -101,6 +102,7 @@ def test_register_is_idempotent() -> None:
 GOOD = {
     "seed": ("7", 7), "speed": ("2.5", 2.5), "session": ("30", 30.0),
     "disconnect_after": ("1.5", 1.5), "down": ("2", 2.0), "buffer": ("4096", 4096),
+    "pause_after": ("0.5", 0.5), "pause": ("2", 2.0),
     "blocks": ("4", 4), "rate": ("10", 10.0), "protocol": ("blockframe", "blockframe"),
     "gain": ("21000", (21000.0,)), "offset": ("9000,12000", (9000.0, 12000.0)),
     "noise": ("0", 0.0), "drift": ("-5", (-5.0,)), "load": ("steps:0,5,10", ("steps", (0, 5, 10))),
@@ -279,6 +281,23 @@ def test_disconnect_after_and_down() -> None:
     assert time.monotonic() - lost >= 0.29
     assert read_bytes(again, 20).startswith(b"time_ms,")
     again.close()
+
+
+def test_pause_sends_nothing_for_a_while_then_goes_on() -> None:
+    port = open_sim("sim://loadcells?rate=100&protocol=blockframe&pause_after=0.2&pause=0.4")
+    opened = time.monotonic()
+    arrivals: list[tuple[float, bytes]] = []
+    while time.monotonic() - opened < 0.9:
+        data = port.read(max(1, port.in_waiting))
+        if data:
+            arrivals.append((time.monotonic() - opened, data))
+    port.close()
+    times = [t for t, _ in arrivals]
+    silence = max(b - a for a, b in zip(times, times[1:], strict=False))
+    assert 0.35 <= silence <= 0.6  # a 0.4 s silence, where reads came every 10 ms before
+    frames = make_decoder(load_profile("sim-loadcells-blockframe"))
+    frames.feed(b"".join(d for _, d in arrivals), 0.0)
+    assert 35 <= frames.counters.seq_gaps <= 45  # about 40 samples at 100 Hz never sent
 
 
 # --- blockframe -------------------------------------------------------------------------------

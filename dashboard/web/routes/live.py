@@ -45,8 +45,10 @@ def start_recording(meta: SessionMeta, station: StationDep) -> dict[str, Any]:
 
 @router.post("/recording/stop")
 def stop_recording(station: StationDep) -> dict[str, Any]:
-    """End the recording; the session is complete."""
-    return {"session_id": station.stop()}
+    """End the recording; the session is complete. ``decoded_nothing``: the line to show in red
+    when bytes came and none made a frame (else null)."""
+    ended = station.stop()
+    return {"session_id": ended.session_id, "decoded_nothing": ended.decoded_nothing}
 
 
 @router.websocket("/live")

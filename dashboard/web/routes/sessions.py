@@ -96,6 +96,7 @@ def session_detail(session_id: SessionId, store: StoreDep) -> dict[str, Any]:
             "software_version": info.software_version,
             "format_version": info.format_version,
             "counters": plain(info.counters),
+            "decoded_nothing": info.decoded_nothing,
             "conversion": plain(info.conversion),
             "channel_names": info.channel_names,
             "channels": _read_channels(s),

@@ -107,20 +107,19 @@ function localTime(utcIso) {
   }
 })();
 
-const COUNTER_LABELS = [
-  ["bytes", "bytes"], ["frames", "frames"], ["undecodable", "undecodable"],
-  ["crc_errors", "CRC failures"], ["seq_gaps", "sequence gaps"], ["reconnects", "reconnects"],
-];
-
 // One group of counters with its scope said first: "device since connect" or "this session".
-function renderCounters(node, counters, scope) {
-  const items = COUNTER_LABELS.map(([key, label]) => {
-    const v = counters && counters[key] !== undefined ? counters[key] : 0;
-    const warn = key !== "bytes" && key !== "frames" && v > 0;
-    return el("span", { class: "detail" + (warn ? " nonzero" : ""), "data-counter": key },
-      label + " ", el("b", { text: String(v) }));
+// The words come from the vocabulary (V.counters): the data counters always, the others when
+// not 0; then, in red, the line the server sends when bytes came and none made a frame.
+function renderCounters(node, counters, scope, nothingDecoded) {
+  const items = (V ? V.counters : []).flatMap(({ name, label, problem }) => {
+    const v = counters && counters[name] !== undefined ? counters[name] : 0;
+    if (problem && !v) return [];
+    return [el("span", { class: "detail" + (problem ? " nonzero" : ""), "data-counter": name },
+      label + " ", el("b", { text: String(v) }))];
   });
-  node.replaceChildren(...(scope ? [el("span", { class: "scope", text: scope })] : []), ...items);
+  const bad = nothingDecoded ? [el("span", { class: "decoded-nothing", text: nothingDecoded })] : [];
+  node.replaceChildren(...(scope ? [el("span", { class: "scope", text: scope })] : []), ...items,
+    ...bad);
 }
 
 // The force unit a person chose last, on any page; else the server's starting unit.

@@ -146,18 +146,22 @@ function renderStatus() {
   const pill = $("state");
   const state = !S.streamUp ? "lost" : st.state || "closed";
   const words = { connected: "connected", connecting: "connecting…", disconnected: "device lost",
+    stalled: `device silent ${fmt(st.silent_s || 0, 0)} s`,
     closed: "no device", stopped: "no device", lost: "live stream lost — reconnecting" };
   pill.className = "pill " + state;
   pill.textContent = words[state] || state;
   $("rate-value").textContent = fmt(st.rate_hz || 0, 1);
-  renderCounters($("counters"), st.counters, "device since connect:");
+  renderCounters($("counters"), st.counters, "device since connect:", st.decoded_nothing);
   const sc = $("session-counters");
   sc.hidden = !st.recording;
-  if (st.recording) renderCounters(sc, st.session_counters, "this session:");
+  if (st.recording) {
+    renderCounters(sc, st.session_counters, "this session:", st.session_decoded_nothing);
+  }
   const banner = $("banner");
   const problem = !S.streamUp ? "The live stream is down; reconnecting…" + (S.away.watching
     ? " Events you mark now are kept in this page and sent when the server is back." : "")
     : st.state === "disconnected" ? `Device lost: ${st.error || st.url}. Waiting for it to come back; the gap is recorded.`
+    : st.state === "stalled" ? `No data from ${st.url} for ${fmt(st.silent_s || 0, 0)} s: the port is open but the device is silent. The gap is recorded.`
     : st.error ? st.error : "";
   banner.hidden = !problem || !!S.replay;
   banner.textContent = problem;
@@ -178,7 +182,7 @@ function controlsKey() {
 
 function renderControls() {
   const st = S.status, full = S.role === "full";
-  const connected = st.state === "connected" || st.state === "disconnected";
+  const connected = ["connected", "stalled", "disconnected"].includes(st.state);
   const recording = !!st.recording;
   $("tare").disabled = !full || st.state !== "connected";
   $("start").disabled = !full || !connected || recording;
@@ -289,7 +293,8 @@ function bindActions() {
   $("stop").addEventListener("click", () => act(async () => {
     const r = await S.away.stopping(() => api("/api/recording/stop", { method: "POST" }));
     $("saved").replaceChildren(`Session ${r.session_id} saved. `,
-      el("a", { href: `/sessions/${r.session_id}`, text: "Open it" }));
+      el("a", { href: `/sessions/${r.session_id}`, text: "Open it" }),
+      ...(r.decoded_nothing ? [" ", el("span", { class: "decoded-nothing", text: r.decoded_nothing })] : []));
   }));
   for (const b of document.querySelectorAll("#eventbar button")) {
     b.addEventListener("click", () => markEvent(b.dataset.kind));

@@ -15,7 +15,7 @@ async function startReplay(id) {
     api(`/api/sessions/${id}`), api(`/api/sessions/${id}/samples?units=N`),
     api(`/api/sessions/${id}/events`)]).catch((err) => { showError(err); return [null]; });
   if (!info) return;
-  renderCounters($("counters"), info.counters || {}, "this session:");
+  renderCounters($("counters"), info.counters || {}, "this session:", info.decoded_nothing);
   const meta = info.meta || {};
   S.channels = samples.names.map((name, i) => ({ name, unit: samples.units[i],
     block: (samples.sides || {})[name] || null }));

@@ -48,6 +48,8 @@ function renderHeader(info) {
   $("end-reason").hidden = !info.end_reason;
   $("end-reason").textContent = info.end_reason
     ? `Ended ${info.status} at ${fmtDuration(info.duration_s)}: ${info.end_reason}` : "";
+  $("decoded-nothing").hidden = !info.decoded_nothing;
+  $("decoded-nothing").textContent = info.decoded_nothing || "";
   $("replay").href = `/replay/${info.id}`;
   $("compare").href = `/sessions?compare=${info.id}`;
   const rows = [["port", info.port], ["device", info.device], ["profile", info.profile],

@@ -165,3 +165,48 @@ def test_killed_recording_is_found_interrupted_with_its_samples(tmp_path: Path) 
     listed = json.loads(sotlog("sessions", "--json", store=store).stdout)
     assert listed[0]["status"] == "interrupted"
     assert listed[0]["frames"] >= committed
+
+
+def test_a_session_that_decoded_nothing_says_so(tmp_path: Path) -> None:
+    """The load-cell simulator read with the mat profile: bytes come, no frame is made. The
+    closing line, ``show`` and its JSON say so; the bytes are kept (reparse can use them)."""
+    store = tmp_path / "s.sqlite3"
+    rec = sotlog("record", "--port", SIM, "--profile", "sim-mat", "--duration", "1.5",
+                 store=store)
+    assert rec.returncode == 0, rec.stderr
+    assert "decoded nothing: " in rec.stderr and "0 frames" in rec.stderr, rec.stderr
+    assert "is the profile right?" in rec.stderr
+    sid = rec.stdout.strip()
+    text = sotlog("show", sid, store=store)
+    assert text.returncode == 0, text.stderr
+    assert "decoded nothing: " in text.stdout
+    shown = json.loads(sotlog("show", sid, "--json", store=store).stdout)
+    line = shown["decoded_nothing"]
+    assert line.startswith(f"decoded nothing: {shown['counters']['bytes']:,} bytes received")
+    assert shown["counters"]["undecodable_bytes"] > 0 and shown["frames"] == 0
+
+
+def test_a_session_that_decoded_frames_says_nothing_of_the_kind(tmp_path: Path) -> None:
+    store = tmp_path / "s.sqlite3"
+    rec = sotlog("record", "--port", SIM, "--profile", "sim-loadcells", "--duration", "1",
+                 store=store)
+    assert rec.returncode == 0 and "decoded nothing" not in rec.stderr
+    shown = json.loads(sotlog("show", "last", "--json", store=store).stdout)
+    assert shown["decoded_nothing"] is None and shown["frames"] > 0
+
+
+def test_a_silent_device_is_a_stall_and_a_gap_in_the_session(tmp_path: Path) -> None:
+    """sim:// silent for 1.5 s with its port open: the session keeps a stall and a gap event,
+    and the closing line counts the stall."""
+    store = tmp_path / "s.sqlite3"
+    url = "sim://loadcells?blocks=2&rate=80&protocol=blockframe&pause_after=0.5&pause=1.5"
+    rec = sotlog("record", "--port", url, "--profile", "sim-loadcells-blockframe",
+                 "--duration", "3.5", store=store)
+    assert rec.returncode == 0, rec.stderr
+    assert "stalls 1" in rec.stderr, rec.stderr
+    shown = json.loads(sotlog("show", "last", "--json", store=store).stdout)
+    kinds = [e["kind"] for e in shown["events"]]
+    assert "stall" in kinds and "gap" in kinds
+    gap = next(e for e in shown["events"] if e["kind"] == "gap")
+    assert 1.3 <= gap["data"]["duration_s"] <= 1.9
+    assert shown["counters"]["stalls"] == 1

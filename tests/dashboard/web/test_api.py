@@ -54,7 +54,7 @@ def record(client: TestClient, seconds: float, meta: dict[str, Any] = META) -> i
         assert r.status_code == 201, r.text
         batches_until(ws, lambda b: b["recording"] and b["t"]
                       and b["t"][-1] - b["recording"]["t_start"] >= seconds)
-    assert client.post("/api/recording/stop").json() == {"session_id": sid}
+    assert client.post("/api/recording/stop").json() == {"session_id": sid, "decoded_nothing": None}
     return sid
 
 

@@ -84,7 +84,8 @@ def test_a_mat_live_and_its_stored_session_agree(make_client: Callable[..., Test
         sid = client.post("/api/recording", json=meta).json()["session_id"]
         msgs = batches_until(ws, lambda b: b["session_counters"].get("frames", 0) >= 300)
     live_regions = [m["mat"]["regions"] for m in msgs if m["type"] == "batch" and m.get("mat")]
-    assert client.post("/api/recording/stop").json() == {"session_id": sid}
+    assert client.post("/api/recording/stop").json() == {"session_id": sid,
+                                                         "decoded_nothing": None}
     samples = client.get(f"/api/sessions/{sid}/samples").json()
     assert samples["names"] == [c["name"] for c in hello["channels"]]
     frame = client.get(f"/api/sessions/{sid}/mat", params={"t": 1.0}).json()
