@@ -10,8 +10,10 @@ from dashboard.cli.common import print_json, table
 
 def register(sub: Any) -> None:
     p = sub.add_parser("ports", help="list serial ports present and the simulated devices",
-                       description="List the serial ports present (with USB VID:PID and "
-                                   "description where known) and sotlog's simulated devices.")
+                       description="List the serial ports present (with USB VID:PID, serial "
+                                   "number and description where known: a lost port is reopened "
+                                   "only when the same device is back) and sotlog's simulated "
+                                   "devices.")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run_ports)
     p = sub.add_parser("profiles", help="list built-in device profiles, or check one",
@@ -32,8 +34,9 @@ def run_ports(args: argparse.Namespace) -> int:
     if args.json:
         print_json([p.__dict__ for p in ports])
         return 0
-    rows = [[p.device, p.vid_pid or "-", p.profile or "-", p.description] for p in ports]
-    print(table(rows, ["PORT", "VID:PID", "PROFILE", "DESCRIPTION"]))
+    rows = [[p.device, p.vid_pid or "-", p.serial_number or "-", p.profile or "-", p.description]
+            for p in ports]
+    print(table(rows, ["PORT", "VID:PID", "SERIAL", "PROFILE", "DESCRIPTION"]))
     if not any(not p.simulated for p in ports):
         print("(no serial ports found; the simulated devices above are always available)")
     return 0

@@ -210,3 +210,18 @@ def test_a_silent_device_is_a_stall_and_a_gap_in_the_session(tmp_path: Path) -> 
     gap = next(e for e in shown["events"] if e["kind"] == "gap")
     assert 1.3 <= gap["data"]["duration_s"] <= 1.9
     assert shown["counters"]["stalls"] == 1
+
+
+def test_ports_name_each_devices_identity() -> None:
+    """The columns a lost port is matched by (VID:PID, serial) are shown for every port."""
+    def ports(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "dashboard.cli", "ports", *extra],
+                              capture_output=True, text=True, timeout=60)
+
+    text = ports()
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.split("\n")[0].split() == ["PORT", "VID:PID", "SERIAL", "PROFILE",
+                                                  "DESCRIPTION"]
+    listed = json.loads(ports("--json").stdout)
+    assert all({"vid_pid", "serial_number"} <= set(p) for p in listed)
+    assert any(p["profile"] == "sim-mat" for p in listed)
