@@ -43,6 +43,11 @@ class FrameBlock:
     def frame_shape(self) -> tuple[int, ...]:
         return tuple(self.values.shape[1:])
 
+    def take(self, rows: slice | np.ndarray) -> FrameBlock:
+        """The frames at ``rows`` (a slice, a boolean mask or indexes), every column alike."""
+        return FrameBlock(self.values[rows], self.host_time[rows], self.device_time[rows],
+                          self.seq[rows], self.flags[rows])
+
     @classmethod
     def build(
         cls,

@@ -140,7 +140,7 @@ class Settler:
         first = int(np.argmax(keep))
         # Keep one window back as well, so the next call still spans a full window.
         back = int(np.searchsorted(t, newest - 2 * self.rule.window_s))
-        self._blocks = [_tail(joined, back)]
+        self._blocks = [joined.take(slice(back, None))]
         frames = joined.values[first:]
         x = np.asarray(self.reduce(frames), dtype=np.float64)
         tw = t[first:]
@@ -155,11 +155,6 @@ def _clock(block: FrameBlock) -> tuple[np.ndarray, str]:
     if np.all(np.isfinite(dt)) and (len(dt) < 2 or np.all(np.diff(dt) >= 0)):
         return dt, "device"
     return block.host_time, "host"
-
-
-def _tail(block: FrameBlock, start: int) -> FrameBlock:
-    return FrameBlock(block.values[start:], block.host_time[start:], block.device_time[start:],
-                      block.seq[start:], block.flags[start:])
 
 
 def wait_steady(tap: FrameTap, reduce: Reduce, rule: SettleRule, *, timeout: float,

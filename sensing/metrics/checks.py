@@ -8,7 +8,7 @@ limit (a ``Finding`` with ``warn=True``). ``sotlog record`` stores those as ``wa
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -150,17 +150,6 @@ def saturation(frames: FrameBlock | Iterable[FrameBlock], profile: Profile) -> l
     return out
 
 
-WINDOW_S = 20.0  # read long sessions this many seconds at a time
-
-
-def frame_windows(session: Session, seconds: float = WINDOW_S) -> Iterator[FrameBlock]:
-    """The session's frames, ``seconds`` at a time, so memory stays flat for long mat sessions."""
-    end = float(session.info.duration_s or 0.0)
-    edges: list[float | None] = [None, *np.arange(seconds, end + seconds, seconds), None]
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        yield session.frames(lo, hi)
-
-
 def _has_zero(info: Any, name: str) -> bool:
     """Whether a channel's force is measured from a known zero (tare, calibration or profile)."""
     conv = info.conversion or {}
@@ -241,5 +230,5 @@ def session_checks(session: Session, *, limit_days: float | None = None,
     return [
         *calibration_age(info.conversion, now or info.started_utc, limit_days),
         *zero_drift(session, limit_n, samples),
-        *saturation(frame_windows(session), info.profile),
+        *saturation(session.frame_windows(), info.profile),
     ]

@@ -1,9 +1,9 @@
 """A stored mat session read window by window: its regions, force per block, mean and measures.
 
 A long mat session does not fit in memory as float frames (30 min of 48x48 at 50 frames/s is
-415 MB raw, four times that as floats), so everything here reads ``WINDOW_S`` seconds of frames
-at a time and keeps only per-frame results. Regions are found once per session, on the mean of
-all its frames, so every window and every face uses the same regions.
+415 MB raw, four times that as floats), so everything here reads it by ``Session.frame_windows``
+(a few hundred frames at a time) and keeps only per-frame results. Regions are found once per
+session, on the mean of all its frames, so every window and every face uses the same regions.
 """
 
 from __future__ import annotations
@@ -28,14 +28,10 @@ class Session(Protocol):
 
     info: SessionInfo
 
-    def refresh(self) -> SessionInfo: ...
-
-    def frames(self, t0: float | None = None, t1: float | None = None) -> FrameBlock: ...
+    def frame_windows(self, t0: float | None = None,
+                      t1: float | None = None) -> Iterator[FrameBlock]: ...
 
     def mat_regions(self) -> list[Any]: ...
-
-
-WINDOW_S = 20.0  # seconds of frames read at a time
 
 
 def session_matrix(session: Session) -> Matrix:
@@ -47,28 +43,13 @@ def session_matrix(session: Session) -> Matrix:
     return matrix
 
 
-def iter_windows(session: Session, t0: float | None = None, t1: float | None = None,
-                 window_s: float = WINDOW_S) -> Iterator[FrameBlock]:
-    """The frames with ``t0 <= time_s < t1`` as blocks of at most ``window_s`` seconds each."""
-    info = session.refresh()
-    lo = 0.0 if t0 is None else float(t0)
-    hi = info.duration_s if t1 is None else float(t1)
-    n = max(1, int(np.ceil((hi - lo) / window_s)))
-    for k in range(n):
-        a = t0 if k == 0 else lo + k * window_s
-        b = t1 if k == n - 1 else lo + (k + 1) * window_s
-        block = session.frames(a, b)
-        if len(block):
-            yield block
-
-
 def found_regions(session: Session) -> list[Region]:
     """Regions found on the session's mean frame (sensels at or below the threshold as zero)."""
     matrix = session_matrix(session)
     total: np.ndarray | None = None
     count = 0
     limit = matrix.noise_threshold
-    for block in iter_windows(session):
+    for block in session.frame_windows():
         raw = block.values
         part = np.where(raw > limit, raw, 0).sum(axis=0, dtype=np.float64)
         total = part if total is None else total + part
@@ -94,7 +75,7 @@ def mat_samples(session: Session, units: str = "N", t0: float | None = None,
     times, devices, parts = [], [], []
     names: list[str] = []
     unit_list: list[str] = []
-    for block in iter_windows(session, t0, t1):
+    for block in session.frame_windows(t0, t1):
         found = session_block_channels(session.info, block, units, stored=use)
         assert found is not None
         names, values, unit_list = found
@@ -136,7 +117,7 @@ def mat_series(session: Session, t0: float | None = None, t1: float | None = Non
     use = session.mat_regions() if regions is None else regions
     times, flags, whole = [], [], []
     per: dict[str, list[MatMeasures]] = {r.name: [] for r in use}
-    for block in iter_windows(session, t0, t1):
+    for block in session.frame_windows(t0, t1):
         times.append(block.host_time - session.info.t0_host)
         flags.append(block.flags)
         whole.append(frame_measures(block.values, matrix, force_unit=units))
@@ -155,7 +136,7 @@ def mat_mean(session: Session, t0: float | None = None,
     matrix = session_matrix(session)
     total = np.zeros((matrix.rows, matrix.cols))
     used = left_out = 0
-    for block in iter_windows(session, t0, t1):
+    for block in session.frame_windows(t0, t1):
         raw = np.asarray(block.values, dtype=np.float64)
         complete = np.isfinite(raw).all(axis=(1, 2))
         total += raw[complete].sum(axis=0)

@@ -7,6 +7,7 @@ Times are session seconds: host monotonic time minus the session's ``t0_host``.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import threading
 import zlib
@@ -31,6 +32,20 @@ INFO_SELECT = """SELECT s.*,
     (SELECT coalesce(sum(count), 0) FROM chunks c WHERE c.session_id = s.id) AS n_frames,
     (SELECT max(t_last) FROM chunks c WHERE c.session_id = s.id) AS t_last_max
     FROM sessions s"""
+# The chunks that hold frames of a session with lo <= time_s < hi, in frame order.
+CHUNKS_OVERLAPPING = ("FROM chunks WHERE session_id = ? AND t_first < ? AND t_last >= ? "
+                      "ORDER BY first_index")
+# A read window's frames as float64: 455 frames of a 48x48 mat (measured in docs/store.md).
+WINDOW_BYTES = 8 << 20
+
+
+def window_frames(frame_shape: tuple[int, ...]) -> int:
+    """How many frames of ``frame_shape`` one read window holds: ``WINDOW_BYTES`` as float64."""
+    return max(1, WINDOW_BYTES // (8 * math.prod(frame_shape)))
+
+
+def _bounds(t0: float | None, t1: float | None) -> tuple[float, float]:
+    return -np.inf if t0 is None else float(t0), np.inf if t1 is None else float(t1)
 
 
 def info_from_row(row: sqlite3.Row) -> SessionInfo:
@@ -100,26 +115,52 @@ class Session:
         return self.info
 
     def frames(self, t0: float | None = None, t1: float | None = None) -> FrameBlock:
-        """Stored frames with ``t0 <= time_s < t1`` (either bound may be None), raw as sent."""
-        lo = -np.inf if t0 is None else float(t0)
-        hi = np.inf if t1 is None else float(t1)
-        rows = self._query(
-            "SELECT * FROM chunks WHERE session_id = ? AND t_first < ? AND t_last >= ? "
-            "ORDER BY first_index", (self.id, hi, lo))
+        """Stored frames with ``t0 <= time_s < t1`` (either bound may be None), raw as sent.
+
+        All of them in memory at once: a long mat session is read by ``frame_windows``.
+        """
+        lo, hi = _bounds(t0, t1)
+        return self._decode(self._query("SELECT * " + CHUNKS_OVERLAPPING, (self.id, hi, lo)),
+                            lo, hi)
+
+    def frame_windows(self, t0: float | None = None,
+                      t1: float | None = None) -> Iterator[FrameBlock]:
+        """The frames of ``frames(t0, t1)``, in order, as blocks of ``window_frames`` frames
+        (the last may hold fewer), decoding one stored chunk at a time.
+
+        However long the session, memory holds one window and one chunk; a window may end
+        inside a chunk, whose rest begins the next window.
+        """
+        lo, hi = _bounds(t0, t1)
+        size = window_frames(self.info.frame_shape)
+        firsts = self._query("SELECT first_index " + CHUNKS_OVERLAPPING, (self.id, hi, lo))
+        held: list[FrameBlock] = []
+        count = 0
+        for (first,) in firsts:
+            rows = self._query("SELECT * FROM chunks WHERE session_id = ? AND first_index = ?",
+                               (self.id, first))
+            held.append(self._decode(rows, lo, hi))
+            count += len(held[-1])
+            while count >= size:
+                joined = FrameBlock.concat(held)
+                yield joined.take(slice(0, size))
+                held, count = [joined.take(slice(size, None))], count - size
+        if count:
+            yield FrameBlock.concat(held)
+
+    def _decode(self, rows: list[sqlite3.Row], lo: float, hi: float) -> FrameBlock:
+        """The frames of these chunk rows, in order, with ``lo <= time_s < hi``."""
         if not rows:
             return FrameBlock.empty(self.info.frame_shape, self.info.dtype or np.float64)
         try:
             block = FrameBlock.concat([store_codec.decode_chunk(r) for r in rows])
         except (ValueError, TypeError, KeyError, zlib.error) as err:
             raise damaged(self.path, err, f"a stored chunk of session {self.id}") from err
-        if t0 is None and t1 is None:
+        if lo == -np.inf and hi == np.inf:  # unbounded: every frame, even one with no time
             return block
         t = block.host_time - self.info.t0_host
         keep = (t >= lo) & (t < hi)
-        if keep.all():
-            return block
-        return FrameBlock(block.values[keep], block.host_time[keep], block.device_time[keep],
-                          block.seq[keep], block.flags[keep])
+        return block if keep.all() else block.take(keep)
 
     def samples(self, units: str = "N", t0: float | None = None,
                 t1: float | None = None) -> Samples:

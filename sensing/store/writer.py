@@ -359,9 +359,9 @@ class Recorder:
             cuts.update(range(most - 1, len(block) - 1, most))
             start = 0
             for cut in sorted(cuts):
-                out.append(_slice(block, start, cut + 1))
+                out.append(block.take(slice(start, cut + 1)))
                 start = cut + 1
-            out.append(_slice(block, start, len(block)))
+            out.append(block.take(slice(start, None)))
         return out
 
     def _insert_chunk(self, chunk: FrameBlock, first_index: int) -> None:
@@ -389,9 +389,3 @@ class Recorder:
                 self.error = StoreError(
                     f"session {self.session_id}: cannot write its end to {self.store.path}: {err}")
             log.error("%s", self.error)
-
-
-def _slice(block: FrameBlock, a: int, b: int) -> FrameBlock:
-    return FrameBlock(block.values[a:b], block.host_time[a:b], block.device_time[a:b],
-                      block.seq[a:b], block.flags[a:b])
-

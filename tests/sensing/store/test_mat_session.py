@@ -15,10 +15,11 @@ from firmware_bridge.profiles import load_profile, parse_profile
 from firmware_bridge.protocols.m1616 import encode_m1616
 from sensing.mat import Region, live_payload
 from sensing.metadata import SessionMeta
+from sensing.metrics.checks import session_checks
 from sensing.metrics.matfacts import mat_facts
-from sensing.store import importer
+from sensing.store import importer, read
 from sensing.store.importer import import_file
-from sensing.store.matread import WINDOW_S, mat_series
+from sensing.store.matread import found_regions, mat_mean, mat_series
 from sensing.store.reparse import reparse
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
@@ -90,9 +91,14 @@ def store(tmp_path: Path) -> Store:
     return Store.open(tmp_path / "mats.sqlite3")
 
 
+def window_of(monkeypatch: pytest.MonkeyPatch, frames: int) -> None:
+    """Read windows of ``frames`` frames of the test mat."""
+    monkeypatch.setattr(read, "WINDOW_BYTES", frames * 8 * ROWS * COLS)
+
+
 @pytest.fixture
 def mat_session(store: Store) -> tuple[int, np.ndarray, np.ndarray]:
-    n = 130  # 65 s at 2 frames/s: more than three read windows
+    n = 130  # 65 s at 2 frames/s, stored in chunks of 2 frames
     frames = mat_frames(n, np.random.default_rng(7))
     times = np.arange(n) * 0.5
     flags = np.zeros(n, np.uint8)
@@ -100,10 +106,12 @@ def mat_session(store: Store) -> tuple[int, np.ndarray, np.ndarray]:
     return record_mat(store, frames, times, flags), frames, times
 
 
-def test_force_per_block_matches_an_independent_computation(store, mat_session) -> None:
+def test_force_per_block_matches_an_independent_computation(store, mat_session,
+                                                            monkeypatch) -> None:
     sid, frames, times = mat_session
-    assert times[-1] > 3 * WINDOW_S
+    window_of(monkeypatch, 7)  # windows end inside chunks
     s = store.session(sid)
+    assert len(list(s.frame_windows())) > 3
     regions = {r.name: (r.r0, r.r1, r.c0, r.c1) for r in s.mat_regions()}
     assert regions == {"left": LEFT, "right": RIGHT}
     samples = s.samples()
@@ -116,6 +124,39 @@ def test_force_per_block_matches_an_independent_computation(store, mat_session) 
     assert np.all(samples.values[:, 2] > samples.values[:, 0] + samples.values[:, 1])
     kgf = s.samples(units="kgf")
     np.testing.assert_allclose(kgf.values, samples.values / 9.80665, rtol=1e-12)
+
+
+def test_many_windows_read_exactly_as_one(store, mat_session, monkeypatch) -> None:
+    """Nothing lost, nothing invented: every windowed reading equals a one-window read."""
+    sid = mat_session[0]
+
+    def everything() -> dict:
+        s = store.session(sid)
+        spans = ((None, None), (3.25, 41.0), (40.0, None))
+        series = [mat_series(s, t0, t1, units="kgf") for t0, t1 in spans]
+        return {
+            "regions": found_regions(s),
+            "samples": [s.samples("N", t0, t1) for t0, t1 in spans],
+            "series": [(m.time_s, m.flags, vars(m.whole), {k: vars(v) for k, v in
+                                                          m.regions.items()}) for m in series],
+            "mean": [mat_mean(s, t0, t1) for t0, t1 in spans],
+            "checks": [f.as_dict() for f in session_checks(s, now="2026-01-01T00:00:00")],
+        }
+
+    window_of(monkeypatch, 1000)
+    assert len(list(store.session(sid).frame_windows())) == 1
+    one = everything()
+    window_of(monkeypatch, 7)
+    assert len(list(store.session(sid).frame_windows())) == 19
+    many = everything()
+    assert one["regions"] == many["regions"]
+    for a, b in zip(one["samples"], many["samples"], strict=True):
+        assert a.names == b.names and a.units == b.units
+        for field in ("time_s", "device_time_s", "values"):
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    np.testing.assert_equal(one["series"], many["series"])
+    np.testing.assert_equal(one["mean"], many["mean"])
+    assert one["checks"] == many["checks"]
 
 
 def test_a_window_reads_with_the_session_regions(store, mat_session) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from firmware_bridge.errors import CalibrationError, StoreError
 from firmware_bridge.frames import FrameBlock
+from sensing.store import read
 from sensing.store.read import Session
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
@@ -51,6 +52,32 @@ def test_time_windows_are_half_open_and_exact(cells: tuple[Store, int]) -> None:
         assert part.values.tobytes() == everything.values[keep].tobytes()
     assert len(s.frames(2.0, 3.0)) == 80 and s.frames(2.0, 3.0).seq[0] == 160
     assert len(s.frames(20, 30)) == 0 and s.frames(20, 30).frame_shape == (2,)
+
+
+SPANS = ((None, None), (2.0, 3.0), (0.3, 7.91), (9.5, None), (None, 0.1), (20, 30))
+
+
+@pytest.mark.parametrize("size", [1, 33, 80, 150, 5000])
+def test_frame_windows_read_exactly_what_a_whole_read_does(
+        cells: tuple[Store, int], monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    store, sid = cells
+    monkeypatch.setattr(read, "WINDOW_BYTES", size * 8 * 2)  # two float64 channels a frame
+    s = store.session(sid)
+    assert read.window_frames(s.info.frame_shape) == size
+    with store.connect() as conn:
+        starts = {r[0] for r in conn.execute(
+            "SELECT first_index FROM chunks WHERE session_id = ?", (sid,))}
+    assert len(starts) >= 10
+    for t0, t1 in SPANS:
+        whole = s.frames(t0, t1)
+        windows = list(s.frame_windows(t0, t1))
+        n = len(whole)
+        assert [len(w) for w in windows] == [size] * (n // size) + ([n % size] if n % size else [])
+        if n:
+            assert_same(FrameBlock.concat(windows), whole)
+    ends = set(np.cumsum([len(w) for w in s.frame_windows()]).tolist())
+    if size in (33, 150):  # some windows end inside a chunk, whose rest starts the next one
+        assert ends - starts - {800}
 
 
 def test_a_window_reads_only_the_chunks_it_needs(cells: tuple[Store, int]) -> None:
