@@ -96,18 +96,16 @@ class LineSplitter:
         self._pending = bytearray(data[cut + 1 :])
         if not body:
             return b"", None
-        n_lf, n_cr = body.count(LF), body.count(CR)
-        self.ends += n_lf + n_cr
-        if not n_cr:
-            self.lines += n_lf
-            return body, None
         if body[-1:] == CR:
             self._after_cr = cut == len(data) - 1
-            body = one_line_end(body[:-1]) + LF
+            tidy = one_line_end(body[:-1]) + LF
         else:
-            body = one_line_end(body)
-        self.lines += body.count(LF)
-        return body, None
+            tidy = one_line_end(body)
+        # tidy is the lines' text with one LF each, so the line ends were what it lost, plus LFs
+        lines = tidy.count(LF)
+        self.lines += lines
+        self.ends += len(body) - len(tidy) + lines
+        return tidy, None
 
     def take_rest(self, as_line: bool = True) -> bytes:
         """The bytes of an unfinished last line (end of stream), counted as a line if

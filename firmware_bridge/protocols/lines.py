@@ -120,6 +120,7 @@ class LinesDecoder(TextDecoder):
 
     def feed(self, data: bytes, host_time: float) -> Decoded:
         self.counters.bytes += len(data)
+        before = self._split.lines
         body, overlong = self._split.feed(data)
         if not body and overlong is None:
             self._tally(self._held_lines())
@@ -135,9 +136,10 @@ class LinesDecoder(TextDecoder):
             if len(rest) <= self.few_bytes:
                 self._few(rest, host_time, out)
             else:
+                whole = self._split.lines - before if pos == 0 else None  # lines in body
                 for clean, part in segments(rest, self._bulk_bytes):
                     if clean:
-                        self._run(part, host_time, out)
+                        self._run(part, host_time, out, whole if len(part) == len(body) else None)
                     else:
                         for raw in part.split(LF)[:-1]:  # a part ends with LF
                             self._line(raw, host_time, out)
@@ -167,14 +169,14 @@ class LinesDecoder(TextDecoder):
 
     # -- bulk path ------------------------------------------------------------------------------
 
-    def _run(self, body: bytes, host_time: float, out: Output) -> None:
+    def _run(self, body: bytes, host_time: float, out: Output, lines: int | None = None) -> None:
         """A run of clean lines: in bulk; if some line in it does not fit, each half of it, down
         to a few lines read by ``_few``. One glued line costs a few more vector reads, not the
         whole run line by line."""
         if len(body) <= self.few_bytes:
             self._few(body, host_time, out)
             return
-        if self._fast(body, host_time, out):
+        if self._fast(body, host_time, out, lines):
             return
         mid = body.find(LF, len(body) // 2) + 1
         if mid >= len(body):
@@ -185,8 +187,9 @@ class LinesDecoder(TextDecoder):
         else:  # one line, which the bulk parser refused
             self._line(body[:-1], host_time, out)
 
-    def _fast(self, body: bytes, host_time: float, out: Output) -> bool:
-        """Decode a run of clean lines at once; False if the bulk reader refuses it."""
+    def _fast(self, body: bytes, host_time: float, out: Output, lines: int | None = None) -> bool:
+        """Decode a run of clean lines at once; False if the bulk reader refuses it. ``lines``:
+        how many the run has, when the caller knows (a pass over the run saved)."""
         lay = self._layout
         assert lay is not None
         if longest_line(body) > MAX_LINE:
@@ -194,7 +197,9 @@ class LinesDecoder(TextDecoder):
         arr = parse_block(body, self._bulk_delim, lay.nfields, checked=True)
         if arr is None:
             return False
-        n, lines = len(arr), body.count(LF)
+        n = len(arr)
+        if lines is None:
+            lines = body.count(LF)
         self.counters.blank_lines += lines - n
         self._good(len(body) - lines)
         if n:
