@@ -68,7 +68,8 @@ def _record(store: Store, profile: Profile, n: int, rate: float,
             make: Callable[[np.ndarray], np.ndarray]) -> int:
     t0 = 1000.0
     meta = SessionMeta(subject_code="P-0001", position="prone", category="II",
-                       blocks=[Block("left", "iliac_crest"), Block("right", "acetabulum")])
+                       blocks=[Block(side="left", landmark="iliac_crest"),
+                               Block(side="right", landmark="acetabulum")])
     sid = store.create_session(meta, profile, port="bench://", device="synthetic", t0_host=t0)
     rec = Recorder(store, sid)
     rng = np.random.default_rng(0)
@@ -184,7 +185,7 @@ def bench(store: Store, sid: int, label: str, work: Path) -> list[list[str]]:
     for fmt in FORMATS:
         out = work / f"{label}-{fmt}"
         exporter(fmt)  # import the format's library before timing
-        export_s, files = _best(partial(export_session, session, fmt, out))
+        export_s, files = _best(partial(export_session, session, fmt, out, overwrite=True))
         floor, suffix = FLOORS[fmt]
         floor_path = work / f"{label}-floor{suffix}"
         floor_s, _ = _best(partial(floor, cols, mat if fmt == "hdf5" else None, floor_path))

@@ -5,7 +5,8 @@ Run: ``python bench/soak.py [--minutes 30] [--speed 3] [--every 30]``. The simul
 recorded into a fresh store. Beside it, in the same run, a bare pyserial read loop on the same
 device: the floor any reader of this port pays. Prints RSS every ``--every`` seconds, then the
 slope over the second half (MB per minute) for both. Target: sotlog's RSS flat (the second
-half's slope within 0.1 MB/min of the read loop's).
+half's slope within 0.1 MB/min of the read loop's). RSS is read twice a second, so the peak
+while the session closes (its end checks read the whole session back) is printed too.
 """
 
 from __future__ import annotations
@@ -71,12 +72,20 @@ def main() -> None:
         rows: dict[str, list[tuple[float, float]]] = {"sotlog record": [], "read loop": []}
         print(f"{'minute':>7} {'sotlog record MB':>17} {'read loop MB':>13} {'store MB':>9}",
               flush=True)
+        closing_peak, next_print = 0.0, args.every
         while record.poll() is None:
-            time.sleep(args.every)
-            minute = (time.monotonic() - start) / 60
-            a, b = rss_mb(record.pid), rss_mb(loop.pid)
+            time.sleep(0.5)
+            elapsed = time.monotonic() - start
+            a = rss_mb(record.pid)
             if a is None:
                 break
+            if elapsed > seconds:  # the duration is over: the session is closing
+                closing_peak = max(closing_peak, a)
+                continue
+            if elapsed < next_print:
+                continue
+            next_print += args.every
+            minute, b = elapsed / 60, rss_mb(loop.pid)
             rows["sotlog record"].append((minute, a))
             if b is not None:
                 rows["read loop"].append((minute, b))
@@ -88,8 +97,9 @@ def main() -> None:
     for name, samples in rows.items():
         if samples:
             peak = max(m for _, m in samples)
-            print(f"{name:14} peak {peak:7.1f} MB, second-half slope "
+            print(f"{name:14} peak {peak:7.1f} MB while recording, second-half slope "
                   f"{slope(samples):+.3f} MB/min")
+    print(f"closing the session (end checks): peak {closing_peak:.1f} MB")
 
 
 if __name__ == "__main__":
