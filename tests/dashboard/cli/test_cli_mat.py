@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -30,9 +32,11 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     """One simulated mat recording through `sotlog record`, shared by the tests below."""
     store = tmp_path_factory.mktemp("cli-mat") / "s.sqlite3"
-    code = main(["record", "--port", MAT_URL, "--profile", "sim-mat", "--duration", "1.5",
-                 "--subject", "P-0100", "--store", str(store)])
-    assert code == 0
+    said = io.StringIO()
+    with contextlib.redirect_stderr(said):
+        code = main(["record", "--port", MAT_URL, "--profile", "sim-mat", "--duration", "1.5",
+                     "--subject", "P-0100", "--store", str(store)])
+    assert code == 0, said.getvalue()
     return store, Store.open(store).sessions()[0].id
 
 
