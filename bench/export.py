@@ -7,6 +7,11 @@ mat frames) with the format's library alone, without reading the store or buildi
 "(store read)" is the time to read the session's samples and frames, which every export pays;
 "minus read s" is the export time without it. Times are the best of two runs.
 
+Then memory: a 30-minute 48x48 mat at 50 frames/s is exported in every format by `sotlog
+export` in a child process, and its peak RSS is printed beside the child that only imports the
+same modules (the floor) and the session's frames as raw uint16 (what reading them whole holds).
+Target: under 300 MB in every format.
+
     python bench/export.py [--quick]      # --quick: 1/10 of the durations
 """
 
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -199,6 +205,52 @@ def bench(store: Store, sid: int, label: str, work: Path) -> list[list[str]]:
     return rows
 
 
+# Started from a small interpreter: a child forked from this process, which holds whole sessions
+# for the floors above, would count this process's pages in its own peak.
+PEAK = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+print(usage.ru_maxrss if os.waitstatus_to_exitcode(status) == 0 else -1)
+"""
+
+
+def _peak_mb(argv: list[str]) -> float:
+    """Peak RSS of a process running ``argv``, MB."""
+    kb = int(subprocess.run([sys.executable, "-c", PEAK, *argv], capture_output=True,
+                            text=True, check=True).stdout)
+    if kb < 0:
+        raise SystemExit(f"{' '.join(argv)} failed")
+    return kb / 1024
+
+
+def memory(work: Path, scale: float) -> list[list[str]]:
+    """Peak RSS of ``sotlog export`` of a 30-minute mat, per format, beside the import floor."""
+    path = work / "mat30.sqlite3"
+    store = Store.open(path)
+    n = int(1800 * 50 * scale)
+    sid = _record(store, parse_profile(MAT_TOML, "bench"), n, 50.0, mat_frames)
+    raw_mb = n * 48 * 48 * 2 / 1e6
+    rows = []
+    for fmt in FORMATS:
+        out = work / f"rss-{fmt}"
+        peak = _peak_mb([sys.executable, "-m", "dashboard.cli", "export", str(sid), "--format",
+                         fmt, "-o", str(out), "--store", str(path)])
+        floor = _peak_mb([sys.executable, "-c", "import dashboard.cli, sensing.store.sessions, "
+                          f"sensing.outputs.exports.{fmt}"])
+        rows.append([f"48x48-50fps-{n / 50 / 60:.0f}min", fmt, f"{peak:.0f}", f"{floor:.0f}",
+                     f"{raw_mb:.0f}", "met" if peak < 300 else "NOT MET"])
+        shutil.rmtree(out)
+        print(f"  rss {fmt}: {peak:.0f} MB", file=sys.stderr, flush=True)
+    return rows
+
+
+def _table(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a tenth of the durations")
@@ -214,13 +266,14 @@ def main() -> None:
         print(f"recorded both sessions in {time.perf_counter() - t:.1f} s", file=sys.stderr)
         rows = bench(store, lc, f"4ch-80Hz-{n_lc / 80 / 60:.0f}min", work)
         rows += bench(store, mat, f"48x48-50fps-{n_mat / 50 / 60:.0f}min", work)
+        rss = memory(work, scale)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    header = ["session", "format", "export s", "minus read s", "export MB", "floor s",
-              "floor MB", "export/floor"]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for r in [header, *rows]:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    _table(["session", "format", "export s", "minus read s", "export MB", "floor s",
+            "floor MB", "export/floor"], rows)
+    print()
+    _table(["session", "format", "peak RSS MB", "floor (imports) MB", "frames as raw MB",
+            "< 300 MB"], rss)
 
 
 if __name__ == "__main__":

@@ -137,11 +137,14 @@ def encode_chunk(block: FrameBlock) -> dict[str, Any]:
     return row
 
 
-def decode_chunk(row: Row) -> FrameBlock:
-    """A ``chunks`` row back as the FrameBlock it was, bit for bit."""
+def decode_chunk(row: Row, values: bool = True) -> FrameBlock:
+    """A ``chunks`` row back as the FrameBlock it was, bit for bit; without ``values``, its
+    times, sequence numbers and flags only (``values`` then has shape ``(n, 0)``)."""
     n = int(row["count"])
-    shape = (n, *json.loads(row["shape_json"]))
     cols = {name: decode(codec, row[name], dtype, (n,)) for name, (codec, dtype) in COLUMNS.items()}
+    if not values:
+        return FrameBlock(np.empty((n, 0), np.dtype(row["dtype"])), **cols)
+    shape = (n, *json.loads(row["shape_json"]))
     return FrameBlock(decode(row["codec"], row["vals"], row["dtype"], shape), **cols)
 
 

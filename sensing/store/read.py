@@ -35,6 +35,8 @@ INFO_SELECT = """SELECT s.*,
 # The chunks that hold frames of a session with lo <= time_s < hi, in frame order.
 CHUNKS_OVERLAPPING = ("FROM chunks WHERE session_id = ? AND t_first < ? AND t_last >= ? "
                       "ORDER BY first_index")
+# A chunk's columns but its values
+NO_VALUES = f"SELECT first_index, count, dtype, {', '.join(store_codec.COLUMNS)} "
 # A read window's frames as float64: 455 frames of a 48x48 mat (measured in docs/store.md).
 WINDOW_BYTES = 8 << 20
 
@@ -123,6 +125,14 @@ class Session:
         return self._decode(self._query("SELECT * " + CHUNKS_OVERLAPPING, (self.id, hi, lo)),
                             lo, hi)
 
+    def frame_columns(self, t0: float | None = None, t1: float | None = None) -> FrameBlock:
+        """``frames(t0, t1)`` without their values (``values`` has shape ``(n, 0)``): the host
+        and device times, sequence numbers and flags of every frame, which a long mat session
+        holds in little memory (its values are read by ``frame_windows``)."""
+        lo, hi = _bounds(t0, t1)
+        rows = self._query(NO_VALUES + CHUNKS_OVERLAPPING, (self.id, hi, lo))
+        return self._decode(rows, lo, hi, values=False)
+
     def frame_windows(self, t0: float | None = None,
                       t1: float | None = None) -> Iterator[FrameBlock]:
         """The frames of ``frames(t0, t1)``, in order, as blocks of ``window_frames`` frames
@@ -148,12 +158,15 @@ class Session:
         if count:
             yield FrameBlock.concat(held)
 
-    def _decode(self, rows: list[sqlite3.Row], lo: float, hi: float) -> FrameBlock:
-        """The frames of these chunk rows, in order, with ``lo <= time_s < hi``."""
+    def _decode(self, rows: list[sqlite3.Row], lo: float, hi: float,
+                values: bool = True) -> FrameBlock:
+        """The frames of these chunk rows, in order, with ``lo <= time_s < hi`` (without their
+        values: see ``frame_columns``)."""
         if not rows:
-            return FrameBlock.empty(self.info.frame_shape, self.info.dtype or np.float64)
+            return FrameBlock.empty(self.info.frame_shape if values else (0,),
+                                    self.info.dtype or np.float64)
         try:
-            block = FrameBlock.concat([store_codec.decode_chunk(r) for r in rows])
+            block = FrameBlock.concat([store_codec.decode_chunk(r, values) for r in rows])
         except (ValueError, TypeError, KeyError, zlib.error) as err:
             raise damaged(self.path, err, f"a stored chunk of session {self.id}") from err
         if lo == -np.inf and hi == np.inf:  # unbounded: every frame, even one with no time

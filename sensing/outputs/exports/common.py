@@ -44,7 +44,7 @@ class ExportData:
 
     session: Session
     samples: Samples
-    frames: FrameBlock  # as stored: raw values, host and device time, seq, flags
+    frames: FrameBlock  # as stored: host and device time, seq, flags; raw values of load cells
     columns: list[Column]
     events: list[dict[str, Any]]
     meta: dict[str, Any]  # the sidecar: every format carries it
@@ -107,7 +107,8 @@ def prepare(session: Session, fmt: str, *, units: str = "N", strip_notes: bool =
             shift_days: int = 0) -> ExportData:
     """Read a session once for export: columns, events and the sidecar, de-identified as asked."""
     samples = session.samples(units=units)
-    frames = session.frames()
+    # a mat's frames are read window by window by the formats that write them (hdf5)
+    frames = session.frame_columns() if session.info.is_matrix else session.frames()
     columns = _columns(session, samples, frames)
     events = export_events(session, strip_notes)
     rate, source = export_rate(samples, session.info.profile.nominal_rate_hz)

@@ -43,12 +43,24 @@ def export(session: Session, out_dir: Path, **options: Any) -> list[Path]:
         events.create_dataset("data_json", data=[dumps(e["data"]) for e in evs],
                               dtype=text)
         if session.info.is_matrix:
-            frames = data.frames.values
-            chunks = (min(FRAMES_PER_CHUNK, max(1, len(frames))), *frames.shape[1:])
-            ds = f.create_group("frames").create_dataset(
-                "values", data=frames, chunks=chunks, maxshape=(None, *frames.shape[1:]),
-                compression="gzip", compression_opts=GZIP_LEVEL, shuffle=True)
-            ds.attrs["unit"] = "raw"
-            ds.attrs["description"] = ("every frame as the device sent it (n, rows, cols); "
-                                       "row i has time samples/time_s[i]")
+            _write_frames(f.create_group("frames"), session, len(data.frames))
     return [path]
+
+
+def _write_frames(group: Any, session: Session, n: int) -> None:
+    """The mat's ``n`` frames (those the samples hold), written window by window."""
+    shape = session.info.frame_shape
+    ds = group.create_dataset(
+        "values", shape=(n, *shape), dtype=np.dtype(session.info.dtype or np.float64),
+        chunks=(min(FRAMES_PER_CHUNK, max(1, n)), *shape), maxshape=(None, *shape),
+        compression="gzip", compression_opts=GZIP_LEVEL, shuffle=True)
+    at = 0
+    for block in session.frame_windows():
+        if at == n:  # frames stored since the samples were read (a session still recording)
+            break
+        values = block.values[: n - at]
+        ds[at:at + len(values)] = values
+        at += len(values)
+    ds.attrs["unit"] = "raw"
+    ds.attrs["description"] = ("every frame as the device sent it (n, rows, cols); "
+                               "row i has time samples/time_s[i]")

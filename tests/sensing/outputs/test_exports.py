@@ -17,6 +17,7 @@ from firmware_bridge.frames import FLAG_AFTER_GAP, Counters, FrameBlock, Notice
 from firmware_bridge.profiles import load_profile
 from sensing.metadata import Block, SessionMeta
 from sensing.outputs.exports import FORMAT_VERSION, FORMATS, export_session
+from sensing.store import read
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
 
@@ -273,3 +274,24 @@ def test_a_session_without_frames_or_events_exports(fmt: str, profile: str, stor
     assert got.events == []
     assert got.meta["frames"] == 0 and got.meta["session"]["subject_label"] == "unknown"
     assert got.meta["rate_source"] == "nominal"
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_a_mat_read_in_many_windows_exports_the_same(fmt: str, store: Store,
+                                                     sessions: dict[str, int], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exports read a mat's frames window by window (flat memory): seven frames a window
+    write exactly what one window does."""
+    session = store.session(sessions["mat"])
+    whole = READERS[fmt](export_session(session, fmt, tmp_path / "whole"))
+    shape = session.info.frame_shape
+    monkeypatch.setattr(read, "WINDOW_BYTES", 7 * 8 * int(np.prod(shape)))
+    assert read.window_frames(shape) == 7 and session.info.n_frames > 3 * 7
+    parts = READERS[fmt](export_session(session, fmt, tmp_path / "parts"))
+    assert whole.columns.keys() == parts.columns.keys()
+    for name, values in whole.columns.items():
+        np.testing.assert_array_equal(parts.columns[name], values)
+    if fmt == "hdf5":
+        assert parts.frames is not None
+        np.testing.assert_array_equal(parts.frames, session.frames().values)
+    assert parts.events == whole.events
