@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import tempfile
+import threading
+from collections import OrderedDict
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
+import numpy as np
 from fastapi import APIRouter, Body, Query, Response
 
 from dashboard.web.deps import EditId, SessionId, StoreDep
@@ -15,7 +18,7 @@ from sensing.calibration.conversion import describe_zeros
 from sensing.metrics.onblocks import cumulative_on_blocks, loaded_mask
 from sensing.metrics.summary import summarise
 from sensing.plainjson import plain
-from sensing.store.read import Session, SessionInfo
+from sensing.store.read import Samples, Session, SessionInfo
 from sensing.store.sessions import Store
 from sensing.vocabulary import CATEGORIES, OUTPUT_UNITS, POSITIONS, STATUSES, check_choice
 
@@ -135,22 +138,59 @@ def undo_edit(session_id: SessionId, edit_id: EditId, store: StoreDep) -> dict[s
     return {"edit_id": store.undo_edit(session_id, edit_id)}
 
 
-def _samples(s: Session, units: str, t0: float | None, t1: float | None) -> dict[str, Any]:
-    smp = s.samples(units=units, t0=t0, t1=t1)
+class _Whole(NamedTuple):
+    samples: Samples
+    loaded: np.ndarray
+    threshold: float | None
+    on_blocks_s: np.ndarray
+
+
+WHOLE_KEPT = 2  # sessions' samples kept for the pages that follow the first (a replay loading)
+_whole_kept: OrderedDict[tuple[Any, ...], _Whole] = OrderedDict()
+_whole_lock = threading.Lock()
+
+
+def _whole(s: Session, units: str) -> _Whole:
+    """The session's samples, and on the blocks by the rule over the whole session, whatever
+    part of it is asked for; kept for the next pages while the session stays as it is."""
+    info = s.info
+    key = (str(s.path), s.id, units, info.n_frames, info.ended_utc, len(s.edits()))
+    with _whole_lock:
+        if key in _whole_kept:
+            _whole_kept.move_to_end(key)
+            return _whole_kept[key]
+    smp = s.samples(units=units)
     loaded, threshold = loaded_mask(smp.values, smp.names, smp.units)
+    whole = _Whole(smp, loaded, threshold, cumulative_on_blocks(smp.time_s, loaded))
+    with _whole_lock:
+        _whole_kept[key] = whole
+        while len(_whole_kept) > WHOLE_KEPT:
+            _whole_kept.popitem(last=False)
+    return whole
+
+
+def _samples(s: Session, units: str, t0: float | None, t1: float | None) -> dict[str, Any]:
+    w = _whole(s, units)
+    t = w.samples.time_s
+    i = 0 if t0 is None else int(np.searchsorted(t, t0, "left"))
+    j = len(t) if t1 is None else int(np.searchsorted(t, t1, "left"))
+    smp = w.samples
     return plain({
-        "time_s": smp.time_s, "names": smp.names, "units": smp.units,
-        "values": {n: smp.values[:, i] for i, n in enumerate(smp.names)},
+        "time_s": t[i:j], "names": smp.names, "units": smp.units,
+        "values": {n: smp.values[i:j, k] for k, n in enumerate(smp.names)},
         "sides": channel_sides(s.info),
-        "on_blocks_s": cumulative_on_blocks(smp.time_s, loaded),
-        "loaded": loaded, "loaded_threshold": threshold,
+        "on_blocks_s": w.on_blocks_s[i:j],
+        "loaded": w.loaded[i:j], "loaded_threshold": w.threshold,
     })
 
 
 @router.get("/sessions/{session_id}/samples")
 def session_samples(session_id: SessionId, store: StoreDep, units: Units = "N",
                     t0: float | None = None, t1: float | None = None) -> dict[str, Any]:
-    """Force per channel over time (time_s since the start); NaN is sent as null."""
+    """Force per channel over time (time_s since the start), from ``t0`` up to ``t1`` (seconds;
+    either may be left out); NaN is sent as null. ``loaded`` and ``on_blocks_s`` follow the
+    on-the-blocks rule over the whole session, whatever span is asked for, so a replay can load
+    a long session a page at a time."""
     with open_session(store, session_id) as s:
         return _samples(s, units, t0, t1)
 

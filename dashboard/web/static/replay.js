@@ -1,5 +1,9 @@
-// Replay a recorded session in the live view: 0.25x to 8x, pause, scrub.
+// Replay a recorded session in the live view: 0.25x to 8x, pause, scrub. A long session is
+// asked for a page of samples at a time: the first plays at once, the rest load behind it.
 "use strict";
+
+const FIRST_PAGE_S = 60;  // what plays at once
+const PAGE_S = 600;  // what each later request brings
 
 async function startReplay(id) {
   document.title = `sotlog · replay of session ${id}`;
@@ -11,27 +15,47 @@ async function startReplay(id) {
   $("state").className = "pill";
   $("state").textContent = `replay · session ${id}`;
   document.querySelector(".status #rate").hidden = true;
+  const page = (t0, t1) => api(`/api/sessions/${id}/samples?units=N&t0=${t0}&t1=${t1}`);
   const [info, samples, events] = await Promise.all([
-    api(`/api/sessions/${id}`), api(`/api/sessions/${id}/samples?units=N`),
+    api(`/api/sessions/${id}`), page(0, FIRST_PAGE_S),
     api(`/api/sessions/${id}/events`)]).catch((err) => { showError(err); return [null]; });
   if (!info) return;
   renderCounters($("counters"), info.counters || {}, "this session:", info.decoded_nothing);
   const meta = info.meta || {};
   S.channels = samples.names.map((name, i) => ({ name, unit: samples.units[i],
     block: (samples.sides || {})[name] || null }));
-  S.t = samples.time_s;
-  S.series = samples.values;
+  S.t = [];
+  S.series = Object.fromEntries(samples.names.map((n) => [n, []]));
   S.mainUnit = mainUnit(S.channels);
-  S.total = S.t.map((_, i) => totalOf(S.channels, S.mainUnit, (c) => S.series[c.name][i]));
+  S.total = [];
+  // on the blocks, by sotlog's rule over the stored session: per sample, and seconds so far
+  const loaded = [], onBlocksS = [];
+  const append = (p) => {
+    const from = S.t.length;
+    for (let i = 0; i < p.time_s.length; i++) {
+      S.t.push(p.time_s[i]);
+      for (const n of p.names) S.series[n].push(p.values[n][i]);
+      S.total.push(totalOf(S.channels, S.mainUnit, (c) => S.series[c.name][from + i]));
+      loaded.push(p.loaded[i]);
+      onBlocksS.push(p.on_blocks_s[i]);
+    }
+  };
+  append(samples);
   S.events = events.map((e) => ({ t: e.time_s, kind: e.kind, text: e.text || "" }));
   for (const e of S.events) {
     $("events").append(el("li", { "data-kind": e.kind }, el("span", { class: "t",
       text: fmtSessionTime(e.t) }), el("span", { class: "kind", text: e.kind }), e.text));
   }
-  const duration = S.t.length ? S.t[S.t.length - 1] : 0;
-  // on the blocks, by sotlog's rule over the stored session: per sample, and seconds so far
-  const { loaded, on_blocks_s: onBlocksS } = samples;
-  const R = S.replay = { t: 0, playing: true, speed: 1, last: performance.now(), duration };
+  const duration = info.n_frames ? info.duration_s : 0;
+  const R = S.replay = { t: 0, playing: true, speed: 1, last: performance.now(), duration,
+    loadedTo: FIRST_PAGE_S };
+  (async () => {  // the rest of the session, a page at a time, behind the replay
+    for (let t0 = FIRST_PAGE_S; t0 <= duration; t0 += PAGE_S) {
+      append(await page(t0, t0 + PAGE_S));
+      R.loadedTo = t0 + PAGE_S;
+    }
+    R.complete = true;
+  })().catch(showError);
   const scrub = $("scrub");
   scrub.max = String(duration);
   const label = [meta.subject_code, meta.position, meta.category && `category ${meta.category}`]
