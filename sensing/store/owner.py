@@ -10,11 +10,10 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Owner:
+class Owner(NamedTuple):
     """A process that may be writing a session."""
 
     pid: int

@@ -137,7 +137,15 @@ _V2 = [
     "ALTER TABLE raw ADD COLUMN prelude INTEGER NOT NULL DEFAULT 0",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2]
+# Version 2 -> 3: what a list shows about a session's samples, stored when it ends (NULL until
+# then, and for a session an older sotlog ended: counted from its chunks when a list first
+# needs it, then kept), so a list never reads the samples.
+_V3 = [
+    "ALTER TABLE sessions ADD COLUMN frame_count INTEGER",
+    "ALTER TABLE sessions ADD COLUMN duration_s REAL",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
 SCHEMA_VERSION = len(MIGRATIONS)  # PRAGMA user_version
 
 
