@@ -3,8 +3,8 @@
 A session's frame count and duration are stored in its row when it ends (store version 3). A
 session still recording, or one an older sotlog ended, has none stored: a page counts it from
 its chunks' index, and a store that can be written keeps the count of one that has ended, so it
-is counted once. Filters, order and paging run in SQL. Light to import (no numpy, no pydantic,
-not even dataclasses): ``sotlog sessions`` starts quickly.
+is counted once. Filters, order and paging run in SQL. Light to import (no numpy, no pydantic):
+``sotlog sessions`` starts quickly.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import UTC, date, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from firmware_bridge.words import decoded_nothing
 from sensing.vocabulary import SESSION_META_FIELDS
@@ -37,27 +37,45 @@ def meta_dict(row: sqlite3.Row) -> dict[str, Any]:
     return {**d, "blocks": json.loads(row["blocks_json"])}
 
 
-class Listed(NamedTuple):
-    """One line of a session list: who, when, which device, status, frames and duration."""
+class Listed:
+    """One line of a session list: who, when, which device, status, frames and duration.
 
-    id: int
-    uuid: str
-    meta: dict[str, Any]  # as SessionMeta.as_dict() gives it
-    profile_name: str
-    port: str
-    device: str
-    software_version: str
-    started_utc: str
-    ended_utc: str | None
-    status: str
-    counters: dict[str, Any]
-    frame_shape: tuple[int, ...]
-    channel_names: list[str]
-    n_frames: int
-    duration_s: float  # session time of the last stored frame; 0 with no frames
-    end_reason: str = ""
-    face: str = ""
-    damaged: str = ""  # what of it the store cannot read (see ``sotlog check``), if anything
+    A plain class, not a dataclass or NamedTuple: making one of those costs about 2 ms at
+    import, which `sotlog sessions` pays at every start.
+    """
+
+    __slots__ = ("id", "uuid", "meta", "profile_name", "port", "device", "software_version",
+                 "started_utc", "ended_utc", "status", "counters", "frame_shape",
+                 "channel_names", "n_frames", "duration_s", "end_reason", "face", "damaged")
+
+    def __init__(self, *, id: int, uuid: str, meta: dict[str, Any],  # noqa: A002
+                 profile_name: str, port: str, device: str, software_version: str,
+                 started_utc: str, ended_utc: str | None, status: str,
+                 counters: dict[str, Any], frame_shape: tuple[int, ...],
+                 channel_names: list[str], n_frames: int, duration_s: float,
+                 end_reason: str = "", face: str = "", damaged: str = "") -> None:
+        self.id = id
+        self.uuid = uuid
+        self.meta = meta  # as SessionMeta.as_dict() gives it
+        self.profile_name = profile_name
+        self.port = port
+        self.device = device
+        self.software_version = software_version
+        self.started_utc = started_utc
+        self.ended_utc = ended_utc
+        self.status = status
+        self.counters = counters
+        self.frame_shape = frame_shape
+        self.channel_names = channel_names
+        self.n_frames = n_frames
+        self.duration_s = duration_s  # session time of the last stored frame; 0 with none
+        self.end_reason = end_reason
+        self.face = face
+        self.damaged = damaged  # what of it the store cannot read (see `sotlog check`), if any
+
+    def __repr__(self) -> str:
+        return (f"Listed(id={self.id}, started_utc={self.started_utc!r}, status={self.status!r}, "
+                f"n_frames={self.n_frames})")
 
     @property
     def subject_code(self) -> str | None:
@@ -184,12 +202,15 @@ def total(conn: sqlite3.Connection, filters: Filters) -> int:
                             filters.args).fetchone()[0])
 
 
-class Page(NamedTuple):
+class Page:
     """One page of a session list, and how many sessions match in all."""
 
-    sessions: list[Listed]
-    total: int
-    offset: int
+    __slots__ = ("sessions", "total", "offset")
+
+    def __init__(self, sessions: list[Listed], total: int, offset: int) -> None:
+        self.sessions = sessions
+        self.total = total
+        self.offset = offset
 
     @property
     def more(self) -> bool:

@@ -124,3 +124,18 @@ def test_a_session_found_interrupted_keeps_its_counts(tmp_path: Path) -> None:
     (listed,) = reopened.sessions()
     assert (listed.status, listed.n_frames) == ("interrupted", 240)
     rec.close("interrupted")
+
+
+def test_opening_and_listing_take_no_write_lock(tmp_path: Path) -> None:
+    """A store that is up to date opens and lists while another process writes to it (a
+    recording's commit must not make `sotlog sessions` wait)."""
+    store = open_store(tmp_path)
+    sid = record(store, 80)
+    writer = sqlite3.connect(store.path, isolation_level=None, timeout=0)
+    writer.execute("BEGIN IMMEDIATE")  # held for the whole list; a list that wrote would fail
+    try:
+        opened = Store.open(store.path)
+        assert [(i.id, i.n_frames) for i in opened.sessions()] == [(sid, 80)]
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
