@@ -48,8 +48,10 @@ function sessionRow(s) {
       checked: picked.includes(s.id), onchange: (e) => pick(s.id, e.target.checked) })));
 }
 
-let shown = 0;  // rows in the table
+let fetched = 0;  // rows the pages so far held: the next page's offset
 let total = 0;  // sessions matching the filters
+const listed = new Set();  // ids in the table: a session started meanwhile shifts the pages
+                           // by one, and the row that moves onto the next page is not repeated
 
 // The first page for the filters (more: the next page, added below the rows shown).
 async function load(more = false) {
@@ -60,7 +62,7 @@ async function load(more = false) {
   }
   if (!more) history.replaceState(null, "", params.toString() ? `?${params}` : location.pathname);
   params.set("limit", String(V.sessions_page));
-  params.set("offset", String(more ? shown : 0));
+  params.set("offset", String(more ? fetched : 0));
   const mine = ++pending;
   $("more").disabled = true;
   let answer;
@@ -73,18 +75,23 @@ async function load(more = false) {
     return;
   }
   if (mine !== pending) return;  // a newer search has started
-  const rows = answer.data;
   total = Number(answer.headers.get("X-Total-Count"));
   const tbody = document.querySelector("#sessions tbody");
-  if (more) tbody.append(...rows.map(sessionRow));
-  else tbody.replaceChildren(...rows.map(sessionRow));
-  shown = (more ? shown : 0) + rows.length;
-  $("count").textContent = total === shown
+  if (!more) {
+    listed.clear();
+    fetched = 0;
+    tbody.replaceChildren();
+  }
+  fetched += answer.data.length;
+  const rows = answer.data.filter((s) => !listed.has(s.id));
+  for (const s of rows) listed.add(s.id);
+  tbody.append(...rows.map(sessionRow));
+  $("count").textContent = listed.size >= total
     ? `${total} session${total === 1 ? "" : "s"}, newest first`
-    : `${shown} of ${total} sessions, newest first`;
-  $("more").hidden = shown >= total;
+    : `${listed.size} of ${total} sessions, newest first`;
+  $("more").hidden = fetched >= total;
   $("more").disabled = false;
-  $("more").textContent = `Load ${Math.min(V.sessions_page, total - shown)} more`;
+  $("more").textContent = `Load ${Math.min(V.sessions_page, total - fetched)} more`;
   if (!total) {
     tbody.append(el("tr", {}, el("td", { colspan: 11, class: "muted",
       text: "No sessions match these filters." })));
