@@ -2,8 +2,8 @@
 
 A session's frame count and duration are stored in its row when it ends (store version 3). A
 session still recording, or one an older sotlog ended, has none stored: a page counts it from
-its chunks' index, and a store that can be written keeps the count of one that has ended, so it
-is counted once. Filters, order and paging run in SQL. Light to import (no numpy, no pydantic):
+its chunks, and a store that can be written keeps the count of one that has ended, so it is
+counted once. Filters, order and paging run in SQL. Light to import (no numpy, no pydantic):
 ``sotlog sessions`` starts quickly.
 """
 
