@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,15 +135,3 @@ class Counters:
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
-
-
-def decoded_nothing(counters: Mapping[str, Any]) -> str | None:
-    """The line every face shows in red when bytes came and none of them made a frame (most
-    often a profile that does not fit the device); None otherwise. Judged by ``bytes`` and
-    ``frames``: binary garbage is counted as undecodable only when its run ends."""
-    received, frames = int(counters.get("bytes") or 0), int(counters.get("frames") or 0)
-    if received == 0 or frames:
-        return None
-    junk = int(counters.get("undecodable_bytes") or 0)
-    return (f"decoded nothing: {received:,} bytes received, 0 frames ({junk:,} bytes "
-            "undecodable); is the profile right?")

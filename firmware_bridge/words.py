@@ -3,6 +3,9 @@
 The domain's vocabulary (``sensing.vocabulary``) builds on these; nothing else defines them.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 BLOCK_SIDES = ("left", "right")
 TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 # Units a channel may declare, and the factor that turns one of them into newtons.
@@ -55,3 +58,15 @@ PROTOCOLS: dict[str, tuple[str, str]] = {
     "snowboard": ("firmware_bridge.protocols.snowboard", "SnowboardDecoder"),
     "m1616": ("firmware_bridge.protocols.m1616", "M1616Decoder"),
 }
+
+
+def decoded_nothing(counters: Mapping[str, Any]) -> str | None:
+    """The line every face shows in red when bytes came and none of them made a frame (most
+    often a profile that does not fit the device); None otherwise. Judged by ``bytes`` and
+    ``frames``: binary garbage is counted as undecodable only when its run ends."""
+    received, frames = int(counters.get("bytes") or 0), int(counters.get("frames") or 0)
+    if received == 0 or frames:
+        return None
+    junk = int(counters.get("undecodable_bytes") or 0)
+    return (f"decoded nothing: {received:,} bytes received, 0 frames ({junk:,} bytes "
+            "undecodable); is the profile right?")

@@ -1,8 +1,9 @@
 """Plain JSON from what sotlog's objects hold: the one place values are cleaned for JSON.
 
-numpy scalars and arrays become Python numbers and lists, dataclasses and pydantic models their
-fields, objects with ``as_dict()`` that dict, and a float that is not finite becomes ``null``
-(JSON has no NaN): a missing value stays visibly missing, never a made-up number.
+numpy scalars and arrays (anything with ``tolist()``) become Python numbers and lists,
+dataclasses and pydantic models their fields, objects with ``as_dict()`` that dict, and a float
+that is not finite becomes ``null`` (JSON has no NaN): a missing value stays visibly missing,
+never a made-up number. It imports no numpy, so light modules may use it.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import json
 import math
 from pathlib import PurePath
 from typing import Any
-
-import numpy as np
 
 
 def plain(obj: Any) -> Any:
@@ -26,10 +25,8 @@ def plain(obj: Any) -> Any:
         return {str(k): plain(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple | set | frozenset):
         return [plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
+    if hasattr(obj, "tolist"):  # a numpy array or scalar, without importing numpy to ask
         return plain(obj.tolist())
-    if isinstance(obj, np.generic):
-        return plain(obj.item())
     if isinstance(obj, PurePath):
         return str(obj)
     if hasattr(obj, "model_dump"):  # a pydantic model

@@ -48,7 +48,11 @@ TEXT_EVENT_KINDS = ("marker", "note")
 EVENT_KINDS = (*PERSON_EVENT_KINDS, "tare", *NOTICE_KINDS, "warning", "calibration")
 EVENT_SOURCES = ("person", "device", "sotlog")
 STATUSES = ("recording", "complete", "interrupted")
+# What a person enters about a session (the fields of sensing.metadata.SessionMeta, in order).
+SESSION_META_FIELDS = ("subject_code", "position", "category", "short_leg", "body_weight_kg",
+                       "note", "blocks")
 FINAL_STATUSES = ("complete", "interrupted")
+SESSIONS_PAGE = 50  # sessions a list shows at a time unless asked for more
 
 # Units force may be shown in, and newtons per one of them.
 OUTPUT_UNITS: dict[str, float] = {"N": 1.0, "kgf": FORCE_UNITS["kgf"], "lbf": FORCE_UNITS["lbf"]}
@@ -84,6 +88,7 @@ def as_dict() -> dict[str, Any]:
         "text_event_kinds": list(TEXT_EVENT_KINDS),
         "event_kinds": list(EVENT_KINDS),
         "statuses": list(STATUSES),
+        "sessions_page": SESSIONS_PAGE,
         "counters": [{"name": k, "label": v, "problem": k not in DATA_COUNTERS}
                      for k, v in COUNTER_LABELS.items()],
         "units": [{"name": u, "newtons": n} for u, n in OUTPUT_UNITS.items()],

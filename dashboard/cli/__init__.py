@@ -11,19 +11,31 @@ from collections.abc import Sequence
 from firmware_bridge import __version__
 from firmware_bridge.errors import SotlogError
 
-# Verb groups, one module each; every module has ``register(subparsers)``.
-COMMAND_MODULES = (
-    "dashboard.cli.record",
-    "dashboard.cli.calibrate",
-    "dashboard.cli.review",
-    "dashboard.cli.edits",
-    "dashboard.cli.check",
-    "dashboard.cli.importer",
-    "dashboard.cli.output",
-    "dashboard.cli.plot",
-    "dashboard.cli.device",
-    "dashboard.cli.serve",
-)
+# Every verb and the module that registers it (one module per group of verbs, each with
+# ``register(subparsers)``). A command line imports only the module of the verb it runs, so a
+# quick verb (``sessions``, ``--version``) never pays for a slow one's imports; `sotlog --help`
+# imports them all. tests/dashboard/cli/test_cli_sessions.py checks this table against what
+# each module registers.
+VERBS: dict[str, str] = {
+    "record": "dashboard.cli.record",
+    "calibrate": "dashboard.cli.calibrate",
+    "calibrations": "dashboard.cli.calibrate",
+    "recalibrate": "dashboard.cli.calibrate",
+    "sessions": "dashboard.cli.sessions",
+    "show": "dashboard.cli.review",
+    "reparse": "dashboard.cli.review",
+    "edits": "dashboard.cli.edits",
+    "undo": "dashboard.cli.edits",
+    "check": "dashboard.cli.check",
+    "import": "dashboard.cli.importer",
+    "export": "dashboard.cli.output",
+    "plot": "dashboard.cli.plot",
+    "regions": "dashboard.cli.plot",
+    "ports": "dashboard.cli.device",
+    "profiles": "dashboard.cli.device",
+    "serve": "dashboard.cli.serve",
+}
+COMMAND_MODULES = tuple(dict.fromkeys(VERBS.values()))
 
 EPILOG = """\
 examples:
@@ -40,7 +52,8 @@ sotlog records force and timing; it does not judge the procedure or its effect.
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
+    """The ``sotlog`` parser with the verbs of ``modules`` (default: every verb)."""
     parser = argparse.ArgumentParser(
         prog="sotlog",
         description="Record force and timing under SOT pelvic blocks from load cells or "
@@ -50,14 +63,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sotlog {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
-    for name in COMMAND_MODULES:
+    for name in modules:
         importlib.import_module(name).register(sub)
     return parser
 
 
+def modules_for(argv: Sequence[str]) -> tuple[str, ...]:
+    """The verb modules a command line needs: its verb's, none for ``--version`` alone, and
+    every one otherwise (``--help``, no verb, a wrong verb: the usage lists them all)."""
+    words = [a for a in argv if not a.startswith("-")]
+    if words and words[0] in VERBS:
+        return (VERBS[words[0]],)
+    if not words and "--version" in argv and not {"-h", "--help"} & set(argv):
+        return ()
+    return COMMAND_MODULES
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(modules_for(argv)).parse_args(argv)
     try:
         code = args.func(args)
     except SotlogError as err:

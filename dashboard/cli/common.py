@@ -106,7 +106,7 @@ def load_session(args: argparse.Namespace) -> Any:
     store = Store.open(args.store)
     ident = args.id
     if ident == "last":
-        newest = store.sessions()
+        newest = store.sessions(limit=1)
         if not newest:
             raise StoreError(f"no sessions in {store.path} yet")
         ident = newest[0].id

@@ -11,6 +11,7 @@ from typing import Any
 
 from dashboard.cli.common import add_store_arg, add_units_arg, load_session, print_json, session_id
 from firmware_bridge.errors import SotlogError
+from sensing.outputs.figurekinds import KINDS
 
 
 def _number(text: str) -> float:
@@ -35,8 +36,6 @@ OPTION_DEFAULTS = {"fps": 10.0, "speed": 1.0}
 
 
 def register(sub: Any) -> None:
-    from sensing.outputs.figures import KINDS
-
     kinds = "; ".join(f"{k}: {v.help}" for k, v in KINDS.items())
     p = sub.add_parser("plot", help="plot a session: force over time, or a mat's pictures",
                        description=f"Plot a session to a file. Kinds: {kinds}. Stills are "
@@ -73,8 +72,6 @@ def register(sub: Any) -> None:
 
 
 def _check_plot_args(args: argparse.Namespace) -> tuple[Any, Path]:
-    from sensing.outputs.figures import KINDS
-
     kind = KINDS[args.kind]
     out = Path(args.out)
     if out.suffix.lower() not in kind.suffixes:

@@ -1,4 +1,4 @@
-"""``sotlog sessions``, ``sotlog show ID`` and ``sotlog reparse ID``: what was recorded."""
+"""``sotlog show ID`` and ``sotlog reparse ID``: what was recorded, one session at a time."""
 
 from __future__ import annotations
 
@@ -18,16 +18,10 @@ from dashboard.cli.common import (
     session_id,
     table,
 )
+from dashboard.cli.sessions import listed_dict
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("sessions", help="list recorded sessions, newest first",
-                       description="List the sessions in the store, newest first.")
-    p.add_argument("--subject", help="only this subject code")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    add_store_arg(p)
-    p.set_defaults(func=run_sessions)
-
     p = sub.add_parser("show", help="a session's metadata, counters and per-channel figures",
                        description="Show a session: metadata, status, counters, events and, for "
                                    "each channel, unit, count, mean, min and max.")
@@ -48,36 +42,8 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run_reparse)
 
 
-def run_sessions(args: argparse.Namespace) -> int:
-    from sensing.store.sessions import Store
-
-    infos = Store.open(args.store).sessions(subject=args.subject)
-    if args.json:
-        print_json([_info_dict(i) for i in infos])
-        return 0
-    if not infos:
-        print("no sessions recorded yet (record one with `sotlog record`)")
-        return 0
-    rows = [[str(i.id), i.started_utc[:19].replace("T", " "), "DAMAGED" if i.damaged else i.status,
-             i.meta.subject_code or "-", i.meta.position or "-", i.meta.category or "-",
-             fmt_num(i.duration_s, 1), str(i.n_frames), i.profile_name] for i in infos]
-    print(table(rows, ["ID", "STARTED (UTC)", "STATUS", "SUBJECT", "POSITION", "CATEGORY",
-                       "SECONDS", "FRAMES", "PROFILE"]))
-    return 0
-
-
 def _info_dict(info: Any) -> dict[str, Any]:
-    return {
-        "id": info.id, "uuid": info.uuid, "status": info.status,
-        "started_utc": info.started_utc, "ended_utc": info.ended_utc,
-        "duration_s": info.duration_s, "frames": info.n_frames,
-        "profile": info.profile_name, "port": info.port, "device": info.device,
-        "software_version": info.software_version, "frame_shape": list(info.frame_shape),
-        "channels": list(info.channel_names), "counters": info.counters,
-        "conversion": info.conversion, "end_reason": info.end_reason, "face": info.face,
-        "decoded_nothing": info.decoded_nothing,
-        **info.meta.as_dict(),
-    }
+    return {**listed_dict(info.listed()), "conversion": info.conversion}
 
 
 def run_show(args: argparse.Namespace) -> int:

@@ -16,8 +16,8 @@ from typing import Any
 from dashboard.web.calibrating import CalibrationRun, calibration_summary, run_spec
 from dashboard.web.live import LiveHub
 from firmware_bridge.errors import SotlogError, StateError
-from firmware_bridge.frames import decoded_nothing
 from firmware_bridge.profiles import Profile
+from firmware_bridge.words import decoded_nothing
 from sensing.metadata import SessionMeta
 from sensing.recording.conversion import Reading
 from sensing.recording.service import Ended, RecordingService

@@ -1,8 +1,7 @@
-"""The pictures of a stored session, by kind: force over time for every session; a mat's heat
-map, mean frame, centre-of-pressure path and animation. ``sotlog plot`` and the session page
-draw them through ``KINDS``; nothing here knows which face asked. The drawing modules (and
-matplotlib under them, slow to import) are imported when a picture is drawn, so a command line
-that only lists the kinds stays quick."""
+"""The pictures of a stored session, by kind (``figurekinds.KINDS``): force over time for every
+session; a mat's heat map, mean frame, centre-of-pressure path and animation. ``sotlog plot`` and
+the session page draw them here; nothing here knows which face asked. The drawing modules (and
+matplotlib under them, slow to import) are imported when a picture is drawn."""
 
 from __future__ import annotations
 
@@ -16,10 +15,9 @@ import numpy as np
 
 from firmware_bridge.errors import SotlogError
 from sensing.mat.measures import frame_measures
+from sensing.outputs.figurekinds import KINDS
 from sensing.store.matread import mat_mean, mat_series
 
-STILLS = (".png", ".svg", ".pdf")
-MOVING = (".gif", ".mp4")
 LOOK_BACK_S = (5.0, 60.0, math.inf)  # how far back to look for the frame shown "at" a time
 
 
@@ -33,17 +31,6 @@ class FigureSpec:
     t1: float | None = None
     fps: float | None = None
     speed: float | None = None
-
-
-@dataclass(frozen=True)
-class Kind:
-    """One kind of picture: whether it needs a mat, the file types, the options it takes."""
-
-    mat: bool
-    suffixes: tuple[str, ...]
-    options: tuple[str, ...]
-    draw: Callable[[Any, FigureSpec, Path], Path]
-    help: str
 
 
 def _title(session: Any, what: str) -> str:
@@ -142,15 +129,8 @@ def _animation(session: Any, args: FigureSpec, out: Path) -> Path:
                            title=_title(session, f"x{speed:g}"))
 
 
-KINDS: dict[str, Kind] = {
-    "force": Kind(False, STILLS, (), _force, "force per block over time, events marked"),
-    "heatmap": Kind(True, STILLS, ("at",), _heatmap,
-                    "one mat frame (--at S, default the frame with the most load)"),
-    "mean": Kind(True, STILLS, ("t0", "t1"), _mean,
-                 "the mean frame with block regions and the centre-of-pressure path"),
-    "cop": Kind(True, STILLS, ("t0", "t1"), _cop, "centre of pressure x and y over time"),
-    "animation": Kind(True, MOVING, ("t0", "t1", "fps", "speed"), _animation,
-                      "the frames as a GIF (or MP4 with ffmpeg) at --fps, --speed x real time"),
+DRAWINGS: dict[str, Callable[[Any, FigureSpec, Path], Path]] = {
+    "force": _force, "heatmap": _heatmap, "mean": _mean, "cop": _cop, "animation": _animation,
 }
 
 
@@ -163,4 +143,4 @@ def draw(session: Any, kind: str, spec: FigureSpec, out: Path) -> Path:
     if found.mat and not session.info.is_matrix:
         raise SotlogError(f"{kind} needs a pressure-mat session; session {session.info.id} "
                           "is a load-cell session (force is drawn for every session)")
-    return found.draw(session, spec, out)
+    return DRAWINGS[kind](session, spec, out)

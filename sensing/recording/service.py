@@ -24,9 +24,10 @@ from uuid import uuid4
 
 from firmware_bridge.bridge import Bridge
 from firmware_bridge.errors import MetadataError, StateError
-from firmware_bridge.frames import Counters, decoded_nothing
+from firmware_bridge.frames import Counters
 from firmware_bridge.ports import describe_port
 from firmware_bridge.profiles import Profile, load_profile
+from firmware_bridge.words import decoded_nothing
 from sensing.calibration.conversion import zero_segments
 from sensing.calibration.tare import with_tare
 from sensing.metadata import SessionMeta

@@ -18,6 +18,7 @@ from sensing.mat.blocks import REGIONS_KEY
 from sensing.metadata import FIELDS as META_FIELDS
 from sensing.metadata import SessionMeta
 from sensing.plainjson import dumps
+from sensing.store.listing import meta_dict
 from sensing.store.schema import insert
 from sensing.vocabulary import LANDMARK_LABELS
 
@@ -33,8 +34,7 @@ def meta_columns(meta: SessionMeta) -> dict[str, Any]:
 
 def meta_of(row: sqlite3.Row) -> SessionMeta:
     """The SessionMeta held in a ``sessions`` row."""
-    d = {k: row[k] for k in META_FIELDS if k != "blocks"}
-    return SessionMeta.from_dict({**d, "blocks": json.loads(row["blocks_json"])})
+    return SessionMeta.from_dict(meta_dict(row))
 
 
 def session_row(conn: sqlite3.Connection, session_id: int, where: str) -> sqlite3.Row:

@@ -8,13 +8,18 @@ is marked ``interrupted``. A session recorded on another host is left alone: we 
 from __future__ import annotations
 
 import os
-import socket
 import sys
-from dataclasses import dataclass
+from typing import NamedTuple
+
+if sys.platform == "win32":
+    from socket import gethostname
+else:
+    def gethostname() -> str:
+        """As ``socket.gethostname()``: uname's node name, without importing socket at startup."""
+        return os.uname().nodename
 
 
-@dataclass(frozen=True)
-class Owner:
+class Owner(NamedTuple):
     """A process that may be writing a session."""
 
     pid: int
@@ -52,12 +57,12 @@ def current() -> Owner:
     """This process."""
     pid = os.getpid()
     stat = _linux_stat(pid)
-    return Owner(pid, socket.gethostname(), stat[1] if stat else None)
+    return Owner(pid, gethostname(), stat[1] if stat else None)
 
 
 def is_gone(owner: Owner) -> bool:
     """True only when sure the owner no longer runs: same host, and pid dead or reused."""
-    if owner.hostname != socket.gethostname():
+    if owner.hostname != gethostname():
         return False
     if sys.platform == "win32":  # os.kill(pid, 0) would terminate the process there
         return not _windows_alive(owner.pid)

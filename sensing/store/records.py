@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from firmware_bridge.frames import decoded_nothing
 from firmware_bridge.profiles import Profile
+from firmware_bridge.words import decoded_nothing
 from sensing.metadata import SessionMeta
+from sensing.store.listing import Listed
 
 
 @dataclass
@@ -48,6 +49,17 @@ class SessionInfo:
     def decoded_nothing(self) -> str | None:
         """The red line when bytes came and none made a frame; None otherwise."""
         return decoded_nothing(self.counters)
+
+    def listed(self) -> Listed:
+        """What a list shows of this session."""
+        return Listed(
+            id=self.id, uuid=self.uuid, meta=self.meta.as_dict(), profile_name=self.profile_name,
+            port=self.port, device=self.device, software_version=self.software_version,
+            started_utc=self.started_utc, ended_utc=self.ended_utc, status=self.status,
+            counters=self.counters, frame_shape=self.frame_shape,
+            channel_names=self.channel_names, n_frames=self.n_frames,
+            duration_s=self.duration_s, end_reason=self.end_reason, face=self.face,
+            damaged=self.damaged)
 
 
 @dataclass

@@ -137,7 +137,17 @@ _V2 = [
     "ALTER TABLE raw ADD COLUMN prelude INTEGER NOT NULL DEFAULT 0",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2]
+# Version 2 -> 3: what a list shows about a session's samples, stored when it ends (NULL until
+# then, and for a session an older sotlog ended: counted from its chunks when a list first
+# needs it, then kept), so a list never reads the samples; and the sessions still recording,
+# which every open looks for, found without reading every session's row.
+_V3 = [
+    "ALTER TABLE sessions ADD COLUMN frame_count INTEGER",
+    "ALTER TABLE sessions ADD COLUMN duration_s REAL",
+    "CREATE INDEX IF NOT EXISTS sessions_recording ON sessions (id) WHERE status = 'recording'",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
 SCHEMA_VERSION = len(MIGRATIONS)  # PRAGMA user_version
 
 
@@ -242,6 +252,9 @@ def prepare(conn: sqlite3.Connection, path: Path) -> None:
     version = check_file(conn, path)
     app_id = conn.execute("PRAGMA application_id").fetchone()[0]
     try:
+        if (app_id, version) == (APPLICATION_ID, SCHEMA_VERSION) and conn.execute(
+                "PRAGMA journal_mode").fetchone()[0] == "wal":
+            return  # up to date: opening takes no write lock (a recording may hold it)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("BEGIN IMMEDIATE")
         if app_id == 0:

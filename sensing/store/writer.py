@@ -25,6 +25,7 @@ from firmware_bridge.frames import Counters, FrameBlock, Notice
 from sensing.plainjson import dumps
 from sensing.store import codec as store_codec
 from sensing.store import owner as store_owner
+from sensing.store.listing import COUNTS
 from sensing.store.schema import insert
 from sensing.store.sessions import Store, check_event, utc_now
 from sensing.vocabulary import FINAL_STATUSES
@@ -380,10 +381,15 @@ class Recorder:
         if self.error is not None:
             status, reason = "interrupted", f"{reason}; {self.error}" if reason else str(self.error)
         counts = {**self._stored_counts(_Written()), **closing.counters}
+        try:  # what a list shows of its samples, so a list never reads them
+            n, last = self._conn.execute(COUNTS, (self.session_id,)).fetchone()
+        except sqlite3.Error:  # left to the first list, which says what it cannot read
+            n = last = None
         try:
             self._conn.execute(
-                "UPDATE sessions SET status = ?, ended_utc = ?, counters_json = ?, end_reason = ? "
-                "WHERE id = ?", (status, utc_now(), dumps(counts), reason, self.session_id))
+                "UPDATE sessions SET status = ?, ended_utc = ?, counters_json = ?, end_reason = ?, "
+                "frame_count = ?, duration_s = ? WHERE id = ?",
+                (status, utc_now(), dumps(counts), reason, n, last, self.session_id))
         except sqlite3.Error as err:
             if self.error is None:
                 self.error = StoreError(

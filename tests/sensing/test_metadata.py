@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from firmware_bridge.errors import MetadataError
-from sensing.metadata import Block, SessionMeta, subject_code_problem
-from sensing.vocabulary import SUBJECT_CODE_ENV
+from sensing.metadata import FIELDS, Block, SessionMeta, subject_code_problem
+from sensing.vocabulary import SESSION_META_FIELDS, SUBJECT_CODE_ENV
 
 PSEUDONYMS = ["P-0042", "P-9", "p0042", "SOT-017", "CLN-007", "site3-A12", "AB-12",
               "X-99999999", "S01.v2", "0042"]
@@ -70,3 +70,8 @@ def test_every_field_is_checked_in_one_line() -> None:
     with pytest.raises(MetadataError, match="SIDE:LANDMARK"):
         Block.parse("left")
     assert SessionMeta(position="", note=None).as_dict()["position"] is None  # form blanks
+
+
+def test_the_light_field_list_is_the_models() -> None:
+    """A list reads the metadata columns by ``SESSION_META_FIELDS`` without pydantic."""
+    assert SESSION_META_FIELDS == FIELDS

@@ -18,9 +18,17 @@ from sensing.calibration.conversion import describe_zeros
 from sensing.metrics.onblocks import cumulative_on_blocks, loaded_mask
 from sensing.metrics.summary import summarise
 from sensing.plainjson import plain
+from sensing.store.listing import Filters, Listed
 from sensing.store.read import Samples, Session, SessionInfo
 from sensing.store.sessions import Store
-from sensing.vocabulary import CATEGORIES, OUTPUT_UNITS, POSITIONS, STATUSES, check_choice
+from sensing.vocabulary import (
+    CATEGORIES,
+    MAX_ID,
+    OUTPUT_UNITS,
+    POSITIONS,
+    STATUSES,
+    check_choice,
+)
 
 router = APIRouter(prefix="/api", tags=["sessions"])
 Units = Annotated[str, Query(pattern=f"^({'|'.join(OUTPUT_UNITS)})$",
@@ -55,37 +63,39 @@ def channel_sides(info: SessionInfo) -> dict[str, str | None]:
     return sides
 
 
-def session_row(info: SessionInfo) -> dict[str, Any]:
+def session_row(listed: Listed) -> dict[str, Any]:
     """A session as the sessions list shows it."""
-    return plain({
-        "id": info.id, "uuid": info.uuid, "started_utc": info.started_utc,
-        "ended_utc": info.ended_utc, "status": info.status, "duration_s": info.duration_s,
-        "n_frames": info.n_frames, "profile": info.profile_name, "port": info.port,
-        "device": info.device, **info.meta.as_dict(),
-    })
+    return plain(listed.as_dict())
 
 
-@router.get("/sessions")
+TOTAL_HEADER = "X-Total-Count"
+
+
+@router.get("/sessions", responses={200: {"headers": {TOTAL_HEADER: {
+    "description": "how many sessions match the filters in all (offset + limit pages on)",
+    "schema": {"type": "integer"}}}}})
 def list_sessions(
     store: StoreDep,
+    response: Response,
     q: Annotated[str | None, Query(max_length=32, description="part of the subject code")] = None,
     date_from: Day = None,
     date_to: Day = None,
     category: Annotated[str | None, Query(json_schema_extra=_one_of(CATEGORIES))] = None,
     position: Annotated[str | None, Query(json_schema_extra=_one_of(POSITIONS))] = None,
     status: Annotated[str | None, Query(json_schema_extra=_one_of(STATUSES))] = None,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    limit: Annotated[int, Query(ge=1, le=5000, description="at most this many")] = 500,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID, description="skip the newest N that match")
+                      ] = 0,
 ) -> list[dict[str, Any]]:
-    """Sessions matching every filter given, newest first."""
+    """Sessions matching every filter given, newest first: ``limit`` of them after the first
+    ``offset``; the ``X-Total-Count`` header says how many match in all."""
     until = date_to + timedelta(days=1) if date_to else None
-    infos = store.sessions(since=date_from, until=until,
-                           category=_choice("category", category, CATEGORIES),
-                           position=_choice("position", position, POSITIONS),
-                           status=_choice("status", status, STATUSES))
-    if q:
-        needle = q.strip().lower()
-        infos = [i for i in infos if needle in (i.meta.subject_code or "").lower()]
-    return [session_row(i) for i in infos[:limit]]
+    page = store.page(Filters(subject_part=q or None, since=date_from, until=until,
+                              category=_choice("category", category, CATEGORIES),
+                              position=_choice("position", position, POSITIONS),
+                              status=_choice("status", status, STATUSES)), limit, offset)
+    response.headers[TOTAL_HEADER] = str(page.total)
+    return [session_row(i) for i in page.sessions]
 
 
 @router.get("/sessions/{session_id}")
@@ -94,7 +104,7 @@ def session_detail(session_id: SessionId, store: StoreDep) -> dict[str, Any]:
     with open_session(store, session_id) as s:
         info = s.info
         return {
-            **session_row(info),
+            **session_row(info.listed()),
             "meta": plain(info.meta.as_dict()),
             "software_version": info.software_version,
             "format_version": info.format_version,

@@ -14,6 +14,11 @@ class ApiError extends Error {
 }
 
 async function api(path, options = {}) {
+  return (await apiResponse(path, options)).data;
+}
+
+// As api(), with the answer's headers too: { data, headers } (e.g. a list's X-Total-Count).
+async function apiResponse(path, options = {}) {
   const init = { headers: {}, credentials: "same-origin", ...options };
   if (init.body !== undefined && typeof init.body !== "string") {
     init.body = JSON.stringify(init.body);
@@ -23,7 +28,7 @@ async function api(path, options = {}) {
   try { res = await fetch(path, init); } catch (err) {
     throw new ApiError(`the server could not be reached (${err.message})`, 0, null);
   }
-  if (res.status === 204) return null;
+  if (res.status === 204) return { data: null, headers: res.headers };
   let data = null;
   try { data = await res.json(); } catch (err) { data = null; }
   if (!res.ok) {
@@ -31,7 +36,7 @@ async function api(path, options = {}) {
     throw new ApiError(typeof detail === "string" ? detail : JSON.stringify(detail), res.status,
       data);
   }
-  return data;
+  return { data, headers: res.headers };
 }
 
 // sotlog's words, units and rules (GET /api/vocabulary, from sensing.vocabulary and

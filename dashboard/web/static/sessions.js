@@ -1,4 +1,5 @@
-// The sessions list: search by subject code, filter by day, category and position; newest first.
+// The sessions list: search by subject code, filter by day, category and position; newest first,
+// a page at a time (V.sessions_page), "Load more" adding the next page below.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -28,42 +29,70 @@ function pick(id, on) {
     : "Tick two sessions to compare them side by side.";
 }
 
-async function load() {
+function sessionRow(s) {
+  const open = () => { location.href = `/sessions/${s.id}`; };
+  return el("tr", { class: "clickable", "data-session": s.id, onclick: open },
+    el("td", { class: "num", text: String(s.id) }),
+    el("td", { text: localTime(s.started_utc) }),
+    el("td", {}, el("a", { href: `/sessions/${s.id}`, text: s.subject_code || "(no code)" })),
+    el("td", { text: s.position || "–" }),
+    el("td", { text: s.category || "–" }),
+    el("td", { text: blockText(s.blocks) }),
+    el("td", { class: "num", text: fmtDuration(s.duration_s) }),
+    el("td", { class: "num", text: String(s.n_frames) }),
+    el("td", { text: s.status }),
+    el("td", {}, el("a", { href: `/replay/${s.id}`, text: "replay",
+      onclick: (e) => e.stopPropagation() })),
+    el("td", { onclick: (e) => e.stopPropagation() }, el("input", { type: "checkbox",
+      "data-compare": s.id, "aria-label": `compare session ${s.id}`,
+      checked: picked.includes(s.id), onchange: (e) => pick(s.id, e.target.checked) })));
+}
+
+let fetched = 0;  // rows the pages so far held: the next page's offset
+let total = 0;  // sessions matching the filters
+const listed = new Set();  // ids in the table: a session started meanwhile shifts the pages
+                           // by one, and the row that moves onto the next page is not repeated
+
+// The first page for the filters (more: the next page, added below the rows shown).
+async function load(more = false) {
   const params = new URLSearchParams();
   for (const name of FILTERS) {
     const v = $(name).value.trim();
     if (v) params.set(name, v);
   }
-  history.replaceState(null, "", params.toString() ? `?${params}` : location.pathname);
+  if (!more) history.replaceState(null, "", params.toString() ? `?${params}` : location.pathname);
+  params.set("limit", String(V.sessions_page));
+  params.set("offset", String(more ? fetched : 0));
   const mine = ++pending;
-  let rows;
+  $("more").disabled = true;
+  let answer;
   try {
-    rows = await api(`/api/sessions?${params}`);
+    answer = await apiResponse(`/api/sessions?${params}`);
     $("error").textContent = "";
-  } catch (err) { $("error").textContent = err.message; return; }
+  } catch (err) {
+    $("error").textContent = err.message;
+    $("more").disabled = false;
+    return;
+  }
   if (mine !== pending) return;  // a newer search has started
-  $("count").textContent = `${rows.length} session${rows.length === 1 ? "" : "s"}, newest first`;
+  total = Number(answer.headers.get("X-Total-Count"));
   const tbody = document.querySelector("#sessions tbody");
-  tbody.replaceChildren(...rows.map((s) => {
-    const open = () => { location.href = `/sessions/${s.id}`; };
-    const tr = el("tr", { class: "clickable", "data-session": s.id, onclick: open },
-      el("td", { class: "num", text: String(s.id) }),
-      el("td", { text: localTime(s.started_utc) }),
-      el("td", {}, el("a", { href: `/sessions/${s.id}`, text: s.subject_code || "(no code)" })),
-      el("td", { text: s.position || "–" }),
-      el("td", { text: s.category || "–" }),
-      el("td", { text: blockText(s.blocks) }),
-      el("td", { class: "num", text: fmtDuration(s.duration_s) }),
-      el("td", { class: "num", text: String(s.n_frames) }),
-      el("td", { text: s.status }),
-      el("td", {}, el("a", { href: `/replay/${s.id}`, text: "replay",
-        onclick: (e) => e.stopPropagation() })),
-      el("td", { onclick: (e) => e.stopPropagation() }, el("input", { type: "checkbox",
-        "data-compare": s.id, "aria-label": `compare session ${s.id}`,
-        checked: picked.includes(s.id), onchange: (e) => pick(s.id, e.target.checked) })));
-    return tr;
-  }));
-  if (!rows.length) {
+  if (!more) {
+    listed.clear();
+    fetched = 0;
+    tbody.replaceChildren();
+  }
+  fetched += answer.data.length;
+  const rows = answer.data.filter((s) => !listed.has(s.id));
+  for (const s of rows) listed.add(s.id);
+  tbody.append(...rows.map(sessionRow));
+  $("count").textContent = listed.size >= total
+    ? `${total} session${total === 1 ? "" : "s"}, newest first`
+    : `${listed.size} of ${total} sessions, newest first`;
+  $("more").hidden = fetched >= total;
+  $("more").disabled = false;
+  $("more").textContent = `Load ${Math.min(V.sessions_page, total - fetched)} more`;
+  if (!total) {
     tbody.append(el("tr", {}, el("td", { colspan: 11, class: "muted",
       text: "No sessions match these filters." })));
   }
@@ -76,11 +105,15 @@ async function main() {
   if (Number(params.get("compare")) > 0) pick(Number(params.get("compare")), true);
   let timer = null;
   for (const name of FILTERS) {
-    $(name).addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(load, 200); });
+    $(name).addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => load(), 200);
+    });
   }
   $("compare").addEventListener("click", () => {
     if (picked.length === 2) location.href = `/compare?a=${picked[0]}&b=${picked[1]}`;
   });
+  $("more").addEventListener("click", () => load(true));
   $("clear").addEventListener("click", () => {
     for (const name of FILTERS) $(name).value = "";
     load();

@@ -24,6 +24,7 @@ from sensing.outputs.exports.deid import DateShift, check_labels, shift_text, su
 from sensing.plainjson import dumps
 
 if TYPE_CHECKING:
+    from sensing.store.listing import Listed
     from sensing.store.read import SessionInfo
     from sensing.store.sessions import Store
 
@@ -50,7 +51,7 @@ INDEX_COLUMNS = {
     "files": "the session's files, relative to this folder, comma-separated",
 }
 
-Progress = Callable[[int, int, "SessionInfo", list[Path]], None]
+Progress = Callable[[int, int, "Listed", list[Path]], None]
 
 
 @dataclass
@@ -97,7 +98,7 @@ def write_index(out: Path, rows: list[dict[str, Any]]) -> Path:
     return path
 
 
-def export_dataset(store: Store, infos: list[SessionInfo], fmt: str, out_dir: str | Path, *,
+def export_dataset(store: Store, infos: list[Listed], fmt: str, out_dir: str | Path, *,
                    units: str = "N", strip_notes: bool = False, shift: DateShift | None = None,
                    progress: Progress | None = None, overwrite: bool = False) -> DatasetResult:
     """Export ``infos`` (oldest first) in ``fmt`` into ``out_dir`` and index them.
@@ -108,7 +109,7 @@ def export_dataset(store: Store, infos: list[SessionInfo], fmt: str, out_dir: st
     exporter(fmt)  # an unknown or missing format fails before any file is written
     infos = sorted(infos, key=lambda i: i.id)
     if fmt == "bids":
-        check_labels([i.meta.subject_code for i in infos])
+        check_labels([i.subject_code for i in infos])
     if not str(out_dir).strip():
         raise ExportError("the output folder is empty: name one (. for this folder)")
     out = Path(out_dir)
@@ -118,17 +119,17 @@ def export_dataset(store: Store, infos: list[SessionInfo], fmt: str, out_dir: st
     return result
 
 
-def _export_all(store: Store, infos: list[SessionInfo], fmt: str, out: Path,
+def _export_all(store: Store, infos: list[Listed], fmt: str, out: Path,
                 result: DatasetResult, units: str, strip_notes: bool, shift: DateShift | None,
                 progress: Progress | None) -> None:
     try:
         for info in infos:
-            days = shift.days(info.meta.subject_code) if shift else 0
+            days = shift.days(info.subject_code) if shift else 0
             with store.session(info.id) as session:
                 files = export_session(session, fmt, out, units=units, strip_notes=strip_notes,
                                        shift_days=days)
             result.files += files
-            result.rows.append(_row(info, fmt, days, files, out))
+            result.rows.append(_row(session.info, fmt, days, files, out))
             if progress is not None:
                 progress(len(result.rows), len(infos), info, files)
     finally:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sensing.outputs.figurekinds import KINDS
+from sensing.outputs.figures import DRAWINGS
 from sensing.outputs.plots import broken_at_gaps
 
 
@@ -24,3 +26,8 @@ def test_steady_frames_and_jitter_are_left_alone() -> None:
     v = rng.normal(size=(500, 2))
     t2, v2 = broken_at_gaps(t, v)
     assert t2 is t and v2 is v
+
+
+def test_every_figure_kind_has_its_drawing() -> None:
+    """The kinds the command line lists (figurekinds, light) are the kinds figures draws."""
+    assert list(DRAWINGS) == list(KINDS)

@@ -1,0 +1,64 @@
+"""``sotlog sessions``: the sessions in the store, newest first, a page at a time.
+
+Imports only what a list needs (sensing.store.storefile: no numpy, no pydantic), so it answers
+quickly however large the store (bench/startup.py, bench/listing.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from dashboard.cli.common import add_store_arg, fmt_num, print_json, table, whole_number
+from sensing.store.listing import Filters, Listed
+from sensing.store.storefile import StoreFile
+from sensing.vocabulary import MAX_ID, SESSIONS_PAGE
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("sessions", help="list recorded sessions, newest first",
+                       description="List the sessions in the store, newest first, a page at "
+                                   f"a time ({SESSIONS_PAGE} unless --limit says otherwise); "
+                                   "--offset N skips the N newest.")
+    p.add_argument("--subject", help="only this subject code")
+    p.add_argument("--limit", type=whole_number(1, MAX_ID), default=SESSIONS_PAGE, metavar="N",
+                   help=f"list at most N sessions (default {SESSIONS_PAGE})")
+    p.add_argument("--offset", type=whole_number(0, MAX_ID), default=0, metavar="N",
+                   help="skip the N newest sessions (default 0)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    add_store_arg(p)
+    p.set_defaults(func=run_sessions)
+
+
+def run_sessions(args: argparse.Namespace) -> int:
+    page = StoreFile.open(args.store).page(Filters(subject=args.subject), args.limit,
+                                           args.offset)
+    if page.more or (page.offset and not page.sessions):
+        shown = (f"sessions {page.offset + 1}-{page.offset + len(page.sessions)}"
+                 if page.sessions else f"no sessions after the first {page.offset}")
+        print(f"sotlog: {shown} of {page.total}, newest first"
+              + (f"; --offset {page.offset + len(page.sessions)} lists the next" if page.more
+                 else ""), file=sys.stderr)
+    if args.json:
+        print_json([listed_dict(i) for i in page.sessions])
+        return 0
+    if not page.total:
+        print(f"no sessions of subject {args.subject}" if args.subject else
+              "no sessions recorded yet (record one with `sotlog record`)")
+        return 0
+    if not page.sessions:
+        return 0
+    rows = [[str(i.id), i.started_utc[:19].replace("T", " "), "DAMAGED" if i.damaged else i.status,
+             i.meta["subject_code"] or "-", i.meta["position"] or "-", i.meta["category"] or "-",
+             fmt_num(i.duration_s, 1), str(i.n_frames), i.profile_name] for i in page.sessions]
+    print(table(rows, ["ID", "STARTED (UTC)", "STATUS", "SUBJECT", "POSITION", "CATEGORY",
+                       "SECONDS", "FRAMES", "PROFILE"]))
+    return 0
+
+
+def listed_dict(listed: Listed) -> dict[str, Any]:
+    """A session as ``sotlog sessions --json`` lists it (``frames``: its frame count)."""
+    d = listed.as_dict()
+    d["frames"] = d.pop("n_frames")
+    return d
