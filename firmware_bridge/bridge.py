@@ -357,10 +357,12 @@ class Bridge:
                 self._gap_ended(now)
             self._own.bytes += len(data)
             self._last_data_time = self._quiet_since = now
-            hooks = self._fan.raw(data, now)
-            if self._take(self.decoder.feed(data, now), now, hooks) and poll:
+            with self._fan.handing:
+                hooks = self._fan.raw(data, now)
+                decoded = self._take(self.decoder.feed(data, now), now, hooks)
+                self._fan.flush_notices(now)
+            if decoded and poll:
                 self._send(port, self.decoder.poll_request())
-            self._fan.flush_notices(now)
 
     def _take(self, decoded: Decoded, now: float, hooks: tuple[Hooks, ...]) -> bool:
         """Hand on what the decoder gave; True when it completed frames. The frames go to the

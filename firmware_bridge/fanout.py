@@ -96,6 +96,9 @@ class Fanout:
     def __init__(self) -> None:
         self.hooks: tuple[Hooks, ...] = ()  # replaced whole under lock
         self.lock = threading.Lock()  # a read goes into the history or reaches a new listener
+        # held while one read is handed on (its bytes, then its frames and notices): a listener
+        # removed is removed once the read it was handed has reached it whole
+        self.handing = threading.RLock()
         self.history = RawHistory()
         self.errors = 0
         self._coalesce: dict[str, _Coalesce] = {}
@@ -109,8 +112,13 @@ class Fanout:
             self.hooks = (*self.hooks, hooks)
 
     def remove(self, listener: Any) -> None:
+        """No more reads for ``listener``; returns once the read being handed on (if it reached
+        the listener) has reached it whole, frames and all, so a recorder closed next has every
+        frame of the bytes it kept. From a listener's own callback it returns at once."""
         with self.lock:
             self.hooks = tuple(h for h in self.hooks if h.listener is not listener)
+        with self.handing:
+            pass
 
     def raw(self, data: bytes, host_time: float) -> tuple[Hooks, ...]:
         """Keep a read in the history and hand it to every listener; the listeners it reached

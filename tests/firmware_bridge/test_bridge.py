@@ -410,3 +410,40 @@ def test_a_polled_device_is_asked_for_each_frame(bridges: Any) -> None:
     assert values.shape == (answered, 16, 10)
     assert values[:, 0, 0].tolist() == [k % 256 for k in range(answered)]
     assert bridge.counters.undecodable == 0
+
+
+def test_a_removed_listener_has_every_frame_of_the_bytes_it_got(bridges: Any,
+                                                               loadcells: Profile) -> None:
+    """remove_listener returns once the read in hand has reached the listener whole: a recorder
+    closed right after it has the frames of every byte it kept, and nothing comes later."""
+    entered, removed = threading.Event(), threading.Event()
+    late: list[str] = []
+    got: dict[str, int] = {"bytes": 0, "frames": 0}
+    size = len(blockframe_bytes(0, 1)[0])
+
+    class Slow:
+        def on_raw(self, data: bytes, host_time: float) -> None:
+            if removed.is_set():
+                late.append("raw")
+            got["bytes"] += len(data)
+            if got["bytes"] >= size and not entered.is_set():  # this read completes a frame
+                entered.set()
+                time.sleep(0.2)  # ... and is being handed on while the test removes us
+
+        def on_frames(self, block: FrameBlock) -> None:
+            if removed.is_set():
+                late.append("frames")
+            got["frames"] += len(block)
+
+    slow = Slow()
+    with PtyDevice() as dev:
+        bridge = started(bridges, dev.path, loadcells, slow)
+        dev.write(b"".join(blockframe_bytes(0, 5)))
+        assert entered.wait(WAIT)
+        bridge.remove_listener(slow)
+        removed.set()
+        assert got["frames"] == got["bytes"] // size >= 1
+        dev.write(b"".join(blockframe_bytes(5, 5)))
+        time.sleep(0.3)
+        assert late == []
+        bridge.stop()
