@@ -47,6 +47,14 @@ FEW_BYTES = 320  # lines this short in all (a read, or a piece of one): plain Py
 _AUTO_PREFIX = re.compile(rb"^[A-Za-z][^:=,;\t]*[:=][ \t]*")  # "Reading: ", "weight = "
 
 
+# The time of every line of a piece of text: one for all, or one each (``feed_reads``).
+Times = float | np.ndarray
+
+
+def _at(times: Times, i: int) -> float:
+    return times if isinstance(times, float) else float(times[i])
+
+
 class _Line(NamedTuple):
     """A line held back until it is judged: a layout candidate or a header candidate."""
 
@@ -119,6 +127,19 @@ class LinesDecoder(TextDecoder):
         return None
 
     def feed(self, data: bytes, host_time: float) -> Decoded:
+        return self._feed(data, host_time, None)
+
+    def feed_reads(self, data: bytes, starts: np.ndarray, times: np.ndarray) -> Decoded:
+        """Consecutive reads in bulk, each line stamped with the time of the read its line end
+        arrived in (``TextDecoder.line_times``)."""
+        at = self.line_times(data, starts, times)
+        if at is None:
+            return super().feed_reads(data, starts, times)
+        return self._feed(data, float(times[-1]) if len(times) else 0.0, at)
+
+    def _feed(self, data: bytes, host_time: float, at: np.ndarray | None) -> Decoded:
+        """``at``: the time of each line cut from ``data``, else every line's is ``host_time``."""
+        host_time = float(host_time)
         self.counters.bytes += len(data)
         before = self._split.lines
         body, overlong = self._split.feed(data)
@@ -126,23 +147,29 @@ class LinesDecoder(TextDecoder):
             self._tally(self._held_lines())
             return Decoded()
         out = Output()
-        pos = 0
+        pos = k = 0
         while pos < len(body) and not self._bulk:
             end = body.find(LF, pos)  # a body always ends with LF
-            self._line(body[pos:end], host_time, out)
-            pos = end + 1
+            self._line(body[pos:end], host_time if at is None else float(at[k]), out)
+            pos, k = end + 1, k + 1
         if pos < len(body):  # the layout is known and all numbers: bulk runs, odd lines alone
             rest = body[pos:] if pos else body
+            times: Times = host_time if at is None else at[k:]
             if len(rest) <= self.few_bytes:
-                self._few(rest, host_time, out)
+                self._few(rest, times, out)
             else:
                 whole = self._split.lines - before if pos == 0 else None  # lines in body
                 for clean, part in segments(rest, self._bulk_bytes):
+                    n = whole if len(part) == len(body) else None
+                    part_times: Times = times
+                    if not isinstance(times, float):
+                        n = part.count(LF) if n is None else n
+                        part_times, times = times[:n], times[n:]
                     if clean:
-                        self._run(part, host_time, out, whole if len(part) == len(body) else None)
+                        self._run(part, part_times, out, n)
                     else:
-                        for raw in part.split(LF)[:-1]:  # a part ends with LF
-                            self._line(raw, host_time, out)
+                        for i, raw in enumerate(part.split(LF)[:-1]):  # a part ends with LF
+                            self._line(raw, _at(part_times, i), out)
         if overlong is not None:
             self._overlong(overlong, host_time, out.notices, counted=True)
         return self._finish(out)
@@ -169,25 +196,30 @@ class LinesDecoder(TextDecoder):
 
     # -- bulk path ------------------------------------------------------------------------------
 
-    def _run(self, body: bytes, host_time: float, out: Output, lines: int | None = None) -> None:
+    def _run(self, body: bytes, times: Times, out: Output, lines: int | None = None) -> None:
         """A run of clean lines: in bulk; if some line in it does not fit, each half of it, down
         to a few lines read by ``_few``. One glued line costs a few more vector reads, not the
         whole run line by line."""
         if len(body) <= self.few_bytes:
-            self._few(body, host_time, out)
+            self._few(body, times, out)
             return
-        if self._fast(body, host_time, out, lines):
+        if self._fast(body, times, out, lines):
             return
         mid = body.find(LF, len(body) // 2) + 1
         if mid >= len(body):
             mid = body.rfind(LF, 0, len(body) - 1) + 1
         if mid > 0:
-            self._run(body[:mid], host_time, out)
-            self._run(body[mid:], host_time, out)
+            if isinstance(times, float):
+                self._run(body[:mid], times, out)
+                self._run(body[mid:], times, out)
+            else:
+                n = body.count(LF, 0, mid)
+                self._run(body[:mid], times[:n], out, n)
+                self._run(body[mid:], times[n:], out, len(times) - n)
         else:  # one line, which the bulk parser refused
-            self._line(body[:-1], host_time, out)
+            self._line(body[:-1], _at(times, 0), out)
 
-    def _fast(self, body: bytes, host_time: float, out: Output, lines: int | None = None) -> bool:
+    def _fast(self, body: bytes, times: Times, out: Output, lines: int | None = None) -> bool:
         """Decode a run of clean lines at once; False if the bulk reader refuses it. ``lines``:
         how many the run has, when the caller knows (a pass over the run saved)."""
         lay = self._layout
@@ -200,16 +232,24 @@ class LinesDecoder(TextDecoder):
         n = len(arr)
         if lines is None:
             lines = body.count(LF)
+        if isinstance(times, float):
+            hosts = np.full(n, times)
+        elif n == lines:
+            hosts = np.array(times, np.float64)
+        elif n and times[0] == times[-1]:
+            hosts = np.full(n, times[0])
+        else:  # blank lines among lines of different times: which is which, line by line
+            return False
         self.counters.blank_lines += lines - n
         self._good(len(body) - lines)
         if n:
             device = (arr[:, lay.time_idx] * self.options.time_scale
                       if lay.time_idx is not None else np.full(n, np.nan))
             out.close_rows()
-            out.blocks.append(frame_block(arr[:, lay.chan_idx], np.full(n, host_time), device))
+            out.blocks.append(frame_block(arr[:, lay.chan_idx], hosts, device))
         return True
 
-    def _few(self, body: bytes, host_time: float, out: Output) -> None:
+    def _few(self, body: bytes, times: Times, out: Output) -> None:
         """A handful of lines in plain Python: the same frames the bulk path gives, as each
         number is the one ``float()`` reads; any line that is not simply numbers goes to
         ``_line``, as it would from the bulk path."""
@@ -218,10 +258,11 @@ class LinesDecoder(TextDecoder):
         delim, allowed, nf = self._bulk_delim, self._bulk_bytes, lay.nfields
         scale, t, chans = self.options.time_scale, lay.time_idx, lay.chan_idx
         ok, blanks = 0, -1  # a body ends with LF: its split ends with one empty piece
-        for raw in body.split(LF):
+        for k, raw in enumerate(body.split(LF)):
             if not raw:
                 blanks += 1
                 continue
+            host_time = _at(times, k)
             if not raw.translate(None, allowed):
                 fields = split_fields(strip_trailing(raw, delim), delim)
                 if len(fields) == nf:
