@@ -44,19 +44,16 @@ def line_ends(data: bytes, after_cr: bool = False) -> np.ndarray:
     """Where each line of ``data`` ends: its CR, the CR of its CRLF, or its lone LF (the byte
     that lets the splitter cut it); ``after_cr``: a LF first is a torn CRLF's, no end."""
     a = np.frombuffer(data, np.uint8)
-    lfs = data.count(b"\n")
+    lf = np.flatnonzero(a == 10)
     if b"\r" not in data:
-        pos = np.flatnonzero(a == 10)
-    elif data.count(b"\r\n") == lfs and not (after_cr and data[:1] == b"\n"):
-        pos = np.flatnonzero(a == 13)  # CRLF and lone CR only: every CR ends a line
-    else:
-        ends = a == 10
-        ends[1:] &= a[:-1] != 13
-        if after_cr:
-            ends[0] = False
-        ends |= a == 13
-        pos = np.flatnonzero(ends)
-    return pos
+        return lf
+    cr = np.flatnonzero(a == 13)
+    lone = a[lf - 1] != 13  # a LF opening data is judged by after_cr, just below
+    if len(lf) and lf[0] == 0:
+        lone[0] = not after_cr
+    if not lone.any():  # CRLF and lone CR only: every CR ends a line
+        return cr
+    return np.sort(np.concatenate((cr, lf[lone])))
 
 
 class FirstLine(NamedTuple):

@@ -58,12 +58,14 @@ def read_starts(block: bytes, size: int | None, end: bool) -> tuple[np.ndarray, 
         starts = np.arange(0, whole, size, dtype=np.int64)
     else:
         a = np.frombuffer(block, np.uint8)
-        if block.count(b"\r") == block.count(b"\r\n"):  # LF and CRLF ends only: the fast way
-            ends = np.flatnonzero(a == 10) + 1
-        else:
-            stops = a == 10
-            stops[:-1] |= (a[:-1] == 13) & ~stops[1:]  # a lone CR; one ending the block may be
-            ends = np.flatnonzero(stops) + 1  # a CRLF's, torn
+        ends = np.flatnonzero(a == 10) + 1
+        if b"\r" in block:
+            cr = np.flatnonzero(a == 13)
+            # a lone CR ends a read too; one ending the block may be a CRLF's, torn
+            lone = cr[a[np.minimum(cr + 1, len(a) - 1)] != 10]
+            lone = lone[lone + 1 < len(a)]
+            if len(lone):
+                ends = np.sort(np.concatenate((ends, lone + 1)))
         whole = int(ends[-1]) if len(ends) else 0
         starts = np.concatenate(([0], ends[:-1])).astype(np.int64) if len(ends) else ends
     if end and whole < len(block):
