@@ -37,6 +37,7 @@ from sensing.store.writer import Recorder
 BLOCK_BYTES = 256 << 10  # read from the file and decoded at a time (the fastest in the bench)
 PROBE_BYTES = 4 << 20  # read ahead, at most, to learn whether frames carry device time
 PROBE_STEP = 64 << 10
+LONG_READ = 1 << 20  # a line this long without an end goes to the decoder as a read of its own
 # Handed to the recorder but not yet committed, at most: raw bytes, and frames (as the bytes of
 # their values), so memory stays bounded whatever the file's size or the frames' shape.
 BACKLOG_BYTES = 16 << 20
@@ -52,7 +53,8 @@ def read_starts(block: bytes, size: int | None, end: bool) -> tuple[np.ndarray, 
     """``(starts, whole)``: where each whole read in ``block`` starts, as a port hands them
     over (a line each for text protocols, its end a LF, CRLF or lone CR kept with it; ``size``
     bytes each for binary ones), and where the last one ends. The rest is for the next block,
-    unless ``end``: then it is one last read."""
+    unless ``end`` or it is LONG_READ bytes or more (a line no port would hand over whole, the
+    decoder counts it as overlong): then it is one last read."""
     if size is not None:
         whole = len(block) - len(block) % size
         starts = np.arange(0, whole, size, dtype=np.int64)
@@ -68,7 +70,7 @@ def read_starts(block: bytes, size: int | None, end: bool) -> tuple[np.ndarray, 
                 ends = np.sort(np.concatenate((ends, lone + 1)))
         whole = int(ends[-1]) if len(ends) else 0
         starts = np.concatenate(([0], ends[:-1])).astype(np.int64) if len(ends) else ends
-    if end and whole < len(block):
+    if whole < len(block) and (end or len(block) - whole >= LONG_READ):
         starts, whole = np.append(starts, whole).astype(np.int64), len(block)
     return starts, whole
 

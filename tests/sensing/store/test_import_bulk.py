@@ -133,3 +133,19 @@ def test_a_file_of_garbage_and_one_of_nothing(store, tmp_path: Path) -> None:
     empty.write_bytes(b"")
     result = import_file(store, empty, profile, SessionMeta())
     assert (result.frames, result.reads, result.bytes) == (0, 0, 0)
+
+
+def test_a_file_without_line_ends_is_read_in_pieces(store, tmp_path: Path) -> None:
+    """No line end for megabytes (a binary file, the wrong profile): reads of a megabyte or
+    so, never a carry that grows with the file; every byte kept and counted."""
+    path = tmp_path / "noise.bin"
+    data = bytes(range(32, 127)) * 40_000 + b"\r\n1,2,3,4,5\r\n2,2,3,4,5\r\n"
+    path.write_bytes(data)
+    result = import_file(store, path, parse_profile(FOUR, "four.toml"), SessionMeta())
+    s = store.session(result.session_id)
+    assert b"".join(d for _, d in s.raw()) == data
+    assert max(len(d) for _, d in s.raw()) < 2 * importer.LONG_READ
+    c = s.info.counters
+    assert c["undecodable"] == 1 and c["undecodable_bytes"] == 95 * 40_000  # the overlong line
+    assert c["bytes"] == c["decoded_bytes"] + c["undecodable_bytes"] + c["cut_bytes"]
+    assert reparse(s).identical
