@@ -13,6 +13,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+import numpy as np
+
 from firmware_bridge.errors import ProtocolError
 from firmware_bridge.frames import Counters, FrameBlock, Notice
 from firmware_bridge.profiles import Matrix, Profile, refuse, show, show_key
@@ -57,6 +59,24 @@ class Decoder(abc.ABC):
     @abc.abstractmethod
     def feed(self, data: bytes, host_time: float) -> Decoded:
         """Decode ``data`` that arrived at ``host_time`` (monotonic seconds)."""
+
+    def feed_reads(self, data: bytes, starts: np.ndarray, times: np.ndarray) -> Decoded:
+        """Decode consecutive reads at once: ``data`` is their bytes joined, read ``i`` starts at
+        ``starts[i]`` (the first at 0) and arrived at ``times[i]``.
+
+        The same frames, notices and counters as feeding each read in turn, each frame stamped
+        with the time of the read its last byte arrived in (how import and reparse decode a
+        stored capture). This one feeds read by read; a protocol with a bulk path overrides it.
+        """
+        ends = [*starts[1:].tolist(), len(data)]
+        blocks: list[FrameBlock] = []
+        notices: list[Notice] = []
+        for start, end, t in zip(starts.tolist(), ends, times.tolist(), strict=True):
+            out = self.feed(data[start:end], t)
+            if out.frames is not None and len(out.frames):
+                blocks.append(out.frames)
+            notices.extend(out.notices)
+        return Decoded(FrameBlock.concat(blocks) if blocks else None, notices)
 
     def flush(self, host_time: float, cut: bool = False) -> Decoded:
         """End of stream: afterwards the decoder holds nothing (``held_bytes == 0``).

@@ -61,6 +61,16 @@ class LineSplitter:
         """Bytes of the unfinished line."""
         return len(self._pending)
 
+    @property
+    def after_cr(self) -> bool:
+        """The last read ended with CR: a LF opening the next one is its pair, no line end."""
+        return self._after_cr
+
+    @property
+    def dropping(self) -> bool:
+        """Inside an overlong line: its bytes are dropped up to its end."""
+        return self._dropping
+
     def feed(self, data: bytes) -> tuple[bytes, bytes | None]:
         if self._after_cr and data:
             self._after_cr = False

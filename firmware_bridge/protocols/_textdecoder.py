@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from firmware_bridge.frames import Notice
 from firmware_bridge.profiles import Profile
 from firmware_bridge.protocols import Decoder
@@ -38,6 +40,22 @@ def first_time_misfit(field: bytes, t: float, t_next: float) -> str | None:
     return f"{PARTIAL_FIRST}: its time {shown} is not shortly before the next line's {t_next:g}"
 
 
+def line_ends(data: bytes, after_cr: bool = False) -> np.ndarray:
+    """Where each line of ``data`` ends: its CR, the CR of its CRLF, or its lone LF (the byte
+    that lets the splitter cut it); ``after_cr``: a LF first is a torn CRLF's, no end."""
+    a = np.frombuffer(data, np.uint8)
+    lf = np.flatnonzero(a == 10)
+    if b"\r" not in data:
+        return lf
+    cr = np.flatnonzero(a == 13)
+    lone = a[lf - 1] != 13  # a LF opening data is judged by after_cr, just below
+    if len(lf) and lf[0] == 0:
+        lone[0] = not after_cr
+    if not lone.any():  # CRLF and lone CR only: every CR ends a line
+        return cr
+    return np.sort(np.concatenate((cr, lf[lone])))
+
+
 class FirstLine(NamedTuple):
     """The stream's first line, fitting the layout, held until the next line shows it whole."""
 
@@ -60,6 +78,20 @@ class TextDecoder(Decoder):
         self._text_ok = 0  # bytes of frame, header and blank lines (line ends: the splitter's)
         self._text_bad = 0  # bytes of undecodable and wrong-size lines
         self._first_wait: FirstLine | None = None
+
+    def line_times(self, data: bytes, starts: np.ndarray,
+                   times: np.ndarray) -> np.ndarray | None:
+        """For ``feed_reads``: the arrival time of each line the splitter will cut from
+        ``data``, that of the read holding its line end (a CR, the CR of a CRLF, or a lone LF);
+        None where a line may grow past MAX_LINE (then each read goes alone)."""
+        split = self._split
+        if split.dropping:
+            return None
+        pos = line_ends(data, split.after_cr)
+        if len(data) + split.held > MAX_LINE // 2 and np.diff(
+                np.concatenate(([-1 - split.held], pos, [len(data)]))).max() > MAX_LINE // 2:
+            return None
+        return np.asarray(times, np.float64)[np.searchsorted(starts, pos, side="right") - 1]
 
     @property
     def header_lines(self) -> int:

@@ -10,7 +10,6 @@ tells the whole story, option by option.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import NamedTuple, cast
 
@@ -20,20 +19,19 @@ from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import Profile, refuse, show
 from firmware_bridge.protocols import Decoded
 from firmware_bridge.protocols._layout import Layout, place_columns
+from firmware_bridge.protocols._linesbulk import BulkLines, Times, at_line
 from firmware_bridge.protocols._numbers import (
     LF,
     NUMBER_CHARS,
     number,
     number_bytes,
-    parse_block,
 )
-from firmware_bridge.protocols._output import Output, frame_block
+from firmware_bridge.protocols._output import Output
 from firmware_bridge.protocols._text import (
     MAX_LINE,
     detect_delimiter,
     field_names,
     is_text,
-    longest_line,
     parse_options,
     segments,
     split_fields,
@@ -59,7 +57,7 @@ class _Line(NamedTuple):
     first: bool = False  # the stream's first line, kept only once it is shown whole
 
 
-class LinesDecoder(TextDecoder):
+class LinesDecoder(TextDecoder, BulkLines):
     """Decodes delimited text lines into (n, channels) float64 frames."""
 
     name = "lines"
@@ -119,6 +117,19 @@ class LinesDecoder(TextDecoder):
         return None
 
     def feed(self, data: bytes, host_time: float) -> Decoded:
+        return self._feed(data, host_time, None)
+
+    def feed_reads(self, data: bytes, starts: np.ndarray, times: np.ndarray) -> Decoded:
+        """Consecutive reads in bulk, each line stamped with the time of the read its line end
+        arrived in (``TextDecoder.line_times``)."""
+        at = self.line_times(data, starts, times)
+        if at is None:
+            return super().feed_reads(data, starts, times)
+        return self._feed(data, float(times[-1]) if len(times) else 0.0, at)
+
+    def _feed(self, data: bytes, host_time: float, at: np.ndarray | None) -> Decoded:
+        """``at``: the time of each line cut from ``data``, else every line's is ``host_time``."""
+        host_time = float(host_time)
         self.counters.bytes += len(data)
         before = self._split.lines
         body, overlong = self._split.feed(data)
@@ -126,23 +137,29 @@ class LinesDecoder(TextDecoder):
             self._tally(self._held_lines())
             return Decoded()
         out = Output()
-        pos = 0
+        pos = k = 0
         while pos < len(body) and not self._bulk:
             end = body.find(LF, pos)  # a body always ends with LF
-            self._line(body[pos:end], host_time, out)
-            pos = end + 1
+            self._line(body[pos:end], host_time if at is None else float(at[k]), out)
+            pos, k = end + 1, k + 1
         if pos < len(body):  # the layout is known and all numbers: bulk runs, odd lines alone
             rest = body[pos:] if pos else body
+            times: Times = host_time if at is None else at[k:]
             if len(rest) <= self.few_bytes:
-                self._few(rest, host_time, out)
+                self._few(rest, times, out)
             else:
                 whole = self._split.lines - before if pos == 0 else None  # lines in body
                 for clean, part in segments(rest, self._bulk_bytes):
+                    n = whole if len(part) == len(body) else None
+                    part_times: Times = times
+                    if not isinstance(times, float):
+                        n = part.count(LF) if n is None else n
+                        part_times, times = times[:n], times[n:]
                     if clean:
-                        self._run(part, host_time, out, whole if len(part) == len(body) else None)
+                        self._run(part, part_times, out, n)
                     else:
-                        for raw in part.split(LF)[:-1]:  # a part ends with LF
-                            self._line(raw, host_time, out)
+                        for i, raw in enumerate(part.split(LF)[:-1]):  # a part ends with LF
+                            self._line(raw, at_line(part_times, i), out)
         if overlong is not None:
             self._overlong(overlong, host_time, out.notices, counted=True)
         return self._finish(out)
@@ -166,78 +183,6 @@ class LinesDecoder(TextDecoder):
             hc, self._header_candidate = self._header_candidate, None
             self._bad(out.notices, hc.host_time, "text line, not data", hc.raw)
         return self._finish(out)
-
-    # -- bulk path ------------------------------------------------------------------------------
-
-    def _run(self, body: bytes, host_time: float, out: Output, lines: int | None = None) -> None:
-        """A run of clean lines: in bulk; if some line in it does not fit, each half of it, down
-        to a few lines read by ``_few``. One glued line costs a few more vector reads, not the
-        whole run line by line."""
-        if len(body) <= self.few_bytes:
-            self._few(body, host_time, out)
-            return
-        if self._fast(body, host_time, out, lines):
-            return
-        mid = body.find(LF, len(body) // 2) + 1
-        if mid >= len(body):
-            mid = body.rfind(LF, 0, len(body) - 1) + 1
-        if mid > 0:
-            self._run(body[:mid], host_time, out)
-            self._run(body[mid:], host_time, out)
-        else:  # one line, which the bulk parser refused
-            self._line(body[:-1], host_time, out)
-
-    def _fast(self, body: bytes, host_time: float, out: Output, lines: int | None = None) -> bool:
-        """Decode a run of clean lines at once; False if the bulk reader refuses it. ``lines``:
-        how many the run has, when the caller knows (a pass over the run saved)."""
-        lay = self._layout
-        assert lay is not None
-        if longest_line(body) > MAX_LINE:
-            return False
-        arr = parse_block(body, self._bulk_delim, lay.nfields, checked=True)
-        if arr is None:
-            return False
-        n = len(arr)
-        if lines is None:
-            lines = body.count(LF)
-        self.counters.blank_lines += lines - n
-        self._good(len(body) - lines)
-        if n:
-            device = (arr[:, lay.time_idx] * self.options.time_scale
-                      if lay.time_idx is not None else np.full(n, np.nan))
-            out.close_rows()
-            out.blocks.append(frame_block(arr[:, lay.chan_idx], np.full(n, host_time), device))
-        return True
-
-    def _few(self, body: bytes, host_time: float, out: Output) -> None:
-        """A handful of lines in plain Python: the same frames the bulk path gives, as each
-        number is the one ``float()`` reads; any line that is not simply numbers goes to
-        ``_line``, as it would from the bulk path."""
-        lay = self._layout
-        assert lay is not None
-        delim, allowed, nf = self._bulk_delim, self._bulk_bytes, lay.nfields
-        scale, t, chans = self.options.time_scale, lay.time_idx, lay.chan_idx
-        ok, blanks = 0, -1  # a body ends with LF: its split ends with one empty piece
-        for raw in body.split(LF):
-            if not raw:
-                blanks += 1
-                continue
-            if not raw.translate(None, allowed):
-                fields = split_fields(strip_trailing(raw, delim), delim)
-                if len(fields) == nf:
-                    try:
-                        vals = [float(f) + 0.0 for f in fields]  # -0 -> 0, as in bulk
-                    except ValueError:
-                        pass
-                    else:
-                        out.rows.append([vals[i] for i in chans])
-                        out.times.append(vals[t] * scale if t is not None else math.nan)
-                        out.hosts.append(host_time)
-                        ok += len(raw)
-                        continue
-            self._line(raw, host_time, out)
-        self._text_ok += ok
-        self.counters.blank_lines += blanks
 
     # -- line by line ---------------------------------------------------------------------------
 

@@ -11,6 +11,8 @@ import json
 import sqlite3
 import zlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,17 @@ import numpy as np
 from firmware_bridge.frames import FrameBlock
 
 ZLIB_LEVEL = 1  # level 1 is within ~1 % of level 3 on mats, at half the time
+
+_deflater: ModuleType
+try:  # ISA-L writes zlib streams 3-4x faster than zlib, as small at its level 1 (bench/importer.py)
+    from isal import isal_zlib as _deflater
+except ImportError:  # zlib's own: the same format, read back alike
+    _deflater = zlib
+
+
+def deflate(data: bytes) -> bytes:
+    """``data`` as a zlib stream (``zlib.decompress`` reads it back), the fastest way at hand."""
+    return _deflater.compress(data, ZLIB_LEVEL)
 
 Row = Mapping[str, Any] | sqlite3.Row
 Encoder = Callable[[np.ndarray], bytes]
@@ -41,7 +54,7 @@ def _unshuffle(buf: bytes, dtype: np.dtype[Any], shape: tuple[int, ...]) -> np.n
 
 
 def _enc_zlib(a: np.ndarray) -> bytes:
-    return zlib.compress(_little(a).tobytes(), ZLIB_LEVEL)
+    return deflate(_little(a).tobytes())
 
 
 def _dec_zlib(blob: bytes, dtype: np.dtype[Any], shape: tuple[int, ...]) -> np.ndarray:
@@ -49,7 +62,7 @@ def _dec_zlib(blob: bytes, dtype: np.dtype[Any], shape: tuple[int, ...]) -> np.n
 
 
 def _enc_shuffle(a: np.ndarray) -> bytes:
-    return zlib.compress(_shuffle(_little(a)), ZLIB_LEVEL)
+    return deflate(_shuffle(_little(a)))
 
 
 def _dec_shuffle(blob: bytes, dtype: np.dtype[Any], shape: tuple[int, ...]) -> np.ndarray:
@@ -72,7 +85,7 @@ def _enc_delta(a: np.ndarray) -> bytes:
         np.subtract(u[1:], u[:-1], out=d[1:])
     s = d.view(itype)
     z = (np.left_shift(s, 1) ^ np.right_shift(s, bits - 1)).view(utype)
-    return zlib.compress(_shuffle(z), ZLIB_LEVEL)
+    return deflate(_shuffle(z))
 
 
 def _dec_delta(blob: bytes, dtype: np.dtype[Any], shape: tuple[int, ...]) -> np.ndarray:
@@ -137,6 +150,46 @@ def encode_chunk(block: FrameBlock) -> dict[str, Any]:
     return row
 
 
+MAX_CHUNK_BYTES = 4 << 20  # of raw frame values per stored chunk
+
+
+def cut_chunks(blocks: list[FrameBlock], chunk_seconds: float) -> list[FrameBlock]:
+    """Runs of one dtype, cut every ``chunk_seconds`` of host time and at MAX_CHUNK_BYTES."""
+    runs: list[list[FrameBlock]] = []
+    for b in blocks:
+        if runs and runs[-1][-1].values.dtype == b.values.dtype:
+            runs[-1].append(b)
+        else:
+            runs.append([b])
+    out = []
+    for run in runs:
+        block = FrameBlock.concat(run)
+        t = block.host_time
+        bins = np.floor((t - t[0]) / chunk_seconds)
+        most = max(1, MAX_CHUNK_BYTES // max(1, block.values[0].nbytes))
+        cuts = set(np.flatnonzero(np.diff(bins)).tolist())
+        cuts.update(range(most - 1, len(block) - 1, most))
+        start = 0
+        for cut in sorted(cuts):
+            out.append(block.take(slice(start, cut + 1)))
+            start = cut + 1
+        out.append(block.take(slice(start, None)))
+    return out
+
+
+def encode_frames(blocks: list[FrameBlock], chunk_seconds: float,
+                  t0_host: float) -> list[dict[str, Any]]:
+    """``blocks`` (in order) as the ``chunks`` rows of their chunks, but ``session_id`` and
+    ``first_index``; times from ``t0_host``."""
+    rows = []
+    for chunk in cut_chunks(blocks, chunk_seconds) if blocks else []:
+        row = encode_chunk(chunk)
+        t = chunk.host_time - t0_host
+        row.update(t_first=float(t.min()), t_last=float(t.max()))
+        rows.append(row)
+    return rows
+
+
 def decode_chunk(row: Row, values: bool = True) -> FrameBlock:
     """A ``chunks`` row back as the FrameBlock it was, bit for bit; without ``values``, its
     times, sequence numbers and flags only (``values`` then has shape ``(n, 0)``)."""
@@ -148,25 +201,58 @@ def decode_chunk(row: Row, values: bool = True) -> FrameBlock:
     return FrameBlock(decode(row["codec"], row["vals"], row["dtype"], shape), **cols)
 
 
-def encode_raw(reads: list[tuple[bytes, float]]) -> dict[str, Any]:
-    """The columns of one ``raw`` row: joined bytes, arrival time and start offset of each read."""
-    lengths = np.fromiter((len(d) for d, _ in reads), np.int64, len(reads))
-    offsets = np.zeros(len(reads), np.int64)
-    np.cumsum(lengths[:-1], out=offsets[1:])
-    data = b"".join(d for d, _ in reads)
-    arrival = np.fromiter((t for _, t in reads), np.float64, len(reads))
+def encode_raw_reads(data: bytes, starts: np.ndarray, arrival: np.ndarray) -> dict[str, Any]:
+    """The columns of one ``raw`` row: the reads' bytes joined (read ``i`` starts at
+    ``starts[i]`` of ``data``), zlib'd; each read's arrival time and start offset."""
     return {
-        "reads": len(reads), "nbytes": len(data), "data": zlib.compress(data, ZLIB_LEVEL),
-        "arrival": encode(arrival, "shuffle-zlib")[1],
-        "offsets": encode(offsets, "delta-zigzag-shuffle-zlib")[1],
+        "reads": len(starts), "nbytes": len(data), "data": deflate(data),
+        "arrival": encode(np.asarray(arrival, np.float64), "shuffle-zlib")[1],
+        "offsets": encode(np.asarray(starts, np.int64), "delta-zigzag-shuffle-zlib")[1],
     }
+
+
+@dataclass
+class RawReads:
+    """One ``raw`` row of consecutive reads (an import's block), encoded where it was read, so
+    compressing the bytes does not wait for the writer thread."""
+
+    row: dict[str, Any]
+    nbytes: int
+    first: float  # arrival of the first read, and of the last
+    last: float
+
+
+def raw_reads(data: bytes, starts: np.ndarray, arrival: np.ndarray) -> RawReads:
+    """``encode_raw_reads`` kept with what the writer needs to know of it."""
+    return RawReads(encode_raw_reads(data, starts, arrival), len(data), float(arrival[0]),
+                    float(arrival[-1]))
+
+
+def joined(reads: list[tuple[bytes, float]]) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """Reads given one by one, as ``raw_reads`` takes them: joined, starts, arrivals."""
+    lengths = np.fromiter((len(d) for d, _ in reads), np.int64, len(reads))
+    starts = np.zeros(len(reads), np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    return (b"".join(d for d, _ in reads), starts,
+            np.fromiter((t for _, t in reads), np.float64, len(reads)))
+
+
+def raw_len(read: tuple[bytes, float] | RawReads) -> int:
+    return read.nbytes if isinstance(read, RawReads) else len(read[0])
+
+
+def decode_raw_reads(row: Row) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """A ``raw`` row's reads joined: ``(data, starts, arrival)``, as ``encode_raw_reads`` took."""
+    n = int(row["reads"])
+    data = zlib.decompress(row["data"])
+    arrival = decode("shuffle-zlib", row["arrival"], "<f8", (n,))
+    starts = decode("delta-zigzag-shuffle-zlib", row["offsets"], "<i8", (n,))
+    return data, starts, arrival
 
 
 def decode_raw(row: Row) -> list[tuple[float, bytes]]:
     """A ``raw`` row back as its reads: ``(host_time, bytes)`` each."""
-    n = int(row["reads"])
-    data = zlib.decompress(row["data"])
-    arrival = decode("shuffle-zlib", row["arrival"], "<f8", (n,)).tolist()
-    starts = decode("delta-zigzag-shuffle-zlib", row["offsets"], "<i8", (n,)).tolist()
-    ends = [*starts[1:], len(data)]
-    return [(t, data[a:b]) for t, a, b in zip(arrival, starts, ends, strict=True)]
+    data, starts, arrival = decode_raw_reads(row)
+    ends = [*starts[1:].tolist(), len(data)]
+    return [(t, data[a:b]) for t, a, b in zip(arrival.tolist(), starts.tolist(), ends,
+                                               strict=True)]

@@ -8,8 +8,9 @@ decodes the very same reads again. A file has no arrival times; each read gets a
   time of the last frame it completes (relative to the first frame), never going backwards;
 * ``uniform``: otherwise frame k arrives at ``k / rate`` (the profile's nominal rate, or given).
 
-Which one was used is written into the session's device description. The file is read in
-blocks, never whole, so a file of any size imports in bounded memory.
+Which one was used is written into the session's device description. The file is read and
+decoded in blocks of reads (``Decoder.feed_reads``), never whole, and what waits for the writer
+is bounded, so a file of any size imports fast and in bounded memory (docs/import.md).
 """
 
 from __future__ import annotations
@@ -24,117 +25,69 @@ from typing import Any
 import numpy as np
 
 from firmware_bridge.errors import ProfileError, SotlogError, StoreError
-from firmware_bridge.frames import Notice
+from firmware_bridge.frames import FrameBlock, Notice
 from firmware_bridge.profiles import Profile
-from firmware_bridge.protocols import make_decoder, read_size
+from firmware_bridge.protocols import Decoded, Decoder, make_decoder, read_size
 from sensing.metadata import SessionMeta
+from sensing.store import codec as store_codec
+from sensing.store.arrival import ArrivalClock, NoticeGate
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
 
-BLOCK_BYTES = 1 << 20  # read from the file at a time
-PROBE_BYTES = 4 << 20  # read ahead to learn whether frames carry device time
-BACKLOG_BYTES = 32 << 20  # raw bytes handed to the recorder but not yet committed, at most
-NOTICE_WINDOW_S = 1.0  # as the bridge: at most one notice per kind per second of session time
+BLOCK_BYTES = 256 << 10  # read from the file and decoded at a time (the fastest in the bench)
+PROBE_BYTES = 4 << 20  # read ahead, at most, to learn whether frames carry device time
+PROBE_STEP = 64 << 10
+LONG_READ = 1 << 20  # a line this long without an end goes to the decoder as a read of its own
+# Handed to the recorder but not yet committed, at most: raw bytes, and frames (as the bytes of
+# their values), so memory stays bounded whatever the file's size or the frames' shape.
+BACKLOG_BYTES = 16 << 20
 PROGRESS_BYTES = 16 << 20
+# An imported session's chunks hold 60 s of frames (at most 4 MB), not a live one's 1 s: a
+# 2-hour log is then 120 chunks to encode, not 7,200 (the same bytes, a tenth of the time), and
+# a window of `show` or of an export still reads only the chunks it overlaps.
+CHUNK_SECONDS = 60.0
+RECENT_READS = 4096  # arrival times kept for frames and notices a decoder held back
 
 
-def _lines(block: bytes) -> list[bytes]:
-    return block.splitlines(keepends=True)
+def read_starts(block: bytes, size: int | None, end: bool) -> tuple[np.ndarray, int]:
+    """``(starts, whole)``: where each whole read in ``block`` starts, as a port hands them
+    over (a line each for text protocols, its end a LF, CRLF or lone CR kept with it; ``size``
+    bytes each for binary ones), and where the last one ends. The rest is for the next block,
+    unless ``end`` or it is LONG_READ bytes or more (a line no port would hand over whole, the
+    decoder counts it as overlong): then it is one last read."""
+    if size is not None:
+        whole = len(block) - len(block) % size
+        starts = np.arange(0, whole, size, dtype=np.int64)
+    else:
+        a = np.frombuffer(block, np.uint8)
+        ends = np.flatnonzero(a == 10) + 1
+        if b"\r" in block:
+            cr = np.flatnonzero(a == 13)
+            # a lone CR ends a read too; one ending the block may be a CRLF's, torn
+            lone = cr[a[np.minimum(cr + 1, len(a) - 1)] != 10]
+            lone = lone[lone + 1 < len(a)]
+            if len(lone):
+                ends = np.sort(np.concatenate((ends, lone + 1)))
+        whole = int(ends[-1]) if len(ends) else 0
+        starts = np.concatenate(([0], ends[:-1])).astype(np.int64) if len(ends) else ends
+    if whole < len(block) and (end or len(block) - whole >= LONG_READ):
+        starts, whole = np.append(starts, whole).astype(np.int64), len(block)
+    return starts, whole
 
 
-def _fixed(size: int) -> Callable[[bytes], list[bytes]]:
-    def cut(block: bytes) -> list[bytes]:
-        return [block[i:i + size] for i in range(0, len(block), size)]
-    return cut
-
-
-def splitter(profile: Profile) -> Callable[[bytes], list[bytes]]:
-    """The function cutting a block of the file into reads, as a port hands them over: a line
-    each for text protocols, one frame's size each for binary ones (the protocol says which)."""
-    size = read_size(profile)
-    return _lines if size is None else _fixed(size)
-
-
-def reads(path: Path, cut: Callable[[bytes], list[bytes]]) -> Iterator[bytes]:
-    """The file's bytes as reads; a piece cut short at a block's end joins the next block."""
+def blocks(path: Path, size: int | None) -> Iterator[tuple[bytes, np.ndarray]]:
+    """The file as blocks of whole reads: ``(bytes, where each read starts)``."""
     carry = b""
     with open(path, "rb") as fh:
         while True:
-            block = fh.read(BLOCK_BYTES)
-            if not block:
-                break
-            pieces = cut(carry + block)
-            carry = pieces.pop() if pieces else b""
-            yield from pieces
-    if carry:
-        yield carry
-
-
-@dataclass
-class ArrivalClock:
-    """Synthetic arrival times (session seconds) of reads, from the frames each one completes."""
-
-    mode: str  # "device_time" or "uniform"
-    rate_hz: float
-    now: float = 0.0
-    frames: int = 0
-    _first_device: float | None = None
-    _last_device: float | None = None
-    _shift: float = 0.0
-    backward_steps: int = 0
-
-    def advance(self, device_time: np.ndarray) -> float:
-        """The arrival of a read that completed frames with these device times (maybe none)."""
-        n = int(device_time.size)
-        self.frames += n
-        if not n:
-            return self.now
-        if self.mode == "uniform":
-            self.now = max(self.now, (self.frames - 1) / self.rate_hz)
-            return self.now
-        finite = device_time[np.isfinite(device_time)]
-        if not finite.size:  # frames without a clock among clocked ones: one frame period each
-            self.now += n / self.rate_hz
-            return self.now
-        last = float(finite[-1])
-        if self._first_device is None:
-            self._first_device = self._last_device = float(finite[0])
-        assert self._last_device is not None
-        if last < self._last_device:  # the device clock went back (a restart): keep going on
-            self.backward_steps += 1
-            self._shift += self._last_device - last + n / self.rate_hz
-        self._last_device = last
-        self.now = max(self.now, last - self._first_device + self._shift)
-        return self.now
-
-
-class NoticeGate:
-    """Passes the first notice of a kind, folds the rest of its window into one summary."""
-
-    def __init__(self, emit: Callable[[Notice], None]) -> None:
-        self.emit = emit
-        self._held: dict[str, tuple[Notice, int, float]] = {}
-        self._last: dict[str, float] = {}
-
-    def add(self, notice: Notice) -> None:
-        kind = notice.kind
-        held = self._held.get(kind)
-        if held is None and notice.host_time - self._last.get(kind, -1e18) >= NOTICE_WINDOW_S:
-            self._last[kind] = notice.host_time
-            self.emit(replace(notice, data={**notice.data, "count": 1}))
-            return
-        first, count, _ = held if held else (notice, 0, notice.host_time)
-        self._held[kind] = (first, count + 1, notice.host_time)
-
-    def tick(self, now: float, force: bool = False) -> None:
-        for kind, (first, count, _) in list(self._held.items()):
-            if force or now - self._last.get(kind, -1e18) >= NOTICE_WINDOW_S:
-                more = f" (and {count - 1} more)" if count > 1 else ""
-                self.emit(replace(first, detail=first.detail + more,
-                                  data={**first.data, "count": count,
-                                        "first_host_time": first.host_time}))
-                del self._held[kind]
-                self._last[kind] = now
+            chunk = fh.read(BLOCK_BYTES)
+            data = carry + chunk if carry else chunk
+            starts, whole = read_starts(data, size, end=not chunk)
+            if whole:
+                yield (data if whole == len(data) else data[:whole]), starts
+            carry = data[whole:]
+            if not chunk:
+                return
 
 
 @dataclass
@@ -156,12 +109,17 @@ class ImportResult:
 
 
 def probe_timing(path: Path, profile: Profile, rate_hz: float | None) -> tuple[str, float]:
-    """``(mode, rate)``: device time when the first frames carry it, else uniform at ``rate``."""
+    """``(mode, rate)``: device time when the first frames carry it, else uniform at ``rate``.
+
+    The file's head is decoded until frames come out, up to PROBE_BYTES of it."""
     decoder = make_decoder(profile)
+    clocked = False
     with open(path, "rb") as fh:
-        head = fh.read(PROBE_BYTES)
-    out = decoder.feed(head, 0.0)
-    clocked = out.frames is not None and bool(np.isfinite(out.frames.device_time).any())
+        for _ in range(PROBE_BYTES // PROBE_STEP):
+            out = decoder.feed(fh.read(PROBE_STEP), 0.0)
+            if out.frames is not None and len(out.frames):
+                clocked = bool(np.isfinite(out.frames.device_time).any())
+                break
     rate = rate_hz or profile.nominal_rate_hz
     if clocked:
         return "device_time", float(rate or 1.0)
@@ -193,7 +151,7 @@ def import_file(store: Store, path: str | Path, profile: Profile, meta: SessionM
     sid = store.create_session(meta, profile, port=src.resolve().as_uri(),
                                device=describe(src, size, mode, rate), t0_host=0.0, face="import",
                                started_utc=started_utc)
-    recorder = Recorder(store, sid)
+    recorder = Recorder(store, sid, chunk_seconds=CHUNK_SECONDS)
     try:
         result = _feed(src, profile, recorder, ArrivalClock(mode, rate), progress, size)
     except BaseException:
@@ -203,37 +161,133 @@ def import_file(store: Store, path: str | Path, profile: Profile, meta: SessionM
     return result
 
 
+class _Recent:
+    """Arrival times of the latest reads, by read number: for frames and notices a decoder held
+    back and gave out in a later block (a first line or two waiting to be judged)."""
+
+    def __init__(self) -> None:
+        self.end = 0  # reads so far
+        self.times = np.zeros(0)
+
+    def add(self, times: np.ndarray) -> None:
+        self.times = np.concatenate((self.times, times))[-max(RECENT_READS, len(times)):]
+        self.end += len(times)
+
+    def of(self, reads: np.ndarray, block_start: int, block_times: np.ndarray) -> np.ndarray:
+        """The arrival of each read numbered in ``reads``: of this block (from ``block_start``,
+        its times so far) or of one before it."""
+        here = reads - block_start
+        if not len(self.times) or (here >= 0).all():
+            return block_times[here]
+        older = self.times[np.maximum(reads - (self.end - len(self.times)), 0)]
+        return np.where(here >= 0, block_times[np.maximum(here, 0)] if len(block_times)
+                        else 0.0, older)
+
+
+@dataclass
+class _Import:
+    """One import under way: the decoder, the clock, and what went to the recorder."""
+
+    recorder: Recorder
+    decoder: Decoder
+    clock: ArrivalClock
+    gate: NoticeGate
+    recent: _Recent = field(default_factory=_Recent)
+    reads: int = 0
+    raw_bytes: int = 0
+    frames: int = 0
+    frame_bytes: int = 0  # of one frame's values
+    settled: bool = False  # frames came and none wait: reads go in bulk from now on
+
+    def block(self, data: bytes, starts: np.ndarray) -> float:
+        """Decode, time and hand over one block of reads; the arrival of its last read.
+
+        Until the first frames are out and no line waits, read by read (a decoder may hold a
+        first line back and give it out with a later one, and the read that does so is the one
+        the clock counts it at), then the rest in bulk: every frame then comes out in the read
+        of its last byte, so the reads' times follow from the frames' read numbers at once.
+        """
+        n, first = len(starts), self.reads
+        times = np.zeros(n)
+        got: list[FrameBlock] = []
+        i = 0
+        while i < n and not self.settled:
+            end = int(starts[i + 1]) if i + 1 < n else len(data)
+            out = self.decoder.feed(data[starts[i]:end], float(first + i))
+            device = out.frames.device_time if out.frames is not None else np.empty(0)
+            times[i] = self.clock.advance(device)
+            for _, notice in self._timed(out, first, times, got):
+                self.gate.add(notice)
+            self.gate.tick(float(times[i]))
+            self.settled = self.clock.frames > 0 and self.decoder.counters.held_lines == 0
+            i += 1
+        if i < n:
+            out = self.decoder.feed_reads(data[starts[i]:] if i else data, starts[i:] - starts[i],
+                                          np.arange(first + i, first + n, dtype=np.float64))
+            f = out.frames
+            # a frame a decoder held from before this block is counted at the block's first read
+            at = (np.maximum(f.host_time.astype(np.int64) - first - i, 0) if f is not None
+                  else np.zeros(0, np.int64))
+            times[i:] = self.clock.arrivals(at, f.device_time if f is not None else np.empty(0),
+                                            n - i)
+            notices = self._timed(out, first, times, got)
+            self.gate.replay([(max(0, r - i), x) for r, x in notices], times[i:])
+        self.recorder.on_raw_reads(store_codec.raw_reads(data, starts, times))
+        if got:
+            block = FrameBlock.concat(got)
+            self.frames += len(block)
+            self.frame_bytes = max(self.frame_bytes, block.values[0].nbytes)
+            self.recorder.on_frames(block)
+        self.recent.add(times)
+        self.reads += n
+        self.raw_bytes += len(data)
+        return float(times[-1])
+
+    def _timed(self, out: Decoded, first: int, times: np.ndarray,
+               got: list[FrameBlock]) -> list[tuple[int, Notice]]:
+        """Give ``out``'s frames and notices, stamped with read numbers, their reads' arrival
+        times; the frames join ``got``, the notices come back with their read in this block."""
+        if out.frames is not None and len(out.frames):
+            out.frames.host_time = self.recent.of(out.frames.host_time.astype(np.int64), first,
+                                                  times)
+            got.append(out.frames)
+        timed = []
+        for notice in out.notices:
+            r = int(notice.host_time)
+            when = float(self.recent.of(np.array([r]), first, times)[0])
+            timed.append((r - first, replace(notice, host_time=when)))
+        return timed
+
+    def end(self, now: float) -> None:
+        """The file's end is a cut: what the decoder holds is counted, nothing more decoded."""
+        out = self.decoder.flush(float(max(self.reads - 1, 0)), cut=True)
+        for _, notice in self._timed(out, self.reads, np.full(1, now), []):
+            self.gate.add(notice)
+        self.gate.tick(now, force=True)
+
+    def behind(self) -> bool:
+        """More than BACKLOG_BYTES of raw bytes or of frame values wait to be committed."""
+        r = self.recorder
+        frames = self.frames - r.frames_written - r.not_stored["frames"]
+        return frames * self.frame_bytes > BACKLOG_BYTES or (
+            self.raw_bytes - r.raw_bytes_written - r.not_stored["raw_bytes"] > BACKLOG_BYTES)
+
+
 def _feed(src: Path, profile: Profile, recorder: Recorder, clock: ArrivalClock,
           progress: Callable[[int, int], None] | None, size: int) -> ImportResult:
-    probe, decoder = make_decoder(profile), make_decoder(profile)
-    gate = NoticeGate(recorder.on_notice)
-    fed = count = frames = 0
+    run = _Import(recorder, make_decoder(profile), clock, NoticeGate(recorder.on_notice))
     now = 0.0
     next_report = PROGRESS_BYTES
-    for piece in reads(src, splitter(profile)):
-        ahead = probe.feed(piece, 0.0).frames
-        now = clock.advance(ahead.device_time if ahead is not None else np.empty(0))
-        recorder.on_raw(piece, now)
-        out = decoder.feed(piece, now)
-        if out.frames is not None and len(out.frames):
-            frames += len(out.frames)
-            recorder.on_frames(out.frames)
-        for notice in out.notices:
-            gate.add(notice)
-        gate.tick(now)
-        fed += len(piece)
-        count += 1
-        if fed - recorder.raw_bytes_written - recorder.not_stored["raw_bytes"] > BACKLOG_BYTES:
-            _wait_for(recorder, fed)
-        if progress and fed >= next_report:
-            progress(fed, size)
-            next_report = fed + PROGRESS_BYTES
-    # What the file's end leaves unfinished is counted, as at the end of a recording (a cut:
-    # nothing more is decoded), so reparse finds the very same frames.
-    for notice in decoder.flush(now, cut=True).notices:
-        gate.add(notice)
-    gate.tick(now, force=True)
-    left_bytes = decoder.counters.cut_bytes
+    for data, starts in blocks(src, read_size(profile)):
+        now = run.block(data, starts)
+        if run.behind():
+            _wait_for(run)
+        if progress and run.raw_bytes >= next_report:
+            progress(run.raw_bytes, size)
+            next_report = run.raw_bytes + PROGRESS_BYTES
+    run.end(now)
+    counters = run.decoder.counters
+    left_bytes = counters.cut_bytes
     if left_bytes:
         recorder.add_event("warning", f"the file ends with {left_bytes} bytes of a line or frame "
                            "it cuts short: counted as cut, kept in the raw capture, not decoded",
@@ -242,20 +296,21 @@ def _feed(src: Path, profile: Profile, recorder: Recorder, clock: ArrivalClock,
         recorder.add_event("warning", f"the device clock went back {clock.backward_steps} "
                            "time(s); arrival times carry on from the time before",
                            {"times": clock.backward_steps}, host_time=now, source="sotlog")
-    recorder.close(status="complete", counters=decoder.counters)
+    recorder.close(status="complete", counters=counters)
     if recorder.error is not None:
         raise StoreError(str(recorder.error))
     if progress:
-        progress(fed, size)
-    return ImportResult(0, str(src), fed, count, frames, clock.mode, clock.rate_hz,
-                        decoder.counters.as_dict(), left_bytes)
+        progress(run.raw_bytes, size)
+    return ImportResult(0, str(src), run.raw_bytes, run.reads, run.frames, clock.mode,
+                        clock.rate_hz, counters.as_dict(), left_bytes)
 
 
-def _wait_for(recorder: Recorder, fed: int) -> None:
+def _wait_for(run: _Import) -> None:
     """Let the recorder's writer catch up, so a large file never piles up in memory."""
     pause = threading.Event()
     deadline = time.monotonic() + 600.0
-    while fed - recorder.raw_bytes_written - recorder.not_stored["raw_bytes"] > BACKLOG_BYTES // 2:
-        if recorder.error is not None or time.monotonic() > deadline:
-            raise StoreError(f"the store stopped taking the import: {recorder.error or 'timeout'}")
+    while run.behind():
+        if run.recorder.error is not None or time.monotonic() > deadline:
+            raise StoreError("the store stopped taking the import: "
+                             f"{run.recorder.error or 'timeout'}")
         pause.wait(0.01)

@@ -213,16 +213,25 @@ class Session:
         ``prelude``: the reads the device's decoder had before the session began instead (the
         context ``sotlog reparse`` decodes first; see docs/store.md).
         """
+        for data, starts, arrival in self.raw_blocks(prelude):
+            ends = [*starts[1:].tolist(), len(data)]
+            yield from zip(arrival.tolist(),
+                           (data[a:b] for a, b in zip(starts.tolist(), ends, strict=True)),
+                           strict=True)
+
+    def raw_blocks(self, prelude: bool = False) -> Iterator[tuple[bytes, np.ndarray, np.ndarray]]:
+        """The reads of ``raw`` a stored row at a time, joined: ``(data, starts, arrival)``,
+        read ``i`` being ``data[starts[i]:starts[i + 1]]`` (what ``Decoder.feed_reads`` takes)."""
         rows = self._query("SELECT chunk_index FROM raw WHERE session_id = ? AND prelude = ? "
                            "ORDER BY chunk_index", (self.id, int(prelude)))
         for (index,) in rows:  # one chunk in memory at a time
             (r,) = self._query("SELECT * FROM raw WHERE session_id = ? AND chunk_index = ?",
                                (self.id, index))
             try:
-                reads = store_codec.decode_raw(r)
+                got = store_codec.decode_raw_reads(r)
             except (ValueError, TypeError, KeyError, zlib.error) as err:
                 raise damaged(self.path, err, f"the raw capture of session {self.id}") from err
-            yield from reads
+            yield got
 
     def edits(self) -> list[Edit]:
         """Every change to the metadata or conversion, oldest first."""

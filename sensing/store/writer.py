@@ -18,13 +18,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from firmware_bridge.errors import StoreError
 from firmware_bridge.frames import Counters, FrameBlock, Notice
 from sensing.plainjson import dumps
 from sensing.store import codec as store_codec
 from sensing.store import owner as store_owner
+from sensing.store.codec import RawReads, raw_len
 from sensing.store.listing import COUNTS
 from sensing.store.schema import insert
 from sensing.store.sessions import Store, check_event, utc_now
@@ -33,7 +32,6 @@ from sensing.vocabulary import FINAL_STATUSES
 log = logging.getLogger(__name__)
 
 MAX_BATCH_BYTES = 8 << 20  # commit early once this much frame and raw data waits
-MAX_CHUNK_BYTES = 4 << 20  # of raw frame values per stored chunk
 EVENT_REPLY_TIMEOUT = 10.0
 
 
@@ -60,6 +58,7 @@ class _Written:
     raw_bytes: int = 0
     event_ids: list[int] = field(default_factory=list)
     bad_frames: int = 0  # frames whose shape does not fit the session
+    raw_rows: int = 0
 
 
 @dataclass
@@ -71,7 +70,7 @@ class _History:
 @dataclass
 class _Batch:
     frames: list[FrameBlock] = field(default_factory=list)
-    raw: list[tuple[bytes, float]] = field(default_factory=list)
+    raw: list[tuple[bytes, float] | RawReads] = field(default_factory=list)  # in order
     history: _History | None = None
     events: list[_Event] = field(default_factory=list)
     nbytes: int = 0
@@ -152,6 +151,11 @@ class Recorder:
 
     def on_raw(self, data: bytes, host_time: float) -> None:
         self._put(("raw", bytes(data), host_time), raw_bytes=len(data))
+
+    def on_raw_reads(self, reads: RawReads) -> None:
+        """Consecutive reads at once, encoded (an import's block, ``codec.raw_reads``): stored
+        as a raw row of their own, read back as ``on_raw`` each would be."""
+        self._put(reads, raw_bytes=reads.nbytes)
 
     def on_history(self, reads: list[tuple[bytes, float]], skipped: int) -> None:
         """The reads the device's decoder had before this session: kept as the raw capture's
@@ -241,6 +245,9 @@ class Recorder:
             return item.reply is not None  # a person is waiting for the event's id
         elif isinstance(item, _History):
             b.history = item
+        elif isinstance(item, RawReads):
+            b.raw.append(item)
+            b.nbytes += item.nbytes
         else:
             _, data, host_time = item
             b.raw.append((data, host_time))
@@ -272,7 +279,7 @@ class Recorder:
         self.events_written += len(written.event_ids)
         self._add_not_stored(frames=written.bad_frames)
         self._next_index += written.frames
-        self._next_raw += bool(batch.raw) + (batch.history is not None)
+        self._next_raw += written.raw_rows
         self.last_commit_time = time.monotonic()
         for event, eid in zip(batch.events, written.event_ids, strict=False):
             if event.reply is not None:
@@ -298,8 +305,8 @@ class Recorder:
             self.not_stored["events"] += events
 
     def _count_lost(self, batch: _Batch) -> None:
-        self._add_not_stored(sum(len(b) for b in batch.frames),
-                             sum(len(d) for d, _ in batch.raw), len(batch.events))
+        self._add_not_stored(sum(map(len, batch.frames)),
+                             sum(map(raw_len, batch.raw)), len(batch.events))
         for event in batch.events:
             if event.reply is not None:
                 event.reply.put(None)
@@ -308,7 +315,7 @@ class Recorder:
         """Insert one batch inside the open transaction."""
         events = list(batch.events)
         good = [b for b in batch.frames if b.frame_shape == self.frame_shape]
-        n_bad = sum(len(b) for b in batch.frames) - sum(len(b) for b in good)
+        n_bad = sum(map(len, batch.frames)) - sum(map(len, good))
         if n_bad:
             shapes = sorted({str(b.frame_shape) for b in batch.frames} - {str(self.frame_shape)})
             events.append(_Event(
@@ -317,60 +324,46 @@ class Recorder:
                 f"{self.frame_shape} and were not stored as samples (their bytes are in the raw "
                 "capture)", {"frames": n_bad, "shapes": shapes}, "sotlog"))
         frames = 0
-        for chunk in self._chunks(good):
-            self._insert_chunk(chunk, self._next_index + frames)
-            frames += len(chunk)
+        for row in store_codec.encode_frames(good, self.chunk_seconds, self.t0_host):
+            self._insert_chunk(row, self._next_index + frames)
+            frames += row["count"]
         raw_bytes = 0
         index = self._next_raw
         if batch.history is not None:
-            self.prelude = {"prelude_bytes": self._insert_raw(batch.history.reads, index, 1),
+            reads = batch.history.reads
+            self.prelude = {"prelude_bytes": self._insert_raw(
+                                store_codec.raw_reads(*store_codec.joined(reads)), index, 1),
                             "prelude_skipped_bytes": batch.history.skipped}
             index += 1
-        if batch.raw:
-            raw_bytes = self._insert_raw(batch.raw, index, prelude=0)
+        singles: list[tuple[bytes, float]] = []
+        for item in [*batch.raw, None]:  # reads one by one share a row, a block has its own
+            if isinstance(item, tuple):
+                singles.append(item)
+                continue
+            if singles:
+                raw_bytes += self._insert_raw(
+                    store_codec.raw_reads(*store_codec.joined(singles)), index, 0)
+                index, singles = index + 1, []
+            if item is not None:
+                raw_bytes += self._insert_raw(item, index, 0)
+                index += 1
         now = utc_now()
         ids = [insert(self._conn, "events", {
             "session_id": self.session_id, "host_time": e.host_time, "kind": e.kind,
             "text": e.text, "data_json": dumps(e.data), "created_utc": now, "source": e.source})
             for e in events]
-        return _Written(frames, raw_bytes, ids, n_bad)
+        return _Written(frames, raw_bytes, ids, n_bad, index - self._next_raw)
 
-    def _insert_raw(self, reads: list[tuple[bytes, float]], index: int, prelude: int) -> int:
-        row = store_codec.encode_raw(reads)
-        row.update(session_id=self.session_id, chunk_index=index, prelude=prelude,
-                   t_first=reads[0][1] - self.t0_host, t_last=reads[-1][1] - self.t0_host)
+    def _insert_raw(self, reads: RawReads, index: int, prelude: int) -> int:
+        row = dict(reads.row, session_id=self.session_id, chunk_index=index, prelude=prelude,
+                   t_first=reads.first - self.t0_host, t_last=reads.last - self.t0_host)
         insert(self._conn, "raw", row)
-        return int(row["nbytes"])
+        return reads.nbytes
 
-    def _chunks(self, blocks: list[FrameBlock]) -> list[FrameBlock]:
-        """Runs of one dtype, cut every ``chunk_seconds`` of host time and at MAX_CHUNK_BYTES."""
-        runs: list[list[FrameBlock]] = []
-        for b in blocks:
-            if runs and runs[-1][-1].values.dtype == b.values.dtype:
-                runs[-1].append(b)
-            else:
-                runs.append([b])
-        out = []
-        for run in runs:
-            block = FrameBlock.concat(run)
-            t = block.host_time
-            bins = np.floor((t - t[0]) / self.chunk_seconds)
-            most = max(1, MAX_CHUNK_BYTES // max(1, block.values[0].nbytes))
-            cuts = set(np.flatnonzero(np.diff(bins)).tolist())
-            cuts.update(range(most - 1, len(block) - 1, most))
-            start = 0
-            for cut in sorted(cuts):
-                out.append(block.take(slice(start, cut + 1)))
-                start = cut + 1
-            out.append(block.take(slice(start, None)))
-        return out
-
-    def _insert_chunk(self, chunk: FrameBlock, first_index: int) -> None:
-        row = store_codec.encode_chunk(chunk)
-        t = chunk.host_time - self.t0_host
-        row.update(session_id=self.session_id, first_index=first_index,
-                   t_first=float(t.min()), t_last=float(t.max()))
-        insert(self._conn, "chunks", row)
+    def _insert_chunk(self, row: dict[str, Any], first_index: int) -> None:
+        """Insert one encoded chunk (``codec.encode_chunk`` with its times) at ``first_index``."""
+        insert(self._conn, "chunks", dict(row, session_id=self.session_id,
+                                          first_index=first_index))
         if self._dtype is None:
             self._dtype = row["dtype"]
             self._conn.execute("UPDATE sessions SET dtype = ? WHERE id = ?",
