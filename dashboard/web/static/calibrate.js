@@ -35,7 +35,9 @@ function renderDevice() {
 function openStream() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
   const ws = new WebSocket(`${proto}://${location.host}/api/live`);
+  ws.binaryType = "arraybuffer";
   ws.onmessage = (msg) => {
+    if (typeof msg.data !== "string") return;  // a mat's heat-map frame: not shown here
     const data = JSON.parse(msg.data);
     if (data.type === "hello") {
       K.channels = data.channels;
@@ -47,8 +49,9 @@ function openStream() {
       if (values.length) K.live[c.name] = values[values.length - 1];
     }
     const before = `${K.status.state}|${K.status.url}|${JSON.stringify(K.status.calibration)}`;
-    K.status = data;
-    if (`${data.state}|${data.url}|${JSON.stringify(data.calibration)}` !== before) {
+    K.status = { ...K.status, ...data.status };  // the keys that changed
+    const st = K.status;
+    if (`${st.state}|${st.url}|${JSON.stringify(st.calibration)}` !== before) {
       renderDevice();
       renderChannels();
     }
