@@ -1,5 +1,5 @@
 """A pressure mat on the live page in Chromium: the binary frames decoded and drawn as the heat
-map, each sensel in its colour, beside the traces of the block regions."""
+map, each sensel in its colour, beside the traces of the block regions; the stream deflated."""
 
 from __future__ import annotations
 
@@ -41,12 +41,18 @@ PIXELS = """() => {
 
 def test_the_live_mat_is_drawn_from_its_binary_frames(serve: Any, page: Any) -> None:
     server = serve("--port", MAT, "--profile", "sim-mat-48")
+    handshakes: list[dict[str, str]] = []  # what the server answered Chromium's WebSocket
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.on("Network.webSocketHandshakeResponseReceived",
+           lambda e: handshakes.append({k.lower(): v for k, v in e["response"]["headers"].items()}))
     page.goto(server.url + "/")
     expect(page.locator("#state")).to_have_text("connected")
     expect(page.locator("#matview")).to_be_visible()
-    # the simulated body settles onto the blocks from about 3 s; both regions found on it
-    page.wait_for_function("S.lastMat && S.lastMat.total > 0 && S.lastMat.regions.length == 2",
-                           timeout=20_000)
+    # the simulated body settles onto the blocks from about 3 s: both regions found on it, and
+    # both footprints (about 280 sensels) loaded
+    page.wait_for_function("S.lastMat && S.lastMat.regions.length == 2 && "
+                           "S.lastMat.values.filter((v) => v > 0).length > 200", timeout=30_000)
     expect(page.locator("#mat-info")).to_contain_text("48×48 sensels")
     drawn = page.evaluate(PIXELS)
     assert drawn["n"] == 48 * 48 and drawn["kind"] in ("Uint16Array", "Uint8Array")
@@ -56,5 +62,8 @@ def test_the_live_mat_is_drawn_from_its_binary_frames(serve: Any, page: Any) -> 
     page.wait_for_function(f"S.lastMat.seq > {drawn['seq']}")  # and it goes on, frame by frame
     assert page.evaluate("S.t.length > 30 && S.channels.map((c) => c.name).join()") == \
         "left,right,total"
+    # Chromium offers permessage-deflate, and sotlog serve takes it
+    assert handshakes and handshakes[0]["sec-websocket-extensions"].startswith(
+        "permessage-deflate")
     shot(page, "20-live-mat-binary")
     assert page.errors == []
