@@ -249,11 +249,11 @@ def live_status(hub: LiveHub, status: dict[str, Any]) -> dict[str, Any]:
 async def stream_to_viewer(send: Callable[[str | bytes], Any], hub: LiveHub,
                            status: Callable[[], dict[str, Any]], interval_s: float = 0.035,
                            history_s: float = 120.0,
-                           send_timeout_s: float = SEND_TIMEOUT_S) -> None:
+                           send_timeout_s: float = SEND_TIMEOUT_S, mat: bool = True) -> None:
     """Every ``interval_s``, send one batch of what is new, until the viewer goes away or stops
     reading: samples, events, and the status keys that changed (``StatusDelta``); a mat's
-    newest frame, as a binary message, at most every MAT_INTERVAL_S. A beat with nothing new
-    sends nothing.
+    newest frame, as a binary message, at most every MAT_INTERVAL_S (unless ``mat`` is False).
+    A beat with nothing new sends nothing.
 
     ``send`` takes text (JSON) or bytes. A send that takes longer than ``send_timeout_s`` raises
     TimeoutError: the viewer is dropped.
@@ -288,9 +288,10 @@ async def stream_to_viewer(send: Callable[[str | bytes], Any], hub: LiveHub,
             batch["status"] = changed
         if len(t) or events or skipped or changed:
             await asyncio.wait_for(send(json.dumps(batch)), send_timeout_s)
-        mat = hub.mat
-        if mat is not None and mat.frames_seen != mat_sent and now - mat_at >= MAT_INTERVAL_S:
-            mat_sent, mat_at = mat.frames_seen, now
+        live_mat = hub.mat if mat else None
+        if (live_mat is not None and live_mat.frames_seen != mat_sent
+                and now - mat_at >= MAT_INTERVAL_S):
+            mat_sent, mat_at = live_mat.frames_seen, now
             message = mat_message(hub)
             if message is not None:
                 await asyncio.wait_for(send(message), send_timeout_s)

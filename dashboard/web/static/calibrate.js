@@ -34,10 +34,8 @@ function renderDevice() {
 
 function openStream() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${proto}://${location.host}/api/live`);
-  ws.binaryType = "arraybuffer";
+  const ws = new WebSocket(`${proto}://${location.host}/api/live?mat=false`);  // no heat map here
   ws.onmessage = (msg) => {
-    if (typeof msg.data !== "string") return;  // a mat's heat-map frame: not shown here
     const data = JSON.parse(msg.data);
     if (data.type === "hello") {
       K.channels = data.channels;

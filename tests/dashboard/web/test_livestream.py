@@ -188,3 +188,20 @@ def test_permessage_deflate_when_the_viewer_offers_it(serve: Callable[..., Serve
     assert kinds[0] == "hello" and "batch" in kinds
     plain, kinds = asyncio.run(first(None))
     assert plain is None and kinds[0] == "hello" and "batch" in kinds
+
+
+def test_a_viewer_may_leave_the_mat_frames_out(make_client: Callable[..., TestClient]) -> None:
+    """``?mat=false`` (the calibrate page): samples and status as usual, no binary frame."""
+    client = make_client(port=MAT48.replace("rate=100", "rate=30"), profile="sim-mat-48")
+    kinds: list[str] = []
+    with client.websocket_connect("/api/live?mat=false") as ws:
+        assert json.loads(ws.receive_text())["type"] == "hello"
+        samples = 0
+        deadline = time.monotonic() + 15
+        while samples < 45:  # 1.5 s of frames: 7 heat maps would have come
+            assert time.monotonic() < deadline, "no 1.5 s of samples in 15 s"
+            message = receive(ws)
+            kinds.append("mat" if isinstance(message, bytes) else json.loads(message)["type"])
+            if kinds[-1] == "batch" and kinds.count("batch") > 1:  # after the history
+                samples += len(json.loads(message)["t"])
+    assert "mat" not in kinds and kinds.count("batch") > 5
