@@ -105,6 +105,8 @@ class LiveHub:
             self.epoch = time.monotonic()
             self.generation += 1
             self.wrong_shape = 0
+            # the newest mat message, made once for every viewer: ((mat, block, regions), bytes)
+            self.mat_made: tuple[tuple[Any, ...], bytes | None] | None = None
 
     # -- bridge listener (bridge thread: short, never waits) --------------------------------
 
@@ -231,13 +233,22 @@ MAT_INTERVAL_S = 0.2  # the heat map is redrawn at most 5 times a second
 
 
 def mat_message(hub: LiveHub) -> bytes | None:
-    """The newest mat frame with its block regions as one binary message (livewire); else None."""
+    """The newest mat frame with its block regions as one binary message (livewire); else None.
+
+    Made once for all the viewers: again only when a newer block or new regions came.
+    """
     mat = hub.mat
     if mat is None:
         return None
-    mat.refresh()
+    regions = mat.refresh()
+    key = (mat, mat.last, regions)
+    made = hub.mat_made
+    if made is not None and all(a is b for a, b in zip(made[0], key, strict=True)):
+        return made[1]
     frame = mat.frame()
-    return encode_mat(*frame) if frame is not None else None
+    message = encode_mat(*frame) if frame is not None else None
+    hub.mat_made = (key, message)
+    return message
 
 
 def live_status(hub: LiveHub, status: dict[str, Any]) -> dict[str, Any]:

@@ -15,8 +15,9 @@ import pytest
 import websockets
 from fastapi.testclient import TestClient
 
-from dashboard.web.live import LiveHub, stream_to_viewer
+from dashboard.web.live import LiveHub, mat_message, stream_to_viewer
 from dashboard.web.livewire import TICK_S, TICKING, StatusDelta, encode_mat
+from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import load_profile
 from tests.dashboard.conftest import ServeProcess
 from tests.dashboard.web.liveclient import decode_mat, receive
@@ -205,3 +206,18 @@ def test_a_viewer_may_leave_the_mat_frames_out(make_client: Callable[..., TestCl
             if kinds[-1] == "batch" and kinds.count("batch") > 1:  # after the history
                 samples += len(json.loads(message)["t"])
     assert "mat" not in kinds and kinds.count("batch") > 5
+
+
+def test_a_mat_message_is_made_once_for_all_the_viewers() -> None:
+    hub = LiveHub()
+    hub.configure(load_profile("sim-mat"))
+    frames = np.zeros((2, 32, 32), np.uint16)
+    frames[:, 20:28, 2:10] = 700
+    frames[1, 0, 0] = 3
+    hub.on_frames(FrameBlock.build(frames[:1], np.array([1.0])))
+    first = mat_message(hub)
+    assert first is not None and mat_message(hub) is first  # the same bytes for the next viewer
+    hub.on_frames(FrameBlock.build(frames[1:], np.array([1.1])))
+    newer = mat_message(hub)
+    assert newer is not None and newer is not first
+    assert np.array_equal(decode_mat(newer)["values"], frames[1])
