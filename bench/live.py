@@ -193,9 +193,10 @@ def viewers_child(url: str, n: int, t0: float, first_seq: int, ready: Any, finis
 
 
 class Server:
-    """``sotlog serve --port PTY --profile sotlog-loadcells`` with a store of its own."""
+    """``sotlog serve --port PORT --profile PROFILE`` with a store of its own (``PORT``: a pty's
+    path, or any port URL such as ``sim://…``)."""
 
-    def __init__(self, pty_path: str, store: Path) -> None:
+    def __init__(self, pty_path: str, store: Path, profile: str = PROFILE) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.http_port = s.getsockname()[1]
@@ -203,7 +204,7 @@ class Server:
         self.store = store
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "dashboard.cli", "serve", "--port", pty_path, "--profile",
-             PROFILE, "--http-port", str(self.http_port), "--store", str(store)],
+             profile, "--http-port", str(self.http_port), "--store", str(store)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         import httpx
 

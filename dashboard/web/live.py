@@ -1,9 +1,10 @@
 """The live hub: a bridge listener that keeps recent frames in a ring, and the per-viewer stream.
 
 The bridge thread only appends to numpy arrays under a short lock (never waits on a viewer).
-Each WebSocket viewer runs its own asyncio task that, every ~40 ms, copies what is new since its
-own cursor and sends one batch. A viewer that falls behind the ring skips ahead and is told how
-many frames it missed; a viewer that stops reading is dropped. Recording never waits for either.
+Each WebSocket viewer runs its own asyncio task that, every ~35 ms, copies what is new since its
+own cursor and sends one batch (the messages are dashboard.web.livewire's). A viewer that falls
+behind the ring skips ahead and is told how many frames it missed; a viewer that stops reading
+is dropped. Recording never waits for either.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from dashboard.web.livemat import MatLive
+from dashboard.web.livewire import StatusDelta, encode_mat
 from firmware_bridge.frames import FrameBlock, Notice
 from firmware_bridge.profiles import Profile
 from sensing.calibration.conversion import Conversion
@@ -103,6 +105,8 @@ class LiveHub:
             self.epoch = time.monotonic()
             self.generation += 1
             self.wrong_shape = 0
+            # the newest mat message, made once for every viewer: ((mat, block, regions), bytes)
+            self.mat_made: tuple[tuple[Any, ...], bytes | None] | None = None
 
     # -- bridge listener (bridge thread: short, never waits) --------------------------------
 
@@ -228,54 +232,80 @@ def _finite_or_null(column: np.ndarray) -> list[float | None]:
 MAT_INTERVAL_S = 0.2  # the heat map is redrawn at most 5 times a second
 
 
-def mat_payload(hub: LiveHub) -> dict[str, Any] | None:
-    """The newest mat frame with its block regions, as sensing.mat.live shapes it; else None."""
+def mat_message(hub: LiveHub) -> bytes | None:
+    """The newest mat frame with its block regions as one binary message (livewire); else None.
+
+    Made once for all the viewers: again only when a newer block or new regions came.
+    """
     mat = hub.mat
     if mat is None:
         return None
-    mat.refresh()
-    return mat.payload()
+    regions = mat.refresh()
+    key = (mat, mat.last, regions)
+    made = hub.mat_made
+    if made is not None and all(a is b for a, b in zip(made[0], key, strict=True)):
+        return made[1]
+    frame = mat.frame()
+    message = encode_mat(*frame) if frame is not None else None
+    hub.mat_made = (key, message)
+    return message
 
 
-async def stream_to_viewer(send_text: Callable[[str], Any], hub: LiveHub,
+def live_status(hub: LiveHub, status: dict[str, Any]) -> dict[str, Any]:
+    """The station's status with the hub's own: time on the blocks, frames of the wrong shape."""
+    return {**status, "loaded_s": round(hub.loaded_s, 2), "loaded": hub.on_blocks.loaded,
+            "wrong_shape": hub.wrong_shape}
+
+
+async def stream_to_viewer(send: Callable[[str | bytes], Any], hub: LiveHub,
                            status: Callable[[], dict[str, Any]], interval_s: float = 0.035,
                            history_s: float = 120.0,
-                           send_timeout_s: float = SEND_TIMEOUT_S) -> None:
-    """Send one batch every ``interval_s`` until the viewer goes away or stops reading.
+                           send_timeout_s: float = SEND_TIMEOUT_S, mat: bool = True) -> None:
+    """Every ``interval_s``, send one batch of what is new, until the viewer goes away or stops
+    reading: samples, events, and the status keys that changed (``StatusDelta``); a mat's
+    newest frame, as a binary message, at most every MAT_INTERVAL_S (unless ``mat`` is False).
+    A beat with nothing new sends nothing.
 
-    A send that takes longer than ``send_timeout_s`` raises TimeoutError: the viewer is dropped.
+    ``send`` takes text (JSON) or bytes. A send that takes longer than ``send_timeout_s`` raises
+    TimeoutError: the viewer is dropped.
     """
     generation = -1
     cursor = event_id = mat_sent = 0
     mat_at = 0.0
+    delta = StatusDelta()
     loop = asyncio.get_running_loop()
     due = loop.time()
     while True:
         if hub.generation != generation:
             generation = hub.generation
             cursor, event_id = hub.cursor_for(history_s), 0
-            await asyncio.wait_for(send_text(json.dumps(hub.hello())), send_timeout_s)
+            delta = StatusDelta()  # after a hello the whole status goes again
+            await asyncio.wait_for(send(json.dumps(hub.hello())), send_timeout_s)
         t, values, cursor, skipped = hub.read_since(cursor)
         events = hub.events_since(event_id)
-        if events:
-            event_id = events[-1]["id"]
-        batch = {
+        now = time.monotonic()
+        batch: dict[str, Any] = {
             "type": "batch",
             "t": np.round(t, 4).tolist(),
             "values": {c.name: _finite_or_null(values[:, i]) for i, c in enumerate(hub.channels)},
-            "events": events,
-            "skipped": skipped,
-            "loaded_s": round(hub.loaded_s, 2),
-            "loaded": hub.on_blocks.loaded,
-            "wrong_shape": hub.wrong_shape,
-            **status(),
         }
-        now = time.monotonic()
-        mat = hub.mat
-        if mat is not None and mat.frames_seen != mat_sent and now - mat_at >= MAT_INTERVAL_S:
-            mat_sent, mat_at = mat.frames_seen, now
-            batch["mat"] = mat_payload(hub)
-        await asyncio.wait_for(send_text(json.dumps(batch)), send_timeout_s)
+        if events:
+            event_id = events[-1]["id"]
+            batch["events"] = events
+        if skipped:
+            batch["skipped"] = skipped
+        changed = delta.changes(live_status(hub, status()), now)
+        if changed:
+            batch["status"] = changed
+        if len(t) or events or skipped or changed:
+            await asyncio.wait_for(send(json.dumps(batch)), send_timeout_s)
+        live_mat = hub.mat if mat else None
+        if (live_mat is not None and live_mat.frames_seen != mat_sent
+                and now - mat_at >= MAT_INTERVAL_S):
+            mat_sent, mat_at = live_mat.frames_seen, now
+            message = mat_message(hub)
+            if message is not None:
+                await asyncio.wait_for(send(message), send_timeout_s)
         # A steady beat (not "interval after the send"), so no sample waits longer than one
         # interval; a viewer that fell behind starts a new beat rather than sending in a burst.
         due = max(due + interval_s, loop.time())

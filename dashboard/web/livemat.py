@@ -22,7 +22,7 @@ from sensing.calibration.mat import mat_calibration
 from sensing.mat.blocks import BLOCK_REGIONS as BLOCKS
 from sensing.mat.blocks import CHANNELS as NAMES
 from sensing.mat.blocks import session_block_channels
-from sensing.mat.live import live_payload
+from sensing.mat.live import live_frame
 from sensing.mat.measures import total_unit
 from sensing.mat.regions import Region, find_regions
 from sensing.recording.conversion import Reading, reading_for
@@ -115,9 +115,10 @@ class MatLive:
             self.regions = found
         return found
 
-    def payload(self) -> dict[str, Any] | None:
-        """The newest frame for the heat map with the regions (sensing.mat.live_payload)."""
+    def frame(self) -> tuple[dict[str, Any], np.ndarray] | None:
+        """The newest frame for the heat map: its facts with the regions, and its image
+        (sensing.mat.live_frame); None before the first frame."""
         block = self.last
         if block is None or not len(block):
             return None
-        return live_payload(block, self.matrix, self.regions, force_unit="N")
+        return live_frame(block, self.matrix, self.regions, force_unit="N")

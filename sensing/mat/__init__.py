@@ -1,7 +1,7 @@
 """Pressure mats: per-frame measures, block regions and patient orientation."""
 
 from sensing.mat.blocks import session_block_channels, stored_regions
-from sensing.mat.live import live_payload
+from sensing.mat.live import live_frame, live_image, live_payload
 from sensing.mat.measures import (
     PRESSURE_UNITS,
     MatMeasures,
@@ -27,6 +27,8 @@ __all__ = [
     "check_regions",
     "find_regions",
     "frame_measures",
+    "live_frame",
+    "live_image",
     "live_payload",
     "mat_extent_mm",
     "orientation",

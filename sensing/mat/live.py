@@ -38,42 +38,43 @@ def downsample(frame: np.ndarray, factor: int) -> np.ndarray:
     return sums / counts
 
 
-def live_payload(
+def live_image(frame: np.ndarray, max_side: int = MAX_SIDE) -> tuple[np.ndarray, int]:
+    """(image, factor): ``frame`` itself, in its own dtype, when no side exceeds ``max_side``;
+    else the means of ``factor x factor`` sensel blocks rounded to whole numbers (float64, NaN
+    where a block holds a missing sensel)."""
+    raw = np.asarray(frame)
+    factor = max(1, math.ceil(max(raw.shape) / max(1, max_side)))
+    if factor == 1:
+        return raw, 1
+    return np.rint(downsample(raw, factor)), factor
+
+
+def live_frame(
     frame_block: FrameBlock,
     matrix: Matrix,
     regions: Iterable[Region | Mapping[str, Any]] | None = None,
     *,
     max_side: int = MAX_SIDE,
     force_unit: str = "N",
-) -> dict[str, Any]:
-    """The last frame of ``frame_block`` for a live view (see docs/mats.md, *Live view*).
-
-    ``values`` is the raw frame, row by row (stored image orientation), as a flat list of ints,
-    downsampled by block means when a side exceeds ``max_side``; a missing sensel is None.
-    Centre of pressure and region boxes are in full-resolution sensel coordinates.
-    """
+) -> tuple[dict[str, Any], np.ndarray]:
+    """(facts, image) of the last frame of ``frame_block``: ``live_payload`` without ``values``,
+    and the image (``live_image``) those values are read from, for a binary message."""
     if len(frame_block) == 0:
         raise ValueError("live_payload needs a block with at least one frame")
     raw = np.asarray(frame_block.values[-1])
     rows, cols = raw.shape
-    factor = max(1, math.ceil(max(rows, cols) / max(1, max_side)))
-    small = downsample(raw, factor)
-    finite = np.isfinite(small)
-    boxed = np.rint(np.where(finite, small, 0)).astype(np.int64).astype(object)
-    boxed[~finite] = None  # a block with a missing sensel has no value to show
-    values: list[int | None] = boxed.ravel().tolist()
+    small, factor = live_image(raw, max_side)
     use = check_regions([r if isinstance(r, Region) else Region.from_dict(r)
                          for r in (regions or ())], matrix)
     m = frame_measures(raw[np.newaxis], matrix, force_unit=force_unit)
     names, per = block_channels(raw[np.newaxis], matrix, use, force_unit=force_unit)
     totals = dict(zip(names, per[0].tolist(), strict=True))
-    return {
+    facts = {
         "rows": int(small.shape[0]),
         "cols": int(small.shape[1]),
         "factor": factor,
         "full_rows": rows,
         "full_cols": cols,
-        "values": values,
         "raw_min": float(matrix.raw_min),
         "raw_max": float(matrix.raw_max),
         "host_time": float(frame_block.host_time[-1]),
@@ -92,3 +93,27 @@ def live_payload(
         "unit": total_unit(matrix, force_unit),
         "regions": [{**r.as_dict(), "total": _number(totals[r.name])} for r in use],
     }
+    return facts, small
+
+
+def live_payload(
+    frame_block: FrameBlock,
+    matrix: Matrix,
+    regions: Iterable[Region | Mapping[str, Any]] | None = None,
+    *,
+    max_side: int = MAX_SIDE,
+    force_unit: str = "N",
+) -> dict[str, Any]:
+    """The last frame of ``frame_block`` for a live view (see docs/mats.md, *Live view*).
+
+    ``values`` is the raw frame, row by row (stored image orientation), as a flat list of ints,
+    downsampled by block means when a side exceeds ``max_side``; a missing sensel is None.
+    Centre of pressure and region boxes are in full-resolution sensel coordinates.
+    """
+    facts, small = live_frame(frame_block, matrix, regions, max_side=max_side,
+                              force_unit=force_unit)
+    finite = np.isfinite(small)
+    boxed = np.rint(np.where(finite, small, 0)).astype(np.int64).astype(object)
+    boxed[~finite] = None  # a block with a missing sensel has no value to show
+    values: list[int | None] = boxed.ravel().tolist()
+    return {**facts, "values": values}

@@ -52,12 +52,22 @@ def stop_recording(station: StationDep) -> dict[str, Any]:
 
 
 @router.websocket("/live")
-async def live_stream(ws: WebSocket, station: StationDep) -> None:
-    """About 25 batches a second: new samples per channel, events, counters and state."""
+async def live_stream(ws: WebSocket, station: StationDep, mat: bool = True) -> None:
+    """About 28 batches a second: new samples per channel, events, and the status keys that
+    changed (JSON); a mat's newest frame up to 5 times a second (binary, see docs/dashboard.md).
+    Compressed by permessage-deflate when the viewer offers it (``serve``). ``mat=false``: no
+    mat frames (a page that shows no heat map)."""
     await ws.accept()
     settings = ws.app.state.settings
+
+    async def send(message: str | bytes) -> None:
+        if isinstance(message, bytes):
+            await ws.send_bytes(message)
+        else:
+            await ws.send_text(message)
+
     sender = asyncio.create_task(stream_to_viewer(
-        ws.send_text, station.hub, station.shared_status, settings.live_interval_s))
+        send, station.hub, station.shared_status, settings.live_interval_s, mat=mat))
     receiver = asyncio.create_task(_until_gone(ws))
     done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:

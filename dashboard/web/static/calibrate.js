@@ -34,7 +34,7 @@ function renderDevice() {
 
 function openStream() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${proto}://${location.host}/api/live`);
+  const ws = new WebSocket(`${proto}://${location.host}/api/live?mat=false`);  // no heat map here
   ws.onmessage = (msg) => {
     const data = JSON.parse(msg.data);
     if (data.type === "hello") {
@@ -47,8 +47,9 @@ function openStream() {
       if (values.length) K.live[c.name] = values[values.length - 1];
     }
     const before = `${K.status.state}|${K.status.url}|${JSON.stringify(K.status.calibration)}`;
-    K.status = data;
-    if (`${data.state}|${data.url}|${JSON.stringify(data.calibration)}` !== before) {
+    K.status = { ...K.status, ...data.status };  // the keys that changed
+    const st = K.status;
+    if (`${st.state}|${st.url}|${JSON.stringify(st.calibration)}` !== before) {
       renderDevice();
       renderChannels();
     }

@@ -18,6 +18,38 @@ function heatColour(x) {
   return "rgb(165,0,38)";
 }
 
+// A live mat frame (a binary message, docs/dashboard.md): "SMAT", the facts' length (uint32
+// little-endian), the facts as JSON, then rows x cols values of type `dtype`, little-endian,
+// starting at a multiple of 8 bytes. Returns the facts with `values`, as the session API gives.
+const MAT_ARRAYS = { uint8: Uint8Array, uint16: Uint16Array, int16: Int16Array,
+  uint32: Uint32Array, int32: Int32Array, float32: Float32Array, float64: Float64Array,
+  int8: Int8Array, int64: BigInt64Array, uint64: BigUint64Array };
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function decodeMatFrame(buffer) {
+  const view = new DataView(buffer);
+  const magic = String.fromCharCode(...new Uint8Array(buffer, 0, 4));
+  if (magic !== "SMAT") throw new Error(`live stream: a binary message that is not a mat frame (${magic})`);
+  const headLength = view.getUint32(4, true);
+  const mat = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 8, headLength)));
+  const Type = MAT_ARRAYS[mat.dtype];
+  if (!Type) throw new Error(`live stream: a mat frame of unknown type ${mat.dtype}`);
+  const n = mat.rows * mat.cols, start = 8 + headLength;
+  let values;
+  if (LITTLE_ENDIAN) {
+    values = new Type(buffer, start, n);
+  } else {  // typed arrays read the platform's order: swap through a DataView
+    const bytes = Type.BYTES_PER_ELEMENT, swapped = new Uint8Array(n * bytes);
+    const src = new Uint8Array(buffer, start, n * bytes);
+    for (let i = 0; i < n * bytes; i += bytes) {
+      for (let k = 0; k < bytes; k++) swapped[i + k] = src[i + bytes - 1 - k];
+    }
+    values = new Type(swapped.buffer);
+  }
+  mat.values = Type === BigInt64Array || Type === BigUint64Array ? Array.from(values, Number) : values;
+  return mat;
+}
+
 function drawHeatmap(canvas, mat) {
   const box = canvas.getBoundingClientRect();
   const dpr = window.devicePixelRatio || 1;
@@ -33,7 +65,8 @@ function drawHeatmap(canvas, mat) {
   for (let r = 0; r < mat.rows; r++) {
     for (let c = 0; c < mat.cols; c++) {
       const v = mat.values[r * mat.cols + c];
-      ctx.fillStyle = v === null ? "#ffffff" : heatColour((v - mat.raw_min) / span);
+      const missing = v === null || Number.isNaN(v);  // NaN: a missing sensel in a float frame
+      ctx.fillStyle = missing ? "#ffffff" : heatColour((v - mat.raw_min) / span);
       ctx.fillRect(x0 + c * cell, y0 + r * cell, Math.ceil(cell), Math.ceil(cell));
     }
   }

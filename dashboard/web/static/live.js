@@ -7,7 +7,7 @@ const KEEP_S = 125;  // seconds of stream kept in the page (the widest window is
 
 const S = {
   role: "full", channels: [], t: [], series: {}, total: [], events: [], seen: new Set(),
-  status: {}, streamUp: false, unit: null, window: 60, loadedS: 0,
+  status: {}, streamUp: false, unit: null, window: 60, loadedAt: null,
   setup: { position: null, blocks: [], selected: -1, channels: [] },
   replay: null,  // set by replay.js
   away: null,  // set below: what the page does while the server cannot be reached (outage.js)
@@ -76,8 +76,10 @@ let socket = null, retryMs = 500;
 function openStream() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(`${proto}://${location.host}/api/live`);
+  socket.binaryType = "arraybuffer";  // a mat's frames come as binary messages
   socket.onopen = () => { S.streamUp = true; retryMs = 500; renderStatus(); };
   socket.onmessage = (msg) => {
+    if (typeof msg.data !== "string") { onMat(decodeMatFrame(msg.data)); return; }
     const data = JSON.parse(msg.data);
     if (data.type === "hello") onHello(data); else onBatch(data);
   };
@@ -109,24 +111,36 @@ function onBatch(batch) {
     for (const c of S.channels) S.series[c.name].push(batch.values[c.name][i]);
     S.total.push(totalOf(S.channels, S.mainUnit, (c) => batch.values[c.name][i]));
   }
-  for (const e of batch.events) addEvent(e);
-  if (batch.mat) {
-    S.lastMat = batch.mat;
-    $("matview").hidden = false;
-    drawHeatmap($("mat"), batch.mat);
-    $("mat-info").textContent = matInfo(batch.mat);
-  }
+  for (const e of batch.events || []) addEvent(e);
   if (S.t.length > 4000 && S.t[0] < S.t[S.t.length - 1] - KEEP_S - 5) {
     const cut = lowerBound(S.t, S.t[S.t.length - 1] - KEEP_S);
     S.t.splice(0, cut); S.total.splice(0, cut);
     for (const name of Object.keys(S.series)) S.series[name].splice(0, cut);
   }
+  // The status comes as the keys that changed since the last batch that carried any.
   const before = controlsKey();
-  S.status = batch;
-  S.loadedS = batch.loaded_s;
+  if (batch.status) {
+    S.status = { ...S.status, ...batch.status };
+    if ("loaded_s" in batch.status) S.loadedAt = S.t.length ? S.t[S.t.length - 1] : null;
+  }
   if (controlsKey() !== before) renderControls();
   renderStatus();
-  S.away.seen(batch, n ? batch.t[n - 1] : null);
+  S.away.seen(S.status, n ? batch.t[n - 1] : null);
+}
+
+function onMat(mat) {
+  S.lastMat = mat;
+  $("matview").hidden = false;
+  drawHeatmap($("mat"), mat);
+  $("mat-info").textContent = matInfo(mat);
+}
+
+// Seconds on the blocks now: loaded_s comes every half second at most, so while the load is on
+// it goes on counting with the samples' own clock from the newest sample it had counted.
+function loadedSeconds(tEnd) {
+  const st = S.status;
+  const since = st.loaded && S.loadedAt !== null ? Math.max(0, tEnd - S.loadedAt) : 0;
+  return (st.loaded_s || 0) + since;
 }
 
 function addEvent(e) {
@@ -216,7 +230,7 @@ function liveView() {
     ...traceView(S.t, S.series, S.total, S.events, sides, tEnd, rec ? rec.t_start : tEnd,
       n ? null : (S.status.url ? "waiting for data…" : "no device open")),
     now: { values: recentMeans(S.t, S.series, n), unit: S.unit, bodyWeightKg: bw,
-      loaded: !!S.status.loaded, loadedS: rec ? S.loadedS : NaN,
+      loaded: !!S.status.loaded, loadedS: rec ? loadedSeconds(tEnd) : NaN,
       elapsedS: rec ? tEnd - rec.t_start : NaN },
   };
 }
@@ -276,9 +290,10 @@ async function markEvent(kind) {
 function bindActions() {
   $("port").addEventListener("change", suggestProfile);
   $("connect").addEventListener("click", () => act(async () => {
-    S.status = await api("/api/connection", { method: "PUT",
+    const st = await api("/api/connection", { method: "PUT",
       body: { url: $("port").value, profile: $("profile").value } });
-    renderStatus(); renderControls();
+    // with the stream up, the status it sends after its hello is the newer one
+    if (!S.streamUp) { S.status = st; renderStatus(); renderControls(); }
   }));
   $("disconnect").addEventListener("click", () => act(async () => {
     await api("/api/connection", { method: "DELETE" });

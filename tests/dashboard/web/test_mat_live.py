@@ -43,9 +43,11 @@ def test_regions_are_found_on_the_mean_and_name_the_blocks() -> None:
     assert np.array_equal(after, expected)
     empty = live.reduce(FrameBlock.build(np.zeros((3, 32, 32), np.uint16), np.arange(3.0)))
     assert np.array_equal(empty, np.zeros((3, 3)))  # nothing on the mat: every block carries 0
-    payload = live.payload()
-    assert payload is not None and payload["total"] == 0 and payload["cop"] is None
-    assert [r["name"] for r in payload["regions"]] == ["left", "right"]
+    frame = live.frame()
+    assert frame is not None
+    facts, image = frame
+    assert facts["total"] == 0 and facts["cop"] is None and not image.any()
+    assert [r["name"] for r in facts["regions"]] == ["left", "right"]
 
 
 def test_regions_follow_the_session_from_start() -> None:
