@@ -60,7 +60,7 @@ def test_gathered_chunks_hold_the_same_frames(tmp_path: Path,
     np.testing.assert_array_equal(joined.values, b.frames().values)
 
 
-def test_large_chunks_and_other_shapes_are_left_as_they_are(tmp_path: Path) -> None:
+def test_large_chunks_are_left_as_they_are(tmp_path: Path) -> None:
     """Chunks already large (a fast mat) are not rewritten."""
     path = tmp_path / "s.sqlite3"
     store = Store.open(path)
