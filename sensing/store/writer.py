@@ -24,6 +24,7 @@ from sensing.plainjson import dumps
 from sensing.store import codec as store_codec
 from sensing.store import owner as store_owner
 from sensing.store.codec import RawReads, raw_len
+from sensing.store.gather import gather_chunks
 from sensing.store.listing import COUNTS
 from sensing.store.schema import insert
 from sensing.store.sessions import Store, check_event, utc_now
@@ -374,6 +375,11 @@ class Recorder:
         if self.error is not None:
             status, reason = "interrupted", f"{reason}; {self.error}" if reason else str(self.error)
         counts = {**self._stored_counts(_Written()), **closing.counters}
+        if self.error is None:
+            try:  # fewer, larger chunks to read back: the same frames (gather.py)
+                gather_chunks(self._conn, self.session_id)
+            except sqlite3.Error as err:  # the chunks stay as they were written
+                log.warning("session %s: its chunks were not gathered: %s", self.session_id, err)
         try:  # what a list shows of its samples, so a list never reads them
             n, last = self._conn.execute(COUNTS, (self.session_id,)).fetchone()
         except sqlite3.Error:  # left to the first list, which says what it cannot read

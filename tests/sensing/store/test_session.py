@@ -9,7 +9,7 @@ import pytest
 
 from firmware_bridge.errors import CalibrationError, StoreError
 from firmware_bridge.frames import FrameBlock
-from sensing.store import read
+from sensing.store import gather, read
 from sensing.store.read import Session
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
@@ -24,8 +24,10 @@ from tests.sensing.store.test_store import (
 
 
 @pytest.fixture()
-def cells(tmp_path: Path) -> tuple[Store, int]:
-    """A complete 10 s load-cell session at 80 Hz, recorded in 0.25 s blocks."""
+def cells(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, int]:
+    """A complete 10 s load-cell session at 80 Hz, recorded in 0.25 s blocks, its chunks left
+    as written (a second each, as while it records): reads cross many chunk boundaries."""
+    monkeypatch.setattr(gather, "SMALL_BYTES", 0)
     store = open_store(tmp_path)
     sid = store.create_session(a_meta(), cells_profile(), t0_host=1000.0)
     rec = Recorder(store, sid, chunk_seconds=1.0)
