@@ -131,6 +131,14 @@ class Bridge:
         return self._fan.errors
 
     @property
+    def silent_s(self) -> float | None:
+        """While ``stalled``: seconds since the last byte; else None."""
+        since = self.gap_since
+        if self._state != "stalled" or since is None:
+            return None
+        return time.monotonic() - since
+
+    @property
     def frame_rate(self) -> float:
         """Frames per second measured over the last ~2 s (0 when nothing arrives)."""
         now = time.monotonic()

@@ -193,8 +193,9 @@ def _counter_text(counters: dict[str, Any]) -> str:
 def _status_line(elapsed: float, status: StatusListener, service: Any, units: str) -> str:
     bridge, live = service.bridge, service.live
     state = bridge.state
-    if state == "stalled" and bridge.gap_since is not None:
-        state = f"stalled: no data for {time.monotonic() - bridge.gap_since:.0f} s"
+    silent = bridge.silent_s
+    if silent is not None:
+        state = f"stalled: no data for {silent:.0f} s"
     parts = [f"{elapsed:7.1f} s", f"{status.frames} frames", state]
     block = status.last
     if block is not None and live is not None:

@@ -122,6 +122,7 @@ class Station:
         service, hub = self.service, self.hub
         bridge, profile, rec = service.bridge, service.profile, service.recording
         counters = bridge.counters.as_dict() if bridge else {}
+        silent = bridge.silent_s if bridge else None
         session_counters = service.session_counters()
         recording = None
         if rec is not None:
@@ -136,9 +137,7 @@ class Station:
                        if profile is not None and profile.matrix is not None else None),
             "error": str(bridge.error) if bridge and bridge.error else self.last_error,
             "rate_hz": round(bridge.frame_rate, 2) if bridge else 0.0,
-            "silent_s": (round(time.monotonic() - bridge.gap_since, 1)
-                         if bridge and bridge.state == "stalled" and bridge.gap_since is not None
-                         else None),
+            "silent_s": None if silent is None else round(silent, 1),
             "counters": counters,
             "decoded_nothing": decoded_nothing(counters),
             "session_counters": session_counters,
