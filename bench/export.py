@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
+from tables import aligned  # bench/tables.py, beside this file
 
 from firmware_bridge.frames import Counters, FrameBlock
 from firmware_bridge.profiles import Profile, parse_profile
@@ -246,9 +247,7 @@ def memory(work: Path, scale: float) -> list[list[str]]:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for r in [header, *rows]:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    print("\n".join(aligned(header, rows)))
 
 
 def main() -> None:

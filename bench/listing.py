@@ -30,6 +30,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from tables import aligned  # bench/tables.py, beside this file
 
 from firmware_bridge.frames import Counters, FrameBlock
 from firmware_bridge.profiles import Profile, parse_profile
@@ -289,11 +290,9 @@ def main() -> None:
     before_s = best(lambda: old_listing(path), 1)
     print(f"{args.sessions} load-cell + {args.mats} mat sessions; cold: {cold.how}")
     header = ("what", "warm s", "SQL floor s", "warm/floor", "cold s", "cold floor s")
-    lines = [header] + [(n, f"{w:.4f}", f"{f:.4f}", f"{w / f:.1f}x", f"{c:.3f}", f"{cf:.3f}")
-                        for n, w, f, c, cf in rows]
-    widths = [max(len(r[i]) for r in lines) for i in range(len(header))]
-    for r in lines:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    print("\n".join(aligned(header, [
+        (n, f"{w:.4f}", f"{f:.4f}", f"{w / f:.1f}x", f"{c:.3f}", f"{cf:.3f}")
+        for n, w, f, c, cf in rows])))
     print(f"first page of sessions an older sotlog ended (50 counted from their chunks and "
           f"kept): {first_old:.3f} s warm, {first_old_cold:.3f} s cold; then as above")
     print(f"before store version 3 (every session counted, every profile parsed): "

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tables import aligned  # bench/tables.py, beside this file
 
 from firmware_bridge.profiles import load_profile
 from firmware_bridge.protocols import make_decoder
@@ -303,11 +304,9 @@ def table(phases: list[Phase], rate: float, seconds: float) -> str:
     rows = [[p.name, f(p.frames_sent), f(p.frames_stored), f(p.lost), f(p.p50_ms),
              f(p.p95_ms), f(p.p99_ms), f(p.max_ms), f(p.samples), f(p.batches_per_s),
              f(p.cpu_pct)] for p in phases]
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = [f"live path, {rate:g} frames/s for {seconds:g} s per phase "
              f"(target: p99 < {TARGET_P99_MS:g} ms, no frame lost with 50 viewers)",
-             "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+             *aligned(head, rows)]
     return "\n".join(lines)
 
 

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 from live import Server  # bench/live.py, beside this file
+from tables import aligned  # bench/tables.py, beside this file
 
 from dashboard.web.livewire import encode_mat
 
@@ -245,11 +246,9 @@ def table(rows: list[Row], seconds: float) -> str:
     body = [[r.name, f(r.viewers), f(r.bytes_per_s), f(r.bytes_per_frame),
              f(r.mat_frames_per_s), f(r.batches_per_s), f(r.cpu_pct), f(r.encode_pct)]
             for r in rows]
-    widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
     lines = [f"live mat stream, 48x48 uint16 at 100 frames/s, {seconds:g} s per phase "
              f"(target: under {TARGET_DRAWN_B_S:,} B/s per viewer at 5 heat maps a second)",
-             "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in body]
+             *aligned(head, body)]
     return "\n".join(lines)
 
 
