@@ -5,7 +5,11 @@ only queue and return; its own thread converts each frame block to force through
 conversion the session is stored with (a tare taken mid-stream changes the streamed forces from
 the frame it changes the stored ones), and pushes it stamped with the block's host arrival times
 moved into LSL's clock (``pylsl.local_clock``, also monotonic; the offset is measured once).
-The stream description carries the session's uuid and id. Needs ``sotlog[lsl]``.
+The stream description carries the session's uuid and id, and ``host_clock_offset`` (LSL time
+minus host monotonic time), so that an exported row at session time ``time_s`` is at LSL time
+``t0_host + time_s + host_clock_offset`` (``t0_host`` is in every export's sidecar). When the
+session starts, ``session_started`` pushes a ``session`` marker carrying its uuid, ``t0_host``
+and UTC start, stamped at ``t0_host``. Needs ``sotlog[lsl]``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from firmware_bridge.errors import ExportError
 from firmware_bridge.frames import FrameBlock, Notice
 from firmware_bridge.profiles import Profile
 from sensing.outputs.exports import FORMAT_VERSION
+from sensing.plainjson import dumps
 
 FORCE_TYPE = "Force"
 MARKER_TYPE = "Markers"
@@ -86,6 +91,8 @@ class LslOutlet:
         self.not_pushed = {"samples": 0, "markers": 0}
         base = name or f"sotlog {profile.name}"
         rate = float(profile.nominal_rate_hz or pylsl.IRREGULAR_RATE)
+        # Host monotonic time -> LSL time; both clocks are monotonic, so one offset holds.
+        self.clock_offset = pylsl.local_clock() - time.monotonic()
         info = pylsl.StreamInfo(base, FORCE_TYPE, len(self.channel_names), rate,
                                 pylsl.cf_double64, source_id)
         self._describe(info, with_channels=True)
@@ -95,8 +102,6 @@ class LslOutlet:
         self.force_info, self.marker_info = info, markers
         self._outlet = pylsl.StreamOutlet(info)
         self._markers = pylsl.StreamOutlet(markers)
-        # Host monotonic time -> LSL time; both clocks are monotonic, so one offset holds.
-        self.clock_offset = pylsl.local_clock() - time.monotonic()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closed = False
         self._lock = threading.Lock()
@@ -112,6 +117,7 @@ class LslOutlet:
         acq.append_child_value("format_version", FORMAT_VERSION)
         acq.append_child_value("profile", self.profile.name)
         acq.append_child_value("time_base", "host arrival time of each frame, in LSL local_clock")
+        acq.append_child_value("host_clock_offset", repr(self.clock_offset))
         for key, value in self.session.items():
             acq.append_child_value(f"session_{key}", str(value))
         if with_channels:
@@ -151,6 +157,12 @@ class LslOutlet:
         """A person's event (placed, removed, marker, note) as a marker, stamped now."""
         stamp = time.monotonic() if host_time is None else float(host_time)
         self._put(_Marker(stamp, marker_text(kind, text)))
+
+    def session_started(self, uuid: str, t0_host: float, started_utc: str) -> None:
+        """A ``session`` marker at ``t0_host``: the uuid, ``t0_host`` and UTC start that every
+        export of the session carries, as compact JSON."""
+        anchor = {"uuid": uuid, "t0_host": t0_host, "started_utc": started_utc}
+        self._put(_Marker(float(t0_host), marker_text("session", dumps(anchor))))
 
     def wait_for_consumers(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s until something (LabRecorder) subscribes to both streams."""

@@ -108,6 +108,7 @@ def test_forces_and_markers_arrive_as_pushed(outlet: LslOutlet) -> None:
     assert labels == [("left", "kgf"), ("right", "kgf")]
     acq = info.desc().child("acquisition")
     assert (acq.child_value("session_uuid"), acq.child_value("session_id")) == ("u-1", "7")
+    assert float(acq.child_value("host_clock_offset")) == outlet.clock_offset
     assert markers.info(timeout=TIMEOUT).type() == "Markers"
 
 
@@ -116,6 +117,23 @@ def test_clock_offset_maps_host_time_to_lsl_time(outlet: LslOutlet) -> None:
     mapped = outlet.lsl_time(time.monotonic())
     after = pylsl.local_clock()
     assert before - 1e-3 <= mapped <= after + 1e-3
+
+
+def test_session_marker_carries_the_exports_time_anchor(outlet: LslOutlet) -> None:
+    """The ``session`` marker holds what every export's sidecar holds (uuid, t0_host, UTC), at
+    LSL time t0_host + offset: rows at session time t are at LSL time t0_host + t + offset."""
+    import json
+
+    markers = _inlet(f"{outlet.source_id}/events")
+    assert outlet._markers.wait_for_consumers(TIMEOUT)
+    t0 = time.monotonic()
+    outlet.session_started("u-1", t0, "2024-03-05T10:00:00.000+00:00")
+    texts, stamps = _pull(markers, 1)
+    kind, _, anchor = texts[0][0].partition(": ")
+    assert kind == "session"
+    assert json.loads(anchor) == {"uuid": "u-1", "t0_host": t0,
+                                  "started_utc": "2024-03-05T10:00:00.000+00:00"}
+    assert stamps[0] == pytest.approx(t0 + outlet.clock_offset, abs=1e-9)
 
 
 def test_close_is_idempotent_and_later_frames_are_ignored() -> None:
