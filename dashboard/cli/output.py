@@ -29,7 +29,7 @@ def register(sub: Any) -> None:
         description="Export sessions' samples, events and metadata. Formats: "
         + "; ".join(f"{k}: {v[3]}" for k, v in FORMATS.items())
         + ". With --all, every session matching the filters is exported and indexed in "
-        "sessions.tsv. See docs/data-format.md.")
+        "sotlog-sessions.tsv. See docs/data-format.md.")
     p.add_argument("id", type=session_id, nargs="?", help="session id, or last")
     p.add_argument("--all", action="store_true",
                    help="export every session matching the filters below, with an index")

@@ -23,15 +23,17 @@ if TYPE_CHECKING:
     from sensing.store.read import Session
 
 # Bumped whenever any column, unit, file or sidecar key of an export changes (docs/data-format.md).
-FORMAT_VERSION = "1.1"  # 1.1: calibration.tare is a list of zero segments; zeros added
+# 1.1: calibration.tare is a list of zero segments; zeros added. 2.0: BIDS and C3D rows on one
+# regular grid; BIDS task- entity and dataset files; Parquet a long Hive-partitioned dataset.
+FORMAT_VERSION = "2.0"
 
 # name -> (module, function, optional extra needed, one-line description)
 FORMATS: dict[str, tuple[str, str, str | None, str]] = {
     "csv": ("sensing.outputs.exports.csv", "export", None, "CSV samples + JSON sidecar"),
     "bids": ("sensing.outputs.exports.bids", "export", None,
-             "BIDS-style physio .tsv.gz + JSON sidecar + events .tsv"),
+             "BIDS physio .tsv.gz + JSON sidecar + events .tsv (task-blocking)"),
     "parquet": ("sensing.outputs.exports.parquet", "export", "parquet",
-                "one Parquet file: samples, with events and metadata as JSON"),
+                "a Hive-partitioned Parquet dataset: a row per frame and channel"),
     "hdf5": ("sensing.outputs.exports.hdf5", "export", "hdf5",
              "one HDF5 file: samples, events, metadata, raw mat frames"),
     "c3d": ("sensing.outputs.exports.c3d", "export", "c3d",

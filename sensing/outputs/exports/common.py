@@ -12,15 +12,20 @@ import firmware_bridge
 from sensing.calibration.conversion import describe_zeros
 from sensing.metrics.summary import measured_rate
 from sensing.outputs.exports import FORMAT_VERSION
-from sensing.outputs.exports.deid import shift_dates, subject_label
+from sensing.outputs.exports.deid import deidentify_port, shift_dates, subject_label
+from sensing.outputs.exports.grid import Grid, grid
 
 if TYPE_CHECKING:
     from firmware_bridge.frames import FrameBlock
     from sensing.store.read import Samples, Session
 
 TIME_BASE = ("time_s: seconds since the session start on the host monotonic clock, stamped when "
-             "the frame's last byte arrived; device_time_s: the device's own clock in seconds "
-             "(missing when the device sends none)")
+             "the frame's last byte arrived, i.e. host monotonic time minus session.t0_host; "
+             "session.started_utc is the UTC wall-clock time at t0_host; device_time_s: the "
+             "device's own clock in seconds (missing when the device sends none)")
+# How the host clock of t0_host relates to Lab Streaming Layer time (sensing/outputs/lsl.py).
+HOST_CLOCK = ("Python time.monotonic(); on Linux and Windows the same clock pylsl.local_clock() "
+              "reads, so an LSL/XDF timestamp t is session time t - t0_host")
 ROWS_PER_CHUNK = 65536  # rows formatted per text chunk: bounded memory, few Python calls
 
 
@@ -50,6 +55,7 @@ class ExportData:
     meta: dict[str, Any]  # the sidecar: every format carries it
     rate_hz: float | None
     rate_source: str
+    grid: Grid  # rows on one regular grid, for the formats that state one rate
 
     @property
     def force_columns(self) -> list[Column]:
@@ -59,16 +65,6 @@ class ExportData:
 def force_column(name: str, unit: str) -> str:
     """Column name for a channel in ``unit``: ``left_N``, ``total_kgf``."""
     return f"{name}_{unit}"
-
-
-def export_rate(samples: Samples, nominal: float | None) -> tuple[float | None, str]:
-    """The rate a format that needs one is given: the measured mean, else the profile's."""
-    measured = measured_rate(samples.time_s)
-    if measured is not None:
-        return measured, "measured_mean"
-    if nominal is not None:
-        return float(nominal), "nominal"
-    return None, "none"
 
 
 def _columns(session: Session, samples: Samples, frames: FrameBlock) -> list[Column]:
@@ -89,8 +85,9 @@ def _columns(session: Session, samples: Samples, frames: FrameBlock) -> list[Col
         for j, n in enumerate(session.info.channel_names):
             # A channel whose own unit is "raw" already has a <name>_raw column.
             name = f"{n}_raw" if f"{n}_raw" not in taken else f"{n}_device_raw"
+            # float64 whatever the device's integer type: one documented type for every device
             cols.append(Column(name, "raw", f"channel {n} as the device sent it",
-                               frames.values[:, j]))
+                               frames.values[:, j].astype(np.float64)))
     return cols
 
 
@@ -111,17 +108,40 @@ def prepare(session: Session, fmt: str, *, units: str = "N", strip_notes: bool =
     frames = session.frame_columns() if session.info.is_matrix else session.frames()
     columns = _columns(session, samples, frames)
     events = export_events(session, strip_notes)
-    rate, source = export_rate(samples, session.info.profile.nominal_rate_hz)
+    rows = grid(samples.time_s, samples.device_time_s, frames.seq, frames.flags,
+                session.info.profile.nominal_rate_hz)
     meta = sidecar(session, samples, fmt, strip_notes=strip_notes,
                    columns=[c.describe() for c in columns], events=events)
-    meta["rate_hz"], meta["rate_source"] = rate, source
+    meta["rate_hz"], meta["rate_source"] = rows.rate_hz, rows.rate_source
     meta["force_columns"] = [force_column(n, u)
                              for n, u in zip(samples.names, samples.units, strict=True)]
     meta["deidentification"]["dates_shifted"] = bool(shift_days)
     code = meta["session"]["subject_code"]
     meta = shift_dates(meta, shift_days)
     meta["session"]["subject_code"] = code  # a code that looks like a date is still a code
-    return ExportData(session, samples, frames, columns, meta["events"], meta, rate, source)
+    return ExportData(session, samples, frames, columns, meta["events"], meta, rows.rate_hz,
+                      rows.rate_source, rows)
+
+
+def on_grid(data: ExportData) -> list[Column]:
+    """The columns with one row per grid row: NaN where no frame arrived (module grid)."""
+    return [Column(c.name, c.unit, c.description, data.grid.spread(c.values),
+                   "%.17g" if c.text_format == "%d" else c.text_format) for c in data.columns]
+
+
+def grid_meta(g: Grid) -> dict[str, Any]:
+    """The sidecar's ``grid``: how the rows of a one-rate format were placed."""
+    return {"rate_hz": g.rate_hz, "rate_source": g.rate_source, "start_s": g.start_s,
+            "rows": g.n_rows, "empty_rows": g.empty_rows, "clock": g.clock,
+            "gaps": [{"first_row": r, "rows": n, "time_s": g.row_time(r)} for r, n in g.gaps]}
+
+
+def mat_regions(session: Session) -> list[dict[str, Any]] | None:
+    """A mat's block regions: rows and columns (end excluded) and who drew them; None for load
+    cells."""
+    if not session.info.is_matrix:
+        return None
+    return [r.as_dict() for r in session.mat_regions()]
 
 
 def sidecar(session: Session, samples: Samples, fmt: str, *, strip_notes: bool = False,
@@ -139,6 +159,7 @@ def sidecar(session: Session, samples: Samples, fmt: str, *, strip_notes: bool =
         "session": {
             "id": info.id, "uuid": info.uuid, "status": info.status,
             "started_utc": info.started_utc, "ended_utc": info.ended_utc,
+            "t0_host": info.t0_host, "host_clock": HOST_CLOCK,
             "duration_s": info.duration_s, "subject_label": subject_label(meta["subject_code"]),
             **meta,
         },
@@ -146,10 +167,12 @@ def sidecar(session: Session, samples: Samples, fmt: str, *, strip_notes: bool =
         "channels": [{"name": n, "unit": u} for n, u in zip(samples.names, samples.units,
                                                           strict=True)],
         "frame_shape": list(info.frame_shape),
+        "mat_regions": mat_regions(session),
         "nominal_rate_hz": info.profile.nominal_rate_hz,
         "measured_rate_hz": measured_rate(samples.time_s),
         "frames": int(samples.time_s.size),
-        "device": {"port": info.port, "description": info.device},
+        # An imported file's folders say whose computer it was on: only its name is exported.
+        "device": {"port": deidentify_port(info.port), "description": info.device},
         "profile": {"name": info.profile_name, "toml": info.profile.source},
         "calibration": info.conversion,
         "zeros": describe_zeros(info.conversion, info.channel_names or ["total"]),

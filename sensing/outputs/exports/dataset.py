@@ -1,4 +1,6 @@
-"""Many sessions at once: each session's files plus a ``sessions.tsv`` index, one row a session.
+"""Many sessions at once: each session's files plus a ``sotlog-sessions.tsv`` index, one row a
+session, at the top of the export folder (beside a Parquet dataset, ignored by BIDS tools through
+``.bidsignore``).
 
 Every file is written under a temporary name and renamed when complete, and a session's files
 are removed again if it fails part way, so an interrupted run (Ctrl-C) leaves only whole
@@ -28,7 +30,9 @@ if TYPE_CHECKING:
     from sensing.store.read import SessionInfo
     from sensing.store.sessions import Store
 
-INDEX_NAME = "sessions.tsv"
+INDEX_NAME = "sotlog-sessions.tsv"
+INDEX_JSON = "sotlog-sessions.json"
+BIDSIGNORE = ".bidsignore"  # tells BIDS validators the index is not part of the dataset
 MISSING = "n/a"
 # Column -> description, in order; documented in docs/data-format.md.
 INDEX_COLUMNS = {
@@ -48,7 +52,7 @@ INDEX_COLUMNS = {
     "format": "export format",
     "format_version": "export format version",
     "dates_shifted": "true when dates were shifted for sharing",
-    "files": "the session's files, relative to this folder, comma-separated",
+    "files": "the session's own files, relative to this folder, comma-separated",
 }
 
 Progress = Callable[[int, int, "Listed", list[Path]], None]
@@ -85,16 +89,20 @@ def _row(info: SessionInfo, fmt: str, days: int, files: list[Path], out: Path) -
 
 
 def write_index(out: Path, rows: list[dict[str, Any]]) -> Path:
-    """Write ``sessions.tsv`` and its column descriptions ``sessions.json``."""
+    """Write ``sotlog-sessions.tsv``, its column descriptions ``sotlog-sessions.json``, and a
+    ``.bidsignore`` naming them (when there is none)."""
     path = out / INDEX_NAME
     lines = ["\t".join(INDEX_COLUMNS)]
     lines += ["\t".join(MISSING if r[k] is None else str(r[k]) for k in INDEX_COLUMNS)
               for r in rows]
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with atomic_path(out / "sessions.json") as tmp:
+    with atomic_path(out / INDEX_JSON) as tmp:
         described = {k: {"Description": v} for k, v in INDEX_COLUMNS.items()}
         tmp.write_text(dumps(described, indent=2), encoding="utf-8")
+    if not (out / BIDSIGNORE).exists():
+        with atomic_path(out / BIDSIGNORE) as tmp:
+            tmp.write_text("sotlog-sessions.*\n", encoding="utf-8")
     return path
 
 

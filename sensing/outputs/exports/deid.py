@@ -23,9 +23,9 @@ SHIFT_MIN_DAYS = 365
 SHIFT_MAX_DAYS = 3650
 NO_SUBJECT_LABEL = "unknown"
 
-_ISO_DATE = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})([T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
-)
+# A date inside any text: ISO 8601 (2024-03-11) or compact (20240311, as in 20240311T142511).
+_DATE_IN_TEXT = re.compile(r"(?<!\d)(\d{4})(-?)(\d{2})\2(\d{2})(?!\d)")
+YEARS = range(1900, 2200)  # eight digits outside these years are a number, not a date
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 
 
@@ -70,15 +70,30 @@ class DateShift:
 
 
 def shift_text(text: str, days: int) -> str:
-    """An ISO 8601 date or date-time moved by ``days``; any other text unchanged."""
-    m = _ISO_DATE.match(text)
-    if not m or not days:
+    """``text`` with every date in it (ISO ``2024-03-11`` or compact ``20240311``) moved by
+    ``days``, in the form it was written; times of day and any other text unchanged."""
+    if not days:
         return text
-    try:
-        day = date.fromisoformat(m.group(1))
-    except ValueError:
-        return text
-    return (day + timedelta(days=days)).isoformat() + (m.group(2) or "")
+
+    def moved(m: re.Match[str]) -> str:
+        year, sep, month, day = m.groups()
+        if int(year) not in YEARS:
+            return m.group(0)
+        try:
+            when = date(int(year), int(month), int(day)) + timedelta(days=days)
+        except ValueError:
+            return m.group(0)
+        return when.strftime(f"%Y{sep}%m{sep}%d")
+
+    return _DATE_IN_TEXT.sub(moved, text)
+
+
+def deidentify_port(port: str) -> str:
+    """A device port without the folders of an imported file: ``file:///home/a/x.csv`` becomes
+    ``file:x.csv`` (serial ports and other URLs say nothing of a person and stay)."""
+    if port.startswith("file:"):
+        return "file:" + port.rstrip("/").rsplit("/", 1)[-1]
+    return port
 
 
 def shift_dates(obj: Any, days: int) -> Any:

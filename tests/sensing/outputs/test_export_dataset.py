@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from dashboard.cli import main
-from sensing.outputs.exports.dataset import INDEX_COLUMNS, export_dataset
+from sensing.outputs.exports.dataset import (
+    BIDSIGNORE,
+    INDEX_COLUMNS,
+    INDEX_JSON,
+    INDEX_NAME,
+    export_dataset,
+)
 from sensing.outputs.exports.deid import DateShift
 from sensing.store.sessions import Store
 from tests.sensing.outputs.test_exports import READERS, record_session
@@ -30,7 +36,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 
 
 def _index(out: Path) -> list[dict[str, str]]:
-    with open(out / "sessions.tsv", newline="", encoding="utf-8") as fh:
+    with open(out / INDEX_NAME, newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh, delimiter="\t"))
 
 
@@ -81,7 +87,8 @@ def test_shifted_dataset_keeps_each_subjects_days_apart(
     assert (a2 - a1).days == 5
     everything = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
     assert salt.encode() not in everything  # the salt is printed, never written
-    assert (tmp_path / "sub-P0001" / "ses-1" / "beh" / "sub-P0001_ses-1_physio.tsv.gz").exists()
+    assert (tmp_path / "sub-P0001" / "ses-1" / "beh"
+            / "sub-P0001_ses-1_task-blocking_physio.tsv.gz").exists()
     assert (tmp_path / "dataset_description.json").exists()
 
 
@@ -105,7 +112,7 @@ def test_interrupted_export_leaves_whole_sessions_and_their_index(store: Store,
     rows = _index(tmp_path)
     assert len(rows) == 1
     written = sorted(p.name for p in tmp_path.iterdir())
-    assert written == sorted([rows[0]["files"], "sessions.json", "sessions.tsv"])
+    assert written == sorted([rows[0]["files"], INDEX_JSON, INDEX_NAME, BIDSIGNORE])
     READERS["hdf5"]([tmp_path / rows[0]["files"]])  # whole and readable
 
 
@@ -125,6 +132,7 @@ def test_bad_combinations_are_one_line(args: list[str], message: str, store: Sto
 def test_last_exports_the_newest_session(store: Store, tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     assert _export(store, tmp_path, "last", "--format", "parquet", "--json") == 0
-    got = READERS["parquet"]([tmp_path / f"session-{len(DAYS)}_Q-7.parquet"])
+    got = READERS["parquet"]([tmp_path / "samples" / "subject=Q7" / f"session={len(DAYS)}"
+                              / "part-0.parquet"])
     assert got.meta["session"]["started_utc"].startswith("2024-05-01")
     assert "parquet" in capsys.readouterr().out

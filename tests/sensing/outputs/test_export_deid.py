@@ -85,12 +85,15 @@ def test_date_shift_is_per_subject_and_fixed_by_the_salt() -> None:
     assert DateShift.random().salt != DateShift.random().salt
 
 
-def test_shift_dates_touches_only_iso_dates() -> None:
+def test_shift_dates_moves_every_date_in_any_text() -> None:
     obj = {"t": "2024-03-05T10:00:00.000+00:00", "d": "2024-03-05", "n": "1.0",
-           "x": ["2024-12-31 23:59", "not 2024-03-05"], "v": 3}
+           "x": ["2024-12-31 23:59", "not 2024-03-05"], "v": 3,
+           "file": "file:20240311T142511_AdcData-1d.csv", "num": "12345678", "seq": "202413990"}
     out = shift_dates(obj, -10)
     assert out == {"t": "2024-02-24T10:00:00.000+00:00", "d": "2024-02-24", "n": "1.0",
-                   "x": ["2024-12-21 23:59", "not 2024-03-05"], "v": 3}
+                   "x": ["2024-12-21 23:59", "not 2024-02-24"], "v": 3,
+                   "file": "file:20240301T142511_AdcData-1d.csv", "num": "12345678",
+                   "seq": "202413990"}
 
 
 def test_subject_labels_are_alphanumeric_and_collisions_are_refused() -> None:

@@ -23,18 +23,26 @@ from sensing.store.writer import Recorder
 
 T0 = 5000.0  # host monotonic time of the session start
 NOTE = "tab\there, newline\nthere, back\\slash"
+UNICODE_NOTE = "Patientin lag ruhig, Keil über dem Becken; 骨盆 — naïve “quotes”"
 
 
 def record_session(store: Store, kind: str = "loadcells", *, subject: str = "P-0042",
                    n: int = 400, rate: float = 80.0, seed: int = 0,
                    started_utc: str = "2024-03-05T10:00:00.000+00:00",
-                   category: str = "II", position: str = "prone") -> int:
-    """A session recorded through the real Recorder from synthetic frame blocks."""
+                   category: str = "II", position: str = "prone", gap_s: float = 0.0,
+                   notes: int = 0, tare_before: bool = False) -> int:
+    """A session recorded through the real Recorder from synthetic frame blocks.
+
+    ``gap_s`` leaves that many seconds with no frame in the middle (device and host clocks
+    both jump); ``notes`` adds that many notes with non-ASCII text; ``tare_before`` adds a
+    tare event before the first frame.
+    """
     rng = np.random.default_rng(seed)
-    if kind == "loadcells":
-        profile = load_profile("sim-loadcells")
-        values = rng.integers(10_000, 400_000, (n, 2)).astype(np.float64)
-        conversion = {"tare": {"left": 12000.0, "right": 18000.0}}
+    if kind in ("loadcells", "single"):
+        profile = load_profile("sim-loadcells" if kind == "loadcells" else "hx711-arduino-1ch")
+        k = 2 if kind == "loadcells" else 1
+        values = rng.integers(10_000, 400_000, (n, k)).astype(np.float64)
+        conversion = {"tare": {"left": 12000.0, "right": 18000.0}} if k == 2 else {}
     else:
         profile = load_profile("sim-mat")
         values = rng.integers(0, 4096, (n, 32, 32)).astype(np.uint16)
@@ -48,20 +56,36 @@ def record_session(store: Store, kind: str = "loadcells", *, subject: str = "P-0
     sid = store.create_session(meta, profile, port="sim://synthetic", device="synthetic",
                                t0_host=T0, started_utc=started_utc, conversion=conversion)
     rec = Recorder(store, sid)
-    host = T0 + 0.25 + np.arange(n) / rate + rng.uniform(0.0, 0.003, n)  # jittered arrivals
-    flags = np.zeros(n, np.uint8)
-    flags[n // 2] = FLAG_AFTER_GAP
     half = n // 2
+    ticks = np.arange(n) / rate + np.where(np.arange(n) >= half, gap_s, 0.0)
+    host = T0 + 0.25 + ticks + rng.uniform(0.0, 0.003, n)  # jittered arrivals
+    flags = np.zeros(n, np.uint8)
+    flags[half] = FLAG_AFTER_GAP
     for a, b in ((0, half), (half, n)):
-        rec.on_frames(FrameBlock.build(values[a:b], host[a:b], device_time=np.arange(a, b) / rate,
+        rec.on_frames(FrameBlock.build(values[a:b], host[a:b], device_time=ticks[a:b],
                                        seq=np.arange(a, b), flags=flags[a:b]))
+    if tare_before:
+        rec.add_event("tare", "zeroed before the start", host_time=T0 - 3.0)
     rec.add_event("placed", "left block on", {"side": "left"}, host_time=T0 + 0.5)
     rec.add_event("note", NOTE, host_time=T0 + 1.0)
     rec.on_notice(Notice(T0 + 2.0, "gap", "no data for 0.4 s",
                          {"start": T0 + 1.6, "end": T0 + 2.0}))
+    for i in range(notes):
+        rec.add_event("note", f"{i}: {UNICODE_NOTE}", host_time=T0 + 0.3 + i * 0.01)
     rec.add_event("removed", "", host_time=T0 + 4.0)
     rec.close("complete", counters=Counters(frames=n))
     return sid
+
+
+# The sessions every format is tried on (issue 13): built once for the module.
+KINDS: dict[str, dict[str, Any]] = {
+    "loadcells": {},
+    "mat": {"kind": "mat", "n": 120, "rate": 30.0, "seed": 1},
+    "notes": {"notes": 300, "tare_before": True, "seed": 2},
+    "long": {"n": 70_000, "seed": 3},
+    "gap": {"n": 800, "gap_s": 1.5, "seed": 4},
+    "single": {"kind": "single", "n": 300, "rate": 10.5, "seed": 5},
+}
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +95,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 
 @pytest.fixture(scope="module")
 def sessions(store: Store) -> dict[str, int]:
-    return {"loadcells": record_session(store, "loadcells"),
-            "mat": record_session(store, "mat", n=120, rate=30.0, seed=1)}
+    return {name: record_session(store, **options) for name, options in KINDS.items()}
 
 
 @dataclass
@@ -86,6 +109,7 @@ class ReadBack:
     frames: np.ndarray | None = None
     rate_hz: float | None = None
     exact_time: bool = True
+    on_grid: bool = False  # rows on the regular grid, NaN where no frame arrived
     force_rtol: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -95,12 +119,17 @@ def _floats(cells: list[str], missing: str) -> np.ndarray:
 
 
 def read_csv(files: list[Path]) -> ReadBack:
+    import pandas as pd
+
     (data,) = [f for f in files if f.suffix == ".csv"]
     (side,) = [f for f in files if f.suffix == ".json"]
     with open(data, newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     meta = json.loads(side.read_text("utf-8"))
     cols = {name: _floats([r[j] for r in rows[1:]], "") for j, name in enumerate(rows[0])}
+    frame = pd.read_csv(data)  # pandas agrees with the csv module, column by column
+    for name, values in cols.items():
+        np.testing.assert_array_equal(frame[name].to_numpy(np.float64), values)
     units = {c["name"]: c["unit"] for c in meta["columns"]}
     events = [(e["time_s"], e["kind"], e["text"]) for e in meta["events"]]
     return ReadBack(cols, units, events, meta, force_rtol=1e-8)
@@ -126,6 +155,7 @@ def read_bids(files: list[Path]) -> ReadBack:
     import pandas as pd
 
     (physio,) = [f for f in files if f.name.endswith("_physio.tsv.gz")]
+    assert "_task-blocking_" in physio.name
     side = json.loads(physio.with_name(physio.name.replace(".tsv.gz", ".json")).read_text())
     with gzip.open(physio, "rt") as fh:
         first = fh.readline()
@@ -137,20 +167,52 @@ def read_bids(files: list[Path]) -> ReadBack:
     ev_path = physio.with_name(physio.name.replace("_physio.tsv.gz", "_events.tsv"))
     ev = pd.read_csv(ev_path, sep="\t", dtype=str, keep_default_na=False)
     assert list(ev.columns[:2]) == ["onset", "duration"]
+    assert all(float(d) >= 0 for d in ev.duration)
     events = [(float(r.onset), r.trial_type, _unescape(r.value)) for r in ev.itertuples()]
-    assert side["StartTime"] == pytest.approx(cols["time_s"][0] if len(table) else 0.0)
-    return ReadBack(cols, units, events, side["sotlog"], rate_hz=side["SamplingFrequency"],
-                    force_rtol=1e-8)
+    assert side["PhysioType"] == "generic" and side["TaskName"] == "blocking"
+    meta = side["sotlog"]
+    assert side["StartTime"] == meta["grid"]["start_s"]
+    return ReadBack(cols, units, events, meta, rate_hz=side["SamplingFrequency"],
+                    on_grid=True, force_rtol=1e-8,
+                    extra={"start_s": side["StartTime"]})
 
 
 def read_parquet(files: list[Path]) -> ReadBack:
+    import duckdb
+    import polars as pl
+    import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
     (path,) = files
+    root = path.parents[2]  # <out>/samples
+    assert path.parent.name.startswith("session=") and path.parents[1].name.startswith("subject=")
     table = pq.read_table(path)
     meta = json.loads(table.schema.metadata[b"sotlog"])
-    cols = {name: table.column(name).to_numpy() for name in table.column_names}
-    units = {f.name: f.metadata[b"unit"].decode() for f in table.schema}
+    sid = meta["session"]["id"]
+    whole = ds.dataset(root, partitioning="hive").to_table(filter=ds.field("session_id") == sid)
+    assert whole.num_rows == table.num_rows
+    lazy = pl.scan_parquet(root).filter(pl.col("session_id") == sid).collect()
+    assert lazy.height == table.num_rows
+    counted = duckdb.sql(f"SELECT count(*) FROM read_parquet('{root}/**/*.parquet', "
+                         f"hive_partitioning = true) WHERE session = {sid}").fetchall()
+    assert counted == [(table.num_rows,)]
+    channels = [c["name"] for c in meta["channels"]]
+    k = len(channels)
+    cols: dict[str, np.ndarray] = {}
+    units: dict[str, str] = {}
+    value = table.column("value").to_numpy(zero_copy_only=False).reshape(-1, k)
+    raw = table.column("raw").to_numpy(zero_copy_only=False).reshape(-1, k)
+    unit_list = [c["unit"] for c in meta["channels"]]
+    assert table.column("channel").to_pylist()[:k] in (channels, [])
+    for name in ("time_s", "device_time_s", "seq", "flags"):
+        cols[name] = table.column(name).to_numpy(zero_copy_only=False)[::k] if k else np.empty(0)
+        units[name] = table.schema.field(name).metadata[b"unit"].decode()
+    for j, (ch, unit) in enumerate(zip(channels, unit_list, strict=True)):
+        cols[f"{ch}_{unit}"] = value[:, j]
+        units[f"{ch}_{unit}"] = unit
+        if not np.isnan(raw[:, j]).all():
+            cols[f"{ch}_raw"] = raw[:, j]
+    assert table.schema.field("raw").type == "double"
     events = [(e["time_s"], e["kind"], e["text"]) for e in meta["events"]]
     return ReadBack(cols, units, events, meta)
 
@@ -174,25 +236,58 @@ def read_hdf5(files: list[Path]) -> ReadBack:
     return ReadBack(cols, units, events, meta, frames=frames)
 
 
+def _c3d_package(path: Path, labels: list[str]) -> np.ndarray:
+    """The analogs as the pure-Python ``c3d`` package reads them: (channels, frames)."""
+    import c3d
+
+    with open(path, "rb") as fh:
+        reader = c3d.Reader(fh)
+        assert [x.strip() for x in reader.analog_labels] == labels
+        frames = [analog[:, 0].copy() for _, _, analog in reader.read_frames()]
+    return np.array(frames, np.float64).T.reshape(len(labels), -1)
+
+
 def read_c3d(files: list[Path]) -> ReadBack:
     import ezc3d
 
-    (path,) = files
+    (path,) = [f for f in files if f.suffix == ".c3d"]
     c = ezc3d.c3d(str(path))
     p = c["parameters"]
     labels = p["ANALOG"]["LABELS"]["value"]
     analogs = c["data"]["analogs"][0]
     cols = {name: analogs[j].astype(np.float64) for j, name in enumerate(labels)}
+    np.testing.assert_array_equal(_c3d_package(path, labels), analogs.astype(np.float64))
     units = dict(zip(labels, p["ANALOG"]["UNITS"]["value"], strict=True))
-    meta = json.loads("".join(p["SOTLOG"]["METADATA"]["value"]))
+    if "SIDECAR" in p["SOTLOG"]:
+        (side,) = [f for f in files if f.name == p["SOTLOG"]["SIDECAR"]["value"][0]]
+        meta = json.loads(side.read_text("utf-8"))
+    else:
+        meta = json.loads("".join(p["SOTLOG"]["METADATA"]["value"]))
     ev = p["EVENT"]
-    times = ev["TIMES"]["value"]
-    events = list(zip((times[0] * 60 + times[1]).tolist(), ev["LABELS"]["value"],
-                      ev["DESCRIPTIONS"]["value"], strict=True))
-    assert set(ev["CONTEXTS"]["value"]) <= {"General"}
-    assert ev["USED"]["value"][0] == len(events)
+    times = ev["TIMES"]["value"].reshape(2, -1)
+    start = float(p["SOTLOG"]["START_TIME_S"]["value"][0])
+    assert start == pytest.approx(meta["grid"]["start_s"], abs=1e-6)  # a float32 parameter
+    gaps = len(meta["grid"]["gaps"])
+    in_group = int(ev["USED"]["value"][0]) - gaps
+    labels_ev = ev["LABELS"]["value"] if int(ev["USED"]["value"][0]) else []
+    descriptions = ev["DESCRIPTIONS"]["value"] if labels_ev else []
+    assert (times >= 0).all(), "C3D events lie at or after the first frame"
+    assert [x for x in labels_ev[in_group:]] == ["gap"] * gaps
+    # Events before the first frame and those past what the EVENT group holds: sidecar only.
+    kept = [e for e in meta["events"] if e["time_s"] >= start]
+    assert int(p["SOTLOG"]["EVENTS_BEFORE_START"]["value"][0]) == len(meta["events"]) - len(kept)
+    assert in_group + int(p["SOTLOG"]["EVENTS_IN_SIDECAR_ONLY"]["value"][0]) == len(kept)
+    for (t, label, text), e in zip(
+            zip((times[0] * 60 + times[1]).tolist()[:in_group], labels_ev, descriptions,
+                strict=False), kept, strict=False):
+        assert t + start == pytest.approx(e["time_s"], abs=1e-4)
+        assert label == e["kind"]
+        # As much of the text as the group holds, \uXXXX-escaped; the whole text is in meta.
+        assert e["text"].encode("ascii", "backslashreplace").decode().startswith(text)
+    events = [(e["time_s"], e["kind"], e["text"]) for e in meta["events"]]
+    assert set(ev["CONTEXTS"]["value"] if labels_ev else []) <= {"General"}
     return ReadBack(cols, units, events, meta, rate_hz=float(p["ANALOG"]["RATE"]["value"][0]),
-                    exact_time=False, force_rtol=1e-6)
+                    exact_time=False, on_grid=True, force_rtol=1e-6)
 
 
 READERS: dict[str, Callable[[list[Path]], ReadBack]] = {
@@ -201,7 +296,22 @@ READERS: dict[str, Callable[[list[Path]], ReadBack]] = {
 }
 
 
-@pytest.mark.parametrize("kind", ["loadcells", "mat"])
+def _check_grid(got: ReadBack, samples: Any, force: str) -> np.ndarray:
+    """The rows of a one-rate format: the grid the sidecar describes, frames on their rows."""
+    g = got.meta["grid"]
+    present = ~np.isnan(got.columns[force])
+    assert present.size == g["rows"] and int((~present).sum()) == g["empty_rows"]
+    assert got.rate_hz == pytest.approx(g["rate_hz"])
+    rows = np.flatnonzero(present)
+    assert rows.size == samples.time_s.size
+    if rows.size > 1:
+        # Row k lies at start + k / rate: within one period of each frame's real arrival.
+        placed = g["start_s"] + rows / got.rate_hz
+        assert np.abs(placed - samples.time_s).max() < 1.0 / got.rate_hz
+    return present
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
 def test_round_trip(fmt: str, kind: str, store: Store, sessions: dict[str, int],
                     tmp_path: Path) -> None:
@@ -211,52 +321,58 @@ def test_round_trip(fmt: str, kind: str, store: Store, sessions: dict[str, int],
     info = session.info
     samples = session.samples(units="N")
     frames = session.frames()
+    first = f"{samples.names[0]}_{samples.units[0]}"
+    present = _check_grid(got, samples, first) if got.on_grid else slice(None)
 
     # Samples: times, force per channel with units, raw values, sequence and flags.
     for j, (name, unit) in enumerate(zip(samples.names, samples.units, strict=True)):
         col = f"{name}_{unit}"
         assert got.units[col] == unit
-        np.testing.assert_allclose(got.columns[col], samples.values[:, j], rtol=got.force_rtol,
+        np.testing.assert_allclose(got.columns[col][present], samples.values[:, j],
+                                   rtol=got.force_rtol,
                                    atol=1e-3 if got.force_rtol >= 1e-6 else 0)
     if got.exact_time:
-        np.testing.assert_array_equal(got.columns["time_s"], samples.time_s)
-        np.testing.assert_array_equal(got.columns["device_time_s"], samples.device_time_s)
-        np.testing.assert_array_equal(got.columns["seq"], frames.seq)
-        np.testing.assert_array_equal(got.columns["flags"], frames.flags)
+        np.testing.assert_array_equal(got.columns["time_s"][present], samples.time_s)
+        np.testing.assert_array_equal(got.columns["device_time_s"][present],
+                                      samples.device_time_s)
+        np.testing.assert_array_equal(got.columns["seq"][present], frames.seq)
+        np.testing.assert_array_equal(got.columns["flags"][present], frames.flags)
         assert got.units["time_s"] == "s"
-        if kind == "loadcells":
+        if not info.is_matrix:
             for j, name in enumerate(info.channel_names):
-                np.testing.assert_array_equal(got.columns[f"{name}_raw"], frames.values[:, j])
-    else:
-        assert len(next(iter(got.columns.values()))) == info.n_frames
-    if got.rate_hz is not None:
-        expected = (len(samples.time_s) - 1) / (samples.time_s[-1] - samples.time_s[0])
-        assert got.rate_hz == pytest.approx(expected, rel=1e-6)
+                np.testing.assert_array_equal(got.columns[f"{name}_raw"][present],
+                                              frames.values[:, j])
     if got.frames is not None:
         np.testing.assert_array_equal(got.frames, frames.values)
     elif fmt == "hdf5":
-        assert kind == "loadcells", "a mat's hdf5 export holds its raw frames"
+        assert not info.is_matrix, "a mat's hdf5 export holds its raw frames"
 
     # Events: time, kind and text, in order.
     stored = session.events()
     assert len(got.events) == len(stored) >= 4
     for (t, k, text), ev in zip(got.events, stored, strict=True):
-        assert t == pytest.approx(ev.time_s, abs=1e-4 if not got.exact_time else 0)
+        assert t == pytest.approx(ev.time_s, abs=0)
         assert (k, text) == (ev.kind, ev.text)
 
-    # Metadata: version, who/what/when, calibration, profile.
+    # Metadata: version, who/what/when, calibration, profile, time anchor, regions.
     m = got.meta
     assert m["format_version"] == FORMAT_VERSION
     assert m["format"] == fmt
     s = m["session"]
     assert (s["id"], s["uuid"], s["subject_code"]) == (info.id, info.uuid, "P-0042")
+    assert s["t0_host"] == info.t0_host and s["started_utc"] == info.started_utc
     assert (s["position"], s["category"], s["short_leg"]) == ("prone", "II", "left")
     assert s["blocks"][0] == {"side": "left", "landmark": "iliac_crest", "angle_deg": 30.0,
                               "channel": "left"}
-    assert s["started_utc"] == info.started_utc
     assert m["calibration"] == info.conversion
     assert m["profile"]["toml"] == info.profile.source
     assert m["frames"] == info.n_frames
+    if info.is_matrix:
+        regions = m["mat_regions"]
+        assert [r["name"] for r in regions] == [r.name for r in session.mat_regions()]
+        assert {r["source"] for r in regions} <= {"auto", "auto_split", "person"}
+    else:
+        assert m["mat_regions"] is None
 
 
 def test_every_format_has_a_reader() -> None:
