@@ -43,7 +43,8 @@ def register(sub: Any) -> None:
     p.add_argument("--rate", type=positive, metavar="HZ",
                    help="frames per second, for a file whose frames carry no device time")
     p.add_argument("--started", type=_utc, metavar="ISO_TIME",
-                   help="when the file was recorded (default: now); local time unless a zone "
+                   help="when the file was recorded (default: its modification time less the "
+                        "session length); local time unless a zone "
                         "is given")
     add_metadata_args(p)
     p.add_argument("--json", action="store_true", help="print a JSON summary")

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +159,24 @@ def import_file(store: Store, path: str | Path, profile: Profile, meta: SessionM
         recorder.close(status="interrupted")
         raise
     result.session_id = sid
+    _log_times(store, sid, src, started_utc)
     return result
+
+
+def _log_times(store: Store, sid: int, src: Path, started_utc: str | None) -> None:
+    """The imported session's start and end from the log itself, not the time of the import:
+    the end is the start plus the time of the last frame, and with no ``started_utc`` given the
+    log ends when the file was last written (its modification time)."""
+    length = store.session(sid).info.duration_s
+    if started_utc:
+        start = datetime.fromisoformat(started_utc)
+    else:
+        start = datetime.fromtimestamp(src.stat().st_mtime, UTC) - timedelta(seconds=length)
+    end = start + timedelta(seconds=length)
+    with store._transaction() as conn:  # the one write an import makes after its recorder
+        conn.execute("UPDATE sessions SET started_utc = ?, ended_utc = ? WHERE id = ?",
+                     (start.astimezone(UTC).isoformat(timespec="milliseconds"),
+                      end.astimezone(UTC).isoformat(timespec="milliseconds"), sid))
 
 
 class _Recent:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -136,3 +137,52 @@ def test_last_exports_the_newest_session(store: Store, tmp_path: Path,
                               / "part-0.parquet"])
     assert got.meta["session"]["started_utc"].startswith("2024-05-01")
     assert "parquet" in capsys.readouterr().out
+
+
+def test_parquet_dataset_of_20_sessions_answers_duckdb_as_show_does(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--all --format parquet`` over 20 sessions (load cells and mats, 4 subjects): DuckDB,
+    with no option but hive partitioning, gives each subject's mean force per channel as
+    ``sotlog show`` gives it (each session's mean, weighted by its frame count)."""
+    import duckdb
+    import polars as pl
+    import pyarrow.dataset as ds
+
+    store = Store.open(tmp_path / "many.sqlite3")
+    subjects = ["P-0001", "P-0002", "P-0003", "Q-7"]
+    for i in range(20):
+        kind = "mat" if i % 5 == 4 else "loadcells"
+        record_session(store, kind, subject=subjects[i % 4], n=60 if kind == "mat" else 150,
+                       rate=30.0 if kind == "mat" else 80.0, seed=100 + i)
+    out = tmp_path / "out"
+    assert _export(store, out, "--all", "--format", "parquet") == 0
+    capsys.readouterr()
+    assert (out / INDEX_NAME).exists() and not list((out / "samples").rglob("*.tsv"))
+
+    sums: dict[tuple[str, str], list[float]] = {}
+    frames = 0  # rows of the long form: a frame per channel
+    for info in store.sessions():
+        assert main(["show", str(info.id), "--json", "--store", str(store.path)]) == 0
+        shown = json.loads(capsys.readouterr().out)
+        label = info.subject_code.replace("-", "")
+        for ch in shown["summary"]["channels"]:
+            acc = sums.setdefault((label, ch["name"]), [0.0, 0.0])
+            acc[0] += ch["mean"] * ch["count"]
+            acc[1] += ch["count"]
+            frames += info.n_frames
+    expected = {key: total / count for key, (total, count) in sums.items()}
+
+    rows = duckdb.sql(
+        f"SELECT subject, channel, avg(value) FROM read_parquet('{out}/samples/**/*.parquet', "
+        "hive_partitioning = true) GROUP BY subject, channel").fetchall()
+    got = {(subject, channel): mean for subject, channel, mean in rows}
+    assert got.keys() == expected.keys()
+    for key, mean in expected.items():
+        assert got[key] == pytest.approx(mean, rel=1e-9), key
+
+    # One schema for every session; polars and pyarrow read the folder with no option.
+    table = ds.dataset(out / "samples").to_table()
+    assert table.num_rows == frames
+    assert pl.scan_parquet(out / "samples").select(pl.len()).collect().item() == frames
+    assert sorted(pl.scan_parquet(out / "samples").select("session_id").unique().collect()
+                  .to_series().to_list()) == sorted(i.id for i in store.sessions())
