@@ -15,6 +15,7 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from firmware_bridge.errors import ExportError
 from sensing.outputs.exports import atomic_path
 from sensing.outputs.exports.bidsfiles import (
     MISSING,
@@ -96,6 +97,9 @@ def _events_tsv(data: ExportData) -> str:
 def export(session: Session, out_dir: Path, **options: Any) -> list[Path]:
     """Write the session's physio and events files, then bring the dataset's files up to date."""
     data = prepare(session, "bids", **options)
+    if data.grid.rate_hz is None:
+        raise ExportError(f"session {session.info.id}: BIDS physio needs a sampling rate, and "
+                          "this session has fewer than two frames and its profile no nominal rate")
     where = paths(session, out_dir, data.meta["session"]["subject_label"])
     with atomic_path(where["physio"]) as tmp, open(tmp, "wb") as raw_fh, \
             gzip.GzipFile(fileobj=raw_fh, mode="wb", filename="", mtime=0,

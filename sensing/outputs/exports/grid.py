@@ -5,7 +5,8 @@ all (a dropout, a reconnect). Such a format gives row ``k`` the time ``start + k
 
 - the frames are cut into *runs* where the device gave no frame for a while: a frame flagged
   first after a gap, a jump in the device's sequence number, or an interval longer than
-  ``GAP_PERIODS`` typical intervals;
+  ``GAP_PERIODS`` typical intervals (1.5 on the device's clock, which sampled the frames: one
+  missing frame is a gap; 3 on the host's, which jitters with the link);
 - the rate is the frames' own rate within the runs (frames - 1 over the time they span, summed
   over the runs), so a dropout never lowers it;
 - within a run the frames take consecutive rows; between runs come as many empty rows as
@@ -23,7 +24,8 @@ import numpy as np
 
 from firmware_bridge.frames import FLAG_AFTER_GAP
 
-GAP_PERIODS = 3.0  # an interval longer than this many typical intervals starts a new run
+# An interval longer than this many typical intervals, on each clock, starts a new run.
+GAP_PERIODS = {"device_time_s": 1.5, "time_s": 3.0}
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class Grid:
         return sum(n for _, n in self.gaps)
 
 
-def _breaks(t: np.ndarray, seq: np.ndarray, flags: np.ndarray) -> np.ndarray:
+def _breaks(t: np.ndarray, seq: np.ndarray, flags: np.ndarray, periods: float) -> np.ndarray:
     """Indexes of the frames that start a new run (frame 0 excluded)."""
     step = np.diff(t)
     typical = float(np.median(step[step > 0])) if (step > 0).any() else 0.0
@@ -61,7 +63,7 @@ def _breaks(t: np.ndarray, seq: np.ndarray, flags: np.ndarray) -> np.ndarray:
     known = (seq[1:] >= 0) & (seq[:-1] >= 0)
     cut |= known & (np.diff(seq) != 1)
     if typical > 0:
-        cut |= step > GAP_PERIODS * typical
+        cut |= step > periods * typical
     return np.flatnonzero(cut) + 1
 
 
@@ -73,7 +75,7 @@ def grid(time_s: np.ndarray, device_time_s: np.ndarray, seq: np.ndarray, flags: 
         and bool((np.diff(device_time_s) > 0).all())
     clock = "device_time_s" if use_device else "time_s"
     t = np.asarray(device_time_s if use_device else time_s, np.float64)
-    starts = np.concatenate([[0], _breaks(t, np.asarray(seq), np.asarray(flags)), [n]]) \
+    starts = np.concatenate([[0], _breaks(t, np.asarray(seq), np.asarray(flags), GAP_PERIODS[clock]), [n]]) \
         if n else np.array([0, 0])
     spans = [(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:], strict=True) if b > a]
     intervals = sum(b - a - 1 for a, b in spans)
