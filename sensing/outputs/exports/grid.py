@@ -75,8 +75,8 @@ def grid(time_s: np.ndarray, device_time_s: np.ndarray, seq: np.ndarray, flags: 
         and bool((np.diff(device_time_s) > 0).all())
     clock = "device_time_s" if use_device else "time_s"
     t = np.asarray(device_time_s if use_device else time_s, np.float64)
-    starts = np.concatenate([[0], _breaks(t, np.asarray(seq), np.asarray(flags), GAP_PERIODS[clock]), [n]]) \
-        if n else np.array([0, 0])
+    cuts = _breaks(t, np.asarray(seq), np.asarray(flags), GAP_PERIODS[clock]) if n else []
+    starts = np.concatenate([[0], cuts, [n]]).astype(np.int64)
     spans = [(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:], strict=True) if b > a]
     intervals = sum(b - a - 1 for a, b in spans)
     covered = sum(float(t[b - 1] - t[a]) for a, b in spans)
