@@ -75,7 +75,8 @@ def grid(time_s: np.ndarray, device_time_s: np.ndarray, seq: np.ndarray, flags: 
         and bool((np.diff(device_time_s) > 0).all())
     clock = "device_time_s" if use_device else "time_s"
     t = np.asarray(device_time_s if use_device else time_s, np.float64)
-    cuts = _breaks(t, np.asarray(seq), np.asarray(flags), GAP_PERIODS[clock]) if n else []
+    cuts = _breaks(t, np.asarray(seq), np.asarray(flags), GAP_PERIODS[clock]) if n \
+        else np.empty(0, np.int64)
     starts = np.concatenate([[0], cuts, [n]]).astype(np.int64)
     spans = [(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:], strict=True) if b > a]
     intervals = sum(b - a - 1 for a, b in spans)
