@@ -24,8 +24,9 @@ TIME_BASE = ("time_s: seconds since the session start on the host monotonic cloc
              "session.started_utc is the UTC wall-clock time at t0_host; device_time_s: the "
              "device's own clock in seconds (missing when the device sends none)")
 # How the host clock of t0_host relates to Lab Streaming Layer time (sensing/outputs/lsl.py).
-HOST_CLOCK = ("Python time.monotonic(); on Linux and Windows the same clock pylsl.local_clock() "
-              "reads, so an LSL/XDF timestamp t is session time t - t0_host")
+HOST_CLOCK = ("Python time.monotonic(), the clock pylsl.local_clock() reads on Linux and "
+              "Windows; a row at session time time_s is at LSL/XDF time t0_host + time_s + "
+              "host_clock_offset (in the session's LSL stream description)")
 ROWS_PER_CHUNK = 65536  # rows formatted per text chunk: bounded memory, few Python calls
 
 
