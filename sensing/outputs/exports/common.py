@@ -117,9 +117,9 @@ def prepare(session: Session, fmt: str, *, units: str = "N", strip_notes: bool =
     meta["force_columns"] = [force_column(n, u)
                              for n, u in zip(samples.names, samples.units, strict=True)]
     meta["deidentification"]["dates_shifted"] = bool(shift_days)
-    code = meta["session"]["subject_code"]
+    kept = {k: meta["session"][k] for k in ("subject_code", "uuid")}
     meta = shift_dates(meta, shift_days)
-    meta["session"]["subject_code"] = code  # a code that looks like a date is still a code
+    meta["session"] |= kept  # a code or a uuid that holds digits like a date is no date
     return ExportData(session, samples, frames, columns, meta["events"], meta, rows.rate_hz,
                       rows.rate_source, rows)
 

@@ -151,3 +151,17 @@ def test_note_text_survives_without_stripping(store: Store, sid: int, tmp_path: 
     assert "tab\\there, newline\\nthere, back\\\\slash" in events
     got = READERS["bids"](files)
     assert NOTE in [t for _, _, t in got.events]
+
+
+def test_shift_dates_leaves_a_uuid_that_looks_like_a_date(store: Store, tmp_path: Path) -> None:
+    from firmware_bridge.profiles import load_profile
+    from sensing.metadata import SessionMeta
+    from sensing.store.writer import Recorder
+
+    uuid = "20231105-1111-4111-8111-111111111111"
+    sid = store.create_session(SessionMeta(subject_code="P-0042"), load_profile("sim-loadcells"),
+                               t0_host=0.0, uuid=uuid)
+    Recorder(store, sid).close()
+    got = READERS["csv"](export_session(store.session(sid), "csv", tmp_path, shift_days=-400))
+    assert got.meta["session"]["uuid"] == uuid
+    assert got.meta["deidentification"]["dates_shifted"] is True
