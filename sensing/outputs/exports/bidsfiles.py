@@ -42,9 +42,8 @@ sotlog sessions
 
 Force (or pressure-mat region force) measured under the two pelvic blocks of Sacro-Occipital
 Technique blocking, exported by sotlog as BIDS physiological recordings of the task `blocking`.
-sotlog records, stores, displays and exports force and pressure measured under pelvic blocks,
-with the placement a person entered; it makes no diagnosis, gives no alarm and makes no
-interpretation of the measurements.
+sotlog records the procedure. It does not judge its effect: it shows measured quantities with
+their units, and who, what, when and where of block placement.
 
 Each session is `sub-<label>/ses-<id>/beh/*_physio.tsv.gz` with its JSON sidecar (the sotlog
 metadata under the key `sotlog`) and an events table. The columns, units and the grid the rows
