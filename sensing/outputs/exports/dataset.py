@@ -88,9 +88,9 @@ def _row(info: SessionInfo, fmt: str, days: int, files: list[Path], out: Path) -
     }
 
 
-def write_index(out: Path, rows: list[dict[str, Any]]) -> Path:
-    """Write ``sotlog-sessions.tsv``, its column descriptions ``sotlog-sessions.json``, and a
-    ``.bidsignore`` naming them (when there is none)."""
+def write_index(out: Path, rows: list[dict[str, Any]], fmt: str) -> Path:
+    """Write ``sotlog-sessions.tsv`` and its column descriptions ``sotlog-sessions.json``; in a
+    BIDS dataset also a ``.bidsignore`` naming them (when there is none)."""
     path = out / INDEX_NAME
     lines = ["\t".join(INDEX_COLUMNS)]
     lines += ["\t".join(MISSING if r[k] is None else str(r[k]) for k in INDEX_COLUMNS)
@@ -100,7 +100,7 @@ def write_index(out: Path, rows: list[dict[str, Any]]) -> Path:
     with atomic_path(out / INDEX_JSON) as tmp:
         described = {k: {"Description": v} for k, v in INDEX_COLUMNS.items()}
         tmp.write_text(dumps(described, indent=2), encoding="utf-8")
-    if not (out / BIDSIGNORE).exists():
+    if fmt == "bids" and not (out / BIDSIGNORE).exists():
         with atomic_path(out / BIDSIGNORE) as tmp:
             tmp.write_text("sotlog-sessions.*\n", encoding="utf-8")
     return path
@@ -143,4 +143,4 @@ def _export_all(store: Store, infos: list[Listed], fmt: str, out: Path,
     finally:
         if result.rows or result.complete:
             out.mkdir(parents=True, exist_ok=True)
-            result.index = write_index(out, result.rows)
+            result.index = write_index(out, result.rows, fmt)

@@ -11,7 +11,6 @@ import pytest
 
 from dashboard.cli import main
 from sensing.outputs.exports.dataset import (
-    BIDSIGNORE,
     INDEX_COLUMNS,
     INDEX_JSON,
     INDEX_NAME,
@@ -113,7 +112,7 @@ def test_interrupted_export_leaves_whole_sessions_and_their_index(store: Store,
     rows = _index(tmp_path)
     assert len(rows) == 1
     written = sorted(p.name for p in tmp_path.iterdir())
-    assert written == sorted([rows[0]["files"], INDEX_JSON, INDEX_NAME, BIDSIGNORE])
+    assert written == sorted([rows[0]["files"], INDEX_JSON, INDEX_NAME])  # no .bidsignore
     READERS["hdf5"]([tmp_path / rows[0]["files"]])  # whole and readable
 
 
