@@ -6,7 +6,7 @@ is at ``k / rate`` seconds after the first frame, a row where no frame arrived i
 such stretch is also a ``gap`` event. Nothing is interpolated. Values are 32-bit floats.
 
 A C3D parameter section holds at most 255 blocks of 512 bytes. When the sidecar and every event
-do not fit, the sidecar goes to ``<stem>.json`` beside the file (named in ``SOTLOG:SIDECAR``),
+do not fit, the sidecar goes to ``<stem>.c3d.json`` beside the file (named in ``SOTLOG:SIDECAR``),
 and if the events still do not fit, the EVENT group keeps the first ones that do and the
 sidecar has them all (``SOTLOG:EVENTS_IN_SIDECAR_ONLY`` says how many are only there).
 """
@@ -171,7 +171,7 @@ def _attempts(n_events: int, meta_fits: bool) -> list[tuple[bool, int]]:
 
 
 def export(session: Session, out_dir: Path, **options: Any) -> list[Path]:
-    """Write ``<stem>.c3d`` into ``out_dir`` (and ``<stem>.json`` when the sidecar is beside)."""
+    """Write ``<stem>.c3d`` into ``out_dir`` (and ``<stem>.c3d.json`` when the sidecar is beside)."""
     data = prepare(session, "c3d", **options)
     if data.rate_hz is None:
         raise ExportError(f"session {session.info.id}: C3D needs a rate, and this session has "
@@ -180,7 +180,7 @@ def export(session: Session, out_dir: Path, **options: Any) -> list[Path]:
     gaps = gaps[:DIM_MAX]
     room = min(len(evs), DIM_MAX - len(gaps))
     stem = session_stem(session)
-    path, side = out_dir / f"{stem}.c3d", out_dir / f"{stem}.json"
+    path, side = out_dir / f"{stem}.c3d", out_dir / f"{stem}.c3d.json"
     full = data.meta | {"grid": grid_meta(data.grid),
                         "c3d": {"events_before_start": before, "events_in_sidecar_only": 0}}
     meta_fits = len(metadata_text(full)) <= PARAM_BYTES_MAX
