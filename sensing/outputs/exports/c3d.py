@@ -171,7 +171,7 @@ def _attempts(n_events: int, meta_fits: bool) -> list[tuple[bool, int]]:
 
 
 def export(session: Session, out_dir: Path, **options: Any) -> list[Path]:
-    """Write ``<stem>.c3d`` into ``out_dir`` (and ``<stem>.c3d.json`` when the sidecar is beside)."""
+    """Write ``<stem>.c3d`` into ``out_dir`` (and ``<stem>.c3d.json`` if the sidecar is beside)."""
     data = prepare(session, "c3d", **options)
     if data.rate_hz is None:
         raise ExportError(f"session {session.info.id}: C3D needs a rate, and this session has "
