@@ -240,6 +240,8 @@ class RecordingService:
                                    host_time=tare["host_time_start"], source="person")
         self._emit("marker", f"session {sid} started (uuid {uid})", {"session_uuid": uid}, t0,
                    rec, lsl_only=True)
+        if self.outlet is not None:  # the anchor every export carries, for LSL/XDF alignment
+            self.outlet.session_started(uid, t0, self.store.session(sid).info.started_utc)
         return sid
 
     def mark(self, kind: str, text: str = "", data: dict[str, Any] | None = None,

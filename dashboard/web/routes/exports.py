@@ -49,14 +49,20 @@ def export_download(session_id: SessionId,
             files = export_session(s, fmt, tmp / "out")
         if not files:
             raise ExportError(f"format {fmt!r} wrote no file for session {session_id}")
+        inside = [Path(f).relative_to(tmp / "out") for f in files]
         if len(files) == 1:
             path = Path(files[0])
+            # A file inside a dataset's folders (Parquet's part-0.parquet) is named by its
+            # session; a file named for its session keeps its own name.
+            name = path.name if len(inside[0].parts) == 1 else \
+                f"session-{session_id}_{fmt}{''.join(path.suffixes)}"
         else:
             path = tmp / f"session-{session_id}_{fmt}.zip"
+            name = path.name
             with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-                for f in files:
-                    z.write(f, Path(f).name)
+                for f, rel in zip(files, inside, strict=True):
+                    z.write(f, rel.as_posix())  # BIDS keeps its sub-/ses-/beh folders
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return FileResponse(path, filename=path.name, background=cleanup)
+    return FileResponse(path, filename=name, background=cleanup)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -31,16 +32,18 @@ def test_record_lsl_publishes_the_recorded_forces(tmp_path: Path) -> None:
         assert info.channel_count() == 2 and info.nominal_srate() == 80
         uuid = info.desc().child("acquisition").child_value("session_uuid")
         got, stamps = _pull(inlet, 400)
-        texts, _ = _pull(markers, 2)
+        texts, _ = _pull(markers, 3)
     finally:
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert len(got) >= 400 and np.all(np.diff(stamps) >= 0)
     session = Store.open(store).session(int(out.strip()))
     assert session.info.uuid == uuid
-    assert [x[0] for x in texts] == [
+    texts = [x[0] for x in texts]
+    assert [texts[0], texts[2]] == [
         f"marker: session {session.id} started (uuid {uuid})",
         f"marker: session {session.id} stopped: the duration (6 s) ended"]
+    assert json.loads(texts[1].removeprefix("session: "))["t0_host"] == session.info.t0_host
     stored = session.samples(units="N").values
     # The stream runs from the device's opening (the inlet subscribed before the start, as
     # --lsl-wait asked): from the session's first frame on, it is the session, bit for bit.

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import time
+import zipfile
 from collections.abc import Callable
 from typing import Any
 
@@ -210,6 +212,16 @@ def test_record_review_edit_and_export(make_client: Callable[..., TestClient]) -
     csv = client.get(f"/api/sessions/{sid}/exports/csv")
     assert csv.status_code == 200 and len(csv.content) > 100
     assert "attachment" in csv.headers["content-disposition"]
+    # A download is named for its session, and a zip keeps the format's own folders.
+    for fmt in ("parquet", "bids"):
+        got = client.get(f"/api/sessions/{sid}/exports/{fmt}")
+        assert got.status_code == 200, got.text
+        name = got.headers["content-disposition"].split("filename=")[1].strip('"')
+        assert name.startswith(f"session-{sid}") or "ses-" in name, name
+        if name.endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(got.content)) as z:
+                names = z.namelist()
+            assert any("/" in n for n in names), names
 
 
 PATCH_VALUES = st.one_of(

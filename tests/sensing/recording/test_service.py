@@ -3,6 +3,7 @@ that applies from its moment (stored, undone, and streamed on LSL bit for bit), 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,7 +119,7 @@ def test_lsl_streams_exactly_the_stored_forces_across_a_mid_stream_tare(store: S
         more, more_stamps = _pull(inlet, 240)
         service.mark("placed", "left block")
         ended = service.stop(reason="test")
-        texts, _ = _pull(markers, 4)
+        texts, _ = _pull(markers, 5)
     finally:
         service.close()
     got, stamps = np.concatenate([got, more]), np.concatenate([stamps, more_stamps])
@@ -137,8 +138,10 @@ def test_lsl_streams_exactly_the_stored_forces_across_a_mid_stream_tare(store: S
     assert (t < tare_at).sum() > 100 and (t >= tare_at).sum() > 100
     texts = [x[0] for x in texts]
     assert texts[0] == f"marker: session {sid} started (uuid {uuid})"
-    assert texts[1].startswith("tare: ") and "taken anyway" in texts[1]
-    assert texts[2:] == ["placed: left block", f"marker: session {sid} stopped: test"]
+    anchor = json.loads(texts[1].removeprefix("session: "))  # what lines exports up with XDF
+    assert anchor == {"uuid": uuid, "t0_host": info.t0_host, "started_utc": info.started_utc}
+    assert texts[2].startswith("tare: ") and "taken anyway" in texts[2]
+    assert texts[3:] == ["placed: left block", f"marker: session {sid} stopped: test"]
     assert ended.frames == len(stored.time_s)
 
 
