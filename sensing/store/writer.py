@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from firmware_bridge.errors import StoreError
+from firmware_bridge.errors import SotlogError, StoreError
 from firmware_bridge.frames import Counters, FrameBlock, Notice
 from sensing.plainjson import dumps
 from sensing.store import codec as store_codec
@@ -394,3 +394,8 @@ class Recorder:
                 self.error = StoreError(
                     f"session {self.session_id}: cannot write its end to {self.store.path}: {err}")
             log.error("%s", self.error)
+        if self.error is None and len(self.frame_shape) == 2:
+            try:  # a mat's regions, block sums and measures: no face decodes its frames again
+                self.store.derive(self.session_id)
+            except SotlogError as err:  # derived by the first read instead
+                log.warning("session %s: its mat data was not derived: %s", self.session_id, err)
