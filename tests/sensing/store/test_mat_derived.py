@@ -68,10 +68,13 @@ def fresh_channels(s: Session, units: str) -> tuple[list[str], np.ndarray, list[
     """Block channels from the frames themselves, window by window, as sotlog 0.1 read them."""
     kept = s.info.conversion.get("mat_regions")
     regions = kept if kept else found_regions(s)
-    parts = [session_block_channels(s.info, b, units, stored=regions) for b in s.frame_windows()]
-    assert parts and all(p is not None for p in parts)
-    return (parts[0][0], np.concatenate([p[1] for p in parts]),  # type: ignore[index]
-            parts[0][2])  # type: ignore[index]
+    parts = []
+    for block in s.frame_windows():
+        got = session_block_channels(s.info, block, units, stored=regions)
+        assert got is not None
+        parts.append(got)
+    assert parts
+    return parts[0][0], np.concatenate([p[1] for p in parts]), parts[0][2]
 
 
 def assert_stored_equals_fresh(store: Store, sid: int) -> None:
@@ -99,7 +102,9 @@ def assert_stored_equals_fresh(store: Store, sid: int) -> None:
     np.testing.assert_array_equal(derived.frame["flags"], series.flags)
     assert ([f.as_dict() for f in mat_saturation(derived.saturated, s.info.profile)]
             == [f.as_dict() for f in saturation(s.frame_windows(), s.info.profile)])
-    anew = derive(s.info.profile.matrix, s.info.conversion, s.frame_windows)  # type: ignore[arg-type]
+    matrix = s.info.profile.matrix
+    assert matrix is not None
+    anew = derive(matrix, s.info.conversion, s.frame_windows)
     for k, v in derived.columns().items():
         np.testing.assert_array_equal(v, anew.columns()[k], err_msg=k)
 
@@ -212,7 +217,8 @@ def test_a_session_still_recording_is_derived_but_not_kept(store) -> None:
     rec = Recorder(store, sid)
     frames = np.zeros((30, 32, 32), np.uint16)
     frames[:, 4:10, 4:10] = 500
-    frames[5:8, 6, 6:8] = profile.matrix.raw_max  # type: ignore[union-attr]
+    assert profile.matrix is not None
+    frames[5:8, 6, 6:8] = profile.matrix.raw_max
     rec.on_frames(FrameBlock.build(frames, np.arange(30) / 30.0))
     assert rec.add_event("note", "committed with the frames before it", host_time=1.0)
     s = store.session(sid)
