@@ -4,7 +4,8 @@
 each thing a face shows, so nothing after it decodes the frames again: the block regions, the
 ``BlockSums`` that block channels come from in any unit, the whole mat's peak, contact area and
 centre of pressure, each region's centre of pressure, and the sensels at the converter's limit.
-Regions found on the data need the mean of every frame first, so those sessions are read twice.
+Regions found on the data need the mean of every frame first: a ``Recorder`` sums it while the
+session records (``LoadedMean``), so a closing session is read once; an older one twice.
 """
 
 from __future__ import annotations
@@ -73,33 +74,60 @@ class MatDerived:
                     for r in regions}, columns["saturated"])
 
 
+class LoadedMean:
+    """The mean frame regions are found on, summed as frames come: each sensel's loaded raw
+    values (those at or below the noise threshold count as 0), and how many frames.
+
+    Integer frames sum exactly in float64, whatever the blocks, so a mean summed while a session
+    records is the one its windows give afterwards (``exact``; float frames may differ in the
+    last bit, so their sum is only used window by window).
+    """
+
+    def __init__(self, matrix: Matrix) -> None:
+        self.limit = matrix.noise_threshold
+        self.total: np.ndarray | None = None
+        self.count = 0
+        self.exact = True
+
+    def add(self, values: np.ndarray) -> None:
+        if not len(values):
+            return
+        self.exact = self.exact and np.issubdtype(values.dtype, np.integer)
+        part = np.where(values > self.limit, values, 0).sum(axis=0, dtype=np.float64)
+        self.total = part if self.total is None else self.total + part
+        self.count += len(values)
+
+    def regions(self, matrix: Matrix) -> list[Region]:
+        """The regions found on the mean frame (none without a frame)."""
+        if self.total is None or not self.count:
+            return []
+        # As regions_for_session: the threshold was applied frame by frame, what is left is load.
+        return find_regions(self.total / self.count, matrix, threshold=min(self.limit, 0))
+
+
 def mean_regions(blocks: Iterable[FrameBlock], matrix: Matrix) -> list[Region]:
     """Regions found on the mean of every frame in ``blocks`` (sensels at or below the noise
     threshold as zero), as ``regions_for_session`` finds them on frames held at once."""
-    total: np.ndarray | None = None
-    count = 0
-    limit = matrix.noise_threshold
+    mean = LoadedMean(matrix)
     for block in blocks:
-        raw = block.values
-        part = np.where(raw > limit, raw, 0).sum(axis=0, dtype=np.float64)
-        total = part if total is None else total + part
-        count += len(block)
-    if total is None or not count:
-        return []
-    # As regions_for_session: the threshold was applied frame by frame, what is left is load.
-    return find_regions(total / count, matrix, threshold=min(limit, 0))
+        mean.add(block.values)
+    return mean.regions(matrix)
 
 
 def derive(matrix: Matrix, conversion: dict[str, Any],
-           windows: Callable[[], Iterable[FrameBlock]]) -> MatDerived:
+           windows: Callable[[], Iterable[FrameBlock]],
+           mean: LoadedMean | None = None) -> MatDerived:
     """The derived data of a session with this mat and ``conversion``; ``windows()`` yields its
-    frames in order, a window at a time (called twice when the regions are found on the data).
+    frames in order, a window at a time. It is read once; twice when the regions are found on
+    the data and ``mean`` (an exact ``LoadedMean`` of every frame, from the recording) is not
+    given.
     """
     kept = kept_regions(conversion)
     if kept is not None:
         regions, regions_from = regions_for_session(np.empty((0,)), matrix, kept), "person"
     else:
-        regions = mean_regions(windows(), matrix)
+        regions = (mean.regions(matrix) if mean is not None and mean.exact
+                   else mean_regions(windows(), matrix))
         regions_from = "found" if regions else "none"
     parts: dict[str, list[np.ndarray]] = {}
 

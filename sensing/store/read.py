@@ -21,7 +21,7 @@ from firmware_bridge.errors import NotFound, ProfileError, StoreError
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import parse_stored_profile
 from sensing.calibration.conversion import Conversion
-from sensing.mat.derive import MatDerived, derive
+from sensing.mat.derive import LoadedMean, MatDerived, derive
 from sensing.store import codec as store_codec
 from sensing.store.derived import HEADER, is_current, read_derived, regions_of
 from sensing.store.edits import describe, meta_of
@@ -215,18 +215,20 @@ class Session:
         rows = self._query(HEADER, (self.id,))
         return bool(rows) and is_current(rows[0], self.info)
 
-    def mat_derived(self) -> MatDerived:
+    def mat_derived(self, mean: LoadedMean | None = None) -> MatDerived:
         """A mat session's regions, block sums and per-frame measures (``sensing.mat.derive``).
 
         Read from the store, where they were kept when the session closed; a session without
         them (an older sotlog's, or after an edit) has them derived now, and kept once it has
-        ended. A session still recording is derived anew as its frames grow.
+        ended. A session still recording is derived anew as its frames grow. ``mean``: the
+        mean frame its recorder summed, used when it holds every stored frame.
         """
         if self._derived is not None and self._derived_cached():
             return self._derived[1]
         found = read_derived(self._query, self.info)
         if found is None:
-            found = derive(session_matrix(self), self.info.conversion, self.frame_windows)
+            whole = mean if mean is not None and mean.count == self.info.n_frames else None
+            found = derive(session_matrix(self), self.info.conversion, self.frame_windows, whole)
             if self._keep is not None and self.info.status != "recording":
                 self._keep(self.info, found)
         self._derived = (self._derived_key(), found)

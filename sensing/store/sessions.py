@@ -16,7 +16,7 @@ from firmware_bridge import __version__
 from firmware_bridge.errors import MetadataError, ProfileError, StoreError
 from firmware_bridge.profiles import Profile
 from sensing.mat.blocks import REGIONS_KEY
-from sensing.mat.derive import MatDerived
+from sensing.mat.derive import LoadedMean, MatDerived
 from sensing.mat.regions import Region, check_regions
 from sensing.metadata import SessionMeta
 from sensing.plainjson import dumps
@@ -87,12 +87,13 @@ class Store(StoreFile):
         except StoreError as err:
             self.derived_not_kept = str(err)
 
-    def derive(self, session_id: int) -> None:
+    def derive(self, session_id: int, mean: LoadedMean | None = None) -> None:
         """Derive a mat session's regions, block sums and measures and keep them, unless those
-        kept are current (docs/mats.md); nothing for a load-cell session or one recording."""
+        kept are current (docs/mats.md); nothing for a load-cell session or one recording.
+        ``mean``: the mean frame its recorder summed (see ``Session.mat_derived``)."""
         with self.session(session_id) as s:
             if s.info.is_matrix and s.info.status != "recording" and not s.derived_kept():
-                s.mat_derived()
+                s.mat_derived(mean)
 
     def _row(self, conn: sqlite3.Connection, session_id: int) -> sqlite3.Row:
         return session_row(conn, session_id, str(self.path))
