@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from firmware_bridge.bridge import Bridge
+from firmware_bridge.errors import StoreError
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import load_profile
 from sensing.calibration.capture import FrameTap
@@ -230,3 +231,22 @@ def test_a_session_still_recording_is_derived_but_not_kept(store) -> None:
     assert s.derived_kept()
     found = [f for f in session_checks(s) if f.check == "saturation"]
     assert [(f.warn, f.data["frames"], f.data["readings"]) for f in found] == [(True, 3, 6)]
+
+
+def test_show_reads_no_frame_once_derived(store, sim_session) -> None:
+    """With every stored frame value made unreadable, what show reads still reads: it comes
+    from the derived data alone."""
+    s = store.session(sim_session)
+    want = (s.samples(units="kgf").values, mat_facts(s), [f.as_dict() for f in session_checks(
+        s, now="2026-01-01T00:00:00")], s.mat_regions())
+    conn = sqlite3.connect(store.path)
+    conn.execute("UPDATE chunks SET vals = x'00' WHERE session_id = ?", (sim_session,))
+    conn.commit()
+    conn.close()
+    s = store.session(sim_session)
+    with pytest.raises(StoreError, match="damaged"):
+        next(iter(s.frame_windows()))
+    got = (s.samples(units="kgf").values, mat_facts(s), [f.as_dict() for f in session_checks(
+        s, now="2026-01-01T00:00:00")], s.mat_regions())
+    np.testing.assert_array_equal(got[0], want[0])
+    assert got[1:] == want[1:]
