@@ -78,9 +78,10 @@ class LoadedMean:
     """The mean frame regions are found on, summed as frames come: each sensel's loaded raw
     values (those at or below the noise threshold count as 0), and how many frames.
 
-    Integer frames sum exactly in float64, whatever the blocks, so a mean summed while a session
-    records is the one its windows give afterwards (``exact``; float frames may differ in the
-    last bit, so their sum is only used window by window).
+    Integer frames sum exactly in float64 (every sum stays far below 2**53), whatever the
+    blocks, so a mean summed while a session records is the one its windows give afterwards
+    (``exact``; float frames may differ in the last bit, so their sum is only used window by
+    window).
     """
 
     def __init__(self, matrix: Matrix) -> None:
