@@ -250,3 +250,21 @@ def test_show_reads_no_frame_once_derived(store, sim_session) -> None:
         s, now="2026-01-01T00:00:00")], s.mat_regions())
     np.testing.assert_array_equal(got[0], want[0])
     assert got[1:] == want[1:]
+
+
+def test_a_version_3_store_migrates_and_derives_on_first_read(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    sid = record_sim(Store.open(path), 200)
+    want = channels(Store.open(path), sid)
+    conn = sqlite3.connect(path)  # the store as sotlog with schema version 3 left it
+    conn.execute("DROP TABLE mat_derived_columns")
+    conn.execute("DROP TABLE mat_derived")
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="older sotlog"):
+        Store.open(path, write=False)  # read-only: cannot be brought up to date
+    store = Store.open(path)
+    assert not store.session(sid).derived_kept()
+    np.testing.assert_array_equal(channels(store, sid), want)
+    assert store.session(sid).derived_kept()
