@@ -13,7 +13,7 @@ from typing import Any
 from uuid import uuid4
 
 from firmware_bridge import __version__
-from firmware_bridge.errors import MetadataError, ProfileError, StoreError
+from firmware_bridge.errors import MetadataError, ProfileError, SotlogError, StoreError
 from firmware_bridge.profiles import Profile
 from sensing.mat.blocks import REGIONS_KEY
 from sensing.mat.derive import LoadedMean, MatDerived
@@ -87,13 +87,22 @@ class Store(StoreFile):
         except StoreError as err:
             self.derived_not_kept = str(err)
 
-    def derive(self, session_id: int, mean: LoadedMean | None = None) -> None:
+    def derive(self, session_id: int, mean: LoadedMean | None = None) -> bool:
         """Derive a mat session's regions, block sums and measures and keep them, unless those
         kept are current (docs/mats.md); nothing for a load-cell session or one recording.
-        ``mean``: the mean frame its recorder summed (see ``Session.mat_derived``)."""
-        with self.session(session_id) as s:
-            if s.info.is_matrix and s.info.status != "recording" and not s.derived_kept():
-                s.mat_derived(mean)
+        ``mean``: the mean frame its recorder summed (see ``Session.mat_derived``).
+
+        False when its frames could not be read (``derived_not_kept`` says why): the change
+        that asked for it stands, and the next read derives it or says what is damaged.
+        """
+        try:
+            with self.session(session_id) as s:
+                if s.info.is_matrix and s.info.status != "recording" and not s.derived_kept():
+                    s.mat_derived(mean)
+        except SotlogError as err:
+            self.derived_not_kept = str(err)
+            return False
+        return True
 
     def _row(self, conn: sqlite3.Connection, session_id: int) -> sqlite3.Row:
         return session_row(conn, session_id, str(self.path))

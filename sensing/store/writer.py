@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from firmware_bridge.errors import SotlogError, StoreError
+from firmware_bridge.errors import StoreError
 from firmware_bridge.frames import Counters, FrameBlock, Notice
 from firmware_bridge.profiles import parse_stored_profile
 from sensing.mat.derive import LoadedMean
@@ -402,8 +402,9 @@ class Recorder:
                 self.error = StoreError(
                     f"session {self.session_id}: cannot write its end to {self.store.path}: {err}")
             log.error("%s", self.error)
-        if self.error is None and len(self.frame_shape) == 2:
-            try:  # a mat's regions, sums and measures, read once (the mean is summed already)
-                self.store.derive(self.session_id, self._mean)
-            except SotlogError as err:  # derived by the first read instead
-                log.warning("session %s: its mat data was not derived: %s", self.session_id, err)
+        # A mat's regions, sums and measures, read once (the mean is summed already); if they
+        # cannot be, the first read derives them.
+        if self.error is None and len(self.frame_shape) == 2 and not self.store.derive(
+                self.session_id, self._mean):
+            log.warning("session %s: its mat data was not derived: %s", self.session_id,
+                        self.store.derived_not_kept)

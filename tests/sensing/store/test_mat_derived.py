@@ -250,6 +250,14 @@ def test_show_reads_no_frame_once_derived(store, sim_session) -> None:
         s, now="2026-01-01T00:00:00")], s.mat_regions())
     np.testing.assert_array_equal(got[0], want[0])
     assert got[1:] == want[1:]
+    # An edit now stands though its data cannot be derived; a read says what is damaged.
+    mine = [Region("left", 2, 20, 1, 12, "person").as_dict()]
+    assert store.set_mat_regions(sim_session, mine) == mine
+    assert "damaged" in store.derived_not_kept
+    s = store.session(sim_session)
+    assert s.info.conversion["mat_regions"] == mine and not s.derived_kept()
+    with pytest.raises(StoreError, match="damaged"):
+        s.samples()
 
 
 def test_a_version_3_store_migrates_and_derives_on_first_read(tmp_path: Path) -> None:
