@@ -3,10 +3,11 @@
 Run: .venv/bin/python bench/windows.py STORE [--session 1] [--frames 250 455 910 2000 20000]
 
 For each window size (frames of the session's mat, set through ``sensing.store.read``'s
-``WINDOW_BYTES``) a fresh interpreter reads what ``sotlog show`` reads of the session: its force
-samples in N, its checks and its mat facts. Each child prints its wall and CPU seconds and its
-peak RSS; one table follows. The cost of a window grows with its size while the time does not
-fall past a few hundred frames (docs/store.md, "Reading in windows").
+``WINDOW_BYTES``) a fresh interpreter derives the session's mat data (``sensing.mat.derive``:
+what its close, or the first read of an older session, pays; ``sotlog show`` then reads only
+that). Each child prints its wall and CPU seconds and its peak RSS; one table follows. The cost
+of a window grows with its size while the time does not fall past a few hundred frames
+(docs/store.md, "Reading in windows").
 """
 
 from __future__ import annotations
@@ -19,15 +20,12 @@ CHILD = """
 import resource, sys, time
 from sensing.store import read
 from sensing.store.sessions import Store
-from sensing.metrics.checks import session_checks
-from sensing.metrics.matfacts import mat_facts
+from sensing.mat.derive import derive
 store, sid, frames = Store.open(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 with store.session(sid) as s:
     read.WINDOW_BYTES = frames * 8 * (s.info.frame_shape[0] * s.info.frame_shape[1])
     t = time.perf_counter()
-    samples = s.samples(units="N")
-    session_checks(s, samples=samples)
-    mat_facts(s)
+    derive(s.info.profile.matrix, s.info.conversion, s.frame_windows)
     wall = time.perf_counter() - t
 ru = resource.getrusage(resource.RUSAGE_SELF)
 print(f"{wall:.1f} {ru.ru_utime + ru.ru_stime:.1f} {ru.ru_maxrss / 1024:.0f}")

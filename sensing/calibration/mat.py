@@ -44,17 +44,28 @@ def weighted_sums(conversion: dict[str, Any] | None, matrix: Matrix,
     return loaded, loaded.reshape(len(raw), -1).sum(axis=1)
 
 
-def calibrated_block_channels(conversion: dict[str, Any], matrix: Matrix, frames: np.ndarray,
-                              regions: Sequence[Any], units: str, fallback_factor: float = 1.0,
-                              fallback_unit: str = "raw") -> tuple[list[str], np.ndarray, str]:
-    """``(names, values (n, k), unit)``: each region's force, then ``total``.
+def weighted_region_sums(conversion: dict[str, Any] | None, matrix: Matrix,
+                         frames: np.ndarray, regions: Sequence[Any]) -> np.ndarray:
+    """``(n, k)``: each region's weighted sum (see ``weighted_sums``), then the whole mat's: what
+    ``calibrated_channels`` turns into force."""
+    raw = np.asarray(frames, dtype=np.float64)
+    loaded, weighted = weighted_sums(conversion, matrix, raw)
+    columns = [loaded[:, rs, cs].reshape(len(raw), -1).sum(axis=1)
+               for rs, cs in (region.slices for region in regions)]
+    return np.column_stack([*columns, weighted])
+
+
+def calibrated_channels(conversion: dict[str, Any], sums: np.ndarray, units: str,
+                        fallback_factor: float = 1.0,
+                        fallback_unit: str = "raw") -> tuple[np.ndarray, str]:
+    """``(values (n, k), unit)`` from ``weighted_region_sums``: each region's force, then the
+    total's.
 
     Without a calibration, the tared sum is scaled by ``fallback_factor`` (the profile's own
     scale to the output unit) into ``fallback_unit``.
     """
     spec = mat_calibration(conversion)
-    raw = np.asarray(frames, dtype=np.float64)
-    loaded, weighted = weighted_sums(conversion, matrix, raw)
+    weighted = sums[:, -1]
     tare = (conversion.get("tare") or {}).get("total")
     if spec is not None:
         zero = float(tare) if tare is not None else float(spec.get("zero_raw", 0.0))
@@ -63,14 +74,8 @@ def calibrated_block_channels(conversion: dict[str, Any], matrix: Matrix, frames
     else:
         total = (weighted - float(tare or 0.0)) * fallback_factor
         unit = fallback_unit
-    names: list[str] = []
-    columns: list[np.ndarray] = []
     safe = np.where(weighted > 0, weighted, 1.0)
-    for region in regions:
-        rs, cs = region.slices
-        part = loaded[:, rs, cs].reshape(len(raw), -1).sum(axis=1)
-        names.append(region.name)
-        columns.append(np.where(weighted > 0, total * part / safe, 0.0))
-    names.append("total")
-    columns.append(total)
-    return names, np.column_stack(columns), unit
+    columns = [np.where(weighted > 0, total * sums[:, j] / safe, 0.0)
+               for j in range(sums.shape[1] - 1)]
+    return np.column_stack([*columns, total]), unit
+

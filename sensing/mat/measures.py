@@ -27,9 +27,12 @@ class MatMeasures:
 
     ``peak`` is the largest loaded sensel value in ``peak_unit`` (the matrix's own unit after
     scale/offset). ``missing`` counts NaN sensels per frame; a frame with any has NaN measures.
+    ``weight`` is ``total`` before its unit: the sum of the loaded scaled values (what is stored
+    of a session, so any unit asked later comes out as ``total`` would).
     """
 
     total: np.ndarray
+    weight: np.ndarray
     peak: np.ndarray
     contact_area_cm2: np.ndarray
     cop_row: np.ndarray
@@ -121,7 +124,6 @@ def frame_measures(
     per_row = values.sum(axis=2)  # (n, rows)
     per_col = values.sum(axis=1)  # (n, cols)
     weight = per_row.sum(axis=1)
-    total = weight * total_factor(matrix, force_unit)
     peak = values.max(axis=(1, 2), initial=0.0) if rows * cols else np.zeros(n)
     area = loaded.sum(axis=(1, 2)) * sensel_area_cm2(matrix)
 
@@ -135,13 +137,14 @@ def frame_measures(
     missing = _missing(raw)
     bad = missing > 0
     if bad.any():  # a NaN sensel makes its frame's measures unknown, not smaller
-        for arr in (total, cop_row, cop_col):
+        for arr in (weight, cop_row, cop_col):
             arr[bad] = np.nan
         peak = np.where(bad, np.nan, peak)
         area = np.where(bad, np.nan, area.astype(np.float64))
     x_mm, y_mm = sensel_to_mm(cop_row, cop_col, matrix)
     return MatMeasures(
-        total=total,
+        total=weight * total_factor(matrix, force_unit),
+        weight=weight,
         peak=np.asarray(peak, dtype=np.float64),
         contact_area_cm2=np.asarray(area, dtype=np.float64),
         cop_row=cop_row,
@@ -152,3 +155,10 @@ def frame_measures(
         unit=total_unit(matrix, force_unit),
         peak_unit=matrix.unit,
     )
+
+
+def saturated_sensels(frames: np.ndarray, matrix: Matrix) -> np.ndarray:
+    """Per frame, how many sensels read at the converter's limit (``raw >= raw_max``): the force
+    there is unknown. ``sensing.metrics.checks.saturation`` reports them."""
+    raw = np.asarray(frames)
+    return (raw.reshape(len(raw), -1) >= matrix.raw_max).sum(axis=1, dtype=np.int64)

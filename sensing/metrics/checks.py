@@ -20,6 +20,7 @@ from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import Profile
 from firmware_bridge.words import FORCE_UNITS
 from sensing.calibration.conversion import zero_segments
+from sensing.mat.measures import saturated_sensels
 from sensing.metrics.onblocks import loaded_mask
 
 if TYPE_CHECKING:
@@ -129,17 +130,31 @@ def saturation(frames: FrameBlock | Iterable[FrameBlock], profile: Profile) -> l
         if not len(values):
             continue
         total += len(values)
+        if profile.matrix is not None:
+            at = saturated_sensels(values, profile.matrix)
+            frames_at["total"] += int((at > 0).sum())
+            readings["total"] += int(at.sum())
+            continue
         for j, (name, (lo, hi)) in enumerate(limits.items()):
-            if profile.is_matrix:
-                at = values.reshape(len(values), -1) >= hi
-            else:
-                col = values[:, j:j + 1]
-                at = (col <= lo) | (col >= hi)
-            frames_at[name] += int(at.any(axis=1).sum())
-            readings[name] += int(at.sum())
+            col = values[:, j:j + 1]
+            hit = (col <= lo) | (col >= hi)
+            frames_at[name] += int(hit.any(axis=1).sum())
+            readings[name] += int(hit.sum())
+    return _saturation_findings(profile, total, frames_at, readings)
+
+
+def mat_saturation(saturated: np.ndarray, profile: Profile) -> list[Finding]:
+    """``saturation`` of a mat session from its sensels at the limit per frame
+    (``MatDerived.saturated``, counted when it closed)."""
+    return _saturation_findings(profile, len(saturated), {"total": int((saturated > 0).sum())},
+                                {"total": int(saturated.sum())})
+
+
+def _saturation_findings(profile: Profile, total: int, frames_at: dict[str, int],
+                         readings: dict[str, int]) -> list[Finding]:
     out = []
     what = "sensel readings" if profile.is_matrix else "readings"
-    for name, (lo, hi) in limits.items():
+    for name, (lo, hi) in SATURATION_LIMITS[profile.is_matrix](profile).items():
         warn = frames_at[name] > 0
         text = (f"{name}: {frames_at[name]} of {total} frames at the converter's limit "
                 f"({readings[name]} {what} at {lo:g} or {hi:g}); force there is unknown"
@@ -230,5 +245,6 @@ def session_checks(session: Session, *, limit_days: float | None = None,
     return [
         *calibration_age(info.conversion, now or info.started_utc, limit_days),
         *zero_drift(session, limit_n, samples),
-        *saturation(session.frame_windows(), info.profile),
+        *(mat_saturation(session.mat_derived().saturated, info.profile) if info.is_matrix
+          else saturation(session.frame_windows(), info.profile)),
     ]

@@ -1,6 +1,7 @@
 """What ``sotlog show`` says about a mat session: geometry, regions, contact and centre of pressure.
 
-Measured quantities with units, summarised over the frames that carry load; nothing more.
+Measured quantities with units, summarised over the frames that carry load; nothing more. Read
+from the session's derived data (``Session.mat_derived``), so no frame is decoded here.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from firmware_bridge.frames import FLAG_AFTER_GAP, FLAG_OUT_OF_RANGE
-from sensing.mat.measures import MatMeasures, sensel_area_cm2
+from sensing.mat.measures import sensel_area_cm2, total_factor, total_unit
 from sensing.mat.regions import region_corners_mm
-from sensing.store.matread import mat_series, session_matrix
+from sensing.store.matread import session_matrix
 
 if TYPE_CHECKING:
     from sensing.store.read import Session
@@ -26,8 +27,8 @@ def _stats(x: np.ndarray) -> dict[str, float | None]:
     return {"mean": float(x.mean()), "min": float(x.min()), "max": float(x.max())}
 
 
-def _cop(m: MatMeasures, loaded: np.ndarray) -> dict[str, Any]:
-    return {"x_mm": _stats(m.cop_x_mm[loaded]), "y_mm": _stats(m.cop_y_mm[loaded])}
+def _cop(m: dict[str, np.ndarray], loaded: np.ndarray) -> dict[str, Any]:
+    return {"x_mm": _stats(m["cop_x_mm"][loaded]), "y_mm": _stats(m["cop_y_mm"][loaded])}
 
 
 def mat_facts(session: Session, units: str = "N") -> dict[str, Any]:
@@ -36,32 +37,33 @@ def mat_facts(session: Session, units: str = "N") -> dict[str, Any]:
     Area, peak and centre of pressure are summarised over frames with any load (``loaded``).
     """
     matrix = session_matrix(session)
-    regions = session.mat_regions()
-    series = mat_series(session, units=units, regions=regions)
-    whole = series.whole
-    loaded = np.isfinite(whole.cop_x_mm)
-    kept = bool(session.info.conversion.get("mat_regions"))
+    derived = session.mat_derived()
+    whole = derived.whole
+    loaded = np.isfinite(whole["cop_x_mm"])
+    factor = total_factor(matrix, units)  # block totals as Session.samples has them, unit aside
     region_facts = []
-    for r in regions:
+    for j, r in enumerate(derived.regions):
         x0, x1, y0, y1 = region_corners_mm(r, matrix)
-        m = series.regions[r.name]
+        m = derived.per_region[r.name]
         region_facts.append({
             **r.as_dict(), "x_mm": [x0, x1], "y_mm": [y0, y1],
-            "total_mean": _stats(m.total[loaded])["mean"], "cop": _cop(m, np.isfinite(m.cop_x_mm)),
+            "total_mean": _stats(derived.sums.plain[:, j][loaded] * factor)["mean"],
+            "cop": _cop(m, np.isfinite(m["cop_x_mm"])),
         })
+    flags = derived.frame["flags"]
     return {
         "rows": matrix.rows, "cols": matrix.cols, "pitch_mm": list(matrix.pitch_mm),
         "sensel_area_cm2": sensel_area_cm2(matrix), "unit": matrix.unit,
         "raw_range": [matrix.raw_min, matrix.raw_max], "noise_threshold": matrix.noise_threshold,
         "head_edge": matrix.head_edge, "patient_left": matrix.patient_left,
-        "regions_from": "person" if kept else ("found" if regions else "none"),
+        "regions_from": derived.regions_from,
         "regions": region_facts,
-        "frames": len(whole), "loaded_frames": int(loaded.sum()),
-        "flagged_out_of_range": int(((series.flags & FLAG_OUT_OF_RANGE) != 0).sum()),
-        "flagged_after_gap": int(((series.flags & FLAG_AFTER_GAP) != 0).sum()),
-        "contact_area_cm2": _stats(whole.contact_area_cm2[loaded]),
-        "peak": {**_stats(whole.peak[loaded]), "unit": whole.peak_unit},
-        "total_unit": whole.unit,
+        "frames": len(derived), "loaded_frames": int(loaded.sum()),
+        "flagged_out_of_range": int(((flags & FLAG_OUT_OF_RANGE) != 0).sum()),
+        "flagged_after_gap": int(((flags & FLAG_AFTER_GAP) != 0).sum()),
+        "contact_area_cm2": _stats(whole["contact_area_cm2"][loaded]),
+        "peak": {**_stats(whole["peak"][loaded]), "unit": matrix.unit},
+        "total_unit": total_unit(matrix, units),
         "cop": _cop(whole, loaded),
     }
 

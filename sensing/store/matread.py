@@ -1,9 +1,10 @@
-"""A stored mat session read window by window: its regions, force per block, mean and measures.
+"""A stored mat session: force per block from its derived data; mean and measures by window.
 
 A long mat session does not fit in memory as float frames (30 min of 48x48 at 50 frames/s is
-415 MB raw, four times that as floats), so everything here reads it by ``Session.frame_windows``
-(a few hundred frames at a time) and keeps only per-frame results. Regions are found once per
-session, on the mean of all its frames, so every window and every face uses the same regions.
+415 MB raw, four times that as floats). Its regions and block sums are derived once, when it
+closes (``sensing.mat.derive``, kept by ``sensing.store.derived``), so every window and every
+face uses the same regions and force per block never decodes the frames; what else reads frames
+here reads them by ``Session.frame_windows`` (a few hundred at a time).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import numpy as np
 from firmware_bridge.errors import SotlogError
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import Matrix
-from sensing.mat.blocks import session_block_channels, stored_regions
+from sensing.mat.blocks import block_channels_of
+from sensing.mat.derive import MatDerived, mean_regions
 from sensing.mat.measures import MatMeasures, frame_measures
-from sensing.mat.regions import Region, find_regions, region_measures, regions_for_session
+from sensing.mat.regions import Region, region_measures
 from sensing.store.records import Samples, SessionInfo
 
 
@@ -33,6 +35,8 @@ class Session(Protocol):
 
     def mat_regions(self) -> list[Any]: ...
 
+    def mat_derived(self) -> MatDerived: ...
+
 
 def session_matrix(session: Session) -> Matrix:
     """The session's mat geometry; a load-cell session is a one-line error."""
@@ -45,51 +49,30 @@ def session_matrix(session: Session) -> Matrix:
 
 def found_regions(session: Session) -> list[Region]:
     """Regions found on the session's mean frame (sensels at or below the threshold as zero)."""
-    matrix = session_matrix(session)
-    total: np.ndarray | None = None
-    count = 0
-    limit = matrix.noise_threshold
-    for block in session.frame_windows():
-        raw = block.values
-        part = np.where(raw > limit, raw, 0).sum(axis=0, dtype=np.float64)
-        total = part if total is None else total + part
-        count += len(block)
-    if total is None or not count:
-        return []
-    # As regions_for_session: the threshold was applied frame by frame, what is left is load.
-    return find_regions(total / count, matrix, threshold=min(limit, 0))
+    return mean_regions(session.frame_windows(), session_matrix(session))
 
 
-def session_regions(session: Session) -> list[Region]:
-    """The person-adjusted regions kept with the session, else those found on its mean frame."""
-    kept = stored_regions(session.info)
-    if kept is not None:
-        return regions_for_session(np.empty((0,)), session_matrix(session), kept)
-    return found_regions(session)
+def span(time_s: np.ndarray, t0: float | None, t1: float | None) -> np.ndarray | slice:
+    """Which of a session's frames have ``t0 <= time_s < t1``, as ``Session.frames`` keeps them
+    (unbounded: every frame, even one without a time)."""
+    if t0 is None and t1 is None:
+        return slice(None)
+    lo = -np.inf if t0 is None else float(t0)
+    hi = np.inf if t1 is None else float(t1)
+    return (time_s >= lo) & (time_s < hi)
 
 
 def mat_samples(session: Session, units: str = "N", t0: float | None = None,
-                t1: float | None = None, regions: list[Region] | None = None) -> Samples:
-    """Force per block region and ``total`` (``Session.samples`` for a mat), window by window."""
-    use = session.mat_regions() if regions is None else regions
-    times, devices, parts = [], [], []
-    names: list[str] = []
-    unit_list: list[str] = []
-    for block in session.frame_windows(t0, t1):
-        found = session_block_channels(session.info, block, units, stored=use)
-        assert found is not None
-        names, values, unit_list = found
-        times.append(block.host_time - session.info.t0_host)
-        devices.append(block.device_time)
-        parts.append(values)
-    if not parts:
-        empty = FrameBlock.empty(session.info.frame_shape)
-        found = session_block_channels(session.info, empty, units, stored=use)
-        assert found is not None
-        names, values, unit_list = found
-        return Samples(np.empty(0), np.empty(0), names, values, unit_list)
-    return Samples(np.concatenate(times), np.concatenate(devices), names,
-                   np.concatenate(parts), unit_list)
+                t1: float | None = None) -> Samples:
+    """Force per block region and ``total`` (``Session.samples`` for a mat), from the sums
+    derived when the session closed: exactly what ``session_block_channels`` gives its frames."""
+    derived = session.mat_derived()
+    host_time = derived.frame["host_time"]
+    time_s = host_time - session.info.t0_host
+    keep = span(time_s, t0, t1)
+    names, values, unit_list = block_channels_of(
+        session.info, derived.sums.take(keep), host_time[keep], units)
+    return Samples(time_s[keep], derived.frame["device_time"][keep], names, values, unit_list)
 
 
 @dataclass
@@ -104,8 +87,8 @@ class MatSeries:
 
 def _concat(parts: list[MatMeasures]) -> MatMeasures:
     first = parts[0]
-    fields = ("total", "peak", "contact_area_cm2", "cop_row", "cop_col", "cop_x_mm", "cop_y_mm",
-              "missing")
+    fields = ("total", "weight", "peak", "contact_area_cm2", "cop_row", "cop_col", "cop_x_mm",
+              "cop_y_mm", "missing")
     arrays = {f: np.concatenate([getattr(p, f) for p in parts]) for f in fields}
     return MatMeasures(**arrays, unit=first.unit, peak_unit=first.peak_unit)
 

@@ -11,7 +11,7 @@ import math
 import sqlite3
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,11 @@ from firmware_bridge.errors import NotFound, ProfileError, StoreError
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import parse_stored_profile
 from sensing.calibration.conversion import Conversion
+from sensing.mat.derive import LoadedMean, MatDerived, derive
 from sensing.store import codec as store_codec
+from sensing.store.derived import HEADER, is_current, read_derived, regions_of
 from sensing.store.edits import describe, meta_of
-from sensing.store.matread import mat_samples, session_regions
+from sensing.store.matread import mat_samples, session_matrix
 from sensing.store.records import Edit, Event, Samples, SessionInfo
 from sensing.store.schema import connect, damaged
 
@@ -72,16 +74,26 @@ def info_from_row(row: sqlite3.Row) -> SessionInfo:
     )
 
 
-class Session:
-    """One stored session, read through its own connection."""
+# Keeps a mat session's derived data in the store (``Store.keep_derived``).
+Keeper = Callable[[SessionInfo, MatDerived], None]
 
-    def __init__(self, path: Path, session_id: int, immutable: bool = False) -> None:
+
+class Session:
+    """One stored session, read through its own connection.
+
+    ``keep``: how a mat session's derived data, when it had none yet, is kept in the store
+    (None: a store that can only be read derives it on every open).
+    """
+
+    def __init__(self, path: Path, session_id: int, immutable: bool = False,
+                 keep: Keeper | None = None) -> None:
         self.path = Path(path)
         self.id = session_id
         self._conn = connect(self.path, readonly=True, immutable=immutable)
         self._lock = threading.Lock()
         self.info = self._load_info()
-        self._regions_cache: tuple[str, int, list[Any]] | None = None  # mat_regions()
+        self._keep = keep
+        self._derived: tuple[tuple[str, int], MatDerived] | None = None  # mat_derived()
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         try:
@@ -189,13 +201,44 @@ class Session:
     def mat_regions(self) -> list[Any]:
         """A mat session's block regions (``sensing.mat.Region``), the same for every window.
 
-        Those a person kept with the session, else found once on the mean of all its frames.
+        Those a person kept with the session, else found once on the mean of all its frames
+        (read from its derived data: see ``mat_derived``).
         """
-        key = json.dumps(self.info.conversion.get("mat_regions"), sort_keys=True)
-        cached = self._regions_cache
-        if cached is None or cached[0] != key or cached[1] != self.info.n_frames:
-            cached = self._regions_cache = (key, self.info.n_frames, session_regions(self))
-        return list(cached[2])
+        if not self._derived_cached():  # the regions alone, without the per-frame data
+            rows = self._query(HEADER, (self.id,))
+            if rows and is_current(rows[0], self.info):
+                return regions_of(rows[0])[0]
+        return list(self.mat_derived().regions)
+
+    def derived_kept(self) -> bool:
+        """Whether the store holds this mat session's derived data as the session is now."""
+        rows = self._query(HEADER, (self.id,))
+        return bool(rows) and is_current(rows[0], self.info)
+
+    def mat_derived(self, mean: LoadedMean | None = None) -> MatDerived:
+        """A mat session's regions, block sums and per-frame measures (``sensing.mat.derive``).
+
+        Read from the store, where they were kept when the session closed; a session without
+        them (an older sotlog's, or after an edit) has them derived now, and kept once it has
+        ended. A session still recording is derived anew as its frames grow. ``mean``: the
+        mean frame its recorder summed, used when it holds every stored frame.
+        """
+        if self._derived is not None and self._derived_cached():
+            return self._derived[1]
+        found = read_derived(self._query, self.info)
+        if found is None:
+            whole = mean if mean is not None and mean.count == self.info.n_frames else None
+            found = derive(session_matrix(self), self.info.conversion, self.frame_windows, whole)
+            if self._keep is not None and self.info.status != "recording":
+                self._keep(self.info, found)
+        self._derived = (self._derived_key(), found)
+        return found
+
+    def _derived_key(self) -> tuple[str, int]:
+        return json.dumps(self.info.conversion, sort_keys=True), self.info.n_frames
+
+    def _derived_cached(self) -> bool:
+        return self._derived is not None and self._derived[0] == self._derived_key()
 
     def events(self) -> list[Event]:
         """Every event of the session, in time order."""

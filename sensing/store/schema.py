@@ -147,7 +147,31 @@ _V3 = [
     "CREATE INDEX IF NOT EXISTS sessions_recording ON sessions (id) WHERE status = 'recording'",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
+# Version 3 -> 4: what a mat session keeps of its frames (sensing.mat.derive): its regions, and
+# per-frame block sums and measures, one blob each, derived for the session's conversion and
+# frame count (derived again when either changes; see sensing/store/derived.py).
+_V4 = [
+    """CREATE TABLE IF NOT EXISTS mat_derived (
+        session_id INTEGER PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        conversion_json TEXT NOT NULL,
+        frame_count INTEGER NOT NULL,
+        made_utc TEXT NOT NULL,
+        regions_json TEXT NOT NULL,
+        regions_from TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS mat_derived_columns (
+        session_id INTEGER NOT NULL REFERENCES mat_derived (session_id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        codec TEXT NOT NULL,
+        dtype TEXT NOT NULL,
+        shape_json TEXT NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (session_id, name)
+    )""",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
 SCHEMA_VERSION = len(MIGRATIONS)  # PRAGMA user_version
 
 

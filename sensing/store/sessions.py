@@ -13,13 +13,15 @@ from typing import Any
 from uuid import uuid4
 
 from firmware_bridge import __version__
-from firmware_bridge.errors import MetadataError, ProfileError, StoreError
+from firmware_bridge.errors import MetadataError, ProfileError, SotlogError, StoreError
 from firmware_bridge.profiles import Profile
 from sensing.mat.blocks import REGIONS_KEY
+from sensing.mat.derive import LoadedMean, MatDerived
 from sensing.mat.regions import Region, check_regions
 from sensing.metadata import SessionMeta
 from sensing.plainjson import dumps
 from sensing.store import owner as store_owner
+from sensing.store.derived import keep_derived
 from sensing.store.edits import (
     change_conversion,
     change_meta,
@@ -29,6 +31,7 @@ from sensing.store.edits import (
     undo,
 )
 from sensing.store.read import INFO_SELECT, Session, info_from_row
+from sensing.store.records import SessionInfo
 from sensing.store.schema import FORMAT_VERSION, insert
 from sensing.store.storefile import StoreFile, utc_now
 from sensing.vocabulary import EVENT_KINDS, EVENT_SOURCES
@@ -69,7 +72,37 @@ class Store(StoreFile):
 
     def session(self, session_id: int) -> Session:
         """The read side of one session; a missing id is NotFound (a StoreError)."""
-        return Session(self.path, int(session_id), self.immutable)
+        keep = None if self.read_only else self.keep_derived
+        return Session(self.path, int(session_id), self.immutable, keep)
+
+    def keep_derived(self, info: SessionInfo, derived: MatDerived) -> None:
+        """Keep a mat session's derived data, made for ``info`` as it is now; when the session
+        changed meanwhile, or the store is busy or full, it is left to the next read."""
+        try:
+            with self._transaction() as conn:
+                now = info_from_row(conn.execute(INFO_SELECT + " WHERE s.id = ?",
+                                                 (info.id,)).fetchone())
+                if (now.conversion, now.n_frames) == (info.conversion, info.n_frames):
+                    keep_derived(conn, info, derived, utc_now())
+        except StoreError as err:
+            self.derived_not_kept = str(err)
+
+    def derive(self, session_id: int, mean: LoadedMean | None = None) -> bool:
+        """Derive a mat session's regions, block sums and measures and keep them, unless those
+        kept are current (docs/mats.md); nothing for a load-cell session or one recording.
+        ``mean``: the mean frame its recorder summed (see ``Session.mat_derived``).
+
+        False when its frames could not be read (``derived_not_kept`` says why): the change
+        that asked for it stands, and the next read derives it or says what is damaged.
+        """
+        try:
+            with self.session(session_id) as s:
+                if s.info.is_matrix and s.info.status != "recording" and not s.derived_kept():
+                    s.mat_derived(mean)
+        except SotlogError as err:
+            self.derived_not_kept = str(err)
+            return False
+        return True
 
     def _row(self, conn: sqlite3.Connection, session_id: int) -> sqlite3.Row:
         return session_row(conn, session_id, str(self.path))
@@ -84,15 +117,19 @@ class Store(StoreFile):
                        reason: str = "") -> int:
         """Replace the session's conversion dict (tare, calibration); logged. The edit's id."""
         with self._transaction() as conn:
-            return change_conversion(conn, self._row(conn, session_id), conversion, utc_now(),
-                                     reason)
+            eid = change_conversion(conn, self._row(conn, session_id), conversion, utc_now(),
+                                    reason)
+        self.derive(session_id)
+        return eid
 
     def undo_edit(self, session_id: int, edit_id: int | None = None) -> int:
         """Undo one logged edit (default: the newest not yet undone); the new edit's id."""
         with self._transaction() as conn:
             row = self._row(conn, session_id)
             target = latest_undoable(conn, session_id) if edit_id is None else int(edit_id)
-            return undo(conn, row, target, utc_now())
+            eid = undo(conn, row, target, utc_now())
+        self.derive(session_id)  # an undone conversion: its block channels as they were
+        return eid
 
     def set_mat_regions(self, session_id: int,
                         regions: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
@@ -122,6 +159,7 @@ class Store(StoreFile):
                 conversion.pop(REGIONS_KEY, None)
             change_conversion(conn, row, conversion, utc_now(),
                               "block regions set" if kept else "block regions found on the data")
+        self.derive(session_id)
         return kept
 
     def add_event(self, session_id: int, kind: str, text: str = "",

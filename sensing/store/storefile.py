@@ -62,6 +62,7 @@ class StoreFile:
         self.read_only = read_only  # why the store can only be read, or None
         self.found_interrupted: list[int] = []  # marked interrupted when this Store opened
         self.counts_not_kept = ""  # why a list could not keep the counts it took, if so
+        self.derived_not_kept = ""  # why a mat session's derived data could not be kept, if so
 
     @classmethod
     def open(cls, path: str | Path | None = None, *, max_bytes: int | None = None,

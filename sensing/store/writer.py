@@ -20,6 +20,8 @@ from typing import Any
 
 from firmware_bridge.errors import StoreError
 from firmware_bridge.frames import Counters, FrameBlock, Notice
+from firmware_bridge.profiles import parse_stored_profile
+from sensing.mat.derive import LoadedMean
 from sensing.plainjson import dumps
 from sensing.store import codec as store_codec
 from sensing.store import owner as store_owner
@@ -117,7 +119,7 @@ class Recorder:
         sid = self.session_id
         try:
             row = self._conn.execute(
-                "SELECT t0_host, status, frame_shape_json, dtype, "
+                "SELECT t0_host, status, frame_shape_json, dtype, profile_toml, "
                 "(SELECT coalesce(sum(count), 0) FROM chunks WHERE session_id = s.id) AS n, "
                 "(SELECT coalesce(max(chunk_index) + 1, 0) FROM raw WHERE session_id = s.id) AS r,"
                 " (SELECT coalesce(sum(nbytes), 0) FROM raw WHERE session_id = s.id "
@@ -137,6 +139,10 @@ class Recorder:
         self.frame_shape = tuple(json.loads(row["frame_shape_json"]))
         self._dtype: str | None = row["dtype"]
         self._next_index: int = row["n"]
+        self._mean: LoadedMean | None = None  # a new mat session's mean frame: see _finish
+        if len(self.frame_shape) == 2 and not row["n"]:
+            matrix = parse_stored_profile(row["profile_toml"], f"session {sid}").matrix
+            self._mean = None if matrix is None else LoadedMean(matrix)
         self._next_raw: int = row["r"]
         self._stored_before = {"frames": row["n"], "raw_bytes": row["rb"], "events": row["ne"]}
 
@@ -241,6 +247,8 @@ class Recorder:
             if len(item):
                 b.frames.append(item)
                 b.nbytes += item.values.nbytes
+                if self._mean is not None:
+                    self._mean.add(item.values)
         elif isinstance(item, _Event):
             b.events.append(item)
             return item.reply is not None  # a person is waiting for the event's id
@@ -394,3 +402,9 @@ class Recorder:
                 self.error = StoreError(
                     f"session {self.session_id}: cannot write its end to {self.store.path}: {err}")
             log.error("%s", self.error)
+        # A mat's regions, sums and measures, read once (the mean is summed already); if they
+        # cannot be, the first read derives them.
+        if self.error is None and len(self.frame_shape) == 2 and not self.store.derive(
+                self.session_id, self._mean):
+            log.warning("session %s: its mat data was not derived: %s", self.session_id,
+                        self.store.derived_not_kept)

@@ -6,6 +6,8 @@ import contextlib
 import csv
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +52,30 @@ def test_show_reads_a_mat_session_like_a_load_cell_session(recorded, capsys) -> 
     summary = json.loads(out)["summary"]
     assert [c["name"] for c in summary["channels"]] == ["left", "right", "total"]
     assert summary["frames"] > 100
+
+
+SHOW_ALONE = """
+import json, sys
+from dashboard.cli import main
+code = main(sys.argv[1:])
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("matplotlib", "PIL", "pandas"))
+print(json.dumps({"code": code, "heavy": heavy}), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("json_out", [False, True])
+def test_show_of_a_mat_draws_nothing_and_imports_no_plotting(recorded, json_out) -> None:
+    store, sid = recorded
+    argv = ["show", str(sid), "--store", str(store), *(["--json"] if json_out else [])]
+    done = subprocess.run([sys.executable, "-c", SHOW_ALONE, *argv], capture_output=True,
+                          text=True, cwd=REPO, timeout=120)
+    said = json.loads(done.stderr.strip().splitlines()[-1])
+    assert said == {"code": 0, "heavy": []}
+    if json_out:
+        assert json.loads(done.stdout)["summary"]["frames"] > 100
+    else:
+        assert "regions     found on the mean frame" in done.stdout
+        assert "CoP         x mean" in done.stdout
 
 
 def test_export_and_reparse(recorded, capsys, tmp_path: Path) -> None:
