@@ -32,9 +32,11 @@ from sensing.calibration.conversion import zero_segments
 from sensing.calibration.tare import with_tare
 from sensing.metadata import SessionMeta
 from sensing.metrics.checks import Finding
+from sensing.metrics.detect import Detected
 from sensing.outputs import lsl
 from sensing.plainjson import plain
 from sensing.recording.conversion import LiveConversion
+from sensing.recording.livedetect import LiveDetection
 from sensing.recording.setup import (
     CalibrationChoice,
     check_blocks,
@@ -58,6 +60,7 @@ class Recording:
     meta: SessionMeta
     recorder: Recorder
     counters_at_start: Counters
+    detection: LiveDetection | None = None
 
 
 @dataclass
@@ -232,6 +235,9 @@ class RecordingService:
             self._live().set(conversion, t0)
             self.recording = rec
             bridge.add_listener(recorder, history=True)
+            rec.detection = LiveDetection(self._live(), t0, meta.body_weight_kg,
+                                          lambda event: self._detected(rec, event))
+            bridge.add_listener(rec.detection)
         self._store_findings(rec, self.findings, t0)
         if self.pending_tare is not None:
             tare = dict(self.pending_tare)
@@ -282,6 +288,9 @@ class RecordingService:
             if rec is None:
                 raise StateError("nothing is being recorded")
             counters = self.session_counters()
+            if self.bridge is not None and rec.detection is not None:
+                self.bridge.remove_listener(rec.detection)
+                rec.detection.finish()
             if self.bridge is not None:
                 self.bridge.remove_listener(rec.recorder)
             rec.recorder.close(status=status, counters=counters, reason=reason)
@@ -323,6 +332,11 @@ class RecordingService:
             kind = "warning" if f.warn else "calibration"
             rec.recorder.add_event(kind, f.text, {"check": f.check, "channel": f.channel,
                                                   **f.data}, host_time=host_time, source="sotlog")
+
+    def _detected(self, rec: Recording, event: Detected) -> None:
+        """An event the detection rule found live: stored (source sotlog) and told."""
+        rec.recorder.queue_event(event.kind, event.text, event.data, event.host_time, "sotlog")
+        self._emit(event.kind, event.text, event.data, event.host_time, rec)
 
     def _emit(self, kind: str, text: str, data: dict[str, Any], host_time: float | None,
               rec: Recording | None = None, event_id: int | None = None,

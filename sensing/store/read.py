@@ -22,7 +22,7 @@ from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import parse_stored_profile
 from sensing.calibration.conversion import Conversion
 from sensing.store import codec as store_codec
-from sensing.store.edits import describe, meta_of
+from sensing.store.edits import EVENTS, describe, events_changed_since, meta_of
 from sensing.store.matread import mat_samples, session_regions
 from sensing.store.records import Edit, Event, Samples, SessionInfo
 from sensing.store.schema import connect, damaged
@@ -248,6 +248,10 @@ class Session:
         for e in edits:  # as sensing.store.edits.undo judges it
             if e.undone_by is not None:
                 e.undoable, e.not_undoable_because = False, f"undone by edit {e.undone_by}"
+            elif e.field == EVENTS:
+                with self._lock:
+                    e.not_undoable_because = events_changed_since(self._conn, self.id, e.new)
+                e.undoable = not e.not_undoable_because
             elif newest[e.field] != e.id:
                 e.undoable = False
                 e.not_undoable_because = (f"edit {newest[e.field]} changed {e.field} since: "

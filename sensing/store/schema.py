@@ -147,7 +147,14 @@ _V3 = [
     "CREATE INDEX IF NOT EXISTS sessions_recording ON sessions (id) WHERE status = 'recording'",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
+# Version 3 -> 4: what a subject's visit list shows of a session (time on the blocks, mean force
+# and share per block), worked out from its samples when it ends and kept, so the list reads
+# SQL only; NULL until then, and again after an edit changes the force it reads.
+_V4 = [
+    "ALTER TABLE sessions ADD COLUMN visit_json TEXT",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
 SCHEMA_VERSION = len(MIGRATIONS)  # PRAGMA user_version
 
 
