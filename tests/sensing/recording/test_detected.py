@@ -3,7 +3,10 @@ move and delete through the edit log and their undo, imported real recordings.""
 
 from __future__ import annotations
 
+import queue
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,6 +20,7 @@ from firmware_bridge.sim.scenario import BodySession
 from sensing.metadata import SessionMeta
 from sensing.recording import detected
 from sensing.recording.revise import undo
+from sensing.recording.service import RecordingService
 from sensing.store import read
 from sensing.store.importer import import_file
 from sensing.store.sessions import Store
@@ -178,3 +182,43 @@ def test_a_real_mat_recording(store: Store) -> None:
         duration = s.info.duration_s
     assert all(0 <= d["time_s"] <= duration and d["data"]["unit"] != "N" for d in first.found)
     assert detected.detect(store, sid).edit_id is None
+
+
+def test_live_detection_in_a_sim_recording_within_a_second(store: Store) -> None:
+    """sim://loadcells at double speed through the recording service: each event reaches the
+    faces (the service's hooks) within about a second of the change and is stored with source
+    sotlog; placed and removed lie within 0.25 s of the simulator's true times."""
+    url = "sim://loadcells?blocks=2&rate=80&protocol=lines&seed=1&session=20&speed=2&drift=0"
+    _, config = parse_sim_url(url)
+    device = LoadcellDevice(config)  # type: ignore[arg-type]
+    truth = device.model.script
+    assert isinstance(truth, BodySession)
+    told: queue.SimpleQueue[tuple[float, dict[str, Any]]] = queue.SimpleQueue()
+    service = RecordingService(store, face="test")
+    service.on_event(lambda e: told.put((time.monotonic(), e)))
+    try:
+        service.connect(url, "sim-loadcells")
+        sid = service.start(SessionMeta(subject_code="P-0042"))
+        heard: dict[str, tuple[float, dict[str, Any]]] = {}
+        deadline = time.monotonic() + 40.0
+        while "removed" not in heard:
+            arrived, event = told.get(timeout=max(0.1, deadline - time.monotonic()))
+            heard.setdefault(event["kind"], (arrived, event))
+        service.stop(reason="test")
+    finally:
+        service.close()
+    assert list(heard) == ["placed", "settled", "removed"]
+    for kind in ("placed", "removed"):  # hold_s after the crossing, on the host clock
+        arrived, event = heard[kind]
+        assert arrived - (event["host_time"] + event["data"]["found_s"]
+                          - event["data"]["detected_s"]) < 0.5
+        assert event["data"]["found_s"] - event["data"]["detected_s"] < 1.5
+    with store.session(sid) as s:
+        stored = [e for e in s.events() if detected.is_detected(e)]
+        frames = s.frames()
+    assert [e.kind for e in stored] == ["placed", "settled", "removed"]
+    assert all(e.source == "sotlog" and e.data["rule"]["hold_s"] == 0.5 for e in stored)
+    sim_s = frames.device_time - device.boot_us / 1e6  # the device clock runs on sim time
+    for e, true_s in ((stored[0], truth.t_on), (stored[2], truth.t_off + truth.remove)):
+        same_read = sim_s[frames.host_time == e.host_time]  # frames stamped with one read
+        assert same_read.min() - 0.25 <= true_s <= same_read.max() + 0.25
