@@ -15,6 +15,7 @@ calibrations, apply tares or run checks themselves.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from typing import Any
 from uuid import uuid4
 
 from firmware_bridge.bridge import Bridge
-from firmware_bridge.errors import MetadataError, StateError
+from firmware_bridge.errors import MetadataError, SotlogError, StateError
 from firmware_bridge.frames import Counters
 from firmware_bridge.ports import describe_port
 from firmware_bridge.profiles import Profile, load_profile
@@ -31,6 +32,7 @@ from firmware_bridge.words import decoded_nothing
 from sensing.calibration.conversion import zero_segments
 from sensing.calibration.tare import with_tare
 from sensing.metadata import SessionMeta
+from sensing.metrics import visits
 from sensing.metrics.checks import Finding
 from sensing.metrics.detect import Detected
 from sensing.outputs import lsl
@@ -48,6 +50,7 @@ from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
 
 EventHook = Callable[[dict[str, Any]], None]
+log = logging.getLogger("sensing.recording")
 
 
 @dataclass
@@ -303,6 +306,10 @@ class RecordingService:
                 **kept, "text": f"the zero session {rec.session_id} ended with"}
             self._live().set(conversion, 0.0)
         findings = end_checks(self.store, rec.session_id)
+        try:
+            visits.work_out(self.store, rec.session_id)
+        except SotlogError:  # left NULL: the visit list works it out when it needs it
+            log.warning("session %s: visit figures not kept at its end", rec.session_id)
         self._emit("marker", f"session {rec.session_id} stopped: {reason}", {"reason": reason},
                    None, rec, lsl_only=True)
         info = self.store.session(rec.session_id).info

@@ -59,3 +59,23 @@ def test_confirm_move_delete_and_undo_on_the_session_page(serve: Any, page: Any,
         page.click("#detect")
     expect(page.locator("#events-said")).to_contain_text("nothing changed")
     assert page.errors == []
+
+
+def test_the_sessions_page_lists_each_visits_time_on_the_blocks_and_blocks(
+        serve: Any, page: Any, store_path: Path) -> None:
+    store = Store.open(store_path)
+    ids = [record_sim(store)[0] for _ in range(2)]
+    server = serve()
+    page.goto(f"{server.url}/sessions?q=P-0042")
+    for sid in ids:
+        expect(page.locator(f"[data-on-blocks='{sid}']")).not_to_have_text("–")
+        visit = page.locator(f"[data-visit='{sid}']")
+        expect(visit).to_contain_text("left ")
+        expect(visit).to_contain_text(" N ")
+        expect(visit).to_contain_text(" %")
+    listed = server.http.get("/api/sessions", params={"q": "P-0042"}).json()
+    shown = page.locator(f"[data-on-blocks='{ids[0]}']").text_content()
+    seconds = next(s for s in listed if s["id"] == ids[0])["visit"]["time_on_blocks_s"]
+    assert shown == f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+    shot(page, "25-subject-visits")
+    assert page.errors == []
