@@ -67,6 +67,9 @@ def detect(store: Store, session_id: int, rule: DetectRule | None = None) -> Red
     """Run the rule over a stored session and keep what it finds (see the module's text)."""
     with store.session(session_id) as session:
         info = session.info
+        if info.status == "recording":
+            raise StoreError(f"session {info.id} is still recording: its events are being "
+                             "detected live; `sotlog detect` runs on it once it has ended")
         found = detect_session(session, rule)
         events = session.events()
         edits = session.edits()

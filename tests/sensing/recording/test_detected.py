@@ -134,6 +134,9 @@ def test_confirm_move_delete_are_edits_that_undo_and_that_detect_keeps(store: St
 
 
 def test_only_detected_events_are_confirmed_and_moves_stay_in_the_session(store: Store) -> None:
+    recording = store.create_session(SessionMeta(), load_profile("sim-loadcells"))
+    with pytest.raises(StoreError, match="still recording: its events are being detected live"):
+        detected.detect(store, recording)
     sid, _ = record_sim(store, 20.0)
     person = store.add_event(sid, "placed", time_s=2.0)
     with pytest.raises(StoreError, match="person's placed, not one sotlog detected"):
@@ -222,3 +225,23 @@ def test_live_detection_in_a_sim_recording_within_a_second(store: Store) -> None
     for e, true_s in ((stored[0], truth.t_on), (stored[2], truth.t_off + truth.remove)):
         same_read = sim_s[frames.host_time == e.host_time]  # frames stamped with one read
         assert same_read.min() - 0.25 <= true_s <= same_read.max() + 0.25
+
+
+def test_a_mat_session_is_read_through_its_block_channels(store: Store) -> None:
+    """A mat (the store tests' 12x16 kPa mat) loaded on both blocks from 5 s to 15 s, and a
+    stray sensel outside them loaded all along: detection sums the blocks, not the whole mat."""
+    from tests.sensing.store.test_mat_session import COLS, LEFT, RIGHT, ROWS, record_mat
+
+    times = np.arange(0.0, 20.0, 0.05)
+    frames = np.zeros((times.size, ROWS, COLS), np.uint16)
+    on = (times >= 5.0) & (times < 15.0)
+    for (r0, r1, c0, c1), level in ((LEFT, 200), (RIGHT, 120)):
+        frames[on, r0:r1, c0:c1] = level
+    frames[:, 0, 15] = 900  # in the whole mat's total, outside both blocks
+    sid = record_mat(store, frames, times)
+    result = detected.detect(store, sid)
+    kinds = {d["kind"]: d for d in result.found}
+    assert list(kinds) == ["placed", "settled", "removed"]
+    assert abs(kinds["placed"]["time_s"] - 5.0) <= 0.25
+    assert abs(kinds["removed"]["time_s"] - 15.0) <= 0.25
+    assert kinds["placed"]["data"]["unit"] == "N"
