@@ -44,8 +44,11 @@ SUBJECT_CODE_HINT = ("a pseudonym like P-0042: letters, digits, - _ . (at most 3
 # Marks a person types during a recording; a marker and a note say nothing without their text.
 PERSON_EVENT_KINDS = ("placed", "removed", "marker", "note")
 TEXT_EVENT_KINDS = ("marker", "note")
+# What sotlog finds in the total force (sensing.metrics.detect), stored with source "sotlog": when
+# the load came onto the blocks, became steady, and came off. A person confirms, moves or deletes.
+DETECTED_EVENT_KINDS = ("placed", "settled", "removed")
 # Every kind an event may have: a person's marks, the wire's notices, and sotlog's own.
-EVENT_KINDS = (*PERSON_EVENT_KINDS, "tare", *NOTICE_KINDS, "warning", "calibration")
+EVENT_KINDS = (*PERSON_EVENT_KINDS, "settled", "tare", *NOTICE_KINDS, "warning", "calibration")
 EVENT_SOURCES = ("person", "device", "sotlog")
 STATUSES = ("recording", "complete", "interrupted")
 # What a person enters about a session (the fields of sensing.metadata.SessionMeta, in order).
@@ -86,6 +89,7 @@ def as_dict() -> dict[str, Any]:
         "subject_code_hint": SUBJECT_CODE_HINT,
         "person_event_kinds": list(PERSON_EVENT_KINDS),
         "text_event_kinds": list(TEXT_EVENT_KINDS),
+        "detected_event_kinds": list(DETECTED_EVENT_KINDS),
         "event_kinds": list(EVENT_KINDS),
         "statuses": list(STATUSES),
         "sessions_page": SESSIONS_PAGE,

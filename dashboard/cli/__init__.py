@@ -27,6 +27,8 @@ VERBS: dict[str, str] = {
     "edits": "dashboard.cli.edits",
     "undo": "dashboard.cli.edits",
     "check": "dashboard.cli.check",
+    "detect": "dashboard.cli.detected",
+    "event": "dashboard.cli.detected",
     "import": "dashboard.cli.importer",
     "export": "dashboard.cli.output",
     "plot": "dashboard.cli.plot",

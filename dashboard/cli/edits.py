@@ -42,6 +42,9 @@ def _summary(value: Any) -> str:
     """A short view of an old or new value (a conversion dict is long: its keys)."""
     if isinstance(value, dict):
         return "{" + ", ".join(sorted(value)) + "}"
+    if isinstance(value, list) and value and all(
+            isinstance(e, dict) and {"kind", "time_s"} <= set(e) for e in value):  # events
+        value = ", ".join(f"{e['kind']} {e['time_s']:.2f} s" for e in value)
     text = "-" if value in (None, "", []) else str(value)
     return text if len(text) <= 40 else text[:37] + "..."
 

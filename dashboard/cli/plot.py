@@ -11,7 +11,9 @@ from typing import Any
 
 from dashboard.cli.common import add_store_arg, add_units_arg, load_session, print_json, session_id
 from firmware_bridge.errors import SotlogError
-from sensing.outputs.figurekinds import KINDS
+from sensing.outputs.figurekinds import KINDS, SUBJECT_KINDS
+
+ALL_KINDS = {**KINDS, **SUBJECT_KINDS}
 
 
 def _number(text: str) -> float:
@@ -37,12 +39,15 @@ OPTION_DEFAULTS = {"fps": 10.0, "speed": 1.0}
 
 def register(sub: Any) -> None:
     kinds = "; ".join(f"{k}: {v.help}" for k, v in KINDS.items())
+    subject_kinds = "; ".join(f"{k}: {v.help}" for k, v in SUBJECT_KINDS.items())
     p = sub.add_parser("plot", help="plot a session: force over time, or a mat's pictures",
-                       description=f"Plot a session to a file. Kinds: {kinds}. Stills are "
+                       description=f"Plot a session to a file. Kinds: {kinds}. With --subject "
+                                   f"CODE instead of an id: {subject_kinds}. Stills are "
                                    ".png, .svg or .pdf; animations .gif or .mp4.")
-    p.add_argument("id", type=session_id, help="session id, or last")
+    p.add_argument("id", type=session_id, nargs="?", help="session id, or last")
+    p.add_argument("--subject", metavar="CODE", help="a subject code, for --kind visits")
     p.add_argument("-o", "--out", required=True, metavar="FILE", help="output file")
-    p.add_argument("--kind", choices=list(KINDS), default="force", help="what to draw")
+    p.add_argument("--kind", choices=list(ALL_KINDS), default="force", help="what to draw")
     p.add_argument("--at", type=_number, metavar="S", help="heatmap: session time in s")
     p.add_argument("--from", dest="t0", type=_number, metavar="S", help="start of the span (s)")
     p.add_argument("--to", dest="t1", type=_number, metavar="S", help="end of the span (s)")
@@ -72,7 +77,15 @@ def register(sub: Any) -> None:
 
 
 def _check_plot_args(args: argparse.Namespace) -> tuple[Any, Path]:
-    kind = KINDS[args.kind]
+    kind = ALL_KINDS[args.kind]
+    if args.kind in SUBJECT_KINDS and (args.subject is None or args.id is not None):
+        raise SotlogError(f"--kind {args.kind} draws a subject's sessions: give --subject CODE "
+                          "and no session id")
+    if args.kind not in SUBJECT_KINDS and (args.id is None or args.subject is not None):
+        raise SotlogError(f"--kind {args.kind} draws one session: give its id, not --subject "
+                          f"(--subject goes with --kind {', '.join(SUBJECT_KINDS)})")
+    if args.kind in SUBJECT_KINDS and args.units != "N":
+        raise SotlogError(f"--kind {args.kind} draws the force each visit kept, in N")
     out = Path(args.out)
     if out.suffix.lower() not in kind.suffixes:
         raise SotlogError(f"--kind {args.kind} writes {', '.join(kind.suffixes)}, not "
@@ -100,10 +113,23 @@ def run_plot(args: argparse.Namespace) -> int:
     from sensing.outputs.figures import FigureSpec, draw
 
     _, out = _check_plot_args(args)
+    if args.kind in SUBJECT_KINDS:
+        return _plot_visits(args, out)
     session = load_session(args)
     out.parent.mkdir(parents=True, exist_ok=True)
     spec = FigureSpec(args.units, args.at, args.t0, args.t1, args.fps, args.speed)
     print(draw(session, args.kind, spec, out))
+    return 0
+
+
+def _plot_visits(args: argparse.Namespace, out: Path) -> int:
+    from sensing.metrics import visits
+    from sensing.outputs.visitplot import plot_visits
+    from sensing.store.sessions import Store
+
+    store = Store.open(args.store)
+    listed = visits.fill(store, store.sessions(subject=args.subject)[::-1])  # oldest first
+    print(plot_visits(args.subject, listed, out))
     return 0
 
 

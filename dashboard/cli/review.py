@@ -19,6 +19,7 @@ from dashboard.cli.common import (
     table,
 )
 from dashboard.cli.sessions import listed_dict
+from sensing.vocabulary import DETECTED_EVENT_KINDS
 
 
 def register(sub: Any) -> None:
@@ -63,7 +64,7 @@ def run_show(args: argparse.Namespace) -> int:
                     "zeros": describe_zeros(info.conversion, info.channel_names or ["total"]),
                     "warnings": [f.text for f in findings if f.warn],
                     "on_blocks_together": together,
-                    "events": [{"time_s": e.time_s, "kind": e.kind, "text": e.text,
+                    "events": [{"id": e.id, "time_s": e.time_s, "kind": e.kind, "text": e.text,
                                 "source": e.source, "data": e.data} for e in events]})
         return 0
     m = info.meta
@@ -115,9 +116,11 @@ def run_show(args: argparse.Namespace) -> int:
     kinds = Counter(e.kind for e in events)
     print("events      " + ("  ".join(f"{k} {n}" for k, n in sorted(kinds.items())) or "none"))
     for e in events:
-        if e.source == "person" or e.kind in ("tare", "gap", "warning", "calibration"):
+        found = e.source == "sotlog" and e.kind in DETECTED_EVENT_KINDS
+        if found or e.source == "person" or e.kind in ("tare", "gap", "warning", "calibration"):
             text = f"  {e.text}" if e.text else ""
-            print(f"  {fmt_num(e.time_s, 2):>9} s  {e.kind}{text}")
+            by = f"  [found by sotlog: event {e.id}]" if found else ""
+            print(f"  {fmt_num(e.time_s, 2):>9} s  {e.kind}{text}{by}")
     return 0
 
 

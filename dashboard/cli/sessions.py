@@ -21,7 +21,8 @@ def register(sub: Any) -> None:
                        description="List the sessions in the store, newest first, a page at "
                                    f"a time ({SESSIONS_PAGE} unless --limit says otherwise); "
                                    "--offset N skips the N newest.")
-    p.add_argument("--subject", help="only this subject code")
+    p.add_argument("--subject", help="only this subject code; each visit's time on the blocks, "
+                                     "and each block's mean force on the blocks and share")
     p.add_argument("--limit", type=whole_number(1, MAX_ID), default=SESSIONS_PAGE, metavar="N",
                    help=f"list at most N sessions (default {SESSIONS_PAGE})")
     p.add_argument("--offset", type=whole_number(0, MAX_ID), default=0, metavar="N",
@@ -32,8 +33,13 @@ def register(sub: Any) -> None:
 
 
 def run_sessions(args: argparse.Namespace) -> int:
-    page = StoreFile.open(args.store).page(Filters(subject=args.subject), args.limit,
-                                           args.offset)
+    store = StoreFile.open(args.store)
+    page = store.page(Filters(subject=args.subject), args.limit, args.offset)
+    if args.subject and any(i.visit is None and i.status != "recording" for i in page.sessions):
+        from sensing.metrics import visits  # numpy: only for visits not worked out yet
+        from sensing.store.sessions import Store
+
+        visits.fill(Store.open(args.store), page.sessions)
     if page.more or (page.offset and not page.sessions):
         shown = (f"sessions {page.offset + 1}-{page.offset + len(page.sessions)}"
                  if page.sessions else f"no sessions after the first {page.offset}")
@@ -49,12 +55,33 @@ def run_sessions(args: argparse.Namespace) -> int:
         return 0
     if not page.sessions:
         return 0
+    if args.subject:
+        print(visit_table(page.sessions))
+        return 0
     rows = [[str(i.id), i.started_utc[:19].replace("T", " "), "DAMAGED" if i.damaged else i.status,
              i.meta["subject_code"] or "-", i.meta["position"] or "-", i.meta["category"] or "-",
              fmt_num(i.duration_s, 1), str(i.n_frames), i.profile_name] for i in page.sessions]
     print(table(rows, ["ID", "STARTED (UTC)", "STATUS", "SUBJECT", "POSITION", "CATEGORY",
                        "SECONDS", "FRAMES", "PROFILE"]))
     return 0
+
+
+def _blocks(visit: dict[str, Any] | None) -> str:
+    if not visit or not visit["blocks"]:
+        return "-"
+    return "  ".join(f"{b['name']} {fmt_num(b['mean'])} {b['unit']} ({fmt_num(b['share_pct'])} %)"
+                     if b["share_pct"] is not None else f"{b['name']} {fmt_num(b['mean'])} "
+                     f"{b['unit']}" for b in visit["blocks"])
+
+
+def visit_table(sessions: list[Listed]) -> str:
+    """One subject's visits: time on the blocks, each block's mean force on them and share."""
+    rows = [[str(i.id), i.started_utc[:19].replace("T", " "), "DAMAGED" if i.damaged else i.status,
+             i.meta["position"] or "-", i.meta["category"] or "-", fmt_num(i.duration_s, 1),
+             fmt_num((i.visit or {}).get("time_on_blocks_s"), 1), _blocks(i.visit)]
+            for i in sessions]
+    return table(rows, ["ID", "STARTED (UTC)", "STATUS", "POSITION", "CATEGORY", "SECONDS",
+                        "ON BLOCKS S", "MEAN ON THE BLOCKS, SHARE"])
 
 
 def listed_dict(listed: Listed) -> dict[str, Any]:

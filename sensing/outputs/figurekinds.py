@@ -28,3 +28,9 @@ KINDS: dict[str, Kind] = {
     "animation": Kind(True, MOVING, ("t0", "t1", "fps", "speed"),
                       "the frames as a GIF (or MP4 with ffmpeg) at --fps, --speed x real time"),
 }
+
+# Pictures of one subject's sessions (``sotlog plot --subject CODE``), drawn by visitplot.
+SUBJECT_KINDS: dict[str, Kind] = {
+    "visits": Kind(False, STILLS, (), "a subject's visits: time on the blocks, and each block's "
+                                      "mean force on the blocks with its share, per visit"),
+}

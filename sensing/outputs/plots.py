@@ -9,13 +9,13 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from firmware_bridge.errors import SotlogError
-from sensing.vocabulary import OUTPUT_UNITS
+from sensing.vocabulary import DETECTED_EVENT_KINDS, OUTPUT_UNITS
 
 if TYPE_CHECKING:
     from sensing.store.read import Session
 
 STILL_FORMATS = (".png", ".svg", ".pdf")
-# Detected events are drawn faint; events a person marked are drawn strong and labelled.
+# Detected events (source sotlog) are drawn faint; events a person marked strong and labelled.
 PERSON_KINDS = {"placed", "removed", "marker", "note", "tare"}
 EVENT_COLOURS = {"placed": "#1b7f3b", "removed": "#b3261e", "marker": "#6b4fbb",
                  "note": "#555555", "tare": "#0b6e99", "gap": "#d08000"}
@@ -90,9 +90,14 @@ def _mark_events(ax: object, session: Session) -> None:
         if ev.kind == "gap" and ev.data.get("duration_s"):
             ax.axvspan(ev.time_s - float(ev.data["duration_s"]), ev.time_s, color=colour,
                        alpha=0.15, linewidth=0)
-        strong = ev.kind in PERSON_KINDS
+        strong = ev.kind in PERSON_KINDS and ev.source != "sotlog"
+        found = ev.source == "sotlog" and ev.kind in DETECTED_EVENT_KINDS
         ax.axvline(ev.time_s, color=colour, linewidth=1.0 if strong else 0.5,
                    linestyle="-" if strong else ":", alpha=0.9 if strong else 0.5)
+        if found:  # a detected event: faint, and said to be sotlog's
+            ax.annotate(f"{ev.kind} (sotlog)", (ev.time_s, 0.0), xycoords=("data", "axes fraction"),
+                        rotation=90, va="bottom", ha="right", fontsize="xx-small", color=colour,
+                        alpha=0.7)
         if strong:
             label = ev.kind if not ev.text else f"{ev.kind}: {ev.text[:24]}"
             ax.annotate(label, (ev.time_s, 1.0), xycoords=("data", "axes fraction"),

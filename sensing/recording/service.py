@@ -15,6 +15,7 @@ calibrations, apply tares or run checks themselves.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from typing import Any
 from uuid import uuid4
 
 from firmware_bridge.bridge import Bridge
-from firmware_bridge.errors import MetadataError, StateError
+from firmware_bridge.errors import MetadataError, SotlogError, StateError
 from firmware_bridge.frames import Counters
 from firmware_bridge.ports import describe_port
 from firmware_bridge.profiles import Profile, load_profile
@@ -31,10 +32,13 @@ from firmware_bridge.words import decoded_nothing
 from sensing.calibration.conversion import zero_segments
 from sensing.calibration.tare import with_tare
 from sensing.metadata import SessionMeta
+from sensing.metrics import visits
 from sensing.metrics.checks import Finding
+from sensing.metrics.detect import Detected
 from sensing.outputs import lsl
 from sensing.plainjson import plain
 from sensing.recording.conversion import LiveConversion
+from sensing.recording.livedetect import LiveDetection
 from sensing.recording.setup import (
     CalibrationChoice,
     check_blocks,
@@ -46,6 +50,7 @@ from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
 
 EventHook = Callable[[dict[str, Any]], None]
+log = logging.getLogger("sensing.recording")
 
 
 @dataclass
@@ -58,6 +63,7 @@ class Recording:
     meta: SessionMeta
     recorder: Recorder
     counters_at_start: Counters
+    detection: LiveDetection | None = None
 
 
 @dataclass
@@ -232,6 +238,9 @@ class RecordingService:
             self._live().set(conversion, t0)
             self.recording = rec
             bridge.add_listener(recorder, history=True)
+            rec.detection = LiveDetection(self._live(), t0, meta.body_weight_kg,
+                                          lambda event: self._detected(rec, event))
+            bridge.add_listener(rec.detection)
         self._store_findings(rec, self.findings, t0)
         if self.pending_tare is not None:
             tare = dict(self.pending_tare)
@@ -284,6 +293,9 @@ class RecordingService:
             if rec is None:
                 raise StateError("nothing is being recorded")
             counters = self.session_counters()
+            if self.bridge is not None and rec.detection is not None:
+                self.bridge.remove_listener(rec.detection)
+                rec.detection.finish()
             if self.bridge is not None:
                 self.bridge.remove_listener(rec.recorder)
             rec.recorder.close(status=status, counters=counters, reason=reason)
@@ -296,6 +308,10 @@ class RecordingService:
                 **kept, "text": f"the zero session {rec.session_id} ended with"}
             self._live().set(conversion, 0.0)
         findings = end_checks(self.store, rec.session_id)
+        try:
+            visits.work_out(self.store, rec.session_id)
+        except SotlogError:  # left NULL: the visit list works it out when it needs it
+            log.warning("session %s: visit figures not kept at its end", rec.session_id)
         self._emit("marker", f"session {rec.session_id} stopped: {reason}", {"reason": reason},
                    None, rec, lsl_only=True)
         info = self.store.session(rec.session_id).info
@@ -325,6 +341,11 @@ class RecordingService:
             kind = "warning" if f.warn else "calibration"
             rec.recorder.add_event(kind, f.text, {"check": f.check, "channel": f.channel,
                                                   **f.data}, host_time=host_time, source="sotlog")
+
+    def _detected(self, rec: Recording, event: Detected) -> None:
+        """An event the detection rule found live: stored (source sotlog) and told."""
+        rec.recorder.queue_event(event.kind, event.text, event.data, event.host_time, "sotlog")
+        self._emit(event.kind, event.text, event.data, event.host_time, rec)
 
     def _emit(self, kind: str, text: str, data: dict[str, Any], host_time: float | None,
               rec: Recording | None = None, event_id: int | None = None,

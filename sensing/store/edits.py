@@ -23,6 +23,9 @@ from sensing.store.schema import insert
 from sensing.vocabulary import LANDMARK_LABELS
 
 CONVERSION = "conversion"
+# The field of an edit that changes events: its old and new values are lists of event rows
+# (``event_row``), those taken out and those put in, so an undo swaps them back.
+EVENTS = "events"
 
 
 def meta_columns(meta: SessionMeta) -> dict[str, Any]:
@@ -72,8 +75,59 @@ def change_conversion(conn: sqlite3.Connection, row: sqlite3.Row, conversion: di
     """Replace the session's conversion dict; the change is logged. The edit's id."""
     new = dumps(conversion)
     eid = _log(conn, row["id"], at_utc, CONVERSION, row["conversion_json"], new, reason, undoes)
-    conn.execute("UPDATE sessions SET conversion_json = ? WHERE id = ?", (new, row["id"]))
+    # the force it reads changes, so what a visit list keeps of it is worked out again
+    conn.execute("UPDATE sessions SET conversion_json = ?, visit_json = NULL WHERE id = ?",
+                 (new, row["id"]))
     return eid
+
+
+def event_row(r: sqlite3.Row, t0_host: float) -> dict[str, Any]:
+    """An ``events`` row as the edit log keeps it (with its session time, for reading)."""
+    return {"id": r["id"], "time_s": r["host_time"] - t0_host, "host_time": r["host_time"],
+            "kind": r["kind"], "text": r["text"], "data": json.loads(r["data_json"]),
+            "source": r["source"], "created_utc": r["created_utc"]}
+
+
+def change_events(conn: sqlite3.Connection, row: sqlite3.Row, remove: list[int],
+                  add: list[dict[str, Any]], at_utc: str, reason: str = "",
+                  undoes: int | None = None) -> int:
+    """Take events ``remove`` (ids) out of the session in ``row`` and put ``add`` in (rows as
+    ``event_row`` gives them; one with an ``id`` keeps it while it is free); one logged edit,
+    its id. Moving or confirming an event takes it out and puts the changed one in."""
+    sid, t0 = row["id"], row["t0_host"]
+    old = []
+    for eid in remove:
+        found = conn.execute("SELECT * FROM events WHERE id = ? AND session_id = ?",
+                             (eid, sid)).fetchone()
+        if found is None:
+            raise NotFound(f"session {sid} has no event {eid}")
+        old.append(event_row(found, t0))
+        conn.execute("DELETE FROM events WHERE id = ?", (eid,))
+    new = []
+    for e in add:
+        values = {"session_id": sid, "host_time": float(e["host_time"]), "kind": e["kind"],
+                  "text": e.get("text", ""), "data_json": dumps(e.get("data") or {}),
+                  "created_utc": e.get("created_utc") or at_utc, "source": e["source"]}
+        if e.get("id") is not None and conn.execute("SELECT 1 FROM events WHERE id = ?",
+                                                     (e["id"],)).fetchone() is None:
+            values["id"] = int(e["id"])
+        eid = insert(conn, "events", values)
+        new.append(event_row(conn.execute("SELECT * FROM events WHERE id = ?", (eid,)).fetchone(),
+                             t0))
+    return _log(conn, sid, at_utc, EVENTS, dumps(old), dumps(new), reason, undoes)
+
+
+def events_changed_since(conn: sqlite3.Connection, session_id: int,
+                         put_in: list[dict[str, Any]]) -> str:
+    """Why an events edit can no longer be undone (an event it put in was changed or taken out
+    since), or "" when it can: events edits undo in any order that keeps to this."""
+    for e in put_in:
+        now = conn.execute("SELECT host_time, kind, data_json FROM events WHERE id = ? AND "
+                           "session_id = ?", (e["id"], session_id)).fetchone()
+        if now is None or (now["host_time"], now["kind"], json.loads(now["data_json"])) != (
+                e["host_time"], e["kind"], e["data"]):
+            return f"event {e['id']} ({e['kind']}) was changed or taken out since"
+    return ""
 
 
 def latest_undoable(conn: sqlite3.Connection, session_id: int) -> int:
@@ -101,8 +155,13 @@ def undo(conn: sqlite3.Connection, row: sqlite3.Row, edit_id: int, at_utc: str) 
     if done is not None:
         raise StoreError(f"edit {edit_id} of session {sid} was already undone (by edit {done[0]})")
     field = edit["field"]
-    newer = conn.execute("SELECT id FROM session_edits WHERE session_id = ? AND field = ? "
-                         "AND id > ? ORDER BY id LIMIT 1", (sid, field, edit_id)).fetchone()
+    if field == EVENTS:
+        changed = events_changed_since(conn, sid, json.loads(edit["new_json"]))
+        if changed:
+            raise StoreError(f"edit {edit_id} of session {sid}: {changed}: undo that first")
+    newer = None if field == EVENTS else conn.execute(
+        "SELECT id FROM session_edits WHERE session_id = ? AND field = ? AND id > ? "
+        "ORDER BY id LIMIT 1", (sid, field, edit_id)).fetchone()
     if newer is not None:
         raise StoreError(f"edit {edit_id} of session {sid} changed {field}, which edit "
                          f"{newer[0]} changed again since: undo that one first")
@@ -110,6 +169,9 @@ def undo(conn: sqlite3.Connection, row: sqlite3.Row, edit_id: int, at_utc: str) 
     old = json.loads(edit["old_json"])
     if field == CONVERSION:
         return change_conversion(conn, row, old, at_utc, reason, edit_id)
+    if field == EVENTS:
+        put_in = [e["id"] for e in json.loads(edit["new_json"])]
+        return change_events(conn, row, put_in, old, at_utc, reason, edit_id)
     before = conn.execute("SELECT coalesce(max(id), 0) FROM session_edits").fetchone()[0]
     change_meta(conn, row, {field: old}, at_utc, reason, edit_id)
     after = conn.execute("SELECT coalesce(max(id), 0) FROM session_edits").fetchone()[0]
@@ -126,8 +188,12 @@ FIELD_LABELS = {"subject_code": "Subject code", "position": "Position", "categor
 def describe(field: str, old: Any, new: Any, undoes: int | None = None) -> str:
     """One edit in words a practitioner reads: ``Category II → I``,
     ``Tare from 12.34 s (left 8123.0, right 7990.5 raw)``, ``Undo of edit 5: ...``."""
-    text = _describe_conversion(old or {}, new or {}) if field == CONVERSION else (
-        f"{FIELD_LABELS.get(field, field)} {_value(field, old)} → {_value(field, new)}")
+    if field == CONVERSION:
+        text = _describe_conversion(old or {}, new or {})
+    elif field == EVENTS:
+        text = _describe_events(old or [], new or [])
+    else:
+        text = f"{FIELD_LABELS.get(field, field)} {_value(field, old)} → {_value(field, new)}"
     return f"Undo of edit {undoes}: {text}" if undoes is not None else text
 
 
@@ -158,6 +224,25 @@ def _describe_conversion(old: dict[str, Any], new: dict[str, Any]) -> str:
             f"{r['name']} rows {r['r0']}–{r['r1'] - 1}, columns {r['c0']}–{r['c1'] - 1}"
             for r in regions) if regions else "Block regions found on the data again")
     return "; ".join(parts) or "Conversion rewritten, no change"
+
+
+def _events(rows: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{e['kind']} at {e['time_s']:.2f} s" for e in rows) or "none"
+
+
+def _describe_events(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> str:
+    if len(old) == len(new) == 1 and old[0]["id"] == new[0]["id"]:
+        a, b = old[0], new[0]
+        if a["time_s"] != b["time_s"]:
+            return f"Event {a['kind']} moved from {a['time_s']:.2f} s to {b['time_s']:.2f} s"
+        if "confirmed_utc" in b["data"] and "confirmed_utc" not in a["data"]:
+            return f"Event {a['kind']} at {a['time_s']:.2f} s confirmed"
+        return f"Event {a['kind']} at {a['time_s']:.2f} s changed"
+    if not new:
+        return f"Events taken out: {_events(old)}"
+    if not old:
+        return f"Events put in: {_events(new)}"
+    return f"Events {_events(old)} replaced by {_events(new)}"
 
 
 def _segment(segment: dict[str, Any]) -> str:

@@ -22,12 +22,14 @@ COUNTS = ("SELECT coalesce(sum(count), 0), coalesce(max(t_last), 0.0) FROM chunk
           "WHERE session_id = ?")
 KEEP_COUNTS = ("UPDATE sessions SET frame_count = ?, duration_s = ? WHERE id = ? "
                "AND frame_count IS NULL AND status != 'recording'")
+# What a subject's visit list shows of an ended session (sensing.metrics.visits), kept once.
+KEEP_VISIT = "UPDATE sessions SET visit_json = ? WHERE id = ? AND status != 'recording'"
 # Everything a list shows; the profile's TOML and the conversion stay unread.
 COLUMNS = ", ".join((
     "id", "uuid", *(f for f in SESSION_META_FIELDS if f != "blocks"), "blocks_json",
     "profile_name", "port", "device", "software_version", "started_utc", "ended_utc", "status",
     "counters_json", "frame_shape_json", "channel_names_json", "end_reason", "face",
-    "frame_count", "duration_s"))
+    "frame_count", "duration_s", "visit_json"))
 NEWEST_FIRST = " ORDER BY started_utc DESC, id DESC"
 
 
@@ -46,14 +48,16 @@ class Listed:
 
     __slots__ = ("id", "uuid", "meta", "profile_name", "port", "device", "software_version",
                  "started_utc", "ended_utc", "status", "counters", "frame_shape",
-                 "channel_names", "n_frames", "duration_s", "end_reason", "face", "damaged")
+                 "channel_names", "n_frames", "duration_s", "end_reason", "face", "damaged",
+                 "visit")
 
     def __init__(self, *, id: int, uuid: str, meta: dict[str, Any],  # noqa: A002
                  profile_name: str, port: str, device: str, software_version: str,
                  started_utc: str, ended_utc: str | None, status: str,
                  counters: dict[str, Any], frame_shape: tuple[int, ...],
                  channel_names: list[str], n_frames: int, duration_s: float,
-                 end_reason: str = "", face: str = "", damaged: str = "") -> None:
+                 end_reason: str = "", face: str = "", damaged: str = "",
+                 visit: dict[str, Any] | None = None) -> None:
         self.id = id
         self.uuid = uuid
         self.meta = meta  # as SessionMeta.as_dict() gives it
@@ -72,6 +76,9 @@ class Listed:
         self.end_reason = end_reason
         self.face = face
         self.damaged = damaged  # what of it the store cannot read (see `sotlog check`), if any
+        # time on the blocks, mean force and share per block (sensing.metrics.visits); None
+        # until worked out
+        self.visit = visit
 
     def __repr__(self) -> str:
         return (f"Listed(id={self.id}, started_utc={self.started_utc!r}, status={self.status!r}, "
@@ -100,7 +107,7 @@ class Listed:
             "channels": list(self.channel_names), "counters": self.counters,
             "end_reason": self.end_reason, "face": self.face,
             "decoded_nothing": self.decoded_nothing, "damaged": self.damaged or None,
-            **self.meta,
+            "visit": self.visit, **self.meta,
         }
 
 
@@ -114,7 +121,7 @@ def listed(row: sqlite3.Row, n_frames: int, duration_s: float, damaged: str = ""
         frame_shape=tuple(json.loads(row["frame_shape_json"])),
         channel_names=json.loads(row["channel_names_json"]), n_frames=int(n_frames),
         duration_s=float(duration_s), end_reason=row["end_reason"], face=row["face"],
-        damaged=damaged)
+        damaged=damaged, visit=json.loads(row["visit_json"]) if row["visit_json"] else None)
 
 
 def utc_bound(value: str | date | datetime) -> str:

@@ -24,7 +24,7 @@ from sensing.calibration.conversion import Conversion
 from sensing.mat.derive import LoadedMean, MatDerived, derive
 from sensing.store import codec as store_codec
 from sensing.store.derived import HEADER, is_current, read_derived, regions_of
-from sensing.store.edits import describe, meta_of
+from sensing.store.edits import EVENTS, describe, events_changed_since, meta_of
 from sensing.store.matread import mat_samples, session_matrix
 from sensing.store.records import Edit, Event, Samples, SessionInfo
 from sensing.store.schema import connect, damaged
@@ -291,6 +291,10 @@ class Session:
         for e in edits:  # as sensing.store.edits.undo judges it
             if e.undone_by is not None:
                 e.undoable, e.not_undoable_because = False, f"undone by edit {e.undone_by}"
+            elif e.field == EVENTS:
+                with self._lock:
+                    e.not_undoable_because = events_changed_since(self._conn, self.id, e.new)
+                e.undoable = not e.not_undoable_because
             elif newest[e.field] != e.id:
                 e.undoable = False
                 e.not_undoable_because = (f"edit {newest[e.field]} changed {e.field} since: "

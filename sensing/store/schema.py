@@ -171,7 +171,14 @@ _V4 = [
     )""",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
+# Version 4 -> 5: what a subject's visit list shows of a session (time on the blocks, mean force
+# and share per block), worked out from its samples when it ends and kept, so the list reads
+# SQL only; NULL until then, and again after an edit changes the force it reads.
+_V5 = [
+    "ALTER TABLE sessions ADD COLUMN visit_json TEXT",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5]
 SCHEMA_VERSION = len(MIGRATIONS)  # PRAGMA user_version
 
 

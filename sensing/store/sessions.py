@@ -24,6 +24,7 @@ from sensing.store import owner as store_owner
 from sensing.store.derived import keep_derived
 from sensing.store.edits import (
     change_conversion,
+    change_events,
     change_meta,
     latest_undoable,
     meta_columns,
@@ -121,6 +122,14 @@ class Store(StoreFile):
                                     reason)
         self.derive(session_id)
         return eid
+
+    def change_events(self, session_id: int, remove: list[int], add: list[dict[str, Any]],
+                      reason: str = "") -> int:
+        """Take events out and put events in (see ``edits.change_events``); logged as one edit,
+        its id."""
+        with self._transaction() as conn:
+            return change_events(conn, self._row(conn, session_id), remove, add, utc_now(),
+                                 reason)
 
     def undo_edit(self, session_id: int, edit_id: int | None = None) -> int:
         """Undo one logged edit (default: the newest not yet undone); the new edit's id."""

@@ -14,13 +14,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from firmware_bridge.errors import StoreError
+from sensing.plainjson import dumps
 from sensing.store import owner as store_owner
 from sensing.store.listing import (
     COUNTS,
     KEEP_COUNTS,
+    KEEP_VISIT,
     Filters,
     Listed,
     Page,
@@ -215,6 +217,11 @@ class StoreFile:
         if counted and not self.read_only:
             self._keep_counts(counted)
         return Page(found, matching, offset)
+
+    def keep_visit(self, session_id: int, visit: dict[str, Any]) -> None:
+        """Keep what a visit list shows of an ended session (``sensing.metrics.visits``)."""
+        with self._transaction() as conn:
+            conn.execute(KEEP_VISIT, (dumps(visit), session_id))
 
     def _keep_counts(self, counted: dict[int, tuple[int, float]]) -> None:
         """Store the counts a list took from the chunks of ended sessions, so it does it once."""

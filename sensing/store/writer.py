@@ -177,6 +177,12 @@ class Recorder:
         self._put(_Event(notice.host_time, notice.kind, notice.detail, dict(notice.data),
                          "device"), events=1)
 
+    def queue_event(self, kind: str, text: str, data: dict[str, Any], host_time: float,
+                    source: str) -> None:
+        """Store an event without waiting for its id (from a listener on the bridge thread)."""
+        check_event(kind, source)
+        self._put(_Event(float(host_time), kind, text, dict(data), source), events=1)
+
     def add_event(self, kind: str, text: str = "", data: dict[str, Any] | None = None,
                   host_time: float | None = None, source: str = "person") -> int | None:
         """Store an event now; its id, or None if the recorder is closed or cannot write."""

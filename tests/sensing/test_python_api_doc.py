@@ -46,5 +46,6 @@ def test_the_doc_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert (recorded.status, recorded.face, recorded.end_reason) == (
         "complete", "python", "script finished")
     assert ended.frames == recorded.n_frames > 0  # type: ignore[attr-defined]
-    placed = [e for e in store.session(recorded.id).events() if e.kind == "placed"]
+    placed = [e for e in store.session(recorded.id).events()
+              if e.kind == "placed" and e.source == "person"]
     assert [e.text for e in placed] == ["left block"]

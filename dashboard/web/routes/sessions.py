@@ -15,6 +15,7 @@ from fastapi import APIRouter, Body, Query, Response
 from dashboard.web.deps import EditId, SessionId, StoreDep
 from firmware_bridge.errors import MetadataError
 from sensing.calibration.conversion import describe_zeros
+from sensing.metrics import visits
 from sensing.metrics.onblocks import cumulative_on_blocks, loaded_mask
 from sensing.metrics.summary import summarise
 from sensing.plainjson import plain
@@ -69,6 +70,7 @@ def session_row(listed: Listed) -> dict[str, Any]:
 
 
 TOTAL_HEADER = "X-Total-Count"
+VISITS_PER_LIST = 20  # visits a subject search works out at most (each reads a session)
 
 
 @router.get("/sessions", responses={200: {"headers": {TOTAL_HEADER: {
@@ -95,6 +97,8 @@ def list_sessions(
                               position=_choice("position", position, POSITIONS),
                               status=_choice("status", status, STATUSES)), limit, offset)
     response.headers[TOTAL_HEADER] = str(page.total)
+    if q:  # a subject's visits: those not worked out yet are, a few at a time
+        visits.fill(store, page.sessions, VISITS_PER_LIST)
     return [session_row(i) for i in page.sessions]
 
 

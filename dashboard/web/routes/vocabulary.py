@@ -14,7 +14,7 @@ from fastapi import APIRouter
 
 from sensing import vocabulary
 from sensing.calibration.fit import FIT_DEGREES
-from sensing.metrics import onblocks
+from sensing.metrics import detect, onblocks
 
 router = APIRouter(prefix="/api", tags=["vocabulary"])
 
@@ -45,6 +45,7 @@ def rules() -> dict[str, Any]:
     return {
         **vocabulary.as_dict(),
         "on_the_blocks": onblocks.rule(),
+        "detection": detect.rule_dict(),
         "fits": list(FIT_DEGREES),
         "pelvis": pelvis_drawing(),
     }
@@ -54,5 +55,5 @@ def rules() -> dict[str, Any]:
 def get_vocabulary() -> dict[str, Any]:
     """Positions, categories, short-leg and block sides, landmarks with labels, ranges, event
     kinds, statuses, force and calibration load units (newtons per unit), the on-the-blocks
-    rule, calibration fits, and the pelvis drawing's landmark positions."""
+    and detection rules, calibration fits, and the pelvis drawing's landmark positions."""
     return rules()

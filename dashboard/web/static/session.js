@@ -73,7 +73,7 @@ async function undo(e) {
     $("saved").textContent = `Edit ${e.id} undone (as edit ${r.edit_id}) at ` +
       new Date().toLocaleTimeString() + ".";
     await load();
-    await renderSummary();
+    await Promise.all([renderSummary(), renderEvents()]);
   } catch (err) { showError(err); }
 }
 
@@ -105,13 +105,28 @@ async function renderFigures(unit) {
 
 async function renderEvents() {
   const events = await api(`/api/sessions/${SID}/events`);
-  const tbody = document.querySelector("#events tbody");
-  tbody.replaceChildren(...events.map((e) => el("tr", { "data-kind": e.kind },
-    el("td", { class: "num", text: fmtSessionTime(e.time_s) }),
-    el("td", { class: "kind", text: e.kind }), el("td", { text: e.text }),
-    el("td", { class: "muted", text: e.source }))));
-  if (!events.length) tbody.append(el("tr", {}, el("td", { colspan: 4, class: "muted",
-    text: "No events." })));
+  renderEventRows(document.querySelector("#events tbody"), events, P.role === "full", eventAction);
+}
+
+// Confirm, move or delete a detected event, or find them again (detect); each is an edit, so the
+// edit history and the events redraw.
+async function eventAction(action, e, timeS) {
+  showError(null);
+  const base = `/api/sessions/${SID}`;
+  const requests = {
+    confirm: () => api(`${base}/events/${e.id}/confirm`, { method: "POST" }),
+    move: () => api(`${base}/events/${e.id}/move`, { method: "POST", body: { time_s: timeS } }),
+    delete: () => api(`${base}/events/${e.id}`, { method: "DELETE" }),
+    detect: () => api(`${base}/detect`, { method: "POST" }),
+  };
+  try {
+    const r = await requests[action]();
+    $("events-said").textContent = r.edit_id === null
+      ? "Detection finds what is stored already: nothing changed."
+      : `Done (edit ${r.edit_id}; Undo in the edit history takes it back).`;
+    await load();
+    await renderEvents();
+  } catch (err) { showError(err); }
 }
 
 async function renderDownloads() {
@@ -155,13 +170,14 @@ async function main() {
   $("save").addEventListener("click", save);
   $("position").addEventListener("change", metaChanged);
   $("add-block").addEventListener("click", () => { addBlock(P.setup); metaChanged(); });
+  $("detect").addEventListener("click", () => eventAction("detect"));
   try {
     await loadVocabulary();
     const access = await api("/api/access");
     P.role = access.role;
     bindUnitSelect($("unit"), access.units, () => renderSummary().catch(showError));
     if (access.role !== "full") {
-      for (const n of document.querySelectorAll("#meta input, #meta select, #save, #add-block")) {
+      for (const n of document.querySelectorAll("#meta input, #meta select, #save, #add-block, #detect")) {
         n.disabled = true;
       }
     }

@@ -29,6 +29,13 @@ function pick(id, on) {
     : "Tick two sessions to compare them side by side.";
 }
 
+// A visit's blocks as the list shows them: "left 205.6 N (59 %)" each (the server keeps them in N).
+function visitBlocks(visit) {
+  if (!visit || !visit.blocks.length) return "–";
+  return visit.blocks.map((b) => `${b.name} ${fmt(b.mean)} ${b.unit}` +
+    (b.share_pct === null ? "" : ` (${fmt(b.share_pct, 0)} %)`)).join(" · ");
+}
+
 function sessionRow(s) {
   const open = () => { location.href = `/sessions/${s.id}`; };
   return el("tr", { class: "clickable", "data-session": s.id, onclick: open },
@@ -40,6 +47,9 @@ function sessionRow(s) {
     el("td", { text: blockText(s.blocks) }),
     el("td", { class: "num", text: fmtDuration(s.duration_s) }),
     el("td", { class: "num", text: String(s.n_frames) }),
+    el("td", { class: "num", "data-on-blocks": s.id,
+      text: s.visit && s.visit.time_on_blocks_s !== null ? fmtDuration(s.visit.time_on_blocks_s) : "–" }),
+    el("td", { "data-visit": s.id, text: visitBlocks(s.visit) }),
     el("td", { text: s.status }),
     el("td", {}, el("a", { href: `/replay/${s.id}`, text: "replay",
       onclick: (e) => e.stopPropagation() })),
@@ -93,7 +103,7 @@ async function load(more = false) {
   $("more").disabled = false;
   $("more").textContent = `Load ${Math.min(V.sessions_page, total - fetched)} more`;
   if (!total) {
-    tbody.append(el("tr", {}, el("td", { colspan: 11, class: "muted",
+    tbody.append(el("tr", {}, el("td", { colspan: 13, class: "muted",
       text: "No sessions match these filters." })));
   }
 }

@@ -6,12 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from sensing.store.sessions import Store
+from sensing.vocabulary import DETECTED_EVENT_KINDS
 from tests.sensing.outputs.test_lsl import _inlet, _pull  # also keeps LSL discovery on this machine
 
 pylsl = pytest.importorskip("pylsl")
@@ -32,18 +34,24 @@ def test_record_lsl_publishes_the_recorded_forces(tmp_path: Path) -> None:
         assert info.channel_count() == 2 and info.nominal_srate() == 80
         uuid = info.desc().child("acquisition").child_value("session_uuid")
         got, stamps = _pull(inlet, 400)
-        texts, _ = _pull(markers, 3)
+        texts: list[str] = []  # the start, detected events (source sotlog), the stop
+        deadline = time.monotonic() + 60
+        while not any(" stopped: " in t for t in texts) and time.monotonic() < deadline:
+            texts += [x[0] for x in _pull(markers, 1)[0]]
     finally:
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert len(got) >= 400 and np.all(np.diff(stamps) >= 0)
     session = Store.open(store).session(int(out.strip()))
     assert session.info.uuid == uuid
-    texts = [x[0] for x in texts]
-    assert [texts[0], texts[2]] == [
+    detected = {f"{e.kind}: {e.text}" for e in session.events() if e.source == "sotlog"
+                and e.kind in DETECTED_EVENT_KINDS}
+    assert detected <= set(texts)
+    kept = [t for t in texts if t not in detected]
+    assert [kept[0], kept[2]] == [
         f"marker: session {session.id} started (uuid {uuid})",
         f"marker: session {session.id} stopped: the duration (6 s) ended"]
-    assert json.loads(texts[1].removeprefix("session: "))["t0_host"] == session.info.t0_host
+    assert json.loads(kept[1].removeprefix("session: "))["t0_host"] == session.info.t0_host
     stored = session.samples(units="N").values
     # The stream runs from the device's opening (the inlet subscribed before the start, as
     # --lsl-wait asked): from the session's first frame on, it is the session, bit for bit.

@@ -95,6 +95,7 @@ def test_an_older_store_is_counted_once_and_kept(tmp_path: Path) -> None:
     with sqlite3.connect(store.path) as conn:
         conn.execute("ALTER TABLE sessions DROP COLUMN frame_count")
         conn.execute("ALTER TABLE sessions DROP COLUMN duration_s")
+        conn.execute("ALTER TABLE sessions DROP COLUMN visit_json")  # version 5's
         conn.execute("PRAGMA user_version = 2")
     old = Store.open(store.path)
     with old.connect() as conn:

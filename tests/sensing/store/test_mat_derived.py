@@ -267,6 +267,7 @@ def test_a_version_3_store_migrates_and_derives_on_first_read(tmp_path: Path) ->
     conn = sqlite3.connect(path)  # the store as sotlog with schema version 3 left it
     conn.execute("DROP TABLE mat_derived_columns")
     conn.execute("DROP TABLE mat_derived")
+    conn.execute("ALTER TABLE sessions DROP COLUMN visit_json")  # version 5's
     conn.execute("PRAGMA user_version = 3")
     conn.commit()
     conn.close()
