@@ -1,0 +1,112 @@
+"""Where the session store is, as a URL: a path, ``sqlite:///path`` or ``postgresql://…``.
+
+One parser for every face (``--store``, ``SOTLOG_STORE``, the web settings, the Python API), and
+one way to show a URL: ``redact``, which never lets a password through.
+
+SQLite URLs follow SQLAlchemy's form, so a URL written for one works in the other:
+``sqlite:///sessions.sqlite3`` is relative to the working folder, ``sqlite:////srv/s.sqlite3``
+is absolute. A plain path (no scheme) is a SQLite file, as it always was.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from firmware_bridge.errors import StoreError
+
+ENV_VAR = "SOTLOG_STORE"
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
+SCHEMES = {"sqlite": SQLITE, "postgresql": POSTGRESQL, "postgres": POSTGRESQL}
+EXTRA = "pip install 'sotlog[postgres]'"
+HIDDEN = "***"
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+# Where a password can sit in a URL or a libpq "key=value" string, for redact's last pass.
+_PASSWORD_WORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class StoreURL:
+    """A parsed store location: its backend, and the file (SQLite) or the URL (PostgreSQL)."""
+
+    backend: str  # SQLITE or POSTGRESQL
+    path: Path | None = None  # the SQLite file
+    url: str = ""  # the PostgreSQL URL as given (it may hold a password: show it by redact)
+
+    def __str__(self) -> str:
+        return str(self.path) if self.backend == SQLITE else redact(self.url)
+
+    def __repr__(self) -> str:  # a log line or a traceback shows no password either
+        return f"StoreURL({self.backend!r}, {str(self)!r})"
+
+
+def parse(text: str | Path) -> StoreURL:
+    """The store named by ``text``; a one-line StoreError for a scheme sotlog has no store for."""
+    if isinstance(text, Path):
+        return StoreURL(SQLITE, text.expanduser())
+    match = _SCHEME.match(text)
+    if not match:
+        if text.lower().startswith(("sqlite:", "postgresql:", "postgres:")):
+            raise StoreError(f"store URL {redact(text)!r} needs '//' after the scheme "
+                             "(sqlite:///path, postgresql://host/db)")
+        return StoreURL(SQLITE, Path(text).expanduser())
+    scheme = SCHEMES.get(match.group(1).lower())
+    if scheme is None:
+        raise StoreError(f"store URL {redact(text)!r}: sotlog stores are a path, sqlite:///path "
+                         "or postgresql://host/db, not " + match.group(1))
+    if scheme == POSTGRESQL:
+        return StoreURL(POSTGRESQL, url=text)
+    parts = urlsplit(text)
+    if parts.netloc:
+        raise StoreError(f"store URL {text!r}: a SQLite URL names no host (sqlite:///relative "
+                         "or sqlite:////absolute path)")
+    if parts.query or parts.fragment:
+        raise StoreError(f"store URL {text!r}: a SQLite URL takes no options")
+    path = parts.path[1:]  # the third '/' ends the empty host; what follows is the path
+    if not path:
+        raise StoreError(f"store URL {text!r} names no file")
+    return StoreURL(SQLITE, Path(path).expanduser())
+
+
+def configured(text: str | Path | None = None) -> StoreURL:
+    """The store given (``--store``), else ``$SOTLOG_STORE``, else ``sessions.sqlite3`` in the
+    user data folder."""
+    if text is not None and str(text) != "":
+        return parse(text)
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return parse(env)
+    import platformdirs
+
+    return StoreURL(SQLITE, Path(platformdirs.user_data_dir("sotlog")) / "sessions.sqlite3")
+
+
+def sqlite_path(text: str | Path | None = None) -> Path:
+    """The SQLite file of the configured store; a one-line StoreError saying what works today
+    when it is a PostgreSQL store."""
+    store = configured(text)
+    if store.backend == POSTGRESQL or store.path is None:
+        raise StoreError(f"{store} is a PostgreSQL store: this command works on a station's "
+                         "SQLite store; today PostgreSQL is filled by `sotlog sync --to URL` and "
+                         "listed by `sotlog sessions --store URL`")
+    return store.path
+
+
+def redact(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (in the user part, a ``password=`` option,
+    or a libpq ``password=`` word), for every message and log line that shows it.
+
+    The user part ends at the last ``@``, so a password holding ``/``, ``#`` or ``@`` (which a
+    URL should percent-encode, and people do not) is hidden whole.
+    """
+    match = _SCHEME.match(url)
+    if match:
+        userinfo, at, rest = url[match.end():].rpartition("@")
+        if at and ":" in userinfo:
+            url = f"{match.group(0)}{userinfo.split(':', 1)[0]}:{HIDDEN}@{rest}"
+    return _PASSWORD_WORD.sub(lambda m: m.group(1) + HIDDEN, url)
