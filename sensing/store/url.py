@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from firmware_bridge.errors import StoreError
 
 ENV_VAR = "SOTLOG_STORE"
+SHARED_ENV = "SOTLOG_SHARED_STORE"  # the shared store a station syncs to
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
 SCHEMES = {"sqlite": SQLITE, "postgresql": POSTGRESQL, "postgres": POSTGRESQL}

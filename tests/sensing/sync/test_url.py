@@ -90,3 +90,16 @@ def test_a_postgresql_store_where_a_command_cannot_use_it_is_one_line(
     assert out.out == "" and len(out.err.strip().splitlines()) == 1, out
     assert SECRET not in out.err
     assert "sotlog sync" in out.err and "station1:***@db.clinic" in out.err
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["sync"], "no shared store"),
+    (["sync", "--to", "/srv/shared.sqlite3"], "the shared store is a PostgreSQL URL"),
+])
+def test_sync_without_a_postgresql_target_is_one_line(
+        argv: list[str], says: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("SOTLOG_SHARED_STORE", raising=False)
+    assert main([*argv, "--store", str(tmp_path / "s.sqlite3")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and says in err, err
