@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,13 +30,18 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _PASSWORD_WORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
 class StoreURL:
-    """A parsed store location: its backend, and the file (SQLite) or the URL (PostgreSQL)."""
+    """A parsed store location: its backend, and the file (SQLite) or the URL (PostgreSQL).
 
-    backend: str  # SQLITE or POSTGRESQL
-    path: Path | None = None  # the SQLite file
-    url: str = ""  # the PostgreSQL URL as given (it may hold a password: show it by redact)
+    A plain class: a dataclass costs milliseconds at import, which `sotlog sessions` pays.
+    """
+
+    __slots__ = ("backend", "path", "url")
+
+    def __init__(self, backend: str, path: Path | None = None, url: str = "") -> None:
+        self.backend = backend  # SQLITE or POSTGRESQL
+        self.path = path  # the SQLite file
+        self.url = url  # the PostgreSQL URL as given (it may hold a password: show it by redact)
 
     def __str__(self) -> str:
         return str(self.path) if self.backend == SQLITE else redact(self.url)
