@@ -215,9 +215,17 @@ def version(conn: Any) -> int:
 
 
 def prepare(conn: Any, url: str) -> int:
-    """Create or migrate the schema (one transaction, one station at a time); its version."""
+    """Create or migrate the schema (one transaction, one station at a time); its version.
+
+    A store that is up to date is only read, so a role that may not create tables (a station's,
+    a viewer's: docs/multi-station.md) opens it.
+    """
     from firmware_bridge import __version__
 
+    with errors_as_store_errors(url, "cannot read the shared store at"):
+        found = version(conn)
+    if found == SCHEMA_VERSION:
+        return found
     with (errors_as_store_errors(url, "cannot prepare the shared store at"), conn.transaction(),
           conn.cursor() as cur):
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK,))
