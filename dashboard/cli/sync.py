@@ -18,7 +18,8 @@ def register(sub: Any) -> None:
                                    "and calibrations, into the shared PostgreSQL store: each "
                                    "session once, in one transaction, so a run that stops "
                                    "leaves nothing half-copied and the next run goes on. "
-                                   "Recording never waits on it. See docs/multi-station.md.")
+                                   "Recording never waits on it. Exit status 1 when a session "
+                                   "could not be read (each named). See docs/multi-station.md.")
     p.add_argument("--to", metavar="URL",
                    help=f"the shared store, postgresql://user@host/db (default: ${SHARED_ENV})")
     p.add_argument("--station", metavar="NAME",
@@ -50,11 +51,14 @@ def run(args: argparse.Namespace) -> int:
               f"{step.nbytes / 1e6:.2f} MB)", file=sys.stderr, flush=True)
 
     result = sync.run(progress)
+    for sid, why in result.unreadable.items():
+        print(f"sotlog: session {sid} not copied: it cannot be read ({why})", file=sys.stderr)
+    code = 1 if result.unreadable else 0
     if args.json:
         print_json({**result.__dict__, "to": sync.shown})
-        return 0
+        return code
     print(f"station {result.station}: {result.copied} sessions copied "
           f"({result.nbytes / 1e6:.1f} MB in {result.seconds:.1f} s), {result.already} there "
           f"before, {result.followed} with later edits or events, {result.recording} still "
           f"recording (copied once closed), {result.calibrations} calibrations; to {sync.shown}")
-    return 0
+    return code

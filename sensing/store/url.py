@@ -25,9 +25,17 @@ SCHEMES = {"sqlite": SQLITE, "postgresql": POSTGRESQL, "postgres": POSTGRESQL}
 EXTRA = "pip install 'sotlog[postgres]'"
 HIDDEN = "***"
 
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-# Where a password can sit in a URL or a libpq "key=value" string, for redact's last pass.
-_PASSWORD_WORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)", re.IGNORECASE)
+# Where a password can sit in a URL or a libpq "key=value" string, for redact's last pass
+# (compiled on first use: `sotlog sessions` starts without it).
+_PASSWORD_WORD = r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)"
+
+
+def _scheme(text: str) -> str | None:
+    """The scheme of ``scheme://…``, or None."""
+    head, sep, _ = text.partition("://")
+    if sep and head[:1].isalpha() and all(c.isalnum() or c in "+.-" for c in head):
+        return head
+    return None
 
 
 class StoreURL:
@@ -54,16 +62,16 @@ def parse(text: str | Path) -> StoreURL:
     """The store named by ``text``; a one-line StoreError for a scheme sotlog has no store for."""
     if isinstance(text, Path):
         return StoreURL(SQLITE, text.expanduser())
-    match = _SCHEME.match(text)
-    if not match:
+    given = _scheme(text)
+    if given is None:
         if text.lower().startswith(("sqlite:", "postgresql:", "postgres:")):
             raise StoreError(f"store URL {redact(text)!r} needs '//' after the scheme "
                              "(sqlite:///path, postgresql://host/db)")
         return StoreURL(SQLITE, Path(text).expanduser())
-    scheme = SCHEMES.get(match.group(1).lower())
+    scheme = SCHEMES.get(given.lower())
     if scheme is None:
         raise StoreError(f"store URL {redact(text)!r}: sotlog stores are a path, sqlite:///path "
-                         "or postgresql://host/db, not " + match.group(1))
+                         "or postgresql://host/db, not " + given)
     if scheme == POSTGRESQL:
         return StoreURL(POSTGRESQL, url=text)
     parts = urlsplit(text)
@@ -109,9 +117,9 @@ def redact(url: str) -> str:
     The user part ends at the last ``@``, so a password holding ``/``, ``#`` or ``@`` (which a
     URL should percent-encode, and people do not) is hidden whole.
     """
-    match = _SCHEME.match(url)
-    if match:
-        userinfo, at, rest = url[match.end():].rpartition("@")
+    scheme = _scheme(url)
+    if scheme is not None:
+        userinfo, at, rest = url[len(scheme) + 3:].rpartition("@")
         if at and ":" in userinfo:
-            url = f"{match.group(0)}{userinfo.split(':', 1)[0]}:{HIDDEN}@{rest}"
-    return _PASSWORD_WORD.sub(lambda m: m.group(1) + HIDDEN, url)
+            url = f"{scheme}://{userinfo.split(':', 1)[0]}:{HIDDEN}@{rest}"
+    return re.sub(_PASSWORD_WORD, lambda m: m.group(1) + HIDDEN, url)

@@ -15,13 +15,14 @@ import socket
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from firmware_bridge.errors import StoreError
 from sensing.store.listing import COUNTS
 from sensing.store.pg.rows import Tables, copy_rows, insert_returning, session_rows
 from sensing.store.pg.schema import connect, one_line, prepare, psycopg_module
+from sensing.store.schema import damaged
 from sensing.store.storefile import StoreFile, utc_now
 from sensing.store.url import redact
 
@@ -56,6 +57,7 @@ class SyncResult:
     calibrations: int = 0
     nbytes: int = 0  # blob bytes copied (samples, raw capture, gains)
     seconds: float = 0.0
+    unreadable: dict[int, str] = field(default_factory=dict)  # session id: why, not copied
 
 
 class Sync:
@@ -103,12 +105,18 @@ class Sync:
 
     def _run(self, pg: Any, local: sqlite3.Connection, result: SyncResult,
              progress: Callable[[Step], None] | None) -> None:
-        tables = Tables(local, pg, self.shown)
+        try:
+            tables = Tables(local, pg, self.shown)
+        except sqlite3.DatabaseError as err:
+            raise damaged(self.store.path, err) from err
         result.calibrations = self._calibrations(pg, local, tables)
-        closed = local.execute("SELECT id, uuid FROM sessions WHERE status != 'recording' "
-                               "ORDER BY id").fetchall()
-        result.recording = local.execute(
-            "SELECT count(*) FROM sessions WHERE status = 'recording'").fetchone()[0]
+        try:
+            closed = local.execute("SELECT id, uuid FROM sessions WHERE status != 'recording' "
+                                   "ORDER BY id").fetchall()
+            result.recording = local.execute(
+                "SELECT count(*) FROM sessions WHERE status = 'recording'").fetchone()[0]
+        except sqlite3.DatabaseError as err:
+            raise damaged(self.store.path, err, "the session list") from err
         with pg.cursor() as cur:
             cur.execute("SELECT uuid FROM sessions WHERE uuid = ANY(%s)",
                         ([r["uuid"] for r in closed],))
@@ -116,7 +124,13 @@ class Sync:
         todo = [(r["id"], r["uuid"]) for r in closed if r["uuid"] not in present]
         result.already = len(closed) - len(todo)
         for sid, uuid in todo:
-            nbytes = self._session(pg, local, tables, sid)
+            try:
+                nbytes = self._session(pg, local, tables, sid)
+            except sqlite3.DatabaseError as err:  # this session's pages: copy the others
+                if isinstance(err, sqlite3.OperationalError):
+                    raise StoreError(f"cannot read {self.store.path}: {err}") from err
+                result.unreadable[sid] = f"{err}; `sotlog check` says what still reads"
+                continue
             if nbytes is None:  # another run copied it meanwhile
                 result.already += 1
                 continue
@@ -210,16 +224,16 @@ class Sync:
         holds a later edit of that field made there (station_id NULL)."""
         cols = set(tables.local["sessions"])
         row = local.execute("SELECT * FROM sessions WHERE id = ?", (sid,)).fetchone()
-        for field, at_utc in local.execute(
+        for name, at_utc in local.execute(
                 "SELECT field, max(at_utc) FROM session_edits WHERE session_id = ? AND id > ? "
                 "GROUP BY field", (sid, after)).fetchall():
-            col = field if field in cols else f"{field}_json"
+            col = name if name in cols else f"{name}_json"
             if col not in cols:
                 continue
             cur.execute(f"UPDATE sessions SET {col} = %s WHERE id = %s AND NOT EXISTS ("
                         "SELECT 1 FROM session_edits WHERE session_id = %s AND field = %s "
                         "AND station_id IS NULL AND at_utc > %s)",
-                        (row[col], new_id, new_id, field, at_utc))
+                        (row[col], new_id, new_id, name, at_utc))
 
     def _calibrations(self, pg: Any, local: sqlite3.Connection, tables: Tables) -> int:
         """Copy the calibrations the shared store lacks, each run's batch kept together."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -205,3 +206,26 @@ def test_a_session_still_recording_waits(station_stores: list[Path], pg_url: str
     assert done.returncode == 0, done.stderr
     assert "1 still recording" in done.stdout
     assert uuids(pg_url) == [local_rows(store, "SELECT uuid FROM sessions WHERE id = 1")[0][0]]
+
+
+def test_sessions_that_cannot_be_read_are_each_named_and_not_half_copied(
+        station_stores: list[Path], pg_url: str, tmp_path: Path) -> None:
+    store = copy_store(station_stores[0], tmp_path)
+    uuid_of = {r["id"]: r["uuid"] for r in local_rows(store, "SELECT id, uuid FROM sessions")}
+    with sqlite3.connect(store) as conn:  # the chunks table's root page overwritten
+        page = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'chunks'"
+                            ).fetchone()[0]
+    size = 4096
+    with open(store, "r+b") as fh:
+        fh.seek((page - 1) * size)
+        fh.write(b"\xff" * size)
+    done = sync(store, pg_url, "room1")
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr, done.stderr
+    assert done.returncode in (1, 2), done.stderr
+    if done.returncode == 2:  # the damage reached what every session needs: one line
+        assert len(done.stderr.strip().splitlines()) == 1 and "sotlog check" in done.stderr
+        return
+    named = [line for line in done.stderr.splitlines() if "not copied" in line]
+    assert named and all("sotlog check" in line for line in named)
+    missing = {int(line.split()[2]) for line in named}
+    assert set(uuids(pg_url)) == {u for sid, u in uuid_of.items() if sid not in missing}
