@@ -104,12 +104,12 @@ def stalled_at_chunks(url: str) -> psycopg.Connection:
     return holder
 
 
-def wait_for_lock_wait(url: str, timeout: float = 60) -> None:
+def wait_for_lock_wait(url: str, timeout: float = 60, syncs: int = 1) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         waiting = pg_rows(url, "SELECT count(*) AS n FROM pg_stat_activity "
                                "WHERE wait_event_type = 'Lock' AND datname = current_database()")
-        if waiting[0]["n"]:
+        if waiting[0]["n"] >= syncs:
             return
         time.sleep(0.05)
     raise AssertionError("the sync never reached the chunks")
@@ -229,3 +229,41 @@ def test_sessions_that_cannot_be_read_are_each_named_and_not_half_copied(
     assert named and all("sotlog check" in line for line in named)
     missing = {int(line.split()[2]) for line in named}
     assert set(uuids(pg_url)) == {u for sid, u in uuid_of.items() if sid not in missing}
+
+
+def test_three_stations_record_on_while_one_sync_is_killed_and_the_server_stops(
+        pg_server: Server | None, station_stores: list[Path], pg_url: str,
+        tmp_path: Path) -> None:
+    """The issue's run: three stations sync at once and record meanwhile; one sync is killed,
+    the server stops under the others and comes back; then every session is there once."""
+    if pg_server is None:
+        pytest.skip("$SOTLOG_TEST_POSTGRES names a server these tests may not stop")
+    stores = [copy_store(s, tmp_path / f"station{i}") for i, s in enumerate(station_stores, 1)]
+    holder = stalled_at_chunks(pg_url)
+    syncs = [start_sync(store, pg_url, f"room{i}") for i, store in enumerate(stores, 1)]
+    recording = [subprocess.Popen(
+        [sys.executable, "-c", "import sys, pathlib; from tests.sensing.sync.conftest import "
+         "record; record(pathlib.Path(sys.argv[1]), int(sys.argv[2]))", str(store), str(40 + i)])
+        for i, store in enumerate(stores, 1)]
+    try:
+        wait_for_lock_wait(pg_url, syncs=3)
+        syncs[1].send_signal(signal.SIGKILL)
+        assert syncs[1].wait(timeout=30) == -signal.SIGKILL
+        pg_server.stop()
+        for p in (syncs[0], syncs[2]):
+            out, err = p.communicate(timeout=60)
+            assert p.returncode == 2 and "run `sotlog sync` again" in err, err
+    finally:
+        holder.close()
+        pg_server.start()
+    assert [p.wait(timeout=120) for p in recording] == [0, 0, 0]
+    assert uuids(pg_url) == []
+    again = [start_sync(store, pg_url, f"room{i}") for i, store in enumerate(stores, 1)]
+    for p in again:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    everything = sorted(u for store in stores for u in closed(store))
+    assert len(everything) == 9 and uuids(pg_url) == everything
+    for i, store in enumerate(stores, 1):
+        for u in closed(store):
+            assert_same_session(store, pg_url, f"room{i}", u)
