@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from firmware_bridge.errors import StoreError
 
@@ -28,6 +28,7 @@ HIDDEN = "***"
 # Where a password can sit in a URL or a libpq "key=value" string, for redact's last pass
 # (compiled on first use: `sotlog sessions` starts without it).
 _PASSWORD_WORD = r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)"
+_USERINFO = r"([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*):\S*@"  # user:password@, in any text
 
 
 def _scheme(text: str) -> str | None:
@@ -110,16 +111,30 @@ def sqlite_path(text: str | Path | None = None) -> Path:
     return store.path
 
 
-def redact(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (in the user part, a ``password=`` option,
-    or a libpq ``password=`` word), for every message and log line that shows it.
+def redact(text: str, url: str = "") -> str:
+    """``text`` (a URL, or a message that quotes one) with every password replaced by ``***``:
+    in a URL's user part, a ``password=`` option or libpq word, and, given the ``url`` a message
+    is about (else ``text`` itself), that URL's password wherever the message quotes it (libpq
+    quotes fragments).
 
-    The user part ends at the last ``@``, so a password holding ``/``, ``#`` or ``@`` (which a
-    URL should percent-encode, and people do not) is hidden whole.
+    A URL's user part ends at the last ``@``, so a password holding ``/``, ``#`` or ``@`` (which
+    a URL should percent-encode, and people do not) is hidden whole.
     """
+    for secret in sorted(_secrets(url or text), key=len, reverse=True):
+        text = text.replace(secret, HIDDEN)
+    text = re.sub(_USERINFO, r"\1:" + HIDDEN + "@", text)
+    return re.sub(_PASSWORD_WORD, lambda m: m.group(1) + HIDDEN, text)
+
+
+def _secrets(url: str) -> list[str]:
+    """The passwords written in ``url``: as written, percent-decoded, and their words."""
+    found = []
     scheme = _scheme(url)
     if scheme is not None:
-        userinfo, at, rest = url[len(scheme) + 3:].rpartition("@")
+        userinfo, at, _ = url[len(scheme) + 3:].rpartition("@")
         if at and ":" in userinfo:
-            url = f"{scheme}://{userinfo.split(':', 1)[0]}:{HIDDEN}@{rest}"
-    return re.sub(_PASSWORD_WORD, lambda m: m.group(1) + HIDDEN, url)
+            found.append(userinfo.split(":", 1)[1])
+    found += [m.group(2).strip("'") for m in re.finditer(_PASSWORD_WORD, url)]
+    whole = {v for s in found for v in (s, unquote(s)) if v and v != HIDDEN}
+    pieces = {p for v in whole for p in v.split() if len(p) >= 3}  # libpq quotes pieces
+    return [*whole, *pieces]

@@ -75,7 +75,7 @@ class BackgroundSync:
         try:
             result = Sync(StoreFile.open(self.store), self.url, self.station).run(self.progress)
         except SotlogError as err:
-            self.error = redact(str(err))
+            self.error = redact(str(err), self.url)
             ok = False
         else:
             self.last, self.error, ok = result, "", True

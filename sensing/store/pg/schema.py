@@ -185,13 +185,13 @@ def connect(url: str, **kwargs: Any) -> Any:
     try:
         return psycopg.connect(url, connect_timeout=10, **kwargs)
     except psycopg.Error as err:
-        raise StoreError(f"cannot connect to {redact(url)}: {one_line(err)}") from err
+        raise StoreError(f"cannot connect to {redact(url)}: {one_line(err, url)}") from err
 
 
-def one_line(err: BaseException) -> str:
-    """A psycopg error's first line, any password in it hidden."""
+def one_line(err: BaseException, url: str) -> str:
+    """A psycopg error's first line, any password in it (or of ``url``) hidden."""
     text = str(err).strip().splitlines()
-    return redact(text[0]) if text else type(err).__name__
+    return redact(text[0], url) if text else type(err).__name__
 
 
 @contextmanager
@@ -201,7 +201,7 @@ def errors_as_store_errors(url: str, doing: str) -> Iterator[None]:
     try:
         yield
     except psycopg.Error as err:
-        raise StoreError(f"{doing} {redact(url)}: {one_line(err)}") from err
+        raise StoreError(f"{doing} {redact(url)}: {one_line(err, url)}") from err
 
 
 def version(conn: Any) -> int:

@@ -85,18 +85,19 @@ class Sync:
             except psycopg.OperationalError as err:
                 raise StoreError(
                     f"lost the shared store at {self.shown} after copying {result.copied} "
-                    f"sessions ({one_line(err)}); nothing of the session being copied was kept: "
-                    "run `sotlog sync` again to go on") from err
+                    f"sessions ({one_line(err, self.url)}); nothing of the session being copied "
+                    "was kept: run `sotlog sync` again to go on") from err
             except psycopg.errors.UniqueViolation as err:
                 if "station" not in (err.diag.constraint_name or ""):
-                    raise
+                    raise StoreError(f"the shared store at {self.shown} refused a copy: "
+                                     f"{one_line(err, self.url)}") from err
                 raise StoreError(
                     f"another store already copied its sessions into {self.shown} as station "
                     f"{self.station!r}: give each station its own name (--station or "
                     f"${STATION_ENV}); nothing of the clashing session was copied") from err
             except psycopg.Error as err:
                 raise StoreError(f"the shared store at {self.shown} refused a copy: "
-                                 f"{one_line(err)}") from err
+                                 f"{one_line(err, self.url)}") from err
         finally:
             local.close()
             pg.close()

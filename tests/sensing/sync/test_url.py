@@ -54,6 +54,21 @@ def test_redact_hides_every_password(url: str) -> None:
     assert "db.clinic" in shown or "/run/postgresql" in shown  # still says where
 
 
+@pytest.mark.parametrize("url", [f"postgresql://u:{SECRET}@h:notaport/db",
+                                 f"postgresql://u:{SECRET} x@/db?host=/run/postgresql",
+                                 f"postgresql://u@h/db?password={SECRET}%20x"])
+def test_a_message_quoting_the_password_does_not_show_it(url: str) -> None:
+    """libpq's errors quote fragments of the URL; the password of the URL is hidden in them."""
+    from sensing.store.pg.schema import connect
+
+    for message in (f'unexpected spaces found in "{SECRET} x"', f"could not connect to {url}",
+                    f"bad value {SECRET}"):
+        assert SECRET not in redact(message, url)
+    with pytest.raises(StoreError) as err:
+        connect(url)
+    assert SECRET not in str(err.value) and "\n" not in str(err.value)
+
+
 def test_a_url_without_a_password_shows_as_given() -> None:
     url = "postgresql://station1@db.clinic:5432/sotlog?sslmode=verify-full"
     assert redact(url) == url
