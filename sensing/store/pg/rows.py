@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from firmware_bridge.errors import StoreError
-from sensing.store.pg.schema import STATION_COLUMNS, columns
+from sensing.store.pg.schema import columns
 
 TABLES = ("sessions", "session_edits", "events", "chunks", "raw", "calibrations")
 # Copied through COPY ... (FORMAT BINARY): many rows, or large blobs, per session.
@@ -39,9 +39,6 @@ class Tables:
     def copied(self, table: str) -> list[str]:
         """The SQLite columns copied as they are (ids and links to other rows are remapped)."""
         return [c for c in self.local[table] if c not in ("id", "session_id")]
-
-    def extra(self, table: str) -> set[str]:
-        return STATION_COLUMNS.get(table, set())
 
 
 def insert_returning(cur: Any, table: str, row: dict[str, Any], unique: str = "") -> int | None:

@@ -72,3 +72,20 @@ def test_without_psycopg_a_station_records_and_sync_names_the_extra(tmp_path: Pa
     assert sync.returncode == 2
     assert sync.stderr.strip().splitlines() == [
         "sotlog: error: a PostgreSQL store needs psycopg 3: pip install 'sotlog[postgres]'"]
+
+
+def test_a_station_column_the_shared_store_lacks_stops_the_sync(
+        station_stores: list[Path], pg_url: str, tmp_path: Path) -> None:
+    """A newer sotlog's SQLite column is never dropped on the way: nothing is copied."""
+    import shutil
+
+    from tests.sensing.sync.conftest import sotlog
+    from tests.sensing.sync.shared import uuids
+
+    store = Path(shutil.copy(station_stores[0], tmp_path / "newer.sqlite3"))
+    with sqlite3.connect(store) as conn:
+        conn.execute("ALTER TABLE chunks ADD COLUMN checksum TEXT")
+    done = sotlog("sync", "--to", pg_url, "--store", str(store), "--station", "room1")
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and "chunks.checksum" in done.stderr
+    assert uuids(pg_url) == []
