@@ -36,6 +36,7 @@ VERBS: dict[str, str] = {
     "ports": "dashboard.cli.device",
     "profiles": "dashboard.cli.device",
     "serve": "dashboard.cli.serve",
+    "sync": "dashboard.cli.sync",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(VERBS.values()))
 

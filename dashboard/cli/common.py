@@ -32,8 +32,9 @@ def add_units_arg(p: argparse.ArgumentParser, help: str = "force unit") -> None:
 
 
 def add_store_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", metavar="PATH",
-                   help="session store file (default: $SOTLOG_STORE, else the user data dir)")
+    p.add_argument("--store", metavar="PATH|URL",
+                   help="session store: a file, sqlite:///file or postgresql://host/db "
+                        "(default: $SOTLOG_STORE, else a file in the user data dir)")
 
 
 def positive(text: str) -> float:

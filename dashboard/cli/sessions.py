@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from typing import Any
 
 from dashboard.cli.common import add_store_arg, fmt_num, print_json, table, whole_number
+from firmware_bridge.errors import StoreError
 from sensing.store.listing import Filters, Listed
 from sensing.store.storefile import StoreFile
+from sensing.store.url import POSTGRESQL, configured
 from sensing.vocabulary import MAX_ID, SESSIONS_PAGE
 
 
@@ -23,6 +26,12 @@ def register(sub: Any) -> None:
                                    "--offset N skips the N newest.")
     p.add_argument("--subject", help="only this subject code; each visit's time on the blocks, "
                                      "and each block's mean force on the blocks and share")
+    p.add_argument("--since", type=utc_date, metavar="DATE",
+                   help="only sessions started on or after DATE (UTC, e.g. 2026-03-01)")
+    p.add_argument("--until", type=utc_date, metavar="DATE",
+                   help="only sessions started before DATE (UTC)")
+    p.add_argument("--station", metavar="NAME",
+                   help="only this station's sessions (a shared postgresql:// store)")
     p.add_argument("--limit", type=whole_number(1, MAX_ID), default=SESSIONS_PAGE, metavar="N",
                    help=f"list at most N sessions (default {SESSIONS_PAGE})")
     p.add_argument("--offset", type=whole_number(0, MAX_ID), default=0, metavar="N",
@@ -32,14 +41,33 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run_sessions)
 
 
+def utc_date(text: str) -> date:
+    """argparse type for a day, YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a day as YYYY-MM-DD, not {text!r}") from None
+
+
 def run_sessions(args: argparse.Namespace) -> int:
-    store = StoreFile.open(args.store)
-    page = store.page(Filters(subject=args.subject), args.limit, args.offset)
-    if args.subject and any(i.visit is None and i.status != "recording" for i in page.sessions):
+    filters = Filters(subject=args.subject, since=args.since, until=args.until)
+    stations: list[str] | None = None
+    store = configured(args.store)
+    if store.backend == POSTGRESQL:
+        from sensing.store.pg.listing import page as shared_page
+
+        page, stations = shared_page(store.url, filters, args.station, args.limit, args.offset)
+    elif args.station is not None:
+        raise StoreError("--station filters a shared store (--store postgresql://…); "
+                         f"{store} is one station's")
+    else:
+        page = StoreFile.open(store.path).page(filters, args.limit, args.offset)
+    if args.subject and store.backend != POSTGRESQL and any(
+            i.visit is None and i.status != "recording" for i in page.sessions):
         from sensing.metrics import visits  # numpy: only for visits not worked out yet
         from sensing.store.sessions import Store
 
-        visits.fill(Store.open(args.store), page.sessions)
+        visits.fill(Store.open(store.path), page.sessions)
     if page.more or (page.offset and not page.sessions):
         shown = (f"sessions {page.offset + 1}-{page.offset + len(page.sessions)}"
                  if page.sessions else f"no sessions after the first {page.offset}")
@@ -47,10 +75,13 @@ def run_sessions(args: argparse.Namespace) -> int:
               + (f"; --offset {page.offset + len(page.sessions)} lists the next" if page.more
                  else ""), file=sys.stderr)
     if args.json:
-        print_json([listed_dict(i) for i in page.sessions])
+        print_json([{**listed_dict(i), **({"station": stations[n]} if stations else {})}
+                    for n, i in enumerate(page.sessions)])
         return 0
     if not page.total:
+        filtered = args.since or args.until or args.station
         print(f"no sessions of subject {args.subject}" if args.subject else
+              "no sessions match" if filtered else
               "no sessions recorded yet (record one with `sotlog record`)")
         return 0
     if not page.sessions:
@@ -61,8 +92,12 @@ def run_sessions(args: argparse.Namespace) -> int:
     rows = [[str(i.id), i.started_utc[:19].replace("T", " "), "DAMAGED" if i.damaged else i.status,
              i.meta["subject_code"] or "-", i.meta["position"] or "-", i.meta["category"] or "-",
              fmt_num(i.duration_s, 1), str(i.n_frames), i.profile_name] for i in page.sessions]
-    print(table(rows, ["ID", "STARTED (UTC)", "STATUS", "SUBJECT", "POSITION", "CATEGORY",
-                       "SECONDS", "FRAMES", "PROFILE"]))
+    header = ["ID", "STARTED (UTC)", "STATUS", "SUBJECT", "POSITION", "CATEGORY", "SECONDS",
+              "FRAMES", "PROFILE"]
+    if stations is not None:
+        rows = [[r[0], s, *r[1:]] for r, s in zip(rows, stations, strict=True)]
+        header.insert(1, "STATION")
+    print(table(rows, header))
     return 0
 
 

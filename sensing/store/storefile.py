@@ -8,7 +8,6 @@ and changing sessions is ``sensing.store.sessions.Store``, a StoreFile.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,9 +30,8 @@ from sensing.store.listing import (
     total,
 )
 from sensing.store.schema import check_file, connect, damaged, prepare, read_only_file
+from sensing.store.url import sqlite_path
 from sensing.vocabulary import SESSIONS_PAGE
-
-ENV_VAR = "SOTLOG_STORE"
 
 
 def utc_now() -> str:
@@ -42,13 +40,9 @@ def utc_now() -> str:
 
 
 def default_path() -> Path:
-    """``$SOTLOG_STORE``, else ``sessions.sqlite3`` in the user data directory."""
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("sotlog")) / "sessions.sqlite3"
+    """``$SOTLOG_STORE``, else ``sessions.sqlite3`` in the user data directory (sensing.store.url
+    reads either)."""
+    return sqlite_path()
 
 
 class StoreFile:
@@ -74,7 +68,7 @@ class StoreFile:
         ``write=False`` (and a file, folder or mount that cannot be written) opens it for
         reading only: no schema updates, no interrupted-marking, every write refused.
         """
-        p = Path(path).expanduser() if path is not None else default_path()
+        p = sqlite_path(path)  # a path, sqlite:///path; a postgresql:// URL is one line
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:

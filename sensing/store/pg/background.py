@@ -1,0 +1,85 @@
+"""The sync in a thread of its own, for a face that records (``record``, ``serve``): it runs when
+a session closes and every few minutes, and nothing that records ever waits on it.
+
+A run that fails (the server down, the network gone) is kept as one line and retried after a
+pause that doubles up to ``interval``. The next successful run copies what the failed one did not:
+the sync itself is whole per session and idempotent (sensing.store.pg.sync).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from firmware_bridge.errors import SotlogError
+from sensing.store.pg.sync import Step, Sync, SyncResult
+from sensing.store.storefile import StoreFile
+from sensing.store.url import redact
+
+FIRST_RETRY_S = 5.0
+
+
+class BackgroundSync:
+    """Copies one station's store to the shared store, in a daemon thread."""
+
+    def __init__(self, store: Path, url: str, station: str | None = None, *,
+                 interval: float = 300.0,
+                 progress: Callable[[Step], None] | None = None) -> None:
+        self.store = store
+        self.url = url
+        self.station = station
+        self.interval = interval
+        self.progress = progress
+        self.last: SyncResult | None = None  # the newest run that finished
+        self.error = ""  # why the newest run failed (no password in it), "" after a success
+        self.runs = 0  # runs attempted
+        self._kicked = threading.Event()
+        self._stopping = threading.Event()
+        self._done = threading.Condition()
+        self._thread = threading.Thread(target=self._loop, name="sotlog-sync", daemon=True)
+
+    def start(self) -> BackgroundSync:
+        self._thread.start()
+        return self
+
+    def kick(self) -> None:
+        """Sync soon (a session has closed); returns at once."""
+        self._kicked.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the session being copied (if any) is whole or rolled back."""
+        self._stopping.set()
+        self._kicked.set()
+        self._thread.join(timeout)
+
+    def wait_for_run(self, after: int, timeout: float) -> bool:
+        """Whether run number ``after + 1`` finished (well or not) within ``timeout`` seconds."""
+        with self._done:
+            return self._done.wait_for(lambda: self.runs > after, timeout)
+
+    def _loop(self) -> None:
+        pause, retry = self.interval, 0.0
+        while not self._stopping.is_set():
+            self._kicked.wait(pause)
+            self._kicked.clear()
+            if self._stopping.is_set():
+                return
+            if self._once():
+                pause, retry = self.interval, 0.0
+            else:
+                retry = min(self.interval, retry * 2 if retry else FIRST_RETRY_S)
+                pause = retry
+
+    def _once(self) -> bool:
+        try:
+            result = Sync(StoreFile.open(self.store), self.url, self.station).run(self.progress)
+        except SotlogError as err:
+            self.error = redact(str(err), self.url)
+            ok = False
+        else:
+            self.last, self.error, ok = result, "", True
+        with self._done:
+            self.runs += 1
+            self._done.notify_all()
+        return ok

@@ -1,0 +1,44 @@
+"""The sync in a thread beside a recording: kicked when a session closes, failing in one line
+while the server is away, and catching up when it is back."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sensing.store.pg.background import BackgroundSync
+from tests.sensing.sync.conftest import record
+from tests.sensing.sync.pgserver import Server
+from tests.sensing.sync.shared import local_rows, uuids
+
+SECRET = "b4ckgr0und"
+
+
+def test_background_sync_catches_up_after_the_server_was_away(
+        pg_server: Server | None, station_stores: list[Path], pg_url: str,
+        tmp_path: Path) -> None:
+    if pg_server is None:
+        pytest.skip("$SOTLOG_TEST_POSTGRES names a server these tests may not stop")
+    store = Path(shutil.copy(station_stores[0], tmp_path / "room1.sqlite3"))
+    url = pg_url.replace("postgresql://sotlog@", f"postgresql://sotlog:{SECRET}@")
+    sync = BackgroundSync(store, url, "room1", interval=600).start()
+    try:
+        sync.kick()
+        assert sync.wait_for_run(0, timeout=60)
+        assert sync.error == "" and sync.last is not None and sync.last.copied == 2
+        pg_server.stop()
+        try:
+            record(store, seed=7)  # the station records on, the server away
+            sync.kick()
+            assert sync.wait_for_run(1, timeout=60)
+            assert sync.error and SECRET not in sync.error and "\n" not in sync.error
+        finally:
+            pg_server.start()
+        assert sync.wait_for_run(2, timeout=60)  # the retry, a few seconds later
+        assert sync.error == "", sync.error
+    finally:
+        sync.stop()
+    everything = sorted(r["uuid"] for r in local_rows(store, "SELECT uuid FROM sessions"))
+    assert len(everything) == 3 and uuids(pg_url) == everything
