@@ -245,6 +245,14 @@ def session_checks(session: Session, *, limit_days: float | None = None,
     return [
         *calibration_age(info.conversion, now or info.started_utc, limit_days),
         *zero_drift(session, limit_n, samples),
-        *(mat_saturation(session.mat_derived().saturated, info.profile) if info.is_matrix
-          else saturation(session.frame_windows(), info.profile)),
+        *session_saturation(session),
     ]
+
+
+def session_saturation(session: Session) -> list[Finding]:
+    """``saturation`` of a stored session: a mat's from the sensels at the limit counted when it
+    closed (no frame read again), load cells' from the frames."""
+    info = session.info
+    if info.is_matrix:
+        return mat_saturation(session.mat_derived().saturated, info.profile)
+    return saturation(session.frame_windows(), info.profile)

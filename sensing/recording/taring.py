@@ -18,7 +18,7 @@ from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import Profile
 from sensing.calibration.capture import FrameTap
 from sensing.calibration.tare import check_tare, forced, refusal, tare_offsets
-from sensing.metrics.checks import Finding, saturation, zero_drift
+from sensing.metrics.checks import Finding, session_saturation, zero_drift
 from sensing.plainjson import dumps
 from sensing.recording.setup import channel_names
 from sensing.store.sessions import Store
@@ -56,7 +56,7 @@ def end_checks(store: Store, session_id: int) -> list[Finding]:
     try:
         with store.session(session_id) as session:
             info = session.info
-            findings = [*zero_drift(session), *saturation(session.frame_windows(), info.profile)]
+            findings = [*zero_drift(session), *session_saturation(session)]
             at = info.duration_s
     except SotlogError as err:  # the session is stored; its checks could not be read
         findings, at = [Finding("end_checks", "", f"end checks not run: {err}", True)], 0.0

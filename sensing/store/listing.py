@@ -112,16 +112,23 @@ class Listed:
 
 
 def listed(row: sqlite3.Row, n_frames: int, duration_s: float, damaged: str = "") -> Listed:
-    """A Listed from a row of ``COLUMNS`` and its counts."""
+    """A Listed from a row of ``COLUMNS`` and its counts. A row whose JSON a damaged file has
+    garbled is listed as damaged, with what can be read, so the rest of the list still shows."""
+    try:
+        parsed = (json.loads(row["counters_json"]), tuple(json.loads(row["frame_shape_json"])),
+                  json.loads(row["channel_names_json"]), meta_dict(row),
+                  json.loads(row["visit_json"]) if row["visit_json"] else None)
+    except (ValueError, TypeError) as err:  # JSONDecodeError, undecodable text
+        damaged = damaged or f"its row cannot be read ({type(err).__name__}): sotlog check"
+        parsed = ({}, (), [], {k: None for k in SESSION_META_FIELDS}, None)
+    counters, shape, channels, meta, visit = parsed
     return Listed(
-        id=row["id"], uuid=row["uuid"], meta=meta_dict(row), profile_name=row["profile_name"],
+        id=row["id"], uuid=row["uuid"], meta=meta, profile_name=row["profile_name"],
         port=row["port"], device=row["device"], software_version=row["software_version"],
         started_utc=row["started_utc"], ended_utc=row["ended_utc"], status=row["status"],
-        counters=json.loads(row["counters_json"]),
-        frame_shape=tuple(json.loads(row["frame_shape_json"])),
-        channel_names=json.loads(row["channel_names_json"]), n_frames=int(n_frames),
+        counters=counters, frame_shape=shape, channel_names=channels, n_frames=int(n_frames),
         duration_s=float(duration_s), end_reason=row["end_reason"], face=row["face"],
-        damaged=damaged, visit=json.loads(row["visit_json"]) if row["visit_json"] else None)
+        damaged=damaged, visit=visit)
 
 
 def utc_bound(value: str | date | datetime) -> str:
