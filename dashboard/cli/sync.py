@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
@@ -31,19 +30,11 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from firmware_bridge.errors import StoreError
     from sensing.store.pg.sync import Step, Sync
     from sensing.store.storefile import StoreFile
-    from sensing.store.url import POSTGRESQL, parse
+    from sensing.store.url import shared_store
 
-    target = args.to or os.environ.get(SHARED_ENV)
-    if not target:
-        raise StoreError(f"no shared store: give --to postgresql://user@host/db or set "
-                         f"${SHARED_ENV}")
-    shared = parse(target)
-    if shared.backend != POSTGRESQL:
-        raise StoreError(f"the shared store is a PostgreSQL URL (postgresql://user@host/db), "
-                         f"not {shared}")
+    shared = shared_store(args.to)
     sync = Sync(StoreFile.open(args.store), shared.url, args.station)
 
     def progress(step: Step) -> None:

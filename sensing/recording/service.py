@@ -46,6 +46,7 @@ from sensing.recording.setup import (
     device_channels,
 )
 from sensing.recording.taring import end_checks, person_event, take_tare
+from sensing.store.pg import background
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
 
@@ -94,6 +95,11 @@ class Ended:
         return d
 
 
+# How long closing waits for the shared store to take the sessions that ended (then it stops;
+# the next start copies the rest).
+SYNC_AT_CLOSE_S = 10.0
+
+
 class RecordingService:
     """Owns the open device, its live conversion and the recording; thread-safe."""
 
@@ -119,6 +125,9 @@ class RecordingService:
         self.ended: Ended | None = None
         self._hooks: list[EventHook] = []
         self._lock = threading.RLock()
+        # With $SOTLOG_SHARED_STORE set, closed sessions are copied there in a thread of their
+        # own (docs/multi-station.md); recording never waits on it.
+        self.sync = background.from_environment(store.path)
 
     # -- the device -------------------------------------------------------------------------
 
@@ -308,6 +317,8 @@ class RecordingService:
                 **kept, "text": f"the zero session {rec.session_id} ended with"}
             self._live().set(conversion, 0.0)
         findings = end_checks(self.store, rec.session_id)
+        if self.sync is not None:
+            self.sync.kick()
         try:
             visits.work_out(self.store, rec.session_id)
         except SotlogError:  # left NULL: the visit list works it out when it needs it
@@ -329,6 +340,11 @@ class RecordingService:
             if self.recording is not None:
                 ended = self.stop(status="interrupted", reason=reason)
             self._close_bridge()
+        if self.sync is not None:  # what ended here gets a last, bounded chance to be copied
+            runs = self.sync.runs
+            self.sync.kick()
+            self.sync.wait_for_run(runs, SYNC_AT_CLOSE_S)
+            self.sync.stop()
         return ended
 
     # -- inside -----------------------------------------------------------------------------

@@ -138,3 +138,17 @@ def _secrets(url: str) -> list[str]:
     whole = {v for s in found for v in (s, unquote(s)) if v and v != HIDDEN}
     pieces = {p for v in whole for p in v.split() if len(p) >= 3}  # libpq quotes pieces
     return [*whole, *pieces]
+
+
+def shared_store(target: str | None) -> StoreURL:
+    """The shared store a station syncs to (``--to``, else ``$SOTLOG_SHARED_STORE``): a
+    PostgreSQL URL, or a one-line StoreError saying what to give."""
+    target = target or os.environ.get(SHARED_ENV)
+    if not target:
+        raise StoreError(f"no shared store: give --to postgresql://user@host/db or set "
+                         f"${SHARED_ENV}")
+    shared = parse(target)
+    if shared.backend != POSTGRESQL:
+        raise StoreError(f"the shared store is a PostgreSQL URL (postgresql://user@host/db), "
+                         f"not {shared}")
+    return shared

@@ -8,6 +8,7 @@ the sync itself is whole per session and idempotent (sensing.store.pg.sync).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 from firmware_bridge.errors import SotlogError
 from sensing.store.pg.sync import Step, Sync, SyncResult
 from sensing.store.storefile import StoreFile
-from sensing.store.url import redact
+from sensing.store.url import SHARED_ENV, redact, shared_store
 
 FIRST_RETRY_S = 5.0
 
@@ -83,3 +84,16 @@ class BackgroundSync:
             self.runs += 1
             self._done.notify_all()
         return ok
+
+
+def from_environment(store: Path) -> BackgroundSync | None:
+    """The station's sync, started, when ``$SOTLOG_SHARED_STORE`` names a shared store (and
+    ``$SOTLOG_STATION`` its name); None when it names none. A URL that is not PostgreSQL, or a
+    missing psycopg, is one line now, before anything records."""
+    if not os.environ.get(SHARED_ENV):
+        return None
+    from sensing.store.pg.schema import psycopg_module
+
+    shared = shared_store(None)
+    psycopg_module()
+    return BackgroundSync(store, shared.url).start()

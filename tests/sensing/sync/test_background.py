@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from sensing.store.pg.background import BackgroundSync
-from tests.sensing.sync.conftest import record
+from sensing.store.pg.sync import STATION_ENV
+from sensing.store.url import SHARED_ENV
+from tests.sensing.sync.conftest import SIM, record, sotlog
 from tests.sensing.sync.pgserver import Server
 from tests.sensing.sync.shared import local_rows, uuids
 
@@ -42,3 +44,24 @@ def test_background_sync_catches_up_after_the_server_was_away(
         sync.stop()
     everything = sorted(r["uuid"] for r in local_rows(store, "SELECT uuid FROM sessions"))
     assert len(everything) == 3 and uuids(pg_url) == everything
+
+
+def test_record_copies_its_session_to_the_shared_store_it_is_given(
+        pg_url: str, tmp_path: Path) -> None:
+    store = tmp_path / "room4.sqlite3"
+    done = sotlog("record", "--port", SIM.format(seed=41), "--profile", "sim-loadcells",
+                  "--duration", "2", "--subject", "P-0041", "--store", str(store),
+                  env={SHARED_ENV: pg_url, STATION_ENV: "room4"})
+    assert done.returncode == 0, done.stderr
+    everything = sorted(r["uuid"] for r in local_rows(store, "SELECT uuid FROM sessions"))
+    assert len(everything) == 1 and uuids(pg_url) == everything  # copied before record exited
+
+
+def test_a_shared_store_that_is_not_postgresql_is_one_line_before_recording(
+        tmp_path: Path) -> None:
+    store = tmp_path / "room5.sqlite3"
+    done = sotlog("record", "--port", SIM.format(seed=42), "--profile", "sim-loadcells",
+                  "--duration", "1", "--store", str(store),
+                  env={SHARED_ENV: f"sqlite:///{tmp_path / 'other.sqlite3'}"})
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "the shared store is a PostgreSQL URL" in done.stderr.strip().splitlines()[-1]
