@@ -47,6 +47,8 @@ from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.sensing.store.test_mat_derived import forget_derived  # noqa: E402
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 RATE = 50.0
 T = TypeVar("T")
@@ -141,14 +143,6 @@ def raw_header(path: Path, sid: int) -> int:
     row = conn.execute("SELECT * FROM sessions WHERE id = ?", (sid,)).fetchone()
     conn.close()
     return len(row)
-
-
-def forget_derived(path: Path) -> None:
-    conn = sqlite3.connect(path)
-    conn.execute("DELETE FROM mat_derived_columns")
-    conn.execute("DELETE FROM mat_derived")
-    conn.commit()
-    conn.close()
 
 
 def main() -> None:

@@ -26,22 +26,11 @@ from sensing.store.importer import import_file
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
 from tests.firmware_bridge.test_real_recordings import FORCEPLATE, KITRONYX
+from tests.firmware_bridge.test_real_recordings import HX711 as HX711_G
 
 REPO = Path(__file__).resolve().parents[3]
 REAL = REPO / "fixtures" / "real"
 T0 = 100.0
-HX711_G = """
-name = "hx711-replay"
-protocol = "lines"
-[options]
-header = "auto"
-time_column = 0
-time_unit = "ms"
-[[channels]]
-name = "load"
-column = 1
-unit = "g"
-"""
 
 
 @pytest.fixture
