@@ -49,6 +49,7 @@ from sensing.store.writer import Recorder
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.sensing.store.test_mat_derived import forget_derived  # noqa: E402
+
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 RATE = 50.0
 T = TypeVar("T")
