@@ -30,9 +30,10 @@ an error naming what would fit):
 - ``blocks`` (1-4, default 2): channels ``left``, ``right``, ``left2``, ``right2`` in that order;
   cells alternate sides and two cells on one side share that side's load.
 - ``rate`` (Hz, default 80): samples per second per channel.
-- ``protocol`` (``lines`` default, or ``blockframe``): ``lines`` sends the header
+- ``protocol`` (``lines`` default, ``blockframe`` or ``binary``): ``lines`` sends the header
   ``time_ms,left,right`` then ``millis,counts,counts`` lines with CRLF, like an Arduino sketch;
-  ``blockframe`` sends int32 frames with sequence number and device time in microseconds.
+  ``blockframe`` sends int32 frames with sequence number and device time in microseconds;
+  ``binary`` the records of profile ``sim-loadcells-binary``.
 - ``gain`` (counts per kg, default ~2e4 by seed), ``offset`` (raw counts at zero load, default
   8e3..5e4 by seed), ``drift`` (counts per minute, default 30): one value, or a comma list with
   one per block. These are the TRUE values a calibration must recover.

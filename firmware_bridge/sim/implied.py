@@ -11,6 +11,7 @@ PROFILES: dict[tuple[object, ...], str] = {
     ("loadcells", "lines", 2): "sim-loadcells",
     ("loadcells", "lines", 4): "sim-loadcells-4",
     ("loadcells", "blockframe", 2): "sim-loadcells-blockframe",
+    ("loadcells", "binary", 2): "sim-loadcells-binary",
     ("mat", "blockframe", 32, 32): "sim-mat",
     ("mat", "blockframe", 48, 48): "sim-mat-48",
 }
