@@ -17,7 +17,7 @@ is counted and reported once it ends, at the latest when the decoder is flushed.
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -116,7 +116,7 @@ class BinaryDecoder(Decoder):
     """A decoder of frames that start with a sync marker; subclasses set ``sync`` and say how
     long a frame is, whether to use it, and how to turn the used ones into values."""
 
-    sync: bytes  # a class constant, or per profile (binary)
+    sync: ClassVar[bytes]
 
     def __init__(self, profile: Profile, dtype: np.dtype) -> None:
         """``dtype``: the values' native dtype, for the raw-range check."""

@@ -4,17 +4,22 @@ A record is optional sync bytes, then fields of numpy dtypes in a given byte ord
 (one per channel, or a mat's rows x cols), optionally a device time, a sequence number, bytes
 to skip and a checksum (``_record.py``). How the stream is cut into records:
 
-- with sync bytes: at each sync marker (``bytes.find``); a record is used when its checksum
-  holds, or, without a checksum, when the next record's sync bytes follow it (so a record cut
-  short by lost bytes is never used);
+- with sync bytes: from each sync marker (``bytes.find``), the records that follow back to
+  back are checked at once; a record is used when it starts with the sync bytes and its
+  checksum holds, or, without a checksum, when the next record's sync bytes follow it (so a
+  record cut short by lost bytes is never used); at the first that is not, the search for a
+  marker goes on after its sync bytes;
 - without sync bytes but with a checksum: by the checksum. Records that follow each other are
   checked in bulk; after a failure, the next offset where a record and the one after it both
   check is where reading goes on;
 - with neither: every ``size`` bytes from the stream's start is a record. Nothing can be
   checked: a lost byte shifts every record after it, and sotlog cannot tell.
 
-Records become arrays through one structured ``numpy.frombuffer``; no Python loop runs over
-bytes (a search runs one checksum call per offset tried, in compiled code).
+The engine is this module's, not ``_binary.BinaryDecoder``'s (which measures one variable-size
+frame at a time): fixed-size records are checked and decoded as arrays, a run at a time, through
+one structured ``numpy.frombuffer``. It shares the rest: ``SkipRun``, ``RangeCheck``,
+``partial_sync``. No Python loop runs over bytes (the search after a loss checks every offset
+at once).
 """
 
 from __future__ import annotations
@@ -26,13 +31,16 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from firmware_bridge.frames import FLAG_AFTER_GAP, FrameBlock, Notice
 from firmware_bridge.profiles import refuse, show
-from firmware_bridge.protocols import Decoded
-from firmware_bridge.protocols._binary import BinaryDecoder, gather
+from firmware_bridge.protocols import Decoded, Decoder
+from firmware_bridge.protocols._binary import RangeCheck, SkipRun, partial_sync
 from firmware_bridge.protocols._checksums import CHECKSUMS
 from firmware_bridge.protocols._record import Layout, layout
 
 if TYPE_CHECKING:
     from firmware_bridge.profiles import Profile
+
+
+FIRST_SPAN = 16  # records checked at once at a sync marker (in noise, markers are often false)
 
 
 def encode_records(lay: Layout, values: np.ndarray, seq: np.ndarray | None = None,
@@ -57,16 +65,19 @@ def encode_records(lay: Layout, values: np.ndarray, seq: np.ndarray | None = Non
     return rec.tobytes()
 
 
-class BinaryRecordDecoder(BinaryDecoder):
+class BinaryRecordDecoder(Decoder):
     """Decodes the records a profile describes into ``(n, channels)`` or ``(n, rows, cols)``."""
 
     name = "binary"
 
     def __init__(self, profile: Profile) -> None:
+        super().__init__(profile)
         self.layout = lay = layout(profile)
-        self.sync = lay.sync
         self._dtype = lay.values.newbyteorder("=")
-        super().__init__(profile, self._dtype)
+        self._buf = bytearray()
+        self._skip = SkipRun(self.counters, self.name)
+        self._range = RangeCheck(profile.matrix, self._dtype)
+        self._sync = np.frombuffer(lay.sync, np.uint8)
         self._sum = CHECKSUMS[lay.checksum] if lay.checksum else None
         self._locked = False  # without sync bytes: where records begin is known
         self._last_seq: int | None = None
@@ -89,7 +100,16 @@ class BinaryRecordDecoder(BinaryDecoder):
     def read_size(cls, profile: Profile) -> int:
         return layout(profile).size
 
-    # -- with sync bytes: the shared engine finds the markers --------------------------------
+    def feed(self, data: bytes, host_time: float) -> Decoded:
+        self.counters.bytes += len(data)
+        self._buf += data
+        return self._decode(host_time, final=False)
+
+    def flush(self, host_time: float, cut: bool = False) -> Decoded:
+        # cut: a record that waits for more bytes never gets them; it is cut, not looked into
+        return self._decode(host_time, final=not cut, end=True)
+
+    # -- checks --------------------------------------------------------------------------
 
     def _checks(self, rows: np.ndarray) -> np.ndarray:
         """Whether each record (a row of bytes) holds its checksum."""
@@ -99,39 +119,118 @@ class BinaryRecordDecoder(BinaryDecoder):
         got = rows[:, end:end + size].copy().view(self.layout.record["checksum"]).ravel()
         return self._sum.of_rows(rows[:, start:end]) == got.astype(np.uint64)
 
+    def _good(self, rows: np.ndarray, after: np.ndarray, final: bool) -> tuple[np.ndarray, bool]:
+        """Which of the back-to-back records ``rows`` are records, and whether the last one
+        waits for the bytes ``after`` it to decide (no checksum: the next sync bytes)."""
+        ok = np.ones(len(rows), bool)
+        ls = len(self._sync)
+        if ls:
+            ok &= (rows[:, :ls] == self._sync).all(axis=1)
+        if self._sum is not None:
+            return ok & self._checks(rows), False
+        if not ls:
+            return ok, False
+        follows = np.empty(len(rows), bool)
+        follows[:-1] = ok[1:]
+        head = after[:ls]
+        prefix = bool((head == self._sync[:len(head)]).all())
+        follows[-1] = prefix and (len(head) == ls or final)
+        return ok & follows, bool(ok[-1] and prefix and len(head) < ls and not final)
+
     def _crc_failed(self, host_time: float, notices: list[Notice]) -> None:
         self.counters.crc_errors += 1
         notices.append(Notice(host_time, "crc_error", f"binary: a {self.layout.size}-byte "
                               f"record failed its {self.layout.checksum}; looking for the next",
                               {"record_bytes": self.layout.size}))
 
-    def _frame_size(self, view: memoryview, i: int, final: bool, host_time: float,
-                    notices: list[Notice]) -> int:
-        size, sync = self.layout.size, self.sync
-        if len(view) - i < size:
-            return 0
-        if self._sum is not None:
-            row = np.frombuffer(view[i:i + size], np.uint8).reshape(1, size)
-            if self._checks(row)[0]:
-                return size
-            self._crc_failed(host_time, notices)
-            return -len(sync)
-        after = bytes(view[i + size:i + size + len(sync)])
-        if after != sync[:len(after)]:
-            return -len(sync)  # no record starts where this one ends: it is not one
-        return size if len(after) == len(sync) or final else 0
+    def _find(self, a: np.ndarray, final: bool) -> int | None:
+        """The first offset in ``a`` where a record and the next both hold their checksum (at
+        the stream's end one is enough); None if there is none yet. Looks in a prefix of ``a``
+        four times longer each time, so a loss costs about the bytes up to the next records."""
+        size = self.layout.size
+        width = 16 * size
+        while True:
+            part = a[:width + 2 * size - 1]  # offsets below width have both records in it
+            ok = self._checks(sliding_window_view(part, size))
+            hits = np.flatnonzero(ok[:-size] & ok[size:])
+            if len(hits):
+                return int(hits[0])
+            if len(part) == len(a):
+                hits = np.flatnonzero(ok) if final else hits
+                return int(hits[0]) if len(hits) else None
+            width *= 4
 
-    def _take(self, view: memoryview, i: int, host_time: float, notices: list[Notice]) -> bool:
-        return True
+    # -- the engine ----------------------------------------------------------------------
 
-    def _block(self, view: memoryview, starts: list[int], note_at: list[int], host_time: float,
-               notices: list[Notice]) -> FrameBlock:
-        raw = gather(view, starts, self.layout.size)
-        return self._records(raw, note_at, host_time, notices)
+    def _decode(self, host_time: float, final: bool, end: bool = False) -> Decoded:
+        buf, skip, size, counters = self._buf, self._skip, self.layout.size, self.counters
+        sync = self.layout.sync
+        notices: list[Notice] = []
+        a = np.frombuffer(bytes(buf), np.uint8)  # a copy: buf is cut below
+        n, pos = len(a), 0
+        runs: list[np.ndarray] = []
+        note_at: list[int] = []  # how many notices precede each used record
+        span = FIRST_SPAN  # records checked at once: more while they hold, few after a miss
+        while True:
+            if sync:
+                i = buf.find(sync, pos)
+                if i < 0:
+                    keep = 0 if final else partial_sync(buf, pos, sync)
+                    skip.add(n - keep - pos, host_time, notices)
+                    pos = n - keep
+                    break
+                skip.add(i - pos, host_time, notices)
+                pos = i
+            elif self._sum is not None and not self._locked:
+                at = self._find(a[pos:], final) if n - pos >= size else None
+                if at is None:  # offsets that can no longer begin a checked pair are skipped
+                    drop = n - pos if final else max(0, n - pos - 2 * size + 1)
+                    skip.add(drop, host_time, notices)
+                    pos += drop
+                    break
+                skip.add(at, host_time, notices)
+                pos += at
+                self._locked = True
+            k = min((n - pos) // size, span)
+            if k == 0:
+                break
+            rows = a[pos:pos + k * size].reshape(k, size)
+            ok, wait = self._good(rows, a[pos + k * size:], final)
+            good = k if ok.all() else int(np.argmin(ok))
+            span = span * 8 if good == k else FIRST_SPAN
+            if good:
+                if skip.pending:
+                    skip.close(host_time, notices)
+                runs.append(rows[:good])
+                note_at += [len(notices)] * good
+                counters.decoded_bytes += good * size
+                pos += good * size
+                continue
+            if wait:
+                break
+            if self._sum is not None:
+                self._crc_failed(host_time, notices)
+            if sync:  # no record at this marker: look for the next after it
+                skip.add(len(sync), host_time, notices)
+                pos += len(sync)
+            else:
+                self._locked = False
+        if end:
+            if final:
+                skip.add(n - pos, host_time, notices)
+            else:  # a cut: from the record (or sync bytes) it stopped inside
+                counters.cut_bytes += n - pos
+            skip.close(host_time, notices)
+            pos = n
+        frames = self._records(np.concatenate(runs), note_at, host_time,
+                               notices) if runs else None
+        del buf[:pos]
+        counters.held_bytes = len(buf)
+        return Decoded(frames, notices)
 
-    def _records(self, raw: bytes, note_at: list[int], host_time: float,
+    def _records(self, rows: np.ndarray, note_at: list[int], host_time: float,
                  notices: list[Notice]) -> FrameBlock:
-        rec = np.frombuffer(raw, dtype=self.layout.record)
+        rec = rows.view(self.layout.record).ravel()
         n = len(rec)
         values = rec["values"].astype(self._dtype).reshape(n, *self.frame_shape)
         device_time = None
@@ -142,7 +241,9 @@ class BinaryRecordDecoder(BinaryDecoder):
         if "seq" in self.layout.has:
             seq = rec["seq"].astype(np.int64)
             self._seq_gaps(seq, flags, host_time, notices)
-        return self._frames(values, device_time, seq, flags, note_at, host_time, notices)
+        self._range.apply(values, seq, flags, self.counters, host_time, notices, note_at)
+        self.counters.frames += n
+        return FrameBlock.build(values, host_time, device_time, seq, flags)
 
     def _seq_gaps(self, seq: np.ndarray, flags: np.ndarray, host_time: float,
                   notices: list[Notice]) -> None:
@@ -164,64 +265,3 @@ class BinaryRecordDecoder(BinaryDecoder):
             notices.append(Notice(host_time, "seq_gap", detail,
                                   {"expected": int(expected[k]), "got": int(seq[k]),
                                    "missing": missing}))
-
-    # -- without sync bytes ------------------------------------------------------------------
-
-    def _decode(self, host_time: float, final: bool, end: bool = False) -> Decoded:
-        if self.sync:
-            return super()._decode(host_time, final, end)
-        buf, skip, size, counters = self._buf, self._skip, self.layout.size, self.counters
-        notices: list[Notice] = []
-        a = np.frombuffer(bytes(buf), np.uint8)  # a copy: buf is cut below
-        n, pos = len(a), 0
-        starts: list[int] = []
-        note_at: list[int] = []
-        while n - pos >= size:
-            if self._sum is None or self._locked:
-                k = (n - pos) // size
-                good = k
-                if self._sum is not None:
-                    ok = self._checks(a[pos:pos + k * size].reshape(k, size))
-                    good = k if ok.all() else int(np.argmin(ok))
-                if good and skip.pending:
-                    skip.close(host_time, notices)
-                starts += range(pos, pos + good * size, size)
-                note_at += [len(notices)] * good
-                pos += good * size
-                if good < k:
-                    self._locked = False
-                    self._crc_failed(host_time, notices)
-                continue
-            at = self._find(a[pos:], final)
-            if at is None:  # offsets that can no longer begin a checked pair are skipped
-                drop = max(0, n - pos - 2 * size + 1) if not final else n - pos
-                skip.add(drop, host_time, notices)
-                pos += drop
-                break
-            skip.add(at, host_time, notices)
-            pos += at
-            self._locked = True
-        counters.decoded_bytes += len(starts) * size
-        if end:
-            if final:
-                skip.add(n - pos, host_time, notices)
-            else:
-                counters.cut_bytes += n - pos
-            skip.close(host_time, notices)
-            pos = n
-        frames = None
-        if starts:
-            raw = gather(a.data, starts, size)
-            frames = self._records(raw, note_at, host_time, notices)
-        del buf[:pos]
-        counters.held_bytes = len(buf)
-        return Decoded(frames, notices)
-
-    def _find(self, a: np.ndarray, final: bool) -> int | None:
-        """The first offset in ``a`` where a record and the next both hold their checksum (at
-        the stream's end one is enough); None if there is none yet."""
-        size = self.layout.size
-        ok = self._checks(sliding_window_view(a, size))
-        pair = ok[:-size] & ok[size:]
-        hits = np.flatnonzero(pair if not final else ok)
-        return int(hits[0]) if len(hits) else None
