@@ -121,7 +121,8 @@ class BinaryRecordDecoder(Decoder):
 
     def _good(self, rows: np.ndarray, after: np.ndarray, final: bool) -> tuple[np.ndarray, bool]:
         """Which of the back-to-back records ``rows`` are records, and whether the last one
-        waits for the bytes ``after`` it to decide (no checksum: the next sync bytes)."""
+        waits for the bytes ``after`` it to decide (no checksum: the next sync bytes, not all
+        there yet)."""
         ok = np.ones(len(rows), bool)
         ls = len(self._sync)
         if ls:
@@ -206,7 +207,7 @@ class BinaryRecordDecoder(Decoder):
                 counters.decoded_bytes += good * size
                 pos += good * size
                 continue
-            if wait:
+            if wait and k == 1:  # the record is whole; what follows it decides
                 break
             if self._sum is not None:
                 self._crc_failed(host_time, notices)

@@ -285,3 +285,20 @@ def test_sotlog_import_reads_a_file_of_records(tmp_path: Path, capsys: Any) -> N
     np.testing.assert_array_equal(block.values, values[kept])
     assert b"".join(d for _, d in session.raw()) == path.read_bytes()
     np.testing.assert_allclose(block.device_time, 1.0 + np.array(kept) * 0.0125)
+
+
+def test_a_record_without_a_checksum_waits_only_for_the_sync_bytes_after_it() -> None:
+    """No checksum: record 1 is used once record 2's sync bytes follow; a record followed by
+    other bytes is skipped at once, even while the last one waits."""
+    prof, data, values = records("sync", 4)
+    size = len(data) // 4
+    dec = make_decoder(prof)
+    fed = data[:size] + b"zz" + data[size:3 * size] + data[3 * size:3 * size + 1]
+    out = dec.feed(fed, 0.0)
+    assert out.frames is not None and out.frames.seq.tolist() == [1]  # record 0: "zz" follows
+    assert dec.counters.undecodable_bytes == 2 + 2 + (size - 2)  # sync, then up to record 1
+    assert dec.held_bytes == size + 1  # record 2 and the first sync byte of record 3
+    out = dec.feed(data[3 * size + 1:], 1.0)
+    assert out.frames is not None and out.frames.seq.tolist() == [2]
+    end = dec.flush(2.0)
+    assert end.frames is not None and end.frames.seq.tolist() == [3]
