@@ -100,11 +100,14 @@ def test_the_reference_firmware_recorded_from_simavr(built: Path, tmp_path: Path
         sim.wait()
     session = Store.open(store).session(int(out.strip()))
     block = session.frames()
-    n = len(block)
-    assert n >= SIM_SECONDS * RATE_HZ - 2, f"{n} frames from {SIM_SECONDS} s"
-    assert block.seq.tolist() == list(range(n))  # unbroken, from the first frame sent
-    for cell in (0, 1):  # every conversion of the model, in order, as it made it
-        np.testing.assert_array_equal(block.values[:, cell], hx711_count(cell, np.arange(n)))
+    # The session begins at Start, a moment after the port opened (frames before it are its
+    # prelude): from its first frame on, the sequence is unbroken to the last conversion.
+    n, first = len(block), int(block.seq[0])
+    assert first < RATE_HZ / 2, f"the session began at frame {first}"
+    assert n >= SIM_SECONDS * RATE_HZ - 2 - first, f"{n} frames from {SIM_SECONDS} s"
+    assert block.seq.tolist() == list(range(first, first + n))
+    for cell in (0, 1):  # the firmware's frame k holds the model's conversion k of each cell
+        np.testing.assert_array_equal(block.values[:, cell], hx711_count(cell, block.seq))
     step = np.diff(block.device_time)
     assert np.abs(step - 1 / RATE_HZ).max() < 1e-4, step  # the HX711's rate, on micros()
     shown = json.loads(subprocess.run(
