@@ -22,6 +22,7 @@ import serial.tools.list_ports
 
 from firmware_bridge.errors import DeviceError
 from firmware_bridge.profiles import SerialSettings
+from firmware_bridge.sim.implied import implied_profile
 from firmware_bridge.urlhandler import register
 
 # errno -> the words a person reads after "cannot open <port>: ".
@@ -56,25 +57,16 @@ class PortInfo:
     profile: str | None = None  # the built-in profile that reads it, when sotlog knows one
 
 
-SIMULATED_PORTS = (
-    PortInfo(
-        "sim://loadcells?blocks=2&rate=80&protocol=lines&seed=1",
-        "simulated 2 load cells (left/right), text lines, 80 Hz",
-        simulated=True,
-        profile="sim-loadcells",
-    ),
-    PortInfo(
-        "sim://loadcells?blocks=2&rate=80&protocol=blockframe&seed=1",
-        "simulated 2 load cells (left/right), blockframe binary, 80 Hz",
-        simulated=True,
-        profile="sim-loadcells-blockframe",
-    ),
-    PortInfo(
-        "sim://mat?rows=32&cols=32&rate=30&seed=1",
-        "simulated 32x32 pressure mat, blockframe binary, 30 frames/s",
-        simulated=True,
-        profile="sim-mat",
-    ),
+SIMULATED_PORTS = tuple(
+    PortInfo(url, description, simulated=True, profile=implied_profile(url))
+    for url, description in (
+        ("sim://loadcells?blocks=2&rate=80&protocol=lines&seed=1",
+         "simulated 2 load cells (left/right), text lines, 80 Hz"),
+        ("sim://loadcells?blocks=2&rate=80&protocol=blockframe&seed=1",
+         "simulated 2 load cells (left/right), blockframe binary, 80 Hz"),
+        ("sim://mat?rows=32&cols=32&rate=30&seed=1",
+         "simulated 32x32 pressure mat, blockframe binary, 30 frames/s"),
+    )
 )
 
 

@@ -57,6 +57,7 @@ PROTOCOLS: dict[str, tuple[str, str]] = {
     "matrix_lines": ("firmware_bridge.protocols.matrix_lines", "MatrixLinesDecoder"),
     "snowboard": ("firmware_bridge.protocols.snowboard", "SnowboardDecoder"),
     "m1616": ("firmware_bridge.protocols.m1616", "M1616Decoder"),
+    "binary": ("firmware_bridge.protocols.binary", "BinaryRecordDecoder"),
 }
 
 

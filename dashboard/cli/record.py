@@ -35,8 +35,9 @@ def register(sub: Any) -> None:
     p.add_argument("--port", required=True, metavar="URL",
                    help="pyserial URL: /dev/ttyUSB0, COM3, socket://host:port, loop://, "
                         "sim://loadcells?... (see `sotlog ports`)")
-    p.add_argument("--profile", required=True, metavar="NAME_OR_PATH",
-                   help="built-in profile name (see `sotlog profiles`) or a .toml file")
+    p.add_argument("--profile", metavar="NAME_OR_PATH",
+                   help="built-in profile name (see `sotlog profiles`) or a .toml file; a "
+                        "sim:// device implies its built-in one")
     p.add_argument("--duration", type=positive, metavar="S", help="seconds to record")
     add_metadata_args(p)
     add_units_arg(p, "force unit of the status line")
@@ -82,6 +83,7 @@ class StatusListener:
 
 
 def run(args: argparse.Namespace) -> int:
+    from firmware_bridge.sim.implied import profile_for
     from sensing.recording.service import RecordingService
     from sensing.recording.setup import CalibrationChoice
     from sensing.store.sessions import Store
@@ -91,9 +93,10 @@ def run(args: argparse.Namespace) -> int:
         raise TareRefused("--tare-anyway goes with --tare")
     choice = CalibrationChoice(tuple(i for group in args.calibration or [] for i in group),
                                args.no_calibration, args.max_cal_age_days)
+    profile = profile_for(args.port, args.profile)
     store = Store.open(args.store)
     service = RecordingService(store, face="record", lsl_stream=args.lsl, lsl_units=args.units)
-    service.connect(args.port, args.profile, calibration=choice, one_session=True)
+    service.connect(args.port, profile, calibration=choice, one_session=True)
     status = StatusListener()
     service.add_listener(status)
     stop = threading.Event()

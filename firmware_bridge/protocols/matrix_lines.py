@@ -151,10 +151,9 @@ class MatrixLinesDecoder(TextDecoder):
             else:
                 self._bad(notices, host_time, "not a line of numbers", raw)
             return
-        if first and (self._time_idx != 0 or len(fields) != self._nfields
-                      or self._waiting_for_header):
+        if first and (len(fields) != self._nfields or self._waiting_for_header):
             self._bad(notices, host_time, PARTIAL_FIRST, raw)
-        elif first:  # held until the next line shows its time whole (_take)
+        elif first and self._time_idx == 0:  # held until the next line shows its time whole
             self._first_wait = FirstLine(row, raw, host_time, fields[0], float(row[0, 0]))
         elif self._waiting_for_header:
             self._bad(notices, host_time, "no header yet", raw)

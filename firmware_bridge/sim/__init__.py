@@ -30,9 +30,10 @@ an error naming what would fit):
 - ``blocks`` (1-4, default 2): channels ``left``, ``right``, ``left2``, ``right2`` in that order;
   cells alternate sides and two cells on one side share that side's load.
 - ``rate`` (Hz, default 80): samples per second per channel.
-- ``protocol`` (``lines`` default, or ``blockframe``): ``lines`` sends the header
+- ``protocol`` (``lines`` default, ``blockframe`` or ``binary``): ``lines`` sends the header
   ``time_ms,left,right`` then ``millis,counts,counts`` lines with CRLF, like an Arduino sketch;
-  ``blockframe`` sends int32 frames with sequence number and device time in microseconds.
+  ``blockframe`` sends int32 frames with sequence number and device time in microseconds;
+  ``binary`` the records of profile ``sim-loadcells-binary``.
 - ``gain`` (counts per kg, default ~2e4 by seed), ``offset`` (raw counts at zero load, default
   8e3..5e4 by seed), ``drift`` (counts per minute, default 30): one value, or a comma list with
   one per block. These are the TRUE values a calibration must recover.
@@ -59,27 +60,29 @@ short cycles). ``BodySession.from_seed(seed, session)`` holds the exact times an
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Protocol
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from firmware_bridge.sim.loadcells import (
-    CHANNEL_NAMES,
-    LoadcellDevice,
-    LoadcellModel,
-    loadcell_counts,
-    loadcell_kg,
-    loadcell_model,
-)
-from firmware_bridge.sim.mat import MatDevice, MatModel, mat_frame, mat_model
-from firmware_bridge.sim.options import (
-    CONFIGS,
-    CommonConfig,
-    LoadcellConfig,
-    MatConfig,
-    option_docs,
-    parse_sim_url,
-)
-from firmware_bridge.sim.scenario import BodySession, Steps
+if TYPE_CHECKING:
+    from firmware_bridge.sim.devices import DEVICES, SimDevice, make_device
+    from firmware_bridge.sim.loadcells import (
+        CHANNEL_NAMES,
+        LoadcellDevice,
+        LoadcellModel,
+        loadcell_counts,
+        loadcell_kg,
+        loadcell_model,
+    )
+    from firmware_bridge.sim.mat import MatDevice, MatModel, mat_frame, mat_model
+    from firmware_bridge.sim.options import (
+        CONFIGS,
+        CommonConfig,
+        LoadcellConfig,
+        MatConfig,
+        option_docs,
+        parse_sim_url,
+    )
+    from firmware_bridge.sim.scenario import BodySession, Steps
 
 __all__ = [
     "CHANNEL_NAMES", "CONFIGS", "DEVICES", "BodySession", "CommonConfig", "LoadcellConfig",
@@ -88,32 +91,22 @@ __all__ = [
     "option_docs", "parse_sim_url",
 ]
 
-
-class SimDevice(Protocol):
-    """What the ``sim://`` port needs from a device: sample ``k`` is taken at ``k / rate``.
-
-    ``render`` must give the same bytes however a run of samples is split into calls.
-    """
-
-    rate: float
-    bytes_per_sample: int
-
-    def header(self) -> bytes: ...
-
-    def render(self, k0: int, k1: int) -> list[bytes]: ...
-
-    def write(self, data: bytes) -> None: ...
-
-
-# name -> (factory, one-line description shown when ports are listed)
-DEVICES: dict[str, tuple[Callable[..., SimDevice], str]] = {
-    "loadcells": (LoadcellDevice, "simulated HX711 load cells, one per block"),
-    "mat": (MatDevice, "simulated pressure mat under both blocks"),
+# The module each name comes from, imported when the name is first asked for: the models load
+# numpy, and what reads only a URL's options (``implied``: the profile a device implies, which
+# ``sotlog ports`` lists) does not need them.
+_HOME = {
+    **dict.fromkeys(("DEVICES", "SimDevice", "make_device"), "devices"),
+    **dict.fromkeys(("CHANNEL_NAMES", "LoadcellDevice", "LoadcellModel", "loadcell_counts",
+                     "loadcell_kg", "loadcell_model"), "loadcells"),
+    **dict.fromkeys(("MatDevice", "MatModel", "mat_frame", "mat_model"), "mat"),
+    **dict.fromkeys(("CONFIGS", "CommonConfig", "LoadcellConfig", "MatConfig", "option_docs",
+                     "parse_sim_url"), "options"),
+    **dict.fromkeys(("BodySession", "Steps"), "scenario"),
 }
 
 
-def make_device(url: str) -> tuple[CommonConfig, SimDevice]:
-    """Parse a ``sim://`` URL and build its device; errors are DeviceError with one line."""
-    name, config = parse_sim_url(url)
-    factory, _ = DEVICES[name]
-    return config, factory(config)
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)

@@ -116,7 +116,7 @@ class LoadcellConfig(CommonConfig):
 
     blocks: int = _opt(2, _int_in(1, 4), "channels, one load cell per block")
     rate: float = _opt(80.0, _float_in(0, 2000, lo_open=True), "samples per second per channel")
-    protocol: str = _opt("lines", _choice("lines", "blockframe"), "wire protocol")
+    protocol: str = _opt("lines", _choice("lines", "blockframe", "binary"), "wire protocol")
     gain: tuple[float, ...] | None = _opt(None, _floats(1, 1e6), "true counts per kg, per block")
     offset: tuple[float, ...] | None = _opt(
         None, _floats(-8e6, 8e6), "true zero offset in raw counts, per block"

@@ -7,6 +7,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from firmware_bridge.profiles import load_profile
+from firmware_bridge.protocols._record import Layout, layout_of
+from firmware_bridge.protocols.binary import encode_records
 from firmware_bridge.protocols.blockframe import encode_frame
 
 
@@ -72,8 +75,33 @@ class Blockframes(Wire):
         return len(self._encode(sample, 0, 0))
 
 
+class BinaryRecords(Wire):
+    """Binary records laid out as the built-in profile ``sim-loadcells-binary`` says, with as
+    many int32 values as the device has cells."""
+
+    PROFILE = "sim-loadcells-binary"
+
+    def __init__(self) -> None:
+        self._layouts: dict[int, Layout] = {}
+
+    def _layout(self, count: int) -> Layout:
+        if count not in self._layouts:
+            self._layouts[count] = layout_of(load_profile(self.PROFILE), count)
+        return self._layouts[count]
+
+    def render(self, seq0: int, device_us: np.ndarray, values: np.ndarray) -> list[bytes]:
+        n = values.shape[0]
+        lay = self._layout(values[0].size if n else 1)
+        data = encode_records(lay, values.reshape(n, -1), np.arange(seq0, seq0 + n), device_us)
+        return [data[k * lay.size:(k + 1) * lay.size] for k in range(n)]
+
+    def estimate(self, sample: np.ndarray) -> int:
+        return self._layout(sample.size).size
+
+
 WIRES: dict[str, Callable[[], Wire]] = {
     "lines": TimedLines,
     "matrix_lines": PlainLines,
     "blockframe": Blockframes,
+    "binary": BinaryRecords,
 }

@@ -28,15 +28,20 @@ TEXT_PROTOCOLS = ("lines", "matrix_lines", "snowboard")
 # one profile per protocol and shape: channels and matrices, binary and text
 PROFILES = ("sotlog-loadcells", "sim-mat", "m1616", "hx711-arduino", "openscale",
             "nau7802-arduino", "sim-loadcells", "kitronyx-48x48-log", "kitronyx-snowboard",
-            "48x48 timed")
+            "48x48 timed", "sim-loadcells-binary", "m1616-binary", "binary no sync")
 TIMED_MAT = parse_profile(  # a mat log whose time is column 0: its first line waits for the next
     load_profile("kitronyx-48x48-log").source.replace(
         'header = "yes"', 'header = "auto"').replace(
         'time_column = "Measurement Time (sec)"', "time_column = 0"), "48x48 timed")
 
+NO_SYNC = parse_profile(  # the simulator's binary records without sync bytes: found by CRC
+    load_profile("sim-loadcells-binary").source.replace('sync = "A5 5A"\n', ""),
+    "binary no sync")
+
 
 def profile_named(name: str) -> Profile:
-    return TIMED_MAT if name == TIMED_MAT.path else load_profile(name)
+    made = {p.path: p for p in (TIMED_MAT, NO_SYNC)}
+    return made[name] if name in made else load_profile(name)
 
 
 def sim_bytes(url: str, samples: int) -> bytes:
@@ -57,6 +62,7 @@ def streams() -> dict[str, bytes]:
         "blockframe mat": sim_bytes("sim://mat?rows=32&cols=32", 6),
         "m1616": b"".join(encode_m1616(rng.integers(0, 4096, (16, 16))) for _ in range(6)),
         "lines": sim_bytes("sim://loadcells?protocol=lines", 200),
+        "binary": sim_bytes("sim://loadcells?protocol=binary", 100),
         "matrix_lines": sim_bytes("sim://mat?rows=16&cols=10&protocol=matrix_lines", 20),
         "hx711 messy": (FIXTURES / "text" / "hx711_messy.txt").read_bytes(),
         "openscale": (FIXTURES / "text" / "openscale_kg.txt").read_bytes(),

@@ -102,6 +102,16 @@ def test_partial_first_line_is_skipped_and_counted() -> None:
     assert dec.counters.undecodable == 1 and "partial first line" in notices[0].detail
 
 
+def test_a_first_line_of_exactly_rows_by_cols_values_is_kept() -> None:
+    """No time column: the value count shows the line whole; the first value's place and the
+    time column's (when not first) do not change that."""
+    block, notices = run(mat_decoder(), [b"0,1,2,3,4,5\n6,7,8,9,10,11\n"])
+    assert block is not None and block.values[0].ravel().tolist() == [0, 1, 2, 3, 4, 5]
+    assert notices == []
+    block, notices = run(mat_decoder("time_column = 6\ntime_unit = \"s\""), [b"0,1,2,3,4,5,9\n"])
+    assert block is not None and block.device_time.tolist() == [9.0] and notices == []
+
+
 def test_text_that_is_not_a_header_is_undecodable() -> None:
     dec = mat_decoder()
     block, notices = run(dec, [b"\nhello there\n0,1,2,3,4,5\nERR,1,2,3,4,5\n"])

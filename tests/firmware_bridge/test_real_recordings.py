@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import random
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -155,3 +157,100 @@ def test_kitronyx_recording(seed: int, largest: int) -> None:
     assert block.values.max() == 251 and not block.flags.any()
     assert notices == [] and dec.counters.undecodable == dec.counters.wrong_size == 0
     assert dec.header_lines == 1  # type: ignore[attr-defined]
+
+
+# Each recording as its device sends it after the port opens: one write per line (a sample),
+# read by the Bridge. As published (a header first), and as the same device sending no header
+# (columns by number; the Kitronyx log also without its time column).
+def _numbered(text: str, columns: dict[str, int]) -> str:
+    text = text.replace('header = "yes"', "").replace('header = "auto"', "")
+    for name, index in columns.items():
+        text = text.replace(f'"{name}"', str(index))
+    return text.replace("[options]", '[options]\nheader = "no"')
+
+
+def _no_time(text: str) -> str:
+    return "\n".join(ln for ln in text.splitlines() if not ln.startswith("time_"))
+
+
+def _without_first_field(lines: list[bytes]) -> list[bytes]:
+    return [ln.split(b",", 1)[1] for ln in lines]
+
+
+HX711_NO_HEADER = _numbered(HX711, {})
+FORCEPLATE_NO_HEADER = _numbered(FORCEPLATE, {"time (s)": 0, "dominant Fvert (N)": 2,
+                                              "non-dominant Fvert (N)": 5})
+KITRONYX_NO_HEADER = _numbered(KITRONYX, {"Measurement Time (sec)": 0})
+SENT = {  # name: (profile, lines the device sends, time column in the file or None)
+    "hx711": (HX711, "hx711_arduino_9600_log22.csv", False),
+    "hx711-24": (HX711, "hx711_arduino_9600_log24.csv", False),
+    "forceplate": (FORCEPLATE, "forceplate_lr_100hz.tsv", False),
+    "kitronyx": (KITRONYX, "kitronyx_48x48_adc.csv", False),
+    "hx711-no-header": (HX711_NO_HEADER, "hx711_arduino_9600_log22.csv", True),
+    "forceplate-no-header": (FORCEPLATE_NO_HEADER, "forceplate_lr_100hz.tsv", True),
+    "kitronyx-no-header": (KITRONYX_NO_HEADER, "kitronyx_48x48_adc.csv", True),
+    "kitronyx-no-header-no-time": (_no_time(KITRONYX_NO_HEADER), "kitronyx_48x48_adc.csv", True),
+}
+
+
+@pytest.mark.parametrize("case", list(SENT))
+def test_every_line_sent_after_the_port_opens_is_kept(case: str, bridges: Any) -> None:
+    """The first line the device sends is whole (it starts after the open): it is kept, as a
+    header or as the first frame, by what shows it whole (docs/wire.md, The first line)."""
+    text, name, headerless = SENT[case]
+    lines = (REAL / name).read_bytes().splitlines(keepends=True)
+    header = lines[0]
+    sent = lines[1:] if headerless else lines
+    if case.endswith("no-time"):
+        sent = _without_first_field(sent)
+    profile = parse_profile(text)
+    got = Collect()
+    with PtyDevice() as dev:
+        bridge = bridges(dev.path, profile, reconnect=False)
+        bridge.add_listener(got)
+        bridge.start()
+        assert bridge.wait_connected(10)  # pyserial empties the input buffer as it opens
+        dev.play(sent, interval=0.0005)  # one write a line: each its own sample
+        want = len(lines) - 1
+        assert got.wait(want), f"{got.frames} of {want} frames"
+        bridge.stop()
+    counters = bridge.counters
+    assert counters.undecodable == counters.wrong_size == 0, got.notices
+    assert counters.header_lines == (0 if headerless else 1)
+    first = header.decode().split("\t" if name.endswith(".tsv") else ",")
+    block = FrameBlock.concat(got.blocks)
+    rows = [ln.decode().split("\t" if name.endswith(".tsv") else ",") for ln in lines[1:]]
+    if name.startswith("hx711"):
+        np.testing.assert_array_equal(block.values[:, 0], [float(r[1]) for r in rows])
+    elif name.startswith("forceplate"):
+        np.testing.assert_array_equal(block.values, [[float(r[2]), float(r[5])] for r in rows])
+    else:
+        assert first[0] == "Measurement Time (sec)"
+        np.testing.assert_array_equal(block.values.reshape(len(rows), -1),
+                                      [[float(v) for v in r[1:]] for r in rows])
+    if not case.endswith("no-time"):
+        scale = 1e-3 if name.startswith("hx711") else 1.0
+        np.testing.assert_allclose(block.device_time, [float(r[0]) * scale for r in rows])
+
+
+class Collect:
+    """A listener keeping every frame block and notice the bridge hands it."""
+
+    def __init__(self) -> None:
+        self.blocks: list[FrameBlock] = []
+        self.notices: list[Notice] = []
+        self.frames = 0
+        self._more = threading.Condition()
+
+    def on_frames(self, block: FrameBlock) -> None:
+        with self._more:
+            self.blocks.append(block)
+            self.frames += len(block)
+            self._more.notify_all()
+
+    def on_notice(self, notice: Notice) -> None:
+        self.notices.append(notice)
+
+    def wait(self, frames: int, timeout: float = 30) -> bool:
+        with self._more:
+            return self._more.wait_for(lambda: self.frames >= frames, timeout)

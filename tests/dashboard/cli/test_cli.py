@@ -127,6 +127,7 @@ def test_record_real_hx711_capture_through_a_pty(tmp_path: Path) -> None:
          "unknown profile"),
         (["record", "--port", "/dev/ttyNOPE0", "--profile", "hx711-arduino", "--duration", "1"],
          "/dev/ttyNOPE0"),
+        (["record", "--port", "/dev/ttyNOPE0", "--duration", "1"], "no profile given"),
         (["record", "--port", SIM, "--profile", "sim-loadcells", "--block", "left:knee"],
          "landmark"),
         (["record", "--port", SIM, "--profile", "sim-loadcells", "--subject", "Jane Doe"],
@@ -193,6 +194,17 @@ def test_a_session_that_decoded_frames_says_nothing_of_the_kind(tmp_path: Path) 
     assert rec.returncode == 0 and "decoded nothing" not in rec.stderr
     shown = json.loads(sotlog("show", "last", "--json", store=store).stdout)
     assert shown["decoded_nothing"] is None and shown["frames"] > 0
+
+
+def test_a_sim_device_implies_its_profile(tmp_path: Path) -> None:
+    """No --profile: sim:// says what it is. (An explicit one wins: the test above reads the
+    load cells with sim-mat.)"""
+    store = tmp_path / "s.sqlite3"
+    url = "sim://loadcells?blocks=2&protocol=blockframe&seed=1&speed=10"
+    rec = sotlog("record", "--port", url, "--duration", "1", "--json", store=store)
+    assert rec.returncode == 0, rec.stderr
+    shown = json.loads(sotlog("show", "last", "--json", store=store).stdout)
+    assert shown["profile"] == "sim-loadcells-blockframe" and shown["frames"] > 0
 
 
 def test_a_silent_device_is_a_stall_and_a_gap_in_the_session(tmp_path: Path) -> None:
