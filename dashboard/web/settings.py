@@ -56,12 +56,12 @@ class Settings(BaseModel):
 
     def device(self) -> tuple[str, str] | None:
         """The (url, profile) to open at start, or None to wait for the page to choose."""
-        if self.simulate:
-            return (self.port or SIM_URL, self.profile or SIM_PROFILE)
+        from firmware_bridge.sim.implied import profile_for  # a sim:// port implies its own
+
+        if self.simulate and not self.port:
+            return (SIM_URL, self.profile or SIM_PROFILE)
         if self.port:
-            if not self.profile:
-                raise SettingsError(f"port {self.port} needs a profile (--profile NAME or PATH)")
-            return (self.port, self.profile)
+            return (self.port, profile_for(self.port, self.profile))
         return None
 
     def check(self) -> None:

@@ -20,6 +20,7 @@ from starlette.websockets import WebSocketDisconnect
 from dashboard.web.app import create_app
 from dashboard.web.live import LiveHub, stream_to_viewer
 from dashboard.web.settings import Settings, SettingsError
+from firmware_bridge.errors import ProfileError
 from firmware_bridge.frames import FrameBlock, Notice
 from firmware_bridge.profiles import load_profile
 from tests.dashboard.web.liveclient import receive, view_of
@@ -73,8 +74,11 @@ def test_a_public_host_without_a_token_refuses_to_start(monkeypatch: pytest.Monk
         create_app(Settings(host="0.0.0.0", store=str(store_path)))
     monkeypatch.setenv("SOTLOG_TOKEN", "s3cret")
     assert create_app(Settings(host="0.0.0.0", store=str(store_path))) is not None
-    with pytest.raises(SettingsError, match="needs a profile"):
+    with pytest.raises(ProfileError, match="no profile given"):
         create_app(Settings(port="/dev/ttyUSB0", store=str(store_path)))
+    sim = "sim://loadcells?blocks=2&rate=80&protocol=lines&seed=3"  # implies its own profile
+    assert Settings(port=sim, store=str(store_path)).device() == (sim, "sim-loadcells")
+    assert Settings(port=sim, profile="openscale").device() == (sim, "openscale")
 
 
 def test_token_header_cookie_and_viewer(make_client: Callable[..., TestClient]) -> None:
