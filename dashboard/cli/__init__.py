@@ -30,6 +30,7 @@ VERBS: dict[str, str] = {
     "import": "dashboard.cli.importer",
     "export": "dashboard.cli.output",
     "plot": "dashboard.cli.plot",
+    "report": "dashboard.cli.report",
     "regions": "dashboard.cli.plot",
     "ports": "dashboard.cli.device",
     "profiles": "dashboard.cli.device",
@@ -46,6 +47,7 @@ examples:
   sotlog show 1
   sotlog plot 1 -o session-1.png
   sotlog export 1 --format csv -o exports/
+  sotlog report 1 -o session-1.pdf
   sotlog serve --simulate
 
 sotlog records force and timing; it does not judge the procedure or its effect.

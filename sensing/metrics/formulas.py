@@ -29,8 +29,8 @@ FORMULAS: dict[str, str] = {
            "value adds nothing",
     "share": "block mean / sum of the block means * 100",
     "side_share": "sum of one side's block means / sum of all block means * 100",
-    "symmetry": "symmetry index (R - L) / (0.5 * (R + L)) * 100, R and L the summed means of "
-                "the right and left blocks",
+    "symmetry": "(R - L) / (0.5 * (R + L)) * 100, R and L the summed means of the right and "
+                "left blocks",
     "onblocks_rule": "time the total force is above the on-the-blocks threshold (each frame "
                      "counts until the next, at most 1 s)",
     "placed_removed": "sum of (removed - placed) over each placed-to-removed pair",

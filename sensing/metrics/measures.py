@@ -69,7 +69,15 @@ class SessionMeasures:
         for m in self.measures:
             grouped.setdefault((m.subject, m.name), {})[m.window] = m
         return [(self.subjects[s], n, next(iter(w.values())).unit,
-                 next(iter(w.values())).formula, w) for (s, n), w in grouped.items()]
+                 " / ".join(dict.fromkeys(m.formula for m in w.values())), w)
+                for (s, n), w in grouped.items()]
+
+    def table(self) -> list[dict[str, Any]]:
+        """``rows`` as plain data for the pages: values and decimals by window."""
+        return [{"of": label, "name": name, "unit": unit, "formula": formula,
+                 "values": {k: m.value for k, m in w.items()},
+                 "digits": next(iter(w.values())).digits}
+                for label, name, unit, formula, w in self.rows()]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -156,21 +164,18 @@ def force_measures(samples: Samples, sides: dict[str, str | None],
                 side: str | None = None, w: str = w) -> None:
             out.append(Measure(name, subject, unit_, w, formula, value, side))
 
-        means: dict[int, float | None] = {}
-        for j in blocks:
-            x = np.where(keep, v[:, j], np.nan)
+        columns = {j: np.where(keep, v[:, j], np.nan) for j in blocks}
+        means = {j: fx.mean(x) for j, x in columns.items()}
+        known = [m for m in means.values() if m is not None]
+        summed = float(sum(known)) if known else None
+        for j, x in columns.items():
             name, side = samples.names[j], sides.get(samples.names[j])
-            means[j] = fx.mean(x)
             add("mean", name, unit, "mean", means[j], side)
             add("peak", name, unit, "peak", fx.peak(x), side)
             add("SD", name, unit, "sd", fx.sd(x), side)
             add("force-time integral", name, f"{unit}·s", "fti", fx.force_time_integral(t, x),
                 side)
-        known = [m for m in means.values() if m is not None]
-        summed = float(sum(known)) if known else None
-        for j in blocks:
-            add("share of the blocks", samples.names[j], "%", "share", fx.share(means[j], summed),
-                sides.get(samples.names[j]))
+            add("share of the blocks", name, "%", "share", fx.share(means[j], summed), side)
         x = np.where(keep, total, np.nan)
         add("mean", BOTH, unit, "mean", fx.mean(x))
         add("peak", BOTH, unit, "peak", fx.peak(x))

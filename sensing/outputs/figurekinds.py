@@ -28,3 +28,6 @@ KINDS: dict[str, Kind] = {
     "animation": Kind(True, MOVING, ("t0", "t1", "fps", "speed"),
                       "the frames as a GIF (or MP4 with ffmpeg) at --fps, --speed x real time"),
 }
+
+# The report's paper sizes, width and height in inches (sotlog report --paper; the default first).
+PAPERS: dict[str, tuple[float, float]] = {"a4": (8.27, 11.69), "letter": (8.5, 11.0)}

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from sensing.store.read import Session
 
 # Bumped whenever any column, unit, file or sidecar key of an export changes (docs/data-format.md).
-FORMAT_VERSION = "1.1"  # 1.1: calibration.tare is a list of zero segments; zeros added
+FORMAT_VERSION = "1.2"  # 1.1: tare as zero segments, zeros; 1.2: measures
 
 # name -> (module, function, optional extra needed, one-line description)
 FORMATS: dict[str, tuple[str, str, str | None, str]] = {

@@ -9,6 +9,7 @@ parquet and hdf5 exports, not here. Values are 32-bit floats, as C3D stores them
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ import numpy as np
 from firmware_bridge.errors import ExportError
 from sensing.outputs.exports import atomic_path, session_stem
 from sensing.outputs.exports.common import ExportData, prepare
-from sensing.plainjson import dumps
+from sensing.plainjson import plain
 
 if TYPE_CHECKING:
     from sensing.store.read import Session
@@ -38,8 +39,10 @@ def metadata_text(meta: dict[str, Any]) -> str:
     C3D readers trim trailing spaces from each string, so the spaces that compact JSON keeps
     (all inside strings) are written as the equivalent escape ``\\u0020``.
     """
-    return dumps(meta).encode("ascii", "backslashreplace").decode() \
-        .replace(" ", "\\u0020")
+    # ensure_ascii: JSON's own \uXXXX escapes (backslashreplace wrote \xNN for Latin-1 letters
+    # such as é or ², which no JSON reader takes)
+    return json.dumps(plain(meta), separators=(",", ":"), ensure_ascii=True,
+                      allow_nan=False).replace(" ", "\\u0020")
 
 
 def _times(seconds: np.ndarray) -> np.ndarray:

@@ -1,0 +1,137 @@
+"""The one-page report: one page whatever the session holds, every measure with its unit, no
+claim word; read back with poppler's own tools (pdfinfo, pdftotext, pdftoppm)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dashboard.cli import main
+from sensing.metrics.measures import session_measures
+from sensing.outputs.report import write_report
+from sensing.outputs.reportdata import gather, report_config
+from sensing.store.sessions import Store
+from sensing.vocabulary import INTENDED_USE
+from tests.sensing.outputs.reportsession import report_session
+from tests.test_neutral_language import claims
+
+ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts" / "reports"
+
+
+def poppler(tool: str, *args: str) -> str:
+    """Run a poppler tool; missing is a failure (.ci/run installs poppler-utils), not a skip."""
+    exe = shutil.which(tool)
+    assert exe, f"{tool} is not installed: apt-get install poppler-utils (.ci/run does)"
+    return subprocess.run([exe, *args], check=True, capture_output=True, text=True,
+                          timeout=60).stdout
+
+
+def pages(pdf: Path) -> int:
+    found = re.search(r"^Pages:\s+(\d+)", poppler("pdfinfo", str(pdf)), re.MULTILINE)
+    assert found
+    return int(found.group(1))
+
+
+def text_of(pdf: Path) -> str:
+    return poppler("pdftotext", "-layout", str(pdf), "-")
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.open(tmp_path / "sessions.sqlite3")
+
+
+def test_one_page_with_the_header_every_measure_and_no_claim(store: Store,
+                                                             tmp_path: Path) -> None:
+    sid = report_session(store, tmp_path)
+    pdf = tmp_path / "r.pdf"
+    assert main(["report", str(sid), "-o", str(pdf), "--store", str(store.path)]) == 0
+    assert pages(pdf) == 1
+    text = text_of(pdf)
+    words = flat(text)
+    assert "P-0042" in words
+    assert "prone" in words and "category II" in words and "short-leg side left" in words
+    assert store.session(sid).info.uuid in words
+    assert flat(INTENDED_USE) in words
+    assert "calibration 7 (linear fit" in words and "RMS residual 0.42 N" in words
+    assert "1 marked by the device link (2.0 s in all)" in words
+    assert "undecodable 3" in words and "zero drift" in words
+    m = session_measures(store.session(sid))
+    lines = [flat(line) for line in text.splitlines()]
+    for label, name, unit, _, by in m.rows():
+        row = [line for line in lines if line.startswith(f"{label} {name} ")]
+        assert row, f"no row for {label} {name}"
+        for w in by.values():  # each value with its unit
+            if w.value is not None:
+                assert f"{w.value:.{w.digits}f} {unit}" in row[0], (row[0], w)
+    assert "force oscillation (cycles/min)" in words
+    assert not claims(text), claims(text)
+
+
+def test_one_page_with_40_events_long_notes_and_4_blocks(store: Store, tmp_path: Path) -> None:
+    note = "A long note about the set-up of the table and the room. " * 36  # ~2000 characters
+    sid = report_session(store, tmp_path, blocks=4, events=40, note=note[:2000])
+    for paper in ("a4", "letter"):
+        pdf = tmp_path / f"busy-{paper}.pdf"
+        assert main(["report", str(sid), "-o", str(pdf), "--paper", paper,
+                     "--store", str(store.path)]) == 0
+        assert pages(pdf) == 1
+        words = flat(text_of(pdf))
+        assert "more characters in the stored note" in words  # cut, and saying so
+        assert "marker 40" in words and "c4 (right)" in words
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    poppler("pdftoppm", "-png", "-r", "110", "-singlefile", str(tmp_path / "busy-a4.pdf"),
+            str(ARTIFACTS / "report-busy-a4"))
+    assert (ARTIFACTS / "report-busy-a4.png").stat().st_size > 20_000
+
+
+def test_the_artifact_of_an_ordinary_session(store: Store, tmp_path: Path) -> None:
+    sid = report_session(store, tmp_path)
+    pdf = write_report(gather(store.session(sid), config={"clinic": "Example Clinic",
+                                                          "practitioner": "AB"}),
+                       tmp_path / "r.pdf")
+    words = flat(text_of(pdf))
+    assert "Example Clinic" in words and "practitioner AB" in words
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    poppler("pdftoppm", "-png", "-r", "110", "-singlefile", str(pdf),
+            str(ARTIFACTS / "report-a4"))
+    assert (ARTIFACTS / "report-a4.png").stat().st_size > 20_000
+
+
+def test_all_writes_one_report_per_matching_session(store: Store, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    first = report_session(store, tmp_path, subject="P-0001")
+    report_session(store, tmp_path, subject="P-0002")
+    out = tmp_path / "reports"
+    assert main(["report", "--all", "--subject", "P-0001", "-o", str(out),
+                 "--store", str(store.path)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [f"session-{first}_P-0001_report.pdf"]
+    assert main(["report", "--all", "-o", str(out), "--store", str(store.path)]) == 2
+    assert "already there" in capsys.readouterr().err
+
+
+def test_bad_input_is_one_line(store: Store, tmp_path: Path,
+                               capsys: pytest.CaptureFixture[str],
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    sid = report_session(store, tmp_path)
+    assert main(["report", str(sid), "-o", str(tmp_path / "r.png"),
+                 "--store", str(store.path)]) == 2
+    assert capsys.readouterr().err.strip() == f"sotlog: error: report file must end in .pdf: " \
+                                              f"{tmp_path / 'r.png'}"
+    bad = tmp_path / "report.toml"
+    bad.write_text('clinic = "X"\ncolour = "blue"\n')
+    monkeypatch.setenv("SOTLOG_REPORT_CONFIG", str(bad))
+    assert main(["report", str(sid), "-o", str(tmp_path / "r.pdf"),
+                 "--store", str(store.path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown key 'colour'" in err
+    bad.write_text('clinic = "Example Clinic"\npractitioner = "AB"\n')
+    assert report_config() == {"clinic": "Example Clinic", "practitioner": "AB"}
