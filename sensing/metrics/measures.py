@@ -18,7 +18,7 @@ from firmware_bridge.words import BLOCK_SIDES
 from sensing.mat.measures import PRESSURE_UNITS
 from sensing.metrics import formulas as fx
 from sensing.metrics.onblocks import TOTAL, loaded_mask, time_on_blocks
-from sensing.store.matread import mat_series
+from sensing.store.matread import MatSeries, mat_series
 
 if TYPE_CHECKING:
     from sensing.store.read import Samples, Session
@@ -200,11 +200,12 @@ def force_measures(samples: Samples, sides: dict[str, str | None],
     return out
 
 
-def mat_measures(session: Session, units: str,
-                 spans: Sequence[tuple[float, float]]) -> list[Measure]:
+def mat_measures(session: Session, units: str, spans: Sequence[tuple[float, float]],
+                 series: MatSeries | None = None) -> list[Measure]:
     """Contact area, peak pressure and the centre of pressure's path, velocity and 95 %
-    ellipse over the whole mat, per window."""
-    series = mat_series(session, units=units)
+    ellipse over the whole mat, per window (``series``: the whole mat's, already read)."""
+    if series is None:
+        series = mat_series(session, units=units, regions=[])
     m, t = series.whole, series.time_s
     windows = {SESSION: np.ones(t.shape, bool)}
     if spans:
@@ -226,9 +227,10 @@ def mat_measures(session: Session, units: str,
     return out
 
 
-def session_measures(session: Session, units: str = "N",
-                     samples: Samples | None = None) -> SessionMeasures:
-    """Every measure of a stored session in force unit ``units`` (``samples``: already read)."""
+def session_measures(session: Session, units: str = "N", samples: Samples | None = None,
+                     series: MatSeries | None = None) -> SessionMeasures:
+    """Every measure of a stored session in force unit ``units`` (``samples`` and a mat's
+    ``series``: already read; the mat measures do not depend on the force unit)."""
     info = session.info
     if samples is None:
         samples = session.samples(units=units)
@@ -242,7 +244,7 @@ def session_measures(session: Session, units: str = "N",
     subjects[BOTH] = "whole mat" if info.is_matrix else "both blocks"
     result = SessionMeasures(spans, note, subjects, force_measures(samples, sides, spans))
     if info.is_matrix:
-        result.measures += mat_measures(session, units, spans)
+        result.measures += mat_measures(session, units, spans, series)
     t = samples.time_s
     for w in result.windows:
         steps, seconds = fx.unbridged(t, None if w == SESSION else in_spans(t, spans))

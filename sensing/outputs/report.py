@@ -54,6 +54,14 @@ class Page:
         kw.setdefault("va", "top")
         return self.fig.text(x / self.w, 1 - y / self.h, s, **kw)
 
+    def band(self, x: float, y: float, w: float, h: float) -> None:
+        """A light stripe behind a table row (a patch on the figure: cheaper than an axes)."""
+        from matplotlib.patches import Rectangle
+
+        self.fig.add_artist(Rectangle((x / self.w, 1 - (y + h) / self.h), w / self.w,
+                                      h / self.h, facecolor=STRIPE, edgecolor="none",
+                                      transform=self.fig.transFigure, zorder=0))
+
     def rule(self, y: float) -> None:
         self.fig.add_artist(_line(self, y))
 
@@ -201,9 +209,7 @@ def _table(page: Page, data: ReportData, y: float, h: float) -> float:
     yy = top + row_h * 1.05
     for i, (of, name, unit, formula, by) in enumerate(rows):
         if i % 2:
-            ax = page.axes(MARGIN - 0.05, yy - 0.02, page.inner + 0.1, row_h)
-            ax.axis("off")
-            ax.add_patch(_stripe())
+            page.band(MARGIN - 0.05, yy - 0.02, page.inner + 0.1, row_h)
         values = [_value(by.get(k)) + f" {unit}" if by.get(k) and by[k].value is not None
                   else "-" for k in windows]
         cells = [of, name, *values, formula]
@@ -226,12 +232,6 @@ def _shade(colour: str, k: int) -> Any:
 
     mix = min(0.6, 0.3 * k)
     return tuple(c + (1 - c) * mix for c in to_rgb(colour))
-
-
-def _stripe() -> Any:
-    from matplotlib.patches import Rectangle
-
-    return Rectangle((0, 0), 1, 1, facecolor=STRIPE, edgecolor="none")
 
 
 def _value(m: Any) -> str:

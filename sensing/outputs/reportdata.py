@@ -17,6 +17,7 @@ from firmware_bridge.words import COUNTER_LABELS, PROBLEM_COUNTERS
 from sensing.calibration.conversion import describe_zeros
 from sensing.metrics.checks import calibration_age, zero_drift
 from sensing.metrics.measures import SessionMeasures, session_measures
+from sensing.store.matread import mat_forces_and_measures
 
 if TYPE_CHECKING:
     from sensing.store.read import Samples, Session
@@ -125,9 +126,13 @@ def _drift_lines(session: Session, in_newtons: Samples) -> list[str]:
 def gather(session: Session, units: str = "N", config: dict[str, str] | None = None) -> ReportData:
     """Read what the report of ``session`` prints, force in ``units``."""
     info = session.info
-    in_newtons = session.samples(units="N")
+    series = None
+    if info.is_matrix:  # one read of a long mat's frames for both
+        in_newtons, series = mat_forces_and_measures(session, "N")
+    else:
+        in_newtons = session.samples(units="N")
     samples = in_newtons if units == "N" else session.samples(units=units)
-    measures = session_measures(session, units, samples)
+    measures = session_measures(session, units, samples, series)
     events = session.events()
     zeros = describe_zeros(info.conversion, info.channel_names or ["total"])
     tares = [z["text"] for z in zeros]

@@ -130,6 +130,31 @@ def mat_series(session: Session, t0: float | None = None, t1: float | None = Non
                      {n: _concat(p) for n, p in per.items()})
 
 
+def mat_forces_and_measures(session: Session, units: str = "N") -> tuple[Samples, MatSeries]:
+    """``mat_samples`` and the whole mat's ``mat_series`` (no region measures) in one read of
+    the frames: what the report needs of a long mat session, at half the reading."""
+    matrix = session_matrix(session)
+    use = session.mat_regions()
+    times, devices, parts, flags, whole = [], [], [], [], []
+    names: list[str] = []
+    unit_list: list[str] = []
+    for block in session.frame_windows():
+        found = session_block_channels(session.info, block, units, stored=use)
+        assert found is not None
+        names, values, unit_list = found
+        times.append(block.host_time - session.info.t0_host)
+        devices.append(block.device_time)
+        parts.append(values)
+        flags.append(block.flags)
+        whole.append(frame_measures(block.values, matrix, force_unit=units))
+    if not parts:
+        return mat_samples(session, units, regions=use), mat_series(session, units=units,
+                                                                    regions=[])
+    t = np.concatenate(times)
+    return (Samples(t, np.concatenate(devices), names, np.concatenate(parts), unit_list),
+            MatSeries(t, np.concatenate(flags), _concat(whole), {}))
+
+
 def mat_mean(session: Session, t0: float | None = None,
              t1: float | None = None) -> tuple[np.ndarray, int, int]:
     """``(mean raw frame, frames used, frames left out for missing sensels)`` over a span."""

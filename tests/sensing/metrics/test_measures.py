@@ -20,6 +20,7 @@ from sensing.metrics.measures import (
     placement_spans,
     session_measures,
 )
+from sensing.store.matread import mat_forces_and_measures, mat_series
 from sensing.store.records import Event
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
@@ -180,3 +181,33 @@ def test_docs_give_every_formula() -> None:
     assert "## Descriptive measures" in text
     for key in fx.FORMULAS:
         assert f"`{key}`" in text, f"docs/metrics.md does not give formula {key}"
+
+
+def test_a_mat_session_adds_contact_area_peak_and_the_centre_of_pressure(tmp_path: Path) -> None:
+    """One loaded sensel (raw 100) stepping a column per frame: each step is one 15 mm pitch."""
+    store = Store.open(tmp_path / "s.sqlite3")
+    sid = store.create_session(SessionMeta(), load_profile("sim-mat"), t0_host=T0)
+    frames = np.zeros((3, 32, 32), np.uint16)
+    for k in range(3):
+        frames[k, 10, 10 + k] = 100
+    rec = Recorder(store, sid)
+    rec.on_frames(FrameBlock.build(frames, T0 + np.array([0.0, 0.1, 0.2])))
+    rec.close("complete", counters=Counters(frames=3))
+    m = session_measures(store.session(sid))
+    assert m.subjects[BOTH] == "whole mat"
+    got = {x.name: (x.value, x.unit) for x in m.measures if x.window == SESSION}
+    assert got["contact area"] == (pytest.approx(2.25), "cm²")  # one 15 x 15 mm sensel
+    assert got["peak sensel value"] == (100.0, "raw")  # the mat's unit is not a pressure
+    assert got["CoP path length"] == (pytest.approx(30.0), "mm")
+    assert got["CoP mean velocity"] == (pytest.approx(150.0), "mm/s")
+    # x = (-15, 0, 15) mm, y constant: det(cov) = 0, so no area
+    assert got["CoP 95 % ellipse area"] == (pytest.approx(0.0), "mm²")
+
+    # the report reads forces and mat measures in one pass: the same as the two reads
+    session = store.session(sid)
+    samples, series = mat_forces_and_measures(session)
+    alone = session.samples()
+    assert samples.names == alone.names and samples.units == alone.units
+    np.testing.assert_array_equal(samples.values, alone.values)
+    np.testing.assert_array_equal(series.whole.cop_x_mm, mat_series(session).whole.cop_x_mm)
+    assert session_measures(session, samples=samples, series=series).measures == m.measures
