@@ -6,7 +6,9 @@ frames/s. For each, `sotlog report ID -o FILE.pdf` runs as a person runs it (a n
 start-up, reading the store, measures, drawing, writing), and so does the baseline: a process
 that imports numpy and matplotlib, loads the session's force samples from a .npy file, draws them
 as one line plot on one page and writes the PDF. In-process rows split the report's time into
-reading and measuring (`gather`) and drawing (`write_report`). Times are the best of two runs.
+reading and measuring (`gather`) and drawing (`write_report`), beside the imports alone and the
+store's own read of every frame (`Session.frame_windows`, the floor of any figure over a whole
+mat session). Times are the best of two runs.
 Targets: under 2 s (load cells) and under 5 s (mat).
 
     python bench/report.py [--quick]      # --quick: 1/10 of the durations
@@ -73,13 +75,15 @@ def bench(store: Store, sid: int, label: str, work: Path, target: float) -> list
     t_gather, data = _best(lambda: gather(session, config={}))
     t_draw, _ = _best(lambda: write_report(data, work / f"{sid}-in.pdf"))
     t_plot, _ = _best(lambda: _run([sys.executable, "-c", "import numpy, matplotlib.figure"]))
+    t_read, _ = _best(lambda: sum(len(b) for b in session.frame_windows()))
     met = "met" if t_cli < target else "**not met**"
     frames = f"{session.info.n_frames:,} frames"
     return [
         [f"{label}: `sotlog report` ({frames})", f"{t_cli:.2f} s", f"{t_base:.2f} s",
          f"{t_cli / t_base:.1f}x", f"< {target:g} s: {met}"],
         [f"{label}: in process, gather / draw", f"{t_gather:.2f} / {t_draw:.2f} s",
-         f"imports alone {t_plot:.2f} s", "", ""],
+         f"imports alone {t_plot:.2f} s; reading the stored frames alone {t_read:.2f} s", "",
+         ""],
         [f"{label}: PDF size", f"{pdf.stat().st_size / 1e3:.0f} kB",
          f"{(work / f'{sid}-base.pdf').stat().st_size / 1e3:.0f} kB", "", ""],
     ]

@@ -19,12 +19,13 @@ from matplotlib.figure import Figure
 
 import firmware_bridge
 from firmware_bridge.errors import SotlogError
+from sensing.metrics.formulas import FORMULAS
 from sensing.metrics.measures import ON_BLOCKS, SESSION
 from sensing.outputs import pelvis
 from sensing.outputs.figurekinds import PAPERS
 from sensing.outputs.plots import EVENT_COLOURS, envelope
 from sensing.outputs.reportdata import ReportData
-from sensing.vocabulary import INTENDED_USE, LANDMARK_LABELS
+from sensing.vocabulary import INTENDED_USE, LANDMARK_LABELS, OUTPUT_UNITS
 
 MARGIN = 0.5
 INK, MUTED, RULE, STRIPE = "#1d2430", "#5d6776", "#c9cfd8", "#f1f3f6"
@@ -155,7 +156,7 @@ def _force(page: Page, data: ReportData, y: float, h: float, w: float) -> None:
         ax.axvspan(*span, color="#1b7f3b", alpha=0.05, linewidth=0)
     unit = s.units[0] if s.units else ""
     ax.set_xlabel("time since start (s)", fontsize=BASE, labelpad=1)
-    ax.set_ylabel(f"force ({unit})", fontsize=BASE, labelpad=1)
+    ax.set_ylabel(f"force ({unit})" if unit in OUTPUT_UNITS else unit, fontsize=BASE, labelpad=1)
     ax.tick_params(labelsize=BASE - 1, length=2, pad=1)
     ax.grid(True, alpha=0.3, linewidth=0.4)
     for side in ("top", "right"):
@@ -217,9 +218,9 @@ def _table(page: Page, data: ReportData, y: float, h: float) -> float:
             page.text(MARGIN + cx, yy, cell, fontsize=size, ha=ha,
                       color=MUTED if cx == cols[-1][1] else INK)
         yy += row_h
-    sym = ("symmetry index = (R − L) / (0.5·(R + L)) · 100, R and L the summed means of the "
-           "right and left blocks. Each formula id is given in docs/metrics.md. No measure has "
-           "a range or cut-off attached.")
+    sym = (f"symmetry index = {FORMULAS['symmetry']}. "
+           if any(m.formula == "symmetry" for m in ms.measures) else "")
+    sym += "Each formula id is given in docs/metrics.md. No measure has a range or cut-off."
     for line in textwrap.wrap(sym, page.chars(page.inner, BASE - 1)):
         page.text(MARGIN, yy + 0.04, line, fontsize=BASE - 1, color=MUTED)
         yy += 0.11
