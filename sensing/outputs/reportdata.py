@@ -118,6 +118,9 @@ def _drift_lines(session: Session, in_newtons: Samples) -> list[str]:
         def signed(x: float | None, unit: str = d["unit"]) -> str:
             return "-" if x is None else f"{x:+.2f} {unit}"
 
+        if d["start"] is None and d["end"] is None:
+            out.append(f"{f.channel}: no unloaded readings before or after the load")
+            continue
         out.append(f"{f.channel}: before loading {signed(d['start'])}, after unloading "
                    f"{signed(d['end'])}, shift {signed(d.get('shift'))}")
     return out or ["too few frames to say"]

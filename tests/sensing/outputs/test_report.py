@@ -135,3 +135,33 @@ def test_bad_input_is_one_line(store: Store, tmp_path: Path,
     assert err.count("\n") == 1 and "unknown key 'colour'" in err
     bad.write_text('clinic = "Example Clinic"\npractitioner = "AB"\n')
     assert report_config() == {"clinic": "Example Clinic", "practitioner": "AB"}
+
+
+def test_a_mat_session_reports_its_mat_measures(store: Store, tmp_path: Path) -> None:
+    import numpy as np
+
+    from firmware_bridge.frames import Counters, FrameBlock
+    from firmware_bridge.profiles import load_profile
+    from sensing.metadata import SessionMeta
+    from sensing.store.writer import Recorder
+
+    sid = store.create_session(SessionMeta(subject_code="P-0007", position="supine"),
+                               load_profile("sim-mat"), t0_host=0.0)
+    t = np.arange(0.0, 40.0, 0.1)
+    frames = np.zeros((len(t), 32, 32), np.uint16)
+    frames[:, 18:24, 6:12] = 900  # a left and a right pad
+    frames[:, 18:24, 20:26] = 700
+    frames[:, 20, 8] += (200 * (1 + np.sin(2 * np.pi * 0.2 * t))).astype(np.uint16)
+    rec = Recorder(store, sid)
+    rec.on_frames(FrameBlock.build(frames, t))
+    rec.add_event("placed", "", host_time=2.0)
+    rec.add_event("removed", "", host_time=38.0)
+    rec.close("complete", counters=Counters(frames=len(t)))
+    pdf = tmp_path / "mat.pdf"
+    assert main(["report", str(sid), "-o", str(pdf), "--store", str(store.path)]) == 0
+    assert pages(pdf) == 1
+    words = flat(text_of(pdf))
+    for shown in ("P-0007", "whole mat contact area", "cm²", "CoP path length", "mm/s",
+                  "CoP 95 % ellipse area", "mm²", "peak sensel value", "left share"):
+        assert shown in words, shown
+    assert not claims(text_of(pdf))
