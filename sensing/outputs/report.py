@@ -34,6 +34,8 @@ PLACEMENT_KINDS = ("placed", "settled", "removed")
 PERSON = {"settled": "#0b6e99"}
 QUALITY_MAX_LINES = 14
 FOOTER_H = 0.42
+LEGEND_COLUMNS = 5
+ROW_MIN_ONE = 0.105  # inches: a row shorter than this in one column splits the table in two
 
 
 class Page:
@@ -63,19 +65,20 @@ class Page:
                                       h / self.h, facecolor=STRIPE, edgecolor="none",
                                       transform=self.fig.transFigure, zorder=0))
 
-    def rule(self, y: float) -> None:
-        self.fig.add_artist(_line(self, y))
+    def rule(self, y: float, x0: float | None = None, x1: float | None = None) -> None:
+        self.fig.add_artist(_line(self, y, MARGIN if x0 is None else x0,
+                                  self.w - MARGIN if x1 is None else x1))
 
     def chars(self, width_in: float, size: float = BASE) -> int:
         """About how many characters of ``size`` points fit in ``width_in`` inches."""
         return int(width_in * 72 / (0.52 * size))
 
 
-def _line(page: Page, y: float) -> Any:
+def _line(page: Page, y: float, x0: float, x1: float) -> Any:
     from matplotlib.lines import Line2D
 
     yy = 1 - y / page.h
-    return Line2D([MARGIN / page.w, 1 - MARGIN / page.w], [yy, yy], color=RULE, linewidth=0.6,
+    return Line2D([x0 / page.w, x1 / page.w], [yy, yy], color=RULE, linewidth=0.6,
                   transform=page.fig.transFigure)
 
 
@@ -123,7 +126,9 @@ def _header(page: Page, data: ReportData) -> float:
 
 def _force(page: Page, data: ReportData, y: float, h: float, w: float) -> None:
     s = data.samples
-    ax = page.axes(MARGIN + 0.38, y + 0.05, w - 0.38, h - 0.40)
+    legend_rows = -(-len(s.names) // LEGEND_COLUMNS) if s.names else 1
+    drop = 0.13 * (legend_rows - 1)  # room above the plot for a legend of several rows
+    ax = page.axes(MARGIN + 0.38, y + 0.05 + drop, w - 0.38, h - 0.40 - drop)
     t, v = envelope(s.time_s, s.values)
     sides = {x.subject: x.side for x in data.measures.measures}
     seen: dict[str, int] = {}
@@ -162,8 +167,9 @@ def _force(page: Page, data: ReportData, y: float, h: float, w: float) -> None:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     if s.names:
-        ax.legend(loc="lower left", fontsize=BASE - 0.5, frameon=False, ncol=min(5, len(s.names)),
-                  bbox_to_anchor=(0.0, 1.0), borderaxespad=0.2, handlelength=1.6)
+        ax.legend(loc="lower left", fontsize=BASE - 0.5, frameon=False,
+                  ncol=min(LEGEND_COLUMNS, len(s.names)), bbox_to_anchor=(0.0, 1.0),
+                  borderaxespad=0.2, handlelength=1.6)
     if not s.time_s.size:
         ax.text(0.5, 0.5, "no samples recorded", transform=ax.transAxes, ha="center")
     listed = "  ".join(f"{k} {n}" for k, n in sorted(kinds.items())) or "none"
@@ -176,9 +182,10 @@ def _force(page: Page, data: ReportData, y: float, h: float, w: float) -> None:
 
 def _blocks(page: Page, data: ReportData, x: float, y: float, w: float, h: float) -> None:
     meta = data.session.info.meta
-    ax = page.axes(x, y, w, h * 0.72)
+    drawing_h = min(h * 0.72, h - 0.12 * len(meta.blocks) - 0.12)
+    ax = page.axes(x, y, w, drawing_h)
     pelvis.draw(ax, meta.position, meta.blocks, fontsize=BASE - 1.5)
-    yy = y + h * 0.74 + 0.08
+    yy = y + drawing_h + 0.12
     if not meta.blocks:
         page.text(x, yy, "no blocks entered", color=MUTED)
     for i, b in enumerate(meta.blocks, start=1):
@@ -191,40 +198,59 @@ def _blocks(page: Page, data: ReportData, x: float, y: float, w: float, h: float
 
 
 def _table(page: Page, data: ReportData, y: float, h: float) -> float:
-    """The measures table in at most ``h`` inches from ``y``; the height it took."""
+    """The measures table in at most ``h`` inches from ``y``, in two halves side by side when
+    one column would need rows too small to read; the height it took."""
     ms = data.measures
     rows = ms.rows()
-    windows = ms.windows
     page.text(MARGIN, y, "MEASURES", color=MUTED, fontweight="bold")
     page.text(MARGIN + 0.75, y, ms.note, color=MUTED, fontsize=BASE - 0.5)
     top = y + 0.20
-    row_h = min(0.15, max(0.09, (h - 0.36) / (len(rows) + 1)))
+    room = h - 0.36
+    halves = 1 if room / (len(rows) + 1) >= ROW_MIN_ONE else 2
+    per = -(-len(rows) // halves)
+    row_h = min(0.15, max(0.09, room / (per + 1)))
     size = min(BASE, row_h * 72 * 0.72)
-    heads = {SESSION: "whole session", ON_BLOCKS: "on the blocks"}
-    cols = [("of", 0.0, "left"), ("measure", 1.0, "left")]
-    cols += [(heads[k], 3.75 + 1.3 * i, "right") for i, k in enumerate(windows)]
-    cols.append(("formula", 3.75 + 1.3 * (len(windows) - 1) + 0.3, "left"))
-    for label, cx, ha in cols:
-        page.text(MARGIN + cx, top, label, fontsize=size, color=MUTED, ha=ha, fontweight="bold")
-    page.rule(top + row_h * 0.95)
-    yy = top + row_h * 1.05
-    for i, (of, name, unit, formula, by) in enumerate(rows):
-        if i % 2:
-            page.band(MARGIN - 0.05, yy - 0.02, page.inner + 0.1, row_h)
-        values = [_value(by.get(k)) + f" {unit}" if by.get(k) and by[k].value is not None
-                  else "-" for k in windows]
-        cells = [of, name, *values, formula]
-        for (_, cx, ha), cell in zip(cols, cells, strict=True):
-            page.text(MARGIN + cx, yy, cell, fontsize=size, ha=ha,
-                      color=MUTED if cx == cols[-1][1] else INK)
-        yy += row_h
+    width = page.inner if halves == 1 else page.inner / 2 - 0.1
+    end = top
+    for k in range(halves):
+        x = MARGIN + k * (width + 0.2)
+        end = max(end, _rows(page, x, top, rows[k * per:(k + 1) * per], ms.windows, width,
+                             row_h, size))
     sym = (f"symmetry index = {FORMULAS['symmetry']}. "
            if any(m.formula == "symmetry" for m in ms.measures) else "")
     sym += "Each formula id is given in docs/metrics.md. No measure has a range or cut-off."
     for line in textwrap.wrap(sym, page.chars(page.inner, BASE - 1)):
-        page.text(MARGIN, yy + 0.04, line, fontsize=BASE - 1, color=MUTED)
-        yy += 0.11
-    return yy + 0.04 - y
+        page.text(MARGIN, end + 0.04, line, fontsize=BASE - 1, color=MUTED)
+        end += 0.11
+    return end + 0.04 - y
+
+
+def _rows(page: Page, x: float, top: float, rows: list[Any], windows: list[str], width: float,
+          row_h: float, size: float) -> float:
+    """One column of the measures table (a full-width one has the formula ids); where it ends."""
+    heads = {SESSION: "whole session", ON_BLOCKS: "on the blocks"}
+    full = width > page.inner / 2
+    step, first = (1.3, 3.75) if full else (0.8, 2.7)
+    cols = [("of", 0.0, "left"), ("measure", 1.0 if full else 0.66, "left")]
+    cols += [(heads[k], first + step * i, "right") for i, k in enumerate(windows)]
+    if full:
+        cols.append(("formula", first + step * (len(windows) - 1) + 0.3, "left"))
+    for label, cx, ha in cols:
+        page.text(x + cx, top, label, fontsize=size, color=MUTED, ha=ha, fontweight="bold")
+    page.rule(top + row_h * 0.95, x, x + width)
+    yy = top + row_h * 1.05
+    for i, (of, name, unit, formula, by) in enumerate(rows):
+        if i % 2:
+            page.band(x - 0.05, yy - 0.02, width + 0.1, row_h)
+        said = name.endswith(f"({unit})")  # "force oscillation (cycles/min)" names its unit
+        values = [_value(by[k]) + ("" if said else f" {unit}")
+                  if by.get(k) and by[k].value is not None else "-" for k in windows]
+        cells = [of, name, *values, formula][:len(cols)]
+        for (_, cx, ha), cell in zip(cols, cells, strict=True):
+            page.text(x + cx, yy, cell, fontsize=size, ha=ha,
+                      color=MUTED if full and cx == cols[-1][1] else INK)
+        yy += row_h
+    return yy
 
 
 def _shade(colour: str, k: int) -> Any:

@@ -123,7 +123,7 @@ def _drift_lines(session: Session, in_newtons: Samples) -> list[str]:
             continue
         out.append(f"{f.channel}: before loading {signed(d['start'])}, after unloading "
                    f"{signed(d['end'])}, shift {signed(d.get('shift'))}")
-    return out or ["too few frames to say"]
+    return ["; ".join(out)] if out else ["too few frames to say"]
 
 
 def gather(session: Session, units: str = "N", config: dict[str, str] | None = None) -> ReportData:

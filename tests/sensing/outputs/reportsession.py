@@ -15,8 +15,9 @@ from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
 
 T0 = 1000.0
-SIDES = ("left", "right", "left", "right")
-LANDMARKS = ("iliac_crest", "acetabulum", "greater_trochanter", "sacrum")
+SIDES = ("left", "right") * 4  # up to MAX_BLOCKS blocks
+LANDMARKS = ("iliac_crest", "acetabulum", "greater_trochanter", "sacrum", "ilium", "ilium",
+             "other", "other")
 
 
 def cells_toml(blocks: int) -> str:

@@ -15,7 +15,7 @@ from sensing.metrics.measures import session_measures
 from sensing.outputs.report import write_report
 from sensing.outputs.reportdata import gather, report_config
 from sensing.store.sessions import Store
-from sensing.vocabulary import INTENDED_USE
+from sensing.vocabulary import INTENDED_USE, MAX_BLOCKS, MAX_NOTE_CHARS
 from tests.sensing.outputs.reportsession import report_session
 from tests.test_neutral_language import claims
 
@@ -69,16 +69,21 @@ def test_one_page_with_the_header_every_measure_and_no_claim(store: Store,
     for label, name, unit, _, by in m.rows():
         row = [line for line in lines if line.startswith(f"{label} {name} ")]
         assert row, f"no row for {label} {name}"
-        for w in by.values():  # each value with its unit
-            if w.value is not None:
-                assert f"{w.value:.{w.digits}f} {unit}" in row[0], (row[0], w)
+        for w in by.values():  # each value with its unit, or in a row whose name gives it
+            if w.value is None:
+                continue
+            number = f"{w.value:.{w.digits}f}"
+            shown = number if name.endswith(f"({unit})") else f"{number} {unit}"
+            assert shown in row[0], (row[0], w)
     assert "force oscillation (cycles/min)" in words
     assert not claims(text), claims(text)
 
 
-def test_one_page_with_40_events_long_notes_and_4_blocks(store: Store, tmp_path: Path) -> None:
+@pytest.mark.parametrize("blocks", [4, MAX_BLOCKS])
+def test_one_page_with_40_events_long_notes_and_4_blocks(store: Store, tmp_path: Path,
+                                                         blocks: int) -> None:
     note = "A long note about the set-up of the table and the room. " * 36  # ~2000 characters
-    sid = report_session(store, tmp_path, blocks=4, events=40, note=note[:2000])
+    sid = report_session(store, tmp_path, blocks=blocks, events=40, note=note[:MAX_NOTE_CHARS])
     for paper in ("a4", "letter"):
         pdf = tmp_path / f"busy-{paper}.pdf"
         assert main(["report", str(sid), "-o", str(pdf), "--paper", paper,
@@ -86,11 +91,13 @@ def test_one_page_with_40_events_long_notes_and_4_blocks(store: Store, tmp_path:
         assert pages(pdf) == 1
         words = flat(text_of(pdf))
         assert "more characters in the stored note" in words  # cut, and saying so
-        assert "marker 40" in words and "c4 (right)" in words
+        assert "marker 40" in words and f"c{blocks} (right)" in words
+        assert "symmetry index" in words and "force oscillation amplitude" in words
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    png = ARTIFACTS / f"report-busy-{blocks}-blocks-a4"
     poppler("pdftoppm", "-png", "-r", "110", "-singlefile", str(tmp_path / "busy-a4.pdf"),
-            str(ARTIFACTS / "report-busy-a4"))
-    assert (ARTIFACTS / "report-busy-a4.png").stat().st_size > 20_000
+            str(png))
+    assert png.with_suffix(".png").stat().st_size > 20_000
 
 
 def test_the_artifact_of_an_ordinary_session(store: Store, tmp_path: Path) -> None:
