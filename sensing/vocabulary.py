@@ -18,6 +18,10 @@ from firmware_bridge.words import (
     NOTICE_KINDS,
 )
 
+# What sotlog is for, in one sentence: the README, the report's footer, the printed page, --help.
+INTENDED_USE = ("sotlog records, stores, displays and exports force and pressure measured under "
+                "pelvic blocks, with the placement a person entered. It records the procedure, "
+                "gives no alarm and makes no interpretation of the measurements.")
 POSITIONS = ("prone", "supine")
 CATEGORIES = ("I", "II", "III", "other")
 SHORT_LEG_SIDES = ("left", "right", "none")
@@ -75,6 +79,7 @@ def check_choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str 
 def as_dict() -> dict[str, Any]:
     """Everything above as JSON-ready data, for the pages."""
     return {
+        "intended_use": INTENDED_USE,
         "positions": list(POSITIONS),
         "categories": list(CATEGORIES),
         "short_leg_sides": list(SHORT_LEG_SIDES),

@@ -6,10 +6,12 @@ import argparse
 import importlib
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 
 from firmware_bridge import __version__
 from firmware_bridge.errors import SotlogError
+from sensing.vocabulary import INTENDED_USE
 
 # Every verb and the module that registers it (one module per group of verbs, each with
 # ``register(subparsers)``). A command line imports only the module of the verb it runs, so a
@@ -32,6 +34,7 @@ VERBS: dict[str, str] = {
     "import": "dashboard.cli.importer",
     "export": "dashboard.cli.output",
     "plot": "dashboard.cli.plot",
+    "report": "dashboard.cli.report",
     "regions": "dashboard.cli.plot",
     "ports": "dashboard.cli.device",
     "profiles": "dashboard.cli.device",
@@ -49,9 +52,9 @@ examples:
   sotlog show 1
   sotlog plot 1 -o session-1.png
   sotlog export 1 --format csv -o exports/
+  sotlog report 1 -o session-1.pdf
   sotlog serve --simulate
 
-sotlog records force and timing; it does not judge the procedure or its effect.
 """
 
 
@@ -61,7 +64,7 @@ def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentP
         prog="sotlog",
         description="Record force and timing under SOT pelvic blocks from load cells or "
                     "pressure mats; show, plot and export sessions.",
-        epilog=EPILOG,
+        epilog=EPILOG + "\n" + textwrap.fill(INTENDED_USE, 79) + "\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sotlog {__version__}")

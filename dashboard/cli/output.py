@@ -20,9 +20,20 @@ def _day(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"date must be YYYY-MM-DD, not {text!r}") from None
 
 
+def add_filter_args(p: argparse.ArgumentParser) -> None:
+    """The filters of ``--all`` (export, report): subject, days, category, position."""
+    from sensing.vocabulary import CATEGORIES, POSITIONS
+
+    p.add_argument("--subject", metavar="CODE", help="with --all: only this subject code")
+    p.add_argument("--since", type=_day, metavar="DATE", help="with --all: started on/after (UTC)")
+    p.add_argument("--until", type=_day, metavar="DATE",
+                   help="with --all: started on/before this day (UTC, whole day included)")
+    p.add_argument("--category", choices=CATEGORIES, help="with --all: only this category")
+    p.add_argument("--position", choices=POSITIONS, help="with --all: only this position")
+
+
 def register(sub: Any) -> None:
     from sensing.outputs.exports import FORMATS
-    from sensing.vocabulary import CATEGORIES, POSITIONS
 
     p = sub.add_parser(
         "export", help="export sessions in a documented format",
@@ -33,12 +44,7 @@ def register(sub: Any) -> None:
     p.add_argument("id", type=session_id, nargs="?", help="session id, or last")
     p.add_argument("--all", action="store_true",
                    help="export every session matching the filters below, with an index")
-    p.add_argument("--subject", metavar="CODE", help="with --all: only this subject code")
-    p.add_argument("--since", type=_day, metavar="DATE", help="with --all: started on/after (UTC)")
-    p.add_argument("--until", type=_day, metavar="DATE",
-                   help="with --all: started on/before this day (UTC, whole day included)")
-    p.add_argument("--category", choices=CATEGORIES, help="with --all: only this category")
-    p.add_argument("--position", choices=POSITIONS, help="with --all: only this position")
+    add_filter_args(p)
     p.add_argument("--format", default="csv", choices=sorted(FORMATS), help="format name")
     p.add_argument("-o", "--out", required=True, metavar="DIR", help="output directory")
     add_units_arg(p, "force unit")

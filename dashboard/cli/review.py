@@ -49,6 +49,7 @@ def _info_dict(info: Any) -> dict[str, Any]:
 
 def run_show(args: argparse.Namespace) -> int:
     from sensing.calibration.conversion import describe_zeros
+    from sensing.metrics.measures import session_measures
     from sensing.metrics.summary import summarise
 
     session = load_session(args)
@@ -56,6 +57,7 @@ def run_show(args: argparse.Namespace) -> int:
     in_newtons = session.samples(units="N")  # read once: the checks work in N
     shown = in_newtons if args.units == "N" else session.samples(units=args.units)
     summary = summarise(shown, info.meta.body_weight_kg)
+    measures = session_measures(session, args.units, shown)
     events = session.events()
     checks, findings = channel_checks(session, args, in_newtons)
     together = _on_blocks_together(summary, info.meta.body_weight_kg)
@@ -63,7 +65,7 @@ def run_show(args: argparse.Namespace) -> int:
         print_json({**_info_dict(info), "summary": summary.as_dict(), "checks": checks,
                     "zeros": describe_zeros(info.conversion, info.channel_names or ["total"]),
                     "warnings": [f.text for f in findings if f.warn],
-                    "on_blocks_together": together,
+                    "on_blocks_together": together, "measures": measures.as_dict(),
                     "events": [{"id": e.id, "time_s": e.time_s, "kind": e.kind, "text": e.text,
                                 "source": e.source, "data": e.data} for e in events]})
         return 0
@@ -105,6 +107,8 @@ def run_show(args: argparse.Namespace) -> int:
         print(f"  on the blocks together (mean while loaded): "
               f"{fmt_num(together['loaded_mean'])} {together['unit']}{pct}")
     print()
+    print("\n".join(measure_lines(measures)))
+    print()
     if info.frame_shape and len(info.frame_shape) == 2:
         from sensing.metrics.matfacts import mat_fact_lines, mat_facts
 
@@ -122,6 +126,25 @@ def run_show(args: argparse.Namespace) -> int:
             by = f"  [found by sotlog: event {e.id}]" if found else ""
             print(f"  {fmt_num(e.time_s, 2):>9} s  {e.kind}{text}{by}")
     return 0
+
+
+def measure_lines(measures: Any) -> list[str]:
+    """The descriptive measures as ``sotlog show`` prints them: a table, and its windows."""
+    from sensing.metrics.formulas import FORMULAS
+    from sensing.metrics.measures import ON_BLOCKS, SESSION
+
+    windows = measures.windows
+    rows = [[label, name, unit, *(fmt_num(w[k].value, w[k].digits) if k in w else "-"
+                                  for k in windows), formula]
+            for label, name, unit, formula, w in measures.rows()]
+    heads = {SESSION: "WHOLE SESSION", ON_BLOCKS: "ON THE BLOCKS"}
+    lines = [f"measures    {measures.note}"]
+    if rows:
+        lines += ["  " + line for line in table(
+            rows, ["OF", "MEASURE", "UNIT", *(heads[k] for k in windows), "FORMULA"]).split("\n")]
+        lines.append(f"  symmetry index: {FORMULAS['symmetry']}; every formula: "
+                     "docs/metrics.md, or --json")
+    return lines
 
 
 def _on_blocks_together(summary: Any, body_weight_kg: float | None) -> dict[str, Any] | None:

@@ -34,3 +34,6 @@ SUBJECT_KINDS: dict[str, Kind] = {
     "visits": Kind(False, STILLS, (), "a subject's visits: time on the blocks, and each block's "
                                       "mean force on the blocks with its share, per visit"),
 }
+
+# The report's paper sizes, width and height in inches (sotlog report --paper; the default first).
+PAPERS: dict[str, tuple[float, float]] = {"a4": (8.27, 11.69), "letter": (8.5, 11.0)}

@@ -102,3 +102,35 @@ def _mark_events(ax: object, session: Session) -> None:
             label = ev.kind if not ev.text else f"{ev.kind}: {ev.text[:24]}"
             ax.annotate(label, (ev.time_s, 1.0), xycoords=("data", "axes fraction"),
                         rotation=90, va="top", ha="right", fontsize="x-small", color=colour)
+
+
+def envelope(t: np.ndarray, values: np.ndarray,
+             points: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+    """At most about ``points`` rows to draw: each stretch between gaps cut into time buckets,
+    each bucket drawn as its first frame's time with its min, then its max (no peak lost).
+
+    Fewer frames than ``points`` are drawn as they are; a gap still breaks the line (NaN row).
+    """
+    t2, v2 = broken_at_gaps(t, values)
+    if t.size <= points:
+        return t2, v2
+    span = float(np.nanmax(t2) - np.nanmin(t2)) or 1.0
+    width = 2.0 * span / points
+    breaks = np.flatnonzero(np.isnan(t2))
+    edges = np.concatenate([[-1], breaks, [t2.size]])
+    out_t: list[np.ndarray] = []
+    out_v: list[np.ndarray] = []
+    for a, b in zip(edges[:-1] + 1, edges[1:], strict=True):
+        seg_t, seg_v = t2[a:b], v2[a:b]
+        if not seg_t.size:
+            continue
+        bucket = np.floor((seg_t - seg_t[0]) / width).astype(np.int64)
+        starts = np.flatnonzero(np.r_[True, np.diff(bucket) != 0])
+        with np.errstate(all="ignore"):
+            lo = np.fmin.reduceat(seg_v, starts, axis=0)
+            hi = np.fmax.reduceat(seg_v, starts, axis=0)
+        out_t.append(np.repeat(seg_t[starts], 2))
+        out_v.append(np.stack([lo, hi], axis=1).reshape(-1, seg_v.shape[1]))
+        out_t.append(np.array([np.nan]))
+        out_v.append(np.full((1, seg_v.shape[1]), np.nan))
+    return np.concatenate(out_t[:-1]), np.concatenate(out_v[:-1])

@@ -1,5 +1,5 @@
 """Figures of a stored session for the page and for slides: the pictures ``sotlog plot`` draws,
-and one mat frame at a time for the replay's heat map."""
+one mat frame at a time for the replay's heat map, and the one-page report."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from dashboard.web.routes.sessions import Units, open_session
 from firmware_bridge.errors import SotlogError
 from firmware_bridge.frames import FrameBlock
 from sensing.mat.live import live_payload
+from sensing.outputs.exports import session_stem
+from sensing.outputs.figurekinds import PAPERS
 from sensing.outputs.figures import KINDS, FigureSpec, draw, frame_at
 from sensing.plainjson import plain
 
@@ -54,6 +56,22 @@ def figure(session_id: SessionId,
         path = draw(s, kind, FigureSpec(units=units), Path(tmp) / name)
         headers = {"Content-Disposition": f'attachment; filename="{name}"'} if download else {}
         return Response(Path(path).read_bytes(), media_type=STILL_TYPES[ext], headers=headers)
+
+
+@router.get("/sessions/{session_id}/report.pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}})
+def report(session_id: SessionId, store: StoreDep, units: Units = "N",
+           paper: Annotated[str, Query(json_schema_extra={"enum": list(PAPERS)},
+                                       description="paper size")] = "a4") -> Response:
+    """The session's one-page report as ``sotlog report`` writes it (docs/metrics.md)."""
+    from sensing.outputs.report import write_report
+    from sensing.outputs.reportdata import gather
+
+    with open_session(store, session_id) as s, tempfile.TemporaryDirectory() as tmp:
+        name = f"{session_stem(s)}_report.pdf"
+        path = write_report(gather(s, units), Path(tmp) / name, paper)
+        return Response(path.read_bytes(), media_type="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/sessions/{session_id}/mat")

@@ -16,11 +16,12 @@ from dashboard.web.deps import EditId, SessionId, StoreDep
 from firmware_bridge.errors import MetadataError
 from sensing.calibration.conversion import describe_zeros
 from sensing.metrics import visits
+from sensing.metrics.measures import channel_sides, session_measures
 from sensing.metrics.onblocks import cumulative_on_blocks, loaded_mask
 from sensing.metrics.summary import summarise
 from sensing.plainjson import plain
 from sensing.store.listing import Filters, Listed
-from sensing.store.read import Samples, Session, SessionInfo
+from sensing.store.read import Samples, Session
 from sensing.store.sessions import Store
 from sensing.vocabulary import (
     CATEGORIES,
@@ -53,15 +54,6 @@ def _one_of(words: tuple[str, ...]) -> dict[str, Any]:
 def open_session(store: Store, session_id: int) -> Session:
     """The session, or NotFound (404) saying it is not there."""
     return store.session(session_id)
-
-
-def channel_sides(info: SessionInfo) -> dict[str, str | None]:
-    """Which side each channel measures: the session's blocks first, then the profile."""
-    sides: dict[str, str | None] = {c.name: c.block for c in info.profile.channels}
-    for b in info.meta.blocks:
-        if b.channel:
-            sides[b.channel] = b.side
-    return sides
 
 
 def session_row(listed: Listed) -> dict[str, Any]:
@@ -216,6 +208,15 @@ def session_summary(session_id: SessionId, store: StoreDep, units: Units = "N"
     with open_session(store, session_id) as s:
         summary = summarise(s.samples(units=units), s.info.meta.body_weight_kg)
         return {**plain(summary.as_dict()), "units": units, "sides": channel_sides(s.info)}
+
+
+@router.get("/sessions/{session_id}/measures")
+def measures(session_id: SessionId, store: StoreDep, units: Units = "N") -> dict[str, Any]:
+    """The descriptive measures (docs/metrics.md): per block and both together, over the whole
+    session and between the placed and removed events, each with unit, window and formula."""
+    with open_session(store, session_id) as s:
+        found = session_measures(s, units)
+        return {**plain(found.as_dict()), "table": plain(found.table()), "units": units}
 
 
 @router.get("/sessions/{session_id}/plot.png", response_class=Response,

@@ -3,7 +3,6 @@
 "use strict";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
-const SIDE_COLOURS = { left: "#1f6fb2", right: "#c8561a" };
 
 // The landmarks, their labels and where each sits on the drawing's left half all come from
 // /api/vocabulary (V.landmarks, V.pelvis); the right half mirrors the left.
@@ -26,26 +25,21 @@ function landmarkXY(landmark, patientSide, position) {
   return imageSideOf(patientSide, position) === "left" ? [x, y] : [V.pelvis.width - x, y];
 }
 
+// The bones come from /api/vocabulary too (V.pelvis.half, mirrored, and V.pelvis.middle): the
+// report draws the same ones.
+function bonePath(commands) {
+  return commands.map(([cmd, ...xy]) => cmd + xy.join(" ")).join(" ");
+}
+
 function drawBones(svg) {
   const half = svgEl("g", { class: "bones" });
-  // ilium wing, with the crest as its upper rim
-  half.append(svgEl("path", { class: "bone", d:
-    "M182 92 C160 52 118 36 84 46 C58 54 52 86 68 114 C84 140 104 160 116 172 " +
-    "L150 176 C162 150 172 122 182 92 Z" }));
-  // pubis / ischium towards the midline
-  half.append(svgEl("path", { class: "bone", d:
-    "M116 172 C112 200 124 232 150 244 C170 252 190 246 198 236 L196 214 " +
-    "C180 220 160 214 150 198 L150 176 Z" }));
-  // femur: head in the acetabulum, neck, greater trochanter, shaft
-  half.append(svgEl("path", { class: "bone", d:
-    "M122 190 L96 204 C80 200 62 206 58 222 C56 236 66 246 78 248 L84 290 L106 290 " +
-    "L100 240 C104 230 104 220 110 212 Z" }));
-  half.append(svgEl("circle", { class: "bone", cx: 122, cy: 190, r: 16 }));
+  for (const shape of V.pelvis.half) half.append(svgEl("path", { class: "bone", d: bonePath(shape) }));
+  const [cx, cy, r] = V.pelvis.femoral_head;
+  half.append(svgEl("circle", { class: "bone", cx, cy, r }));
   const mirror = half.cloneNode(true);
   mirror.setAttribute("transform", `translate(${V.pelvis.width},0) scale(-1,1)`);
   svg.append(half, mirror);
-  svg.append(svgEl("path", { class: "bone", d:
-    "M182 92 L218 92 L212 170 L204 196 L196 196 L188 170 Z" }));  // sacrum and coccyx
+  for (const shape of V.pelvis.middle) svg.append(svgEl("path", { class: "bone", d: bonePath(shape) }));
 }
 
 function renderPelvis(svg, state, onChange) {
@@ -98,7 +92,7 @@ function renderPelvis(svg, state, onChange) {
     const g = svgEl("g", { class: "block" + (i === state.selected ? " selected" : ""),
       transform: `translate(${x},${y}) rotate(${angle})`, "data-block": i });
     g.append(svgEl("rect", { x: -24, y: -11, width: 48, height: 22, rx: 4,
-      fill: SIDE_COLOURS[b.side], "fill-opacity": 0.85 }));
+      fill: V.pelvis.side_colours[b.side], "fill-opacity": 0.85 }));
     const t = svgEl("text", { x: 0, y: 4, "text-anchor": "middle" });
     t.textContent = b.channel || b.side[0].toUpperCase();
     g.append(t);

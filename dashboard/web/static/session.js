@@ -51,6 +51,9 @@ function renderHeader(info) {
   $("decoded-nothing").hidden = !info.decoded_nothing;
   $("decoded-nothing").textContent = info.decoded_nothing || "";
   $("replay").href = `/replay/${info.id}`;
+  $("report").href = `/api/sessions/${info.id}/report.pdf`;
+  $("print-footer").textContent = `sotlog ${info.software_version} · session ${info.uuid} · ` +
+    V.intended_use;
   $("compare").href = `/sessions?compare=${info.id}`;
   const rows = [["port", info.port], ["device", info.device], ["profile", info.profile],
     ["software", `sotlog ${info.software_version} (format ${info.format_version})`],
@@ -82,7 +85,26 @@ async function renderSummary() {
   const s = await api(`/api/sessions/${SID}/summary?units=${unit}`);
   renderTotals($("totals"), s);
   renderSummaryTable($("summary"), s);
-  await renderFigures(unit);
+  await Promise.all([renderMeasures(unit), renderFigures(unit)]);
+}
+
+// The descriptive measures, one row per measure and block, a column per window.
+async function renderMeasures(unit) {
+  const m = await api(`/api/sessions/${SID}/measures?units=${unit}`);
+  $("measures-note").textContent = m.note;
+  $("measures").querySelector("thead").replaceChildren(el("tr", {},
+    el("th", { text: "of" }), el("th", { text: "measure" }),
+    ...m.windows.map((w) => el("th", { class: "num", text: w.label })),
+    el("th", { text: "formula" })));
+  $("measures").querySelector("tbody").replaceChildren(...m.table.map((r) =>
+    el("tr", { "data-formula": r.formula }, el("td", { text: r.of }),
+      el("td", { text: r.name }),
+      ...m.windows.map((w) => el("td", { class: "num",
+        text: r.values[w.key] === null || r.values[w.key] === undefined ? "–"
+          : `${fmt(r.values[w.key], r.digits)} ${r.unit}` })),
+      el("td", { class: "muted small", text: r.formula }))));
+  $("measures-formula").textContent = m.formulas.symmetry
+    ? `symmetry index = ${m.formulas.symmetry}. Every formula: docs/metrics.md.` : "";
 }
 
 // The pictures `sotlog plot` draws for this session, each with downloads for slides.

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 # Bumped whenever any column, unit, file or sidecar key of an export changes (docs/data-format.md).
 # 1.1: calibration.tare is a list of zero segments; zeros added. 2.0: BIDS and C3D rows on one
 # regular grid; BIDS task- entity and dataset files; Parquet a long Hive-partitioned dataset.
+# Measures in every sidecar (docs/metrics.md).
 FORMAT_VERSION = "2.0"
 
 # name -> (module, function, optional extra needed, one-line description)

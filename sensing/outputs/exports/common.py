@@ -10,6 +10,7 @@ import numpy as np
 
 import firmware_bridge
 from sensing.calibration.conversion import describe_zeros
+from sensing.metrics.measures import session_measures
 from sensing.metrics.summary import measured_rate
 from sensing.outputs.exports import FORMAT_VERSION
 from sensing.outputs.exports.deid import deidentify_port, shift_dates, subject_label
@@ -112,7 +113,7 @@ def prepare(session: Session, fmt: str, *, units: str = "N", strip_notes: bool =
     rows = grid(samples.time_s, samples.device_time_s, frames.seq, frames.flags,
                 session.info.profile.nominal_rate_hz)
     meta = sidecar(session, samples, fmt, strip_notes=strip_notes,
-                   columns=[c.describe() for c in columns], events=events)
+                   columns=[c.describe() for c in columns], events=events, units=units)
     meta["rate_hz"], meta["rate_source"] = rows.rate_hz, rows.rate_source
     meta["force_columns"] = [force_column(n, u)
                              for n, u in zip(samples.names, samples.units, strict=True)]
@@ -147,8 +148,9 @@ def mat_regions(session: Session) -> list[dict[str, Any]] | None:
 
 def sidecar(session: Session, samples: Samples, fmt: str, *, strip_notes: bool = False,
             columns: list[dict[str, Any]] | None = None,
-            events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The metadata that travels with every export: units, rates, profile, calibration, events."""
+            events: list[dict[str, Any]] | None = None, units: str = "N") -> dict[str, Any]:
+    """The metadata that travels with every export: units, rates, profile, calibration, events,
+    and the descriptive measures (in force unit ``units``, as ``samples`` are)."""
     info = session.info
     meta = info.meta.as_dict()
     if strip_notes:
@@ -179,6 +181,7 @@ def sidecar(session: Session, samples: Samples, fmt: str, *, strip_notes: bool =
         "zeros": describe_zeros(info.conversion, info.channel_names or ["total"]),
         "counters": info.counters,
         "events": events if events is not None else export_events(session, strip_notes),
+        "measures": session_measures(session, units, samples).as_dict(),
         "deidentification": {"notes_stripped": strip_notes, "dates_shifted": False},
         "time_base": TIME_BASE,
     }

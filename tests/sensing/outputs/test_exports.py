@@ -11,6 +11,7 @@ import pytest
 from firmware_bridge.frames import FLAG_AFTER_GAP, Counters, FrameBlock, Notice
 from firmware_bridge.profiles import load_profile
 from sensing.metadata import Block, SessionMeta
+from sensing.metrics.measures import session_measures
 from sensing.outputs.exports import FORMAT_VERSION, FORMATS, export_session
 from sensing.store import read
 from sensing.store.sessions import Store
@@ -173,6 +174,18 @@ def test_round_trip(fmt: str, kind: str, store: Store, sessions: dict[str, int],
         assert {r["source"] for r in regions} <= {"auto", "auto_split", "person"}
     else:
         assert m["mat_regions"] is None
+
+    # The descriptive measures (docs/metrics.md), between the placed and removed events.
+    measured = session_measures(session, "N", samples)
+    assert [w["key"] for w in m["measures"]["windows"]] == ["session", "on_blocks"]
+    assert m["measures"]["windows"][1]["spans"] == [[pytest.approx(0.5), pytest.approx(4.0)]]
+    names = {x["name"] for x in m["measures"]["measures"]}
+    assert {"mean", "force-time integral", "symmetry index"} <= names
+    assert ("contact area" in names) == (kind == "mat")
+    for mine, theirs in zip(measured.measures, m["measures"]["measures"], strict=True):
+        assert (theirs["name"], theirs["unit"], theirs["window"], theirs["formula"]) == (
+            mine.name, mine.unit, mine.window, mine.formula)
+        assert theirs["value"] == (None if mine.value is None else pytest.approx(mine.value))
 
 
 def test_every_format_has_a_reader() -> None:
