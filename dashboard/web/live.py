@@ -146,11 +146,11 @@ class LiveHub:
     # -- events, loaded time ----------------------------------------------------------------
 
     def add_event(self, kind: str, text: str = "", data: dict[str, Any] | None = None,
-                  host_time: float | None = None) -> dict[str, Any]:
+                  host_time: float | None = None, source: str = "person") -> dict[str, Any]:
         """Keep an event for the viewers; it appears on their traces with the next batch."""
         t = time.monotonic() if host_time is None else host_time
         event = {"id": next(self._event_ids), "t": round(t - self.epoch, 4), "kind": kind,
-                 "text": text, "data": plain(data or {})}
+                 "text": text, "data": plain(data or {}), "source": source}
         with self._lock:
             self.events.append(event)
         return event

@@ -102,7 +102,8 @@ class Station:
         return ended
 
     def _show_event(self, event: dict[str, Any]) -> None:
-        self.hub.add_event(event["kind"], event["text"], event["data"], event["host_time"])
+        self.hub.add_event(event["kind"], event["text"], event["data"], event["host_time"],
+                           event.get("source", "person"))
 
     def _not_calibrating(self, what: str) -> None:
         if self.calibrating is not None and self.calibrating.running:

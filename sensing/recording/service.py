@@ -361,16 +361,16 @@ class RecordingService:
     def _detected(self, rec: Recording, event: Detected) -> None:
         """An event the detection rule found live: stored (source sotlog) and told."""
         rec.recorder.queue_event(event.kind, event.text, event.data, event.host_time, "sotlog")
-        self._emit(event.kind, event.text, event.data, event.host_time, rec)
+        self._emit(event.kind, event.text, event.data, event.host_time, rec, source="sotlog")
 
     def _emit(self, kind: str, text: str, data: dict[str, Any], host_time: float | None,
               rec: Recording | None = None, event_id: int | None = None,
-              lsl_only: bool = False) -> dict[str, Any]:
+              lsl_only: bool = False, source: str = "person") -> dict[str, Any]:
         """Tell the LSL marker stream and the hooks of an event (``lsl_only``: LSL alone, for
         the start and stop markers the faces show in their own way)."""
         stamp = time.monotonic() if host_time is None else host_time
         event = {"id": event_id, "kind": kind, "text": text, "data": plain(data),
-                 "host_time": stamp,
+                 "host_time": stamp, "source": source,
                  "time_s": None if rec is None else stamp - rec.t0_host}
         if self.outlet is not None:
             self.outlet.push_event(kind, text, stamp)

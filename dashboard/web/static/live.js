@@ -149,7 +149,8 @@ function addEvent(e) {
   S.events.push(e);
   const rec = S.status.recording;
   const when = rec ? fmtSessionTime(e.t - rec.t_start) : new Date().toLocaleTimeString();
-  $("events").prepend(el("li", { "data-kind": e.kind }, el("span", { class: "t", text: when }),
+  $("events").prepend(el("li", { "data-kind": e.kind, "data-source": e.source || "person" },
+    el("span", { class: "t", text: when }),
     el("span", { class: "kind", text: e.kind }), e.text || ""));
 }
 

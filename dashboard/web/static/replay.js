@@ -41,9 +41,10 @@ async function startReplay(id) {
     }
   };
   append(samples);
-  S.events = events.map((e) => ({ t: e.time_s, kind: e.kind, text: e.text || "" }));
+  S.events = events.map((e) => ({ t: e.time_s, kind: e.kind, text: e.text || "",
+    source: e.source }));
   for (const e of S.events) {
-    $("events").append(el("li", { "data-kind": e.kind }, el("span", { class: "t",
+    $("events").append(el("li", { "data-kind": e.kind, "data-source": e.source }, el("span", { class: "t",
       text: fmtSessionTime(e.t) }), el("span", { class: "kind", text: e.kind }), e.text));
   }
   const duration = info.n_frames ? info.duration_s : 0;

@@ -57,7 +57,7 @@ def test_a_stopped_server_is_said_and_a_mark_made_meanwhile_is_stored(serve: Any
     wait_recorded_seconds(page, 1.0)
     page.locator("body").click(position={"x": 700, "y": 5})  # focus off the form fields
     page.keyboard.press("p")
-    expect(page.locator("#events li[data-kind=placed]")).to_have_count(1)
+    expect(page.locator("#events li[data-kind=placed][data-source=person]")).to_have_count(1)
 
     frames, events = _kept(stop_with(server, signal.SIGTERM))
     expect(page.locator("#state")).to_have_text("live stream lost — reconnecting")
