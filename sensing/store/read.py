@@ -36,7 +36,7 @@ INFO_SELECT = """SELECT s.*,
 CHUNKS_OVERLAPPING = ("FROM chunks WHERE session_id = ? AND t_first < ? AND t_last >= ? "
                       "ORDER BY first_index")
 # A chunk's columns but its values
-NO_VALUES = f"SELECT first_index, count, dtype, {', '.join(store_codec.COLUMNS)} "
+NO_VALUES = f"SELECT first_index, count, dtype, codecs, {', '.join(store_codec.COLUMNS)} "
 # A read window's frames as float64: 455 frames of a 48x48 mat (measured in docs/store.md).
 WINDOW_BYTES = 8 << 20
 

@@ -11,7 +11,7 @@ import pytest
 from firmware_bridge.frames import Counters, FrameBlock
 from firmware_bridge.profiles import load_profile
 from sensing.metadata import SessionMeta
-from sensing.store import gather
+from sensing.store import codec, gather
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
 
@@ -72,3 +72,29 @@ def test_large_chunks_are_left_as_they_are(tmp_path: Path) -> None:
                                    T0 + np.arange(n) / 300.0))
     rec.close("complete")
     assert chunks(path, sid) == 2
+
+
+def test_raw_rows_are_gathered_with_every_read_and_its_arrival(tmp_path: Path) -> None:
+    """A line a read, as the bridge hands them, a row a second: the gathered raw rows give back
+    every read, its bytes and its arrival time, in order; the prelude stays a row of its own."""
+    path = tmp_path / "s.sqlite3"
+    store = Store.open(path)
+    rng = np.random.default_rng(2)
+    n = int(130 * RATE)
+    lines = [b"%d,%d,%d\r\n" % (k * 12.5, *rng.integers(100_000, 200_000, 2)) for k in range(n)]
+    times = (int(T0 * 1e6) + np.cumsum(rng.integers(11_000, 14_000, n))) * 1e-6
+    sid = store.create_session(SessionMeta(), load_profile("sim-loadcells"), t0_host=T0)
+    rec = Recorder(store, sid)
+    rec.on_history([(b"time_ms,left,right\r\n", T0 - 0.5)], 0)
+    reads = list(zip(lines, times.tolist(), strict=True))
+    for a in range(0, n, int(RATE)):  # a raw row a second, as a flush every second writes
+        rec.on_raw_reads(codec.raw_reads(*codec.joined(reads[a:a + int(RATE)])))
+    rec.close("complete")
+    with sqlite3.connect(path) as con:
+        rows = con.execute("SELECT prelude, reads FROM raw WHERE session_id = ? "
+                           "ORDER BY chunk_index", (sid,)).fetchall()
+    assert rows[0] == (1, 1) and [p for p, _ in rows[1:]] == [0, 0, 0]  # 60 + 60 + 10 s
+    assert sum(r for _, r in rows[1:]) == n
+    with store.session(sid) as s:
+        assert list(s.raw()) == list(zip(times.tolist(), lines, strict=True))
+        assert list(s.raw(prelude=True)) == [(T0 - 0.5, b"time_ms,left,right\r\n")]
