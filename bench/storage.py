@@ -2,8 +2,9 @@
 
 Run: .venv/bin/python bench/storage.py [--minutes 5] [--speed 1]
 
-Two sessions are recorded at once, each into a store of its own, the way ``sotlog record`` does
-(the real ``Bridge`` and ``Recorder``, a read per arrival, gathered at close):
+Two sessions are recorded at once, each by a process and into a store of its own, the way
+``sotlog record`` does (the real ``Bridge`` and ``Recorder``, a read per arrival, gathered at
+close):
 
 - load cells, ``sim://loadcells?blocks=2&rate=80&protocol=lines`` (text lines);
 - a 48x48 uint16 mat at 50 frames/s, ``sim://mat`` (blockframe binary).
@@ -20,7 +21,8 @@ Each is measured three ways, in the same run, on the same frames and bytes:
 
 Targets: load cells at least 3x smaller than format 1 and no bigger than gzip + 20 %; the mat no
 bigger than format 1. Then, per session, the gathered columns compressed by zlib and zstd at
-several levels (what chose ``packing.ZSTD_LIVE`` and ``ZSTD_GATHER``).
+several levels (what chose ``packing.ZSTD_LIVE`` and ``ZSTD_GATHER``; the mat's, whose rows
+are not gathered, at the levels fast enough to record with).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ import argparse
 import gzip
 import json
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -43,7 +47,7 @@ from firmware_bridge.bridge import Bridge
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import load_profile
 from sensing.metadata import SessionMeta
-from sensing.store import codec, packing
+from sensing.store import codec, framerefs, packing
 from sensing.store.schema import insert
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
@@ -69,9 +73,9 @@ class Recorded:
     seconds: float
 
 
-def record(path: Path, url: str, profile_name: str, seconds: float, speed: float,
-           out: dict[str, Recorded], key: str) -> None:
-    """Record ``url`` for ``seconds`` of device time as ``sotlog record`` would."""
+def record(path: Path, url: str, profile_name: str, seconds: float, speed: float) -> int:
+    """Record ``url`` for ``seconds`` of device time as ``sotlog record`` would; the session's
+    id."""
     profile = load_profile(profile_name)
     if speed != 1:
         url += f"&speed={speed:g}"
@@ -86,7 +90,7 @@ def record(path: Path, url: str, profile_name: str, seconds: float, speed: float
     threading.Event().wait(seconds / speed)
     bridge.stop()
     recorder.close("complete", bridge.counters)
-    out[key] = Recorded(path, sid, seconds)
+    return sid
 
 
 def pages(path: Path) -> int:
@@ -188,9 +192,9 @@ def wire(rec: Recorded) -> bytes:
         return b"".join(data for data, _, _ in s.raw_blocks())
 
 
-def compressors(rec: Recorded) -> list[tuple[str, int, float]]:
-    """The session's gathered columns (as stored now, before compression) compressed by zlib and
-    zstd at several levels: (name, bytes, seconds)."""
+def compressors(rec: Recorded, hard: bool) -> list[tuple[str, int, float]]:
+    """The session's gathered columns (transformed as stored now, but raw arrival times)
+    compressed by zlib and zstd at several levels: (name, bytes, seconds)."""
     columns: list[bytes] = []
     with sqlite3.connect(rec.path) as conn:
         conn.row_factory = sqlite3.Row
@@ -202,17 +206,17 @@ def compressors(rec: Recorded) -> list[tuple[str, int, float]]:
                     if data is not None:
                         columns.append(data)
                         break
-        for r in conn.execute("SELECT * FROM raw"):
-            data, starts, arrival = codec.decode_raw_reads(r)
-            columns.append(data)
-            columns += [packing.TRANSFORMS["micro-delta"][0](arrival) or arrival.tobytes(),
-                        packing.TRANSFORMS["delta-zigzag-shuffle"][0](starts) or b""]
+        known = framerefs.frame_times(framerefs.session_query(conn), rec.session_id)
+        for r in conn.execute("SELECT * FROM raw"):  # (arrival times: frame references now)
+            data, starts, _ = codec.decode_raw_reads(r, known)
+            columns += [data, packing.TRANSFORMS["delta-zigzag-shuffle"][0](starts) or b""]
     import zstandard
     out = []
     for name, fn in [("zlib 1", lambda d: zlib.compress(d, 1)),
                      ("zlib 6", lambda d: zlib.compress(d, 6)),
                      *((f"zstd {lvl}", lambda d, lvl=lvl: zstandard.ZstdCompressor(
-                         level=lvl).compress(d)) for lvl in (1, 3, 9, 15, 19))]:
+                         level=lvl).compress(d)) for lvl in (1, 3, 9, 15, 19)
+                       if hard or lvl < 15)]:
         t = time.process_time()
         size = sum(len(fn(c)) for c in columns)
         out.append((name, size, time.process_time() - t))
@@ -224,18 +228,22 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=5.0)
     ap.add_argument("--speed", type=float, default=1.0,
                     help="simulated seconds per wall second (1: as a device sends them)")
+    ap.add_argument("--record", nargs=2, metavar=("SESSION", "STORE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     seconds = args.minutes * 60
+    if args.record:  # a child: record one session, say its id
+        url, prof = SESSIONS[args.record[0]]
+        print(record(Path(args.record[1]), url, prof, seconds, args.speed))
+        return
     rows = []
+    parts: list[str] = []  # blob bytes by column
     with tempfile.TemporaryDirectory(prefix="sotlog-bench-") as tmp:
-        done: dict[str, Recorded] = {}
-        threads = [threading.Thread(target=record, args=(
-            Path(tmp) / f"{k}.sqlite3", url, prof, seconds, args.speed, done, name))
-            for k, (name, (url, prof)) in enumerate(SESSIONS.items())]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
+        children = {name: (Path(tmp) / f"{k}.sqlite3", subprocess.Popen(
+            [sys.executable, __file__, "--minutes", str(args.minutes), "--speed",
+             str(args.speed), "--record", name, str(Path(tmp) / f"{k}.sqlite3")],
+            stdout=subprocess.PIPE, text=True)) for k, name in enumerate(SESSIONS)}
+        done = {name: Recorded(path, int(child.communicate()[0]), seconds)
+                for name, (path, child) in children.items()}
         levels = []
         for k, name in enumerate(SESSIONS):
             rec = done[name]
@@ -252,13 +260,13 @@ def main() -> None:
                          f"{before / 1e6:.3f} MB ({before / now:.2f}x)",
                          f"{gz / 1e6:.3f} MB ({now / gz:.2f} of it)",
                          f"{len(raw) / 1e6:.2f} MB", target])
-            rows.append(["  blobs now / format 1", ", ".join(
+            parts.append(f"{name}, now / format 1: " + ", ".join(
                 f"{k} {b_now[k] / 1e3:.0f}/{b_old[k] / 1e3:.0f} kB" if k not in (
-                    "reads", "raw rows") else f"{k} {b_now[k]}/{b_old[k]}" for k in b_now),
-                "", "", "", ""])
-            levels.append((name, compressors(rec)))
+                    "reads", "raw rows") else f"{k} {b_now[k]}/{b_old[k]}" for k in b_now))
+            levels.append((name, compressors(rec, hard="load" in name)))
     print("\n".join(aligned(["session", "now", "format 1", "gzip -6 of the wire", "wire",
                              "target"], rows)))
+    print("\n".join(parts))
     print()
     for name, found in levels:
         best = min(size for _, size, _ in found)

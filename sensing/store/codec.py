@@ -21,9 +21,10 @@ import numpy as np
 
 from firmware_bridge.frames import FrameBlock
 from sensing.store import packing
-from sensing.store.packing import UNITS, little
+from sensing.store.packing import UNITS, FrameTimes, little
 
 Row = Mapping[str, Any] | sqlite3.Row
+Frames = tuple[np.ndarray, np.ndarray]  # (index in the session, host_time) of stored frames
 
 
 def candidates(dtype: np.dtype[Any]) -> tuple[str, ...]:
@@ -82,7 +83,7 @@ RAW_COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
-def _codecs(row: Row, columns: dict[str, tuple[str, str]]) -> dict[str, str]:
+def column_codecs(row: Row, columns: dict[str, tuple[str, str]]) -> dict[str, str]:
     """The codec of each column of ``row``: as it names them, or format 1's."""
     named = row["codecs"] if "codecs" in row.keys() else ""  # noqa: SIM118 (sqlite3.Row)
     found = json.loads(named) if named else {}
@@ -153,7 +154,7 @@ def decode_chunk(row: Row, values: bool = True) -> FrameBlock:
     """A ``chunks`` row back as the FrameBlock it was, bit for bit; without ``values``, its
     times, sequence numbers and flags only (``values`` then has shape ``(n, 0)``)."""
     n = int(row["count"])
-    codecs = _codecs(row, COLUMNS)
+    codecs = column_codecs(row, COLUMNS)
     cols = {name: decode(codecs[name], row[name], dtype, (n,))
             for name, (_, dtype) in COLUMNS.items()}
     if not values:
@@ -163,16 +164,28 @@ def decode_chunk(row: Row, values: bool = True) -> FrameBlock:
 
 
 def encode_raw_reads(data: bytes, starts: np.ndarray, arrival: np.ndarray,
-                     gather: bool = False) -> dict[str, Any]:
+                     gather: bool = False, frames: Frames | None = None) -> dict[str, Any]:
     """The columns of one ``raw`` row: the reads' bytes joined (read ``i`` starts at
-    ``starts[i]`` of ``data``), compressed; each read's arrival time and start offset."""
+    ``starts[i]`` of ``data``), compressed; each read's arrival time and start offset.
+
+    ``frames``: ``(index, host_time)`` of the session's stored frames around these reads: an
+    arrival that is a frame's host time is kept as a reference to it (``packing.pack_refs``)."""
     codecs: dict[str, str] = {}
     row: dict[str, Any] = {"reads": len(starts), "nbytes": len(data)}
     codecs["data"], row["data"] = encode(np.frombuffer(data, np.uint8), packing.compressor(),
                                          gather)  # bytes as they came: no transform
-    for name, column in (("arrival", np.asarray(arrival, np.float64)),
-                         ("offsets", np.asarray(starts, np.int64))):
-        codecs[name], row[name] = encode(column, gather=gather)
+    arrival = np.asarray(arrival, np.float64)
+    codecs["arrival"], row["arrival"] = encode(arrival, gather=gather)
+    refs = _refs(arrival, frames) if frames is not None else None
+    if refs is not None and frames is not None:
+        name = packing.name(packing.REFS, packing.compressor())
+        blob = packing.pack_refs(arrival, refs, packing.compressor(), gather)
+        first = int(frames[0][0])
+        back = packing.unpack_refs(name, blob, len(arrival),
+                                   lambda lo, hi: frames[1][lo - first:hi - first])
+        if np.array_equal(back.view(np.uint64), arrival.view(np.uint64)):
+            codecs["arrival"], row["arrival"] = name, blob
+    codecs["offsets"], row["offsets"] = encode(np.asarray(starts, np.int64), gather=gather)
     row["codecs"] = _named(codecs)
     return row
 
@@ -207,21 +220,41 @@ def raw_len(read: tuple[bytes, float] | RawReads) -> int:
     return read.nbytes if isinstance(read, RawReads) else len(read[0])
 
 
-def decode_raw_reads(row: Row) -> tuple[bytes, np.ndarray, np.ndarray]:
-    """A ``raw`` row's reads joined: ``(data, starts, arrival)``, as ``encode_raw_reads`` took."""
+def _refs(arrival: np.ndarray, frames: Frames) -> np.ndarray | None:
+    """For each arrival, the index of a frame whose host time it is, bit for bit (-1: none);
+    None unless most arrivals are one (or the frames are not one run)."""
+    index, host = frames
+    if not len(index) or int(index[-1] - index[0]) + 1 != len(index):
+        return None
+    order = np.argsort(host, kind="stable")
+    ordered = host[order]
+    pos = np.searchsorted(ordered, arrival, side="right") - 1
+    at = np.maximum(pos, 0)
+    ok = (pos >= 0) & (ordered.view(np.uint64)[at] == arrival.view(np.uint64))
+    return np.where(ok, index[order[at]], -1) if ok.sum() * 2 >= len(arrival) else None
+
+
+def decode_raw_reads(row: Row, frame_times: FrameTimes | None = None
+                     ) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """A ``raw`` row's reads joined: ``(data, starts, arrival)``, as ``encode_raw_reads`` took.
+    ``frame_times``: the session's frames' host times, for a row whose arrivals refer to them
+    (``sensing.store.framerefs.frame_times``)."""
     n, nbytes = int(row["reads"]), int(row["nbytes"])
-    codecs = _codecs(row, RAW_COLUMNS)
+    codecs = column_codecs(row, RAW_COLUMNS)
     data = packing.unpack_bytes(codecs["data"], row["data"])
     if len(data) != nbytes:
         raise ValueError(f"raw row holds {len(data)} bytes, not {nbytes}")
-    arrival = decode(codecs["arrival"], row["arrival"], "<f8", (n,))
+    if codecs["arrival"].startswith(packing.REFS + "-"):
+        arrival = packing.unpack_refs(codecs["arrival"], row["arrival"], n, frame_times)
+    else:
+        arrival = decode(codecs["arrival"], row["arrival"], "<f8", (n,))
     starts = decode(codecs["offsets"], row["offsets"], "<i8", (n,))
     return data, starts, arrival
 
 
-def decode_raw(row: Row) -> list[tuple[float, bytes]]:
+def decode_raw(row: Row, frame_times: FrameTimes | None = None) -> list[tuple[float, bytes]]:
     """A ``raw`` row back as its reads: ``(host_time, bytes)`` each."""
-    data, starts, arrival = decode_raw_reads(row)
+    data, starts, arrival = decode_raw_reads(row, frame_times)
     ends = [*starts[1:].tolist(), len(data)]
     return [(t, data[a:b]) for t, a, b in zip(arrival.tolist(), starts.tolist(), ends,
                                                strict=True)]

@@ -202,3 +202,43 @@ def unpack_bytes(codec: str, blob: bytes) -> bytes:
     if transform:
         raise ValueError(f"codec {codec!r} does not hold plain bytes")
     return COMPRESSORS[comp][1](blob)
+
+
+# -- arrival times as references to the frames they completed ----------------------------------
+# A gathered raw row of a load cell holds a read a line, and each line's frame has the read's
+# arrival as its host time: the same number twice in the file. ``frame-refs`` keeps each read's
+# arrival as the index of a frame (in the session) whose host time it is, and only the arrivals
+# of reads that completed no frame as numbers: [refs, forward-filled, as ``delta-zigzag-shuffle``
+# int64][a byte per read, 1 where the arrival is kept as a number][those arrivals, float64].
+REFS = "frame-refs"
+FrameTimes = Callable[[int, int], np.ndarray]  # host times of the session's frames lo..hi-1
+
+
+def pack_refs(arrival: np.ndarray, refs: np.ndarray, comp: str, gather: bool) -> bytes:
+    """``arrival`` (n reads) given ``refs``: the frame each read's arrival is the host time of,
+    -1 where none is."""
+    own = refs < 0
+    last = np.maximum.accumulate(np.where(own, -1, np.arange(len(refs))))  # (a linked read's)
+    filled = np.where(own, np.where(last >= 0, refs[np.maximum(last, 0)], 0), refs)
+    parts = (_delta(np.asarray(filled, np.int64)), own.astype(np.uint8).tobytes(),
+             little(arrival[own]).astype("<f8").tobytes())
+    return COMPRESSORS[comp][0](b"".join(parts), gather)
+
+
+def unpack_refs(codec: str, blob: bytes, n: int, frame_times: FrameTimes | None) -> np.ndarray:
+    """The arrivals ``pack_refs`` was given, from the frames' host times."""
+    transform, comp = codec.rpartition("-")[0], codec.rpartition("-")[2]
+    if transform != REFS or comp not in COMPRESSORS:
+        raise ValueError(f"unknown chunk codec {codec!r}")
+    if frame_times is None:
+        raise ValueError("arrival times refer to the session's frames: give frame_times")
+    buf = COMPRESSORS[comp][1](blob)
+    refs = _undelta(buf[:8 * n], np.dtype("<i8"), (n,))
+    own = np.frombuffer(buf[8 * n:9 * n], np.uint8).astype(bool)
+    arrival = np.empty(n)
+    arrival[own] = np.frombuffer(buf[9 * n:], "<f8")
+    linked = refs[~own]
+    if len(linked):
+        lo = int(linked.min())
+        arrival[~own] = frame_times(lo, int(linked.max()) + 1)[linked - lo]
+    return arrival

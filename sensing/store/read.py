@@ -23,6 +23,7 @@ from firmware_bridge.profiles import parse_stored_profile
 from sensing.calibration.conversion import Conversion
 from sensing.store import codec as store_codec
 from sensing.store.edits import describe, meta_of
+from sensing.store.framerefs import frame_times
 from sensing.store.matread import mat_samples, session_regions
 from sensing.store.records import Edit, Event, Samples, SessionInfo
 from sensing.store.schema import connect, damaged
@@ -228,7 +229,7 @@ class Session:
             (r,) = self._query("SELECT * FROM raw WHERE session_id = ? AND chunk_index = ?",
                                (self.id, index))
             try:
-                got = store_codec.decode_raw_reads(r)
+                got = store_codec.decode_raw_reads(r, frame_times(self._query, self.id))
             except (ValueError, TypeError, KeyError, zlib.error) as err:
                 raise damaged(self.path, err, f"the raw capture of session {self.id}") from err
             yield got
