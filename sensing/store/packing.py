@@ -34,11 +34,12 @@ except ImportError:  # zlib's own: the same format, read back alike
 
 ZLIB_LEVEL = 1  # level 1 is within ~1 % of level 3 on mats, at half the time
 # zstd levels by when a column is written (bench/storage.py measures them): while recording
-# (every half second, and a mat writes hundreds of kB/s: level 3 is as fast as zlib's level 1,
-# and 20 % smaller on a mat), and when a closed session's small rows are gathered, once: level 19
-# makes a minute of load cells 30 % smaller than level 3, at 4 MB/s, so only columns of up to
-# ZSTD_GATHER_BYTES get it (a slow mat's minute of values gets level 3).
-ZSTD_LIVE = 3
+# (every half second, and a mat writes hundreds of kB/s: level 1 is faster than level 3 and as
+# small or smaller, on load-cell text and on a mat, and 20 % smaller than zlib's level 1), and
+# when a closed session's small rows are gathered, once: level 19 makes a minute of load cells
+# 30 % smaller than levels 1-15, at 4 MB/s, so only columns of up to ZSTD_GATHER_BYTES get it
+# (a slow mat's minute of values gets level 1).
+ZSTD_LIVE = 1
 ZSTD_GATHER = 19
 ZSTD_GATHER_BYTES = 1 << 20
 NO_ZSTD = ("this store holds samples compressed with zstd: install sotlog's `fast` extra "
@@ -137,19 +138,22 @@ def _undelta(buf: bytes, dtype: np.dtype[Any], shape: tuple[int, ...]) -> np.nda
     return np.cumsum(d, axis=0, dtype=utype).view(dtype.newbyteorder("<")).astype(dtype)
 
 
+SAMPLE = 64  # values a float column is tried on first
+
+
 def _whole_units(unit: float) -> tuple[Forward, Inverse]:
     """Float64 values that are whole numbers of ``unit`` (a device's millisecond ticks times
     1e-3, the host's microseconds times 1e-6, counts sent as text) as int64 deltas of those
     numbers; None for a column that is not, bit for bit."""
     def ticks(a: np.ndarray) -> np.ndarray | None:
-        if a.dtype.kind != "f" or a.dtype.itemsize != 8:
-            return None
         with np.errstate(invalid="ignore", over="ignore"):
             k = np.rint(a / unit).astype(np.int64)
         back = k.astype(np.float64) * unit if unit != 1.0 else k.astype(np.float64)
         return k if np.array_equal(back.view(np.uint64), little(a).view(np.uint64)) else None
 
     def forward(a: np.ndarray) -> bytes | None:
+        if a.dtype.kind != "f" or a.dtype.itemsize != 8 or ticks(a[:SAMPLE]) is None:
+            return None  # (a column that is not whole fails on its first values, cheaply)
         k = ticks(a)
         return None if k is None else _delta(k)
 
