@@ -52,8 +52,9 @@ from sensing.store.schema import insert
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
 
+LOAD_CELLS = "load cells, 2 x 80 Hz text lines"
 SESSIONS = {
-    "load cells, 2 x 80 Hz text lines": (
+    LOAD_CELLS: (
         "sim://loadcells?blocks=2&rate=80&protocol=lines&seed=1", "sim-loadcells"),
     "48x48 uint16 mat, 50 fps blockframe": (
         "sim://mat?rows=48&cols=48&rate=50&seed=1", "sim-mat-48"),
@@ -114,6 +115,28 @@ def blobs(path: Path) -> dict[str, int]:
     names = ("values", "host_time", "device_time", "seq+flags", "raw data", "arrival",
              "offsets", "reads", "raw rows")
     return dict(zip(names, (int(x or 0) for x in (*c, *r)), strict=True))
+
+
+def locality(path: Path, table: str) -> dict[int, tuple[int, int]]:
+    """Per session: ``(overflow pages, runs of consecutive page numbers among them)`` of its
+    ``table`` rows. A leaf page's cells are its rows in rowid order; an overflow page's dbstat
+    path names its leaf page and cell (``/00a/003+000005``)."""
+    with sqlite3.connect(path) as conn:
+        owner = [sid for (sid,) in conn.execute(f"SELECT session_id FROM {table} ORDER BY rowid")]
+        pages = conn.execute("SELECT path, pageno, pagetype, ncell FROM dbstat WHERE name = ?",
+                             (table,)).fetchall()
+    first: dict[str, int] = {}
+    cells = 0
+    for leaf, _, _, ncell in sorted(p for p in pages if p[2] == "leaf"):
+        first[leaf] = cells
+        cells += ncell
+    found: dict[int, list[int]] = {}
+    for where, pageno, kind, _ in pages:
+        if kind == "overflow":
+            leaf, cell = where[:where.rindex("/") + 1], where[where.rindex("/") + 1:].split("+")[0]
+            found.setdefault(owner[first[leaf] + int(cell, 16)], []).append(pageno)
+    return {sid: (len(nos), 1 + int(np.count_nonzero(np.diff(np.sort(nos)) != 1)))
+            for sid, nos in sorted(found.items())}
 
 
 def format_1_codec(dtype: np.dtype) -> str:
@@ -238,12 +261,17 @@ def main() -> None:
     rows = []
     parts: list[str] = []  # blob bytes by column
     with tempfile.TemporaryDirectory(prefix="sotlog-bench-") as tmp:
-        children = {name: (Path(tmp) / f"{k}.sqlite3", subprocess.Popen(
+        shared = Path(tmp) / "shared.sqlite3"  # two load-cell sessions at once, for locality
+        Store.open(shared)
+        jobs = [(name, Path(tmp) / f"{k}.sqlite3") for k, name in enumerate(SESSIONS)]
+        jobs += [(LOAD_CELLS, shared)] * 2
+        children = [(name, path, subprocess.Popen(
             [sys.executable, __file__, "--minutes", str(args.minutes), "--speed",
-             str(args.speed), "--record", name, str(Path(tmp) / f"{k}.sqlite3")],
-            stdout=subprocess.PIPE, text=True)) for k, name in enumerate(SESSIONS)}
-        done = {name: Recorded(path, int(child.communicate()[0]), seconds)
-                for name, (path, child) in children.items()}
+             str(args.speed), "--record", name, str(path)], stdout=subprocess.PIPE, text=True))
+            for name, path in jobs]
+        ids = [int(child.communicate()[0]) for _, _, child in children]
+        done = {name: Recorded(path, sid, seconds)
+                for (name, path, _), sid in zip(children[:len(SESSIONS)], ids, strict=False)}
         levels = []
         for k, name in enumerate(SESSIONS):
             rec = done[name]
@@ -264,9 +292,16 @@ def main() -> None:
                 f"{k} {b_now[k] / 1e3:.0f}/{b_old[k] / 1e3:.0f} kB" if k not in (
                     "reads", "raw rows") else f"{k} {b_now[k]}/{b_old[k]}" for k in b_now))
             levels.append((name, compressors(rec, hard="load" in name)))
+        local = {table: locality(shared, table) for table in ("chunks", "raw")}
     print("\n".join(aligned(["session", "now", "format 1", "gzip -6 of the wire", "wire",
                              "target"], rows)))
     print("\n".join(parts))
+    print("\nTwo load-cell sessions recorded into one store at the same time, each gathered at "
+          "its close: the overflow pages of each session's rows, and in how many runs of "
+          "consecutive pages they lie")
+    for table, found in local.items():
+        print(f"  {table}: " + "; ".join(f"session {sid}: {n} pages in {runs} run(s)"
+                                        for sid, (n, runs) in found.items()))
     print()
     for name, found in levels:
         best = min(size for _, size, _ in found)
