@@ -1,6 +1,7 @@
 """The bridge: one background thread reads a port, decodes it and hands everything to listeners.
 
-Bytes are stamped with ``time.monotonic()`` the moment a read returns them. Every listener gets
+Bytes are stamped with ``time.monotonic()`` (to the microsecond) the moment a read returns them,
+one read taking all that has arrived (``ports.read_arrived``). Every listener gets
 the raw bytes, the decoded frame blocks and the notices, on the bridge thread, and must return at
 once (queue the work; ``firmware_bridge.fanout``). Missing data is never silent: a device that
 falls silent is ``stalled`` (a ``stall`` notice); a lost port is looked for every 0.1 s and
@@ -24,7 +25,7 @@ import serial
 from firmware_bridge.errors import DeviceError
 from firmware_bridge.fanout import Fanout, Hooks, Listener, RawHistory
 from firmware_bridge.frames import FLAG_AFTER_GAP, Counters, Notice
-from firmware_bridge.ports import PortIdentity, PortWatch, open_port
+from firmware_bridge.ports import PortIdentity, PortWatch, arrival_time, open_port, read_arrived
 from firmware_bridge.profiles import Profile
 from firmware_bridge.protocols import Decoded, Decoder, make_decoder
 from firmware_bridge.words import BRIDGE_STATES
@@ -252,7 +253,7 @@ class Bridge:
 
     def _end(self) -> None:
         """The thread ends: flush the decoder, close an open gap, pass on held notices."""
-        now = time.monotonic()
+        now = arrival_time()
         with contextlib.suppress(serial.SerialException, OSError):
             self._flush_decoder(now)
         if self.gap_since is not None and self._stop.is_set():
@@ -331,7 +332,7 @@ class Bridge:
             self._send(port, poll)
 
     def _lost(self, err: BaseException) -> None:
-        now = time.monotonic()
+        now = arrival_time()
         last_good = self._last_data_time if self._last_data_time is not None else now
         self._state = "disconnected"
         self._connected.clear()
@@ -352,8 +353,8 @@ class Bridge:
     def _pump(self, port: serial.SerialBase) -> None:
         poll = self.decoder.poll_request() is not None
         while not self._stop.is_set():
-            data = port.read(max(1, port.in_waiting))
-            now = time.monotonic()
+            data = read_arrived(port)
+            now = arrival_time()
             if not data:
                 if poll and now - self._last_poll >= POLL_RETRY_S:
                     self._send(port, self.decoder.poll_request())

@@ -110,6 +110,23 @@ def open_port(url: str, settings: SerialSettings, timeout: float = 0.05) -> seri
         raise DeviceError(f"cannot open {url}: {_reason(err)}") from err
 
 
+def arrival_time() -> float:
+    """``time.monotonic()`` to the whole microsecond (k * 1e-6 for a whole k): finer than any
+    read's latency, and stored exactly as integer microseconds (sensing/store/codec.py)."""
+    return time.monotonic_ns() // 1000 * 1e-6
+
+
+def read_arrived(port: serial.SerialBase) -> bytes:
+    """Everything that has arrived at ``port``, as one read: waits up to the port's timeout for
+    a first byte, then takes every byte that came with it (b"" when none came in time)."""
+    data = port.read(1)
+    if data:
+        waiting = port.in_waiting
+        if waiting:
+            data += port.read(waiting)
+    return data
+
+
 def list_ports(include_simulated: bool = True) -> list[PortInfo]:
     """The serial ports present now, then (unless told not to) the simulated devices."""
     found = []

@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any
 
 from sensing.store import codec
+from sensing.store.framerefs import frame_times, session_query
 from sensing.store.read import INFO_SELECT, info_from_row
 from sensing.store.sessions import Store
 
@@ -101,7 +102,7 @@ def _check_session(conn: sqlite3.Connection, sid: int) -> SessionCheck:
             out.problems.append(f"samples from frame {key}: {err}")
     for key, decode in _parts(conn, sid, "raw", "chunk_index", out):
         try:
-            reads = codec.decode_raw(decode())
+            reads = codec.decode_raw(decode(), frame_times(session_query(conn), sid))
             out.raw_bytes += sum(len(data) for _, data in reads)
             out.raw_rows += 1
         except (sqlite3.DatabaseError, ValueError, KeyError, TypeError, zlib.error) as err:

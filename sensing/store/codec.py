@@ -1,152 +1,112 @@
 """Exact, compact encodings of numpy columns for the session store, chosen by name from a registry.
 
-Every codec is lossless: ``decode(encode(a))`` is bit-identical to ``a``. Integer frames (mat
-sensels, sequence numbers) are delta-coded along time, zigzag-mapped so small steps either way
-become small numbers, byte-shuffled so the high bytes sit together, then zlib'd at a low level.
+Every codec is lossless: ``decode(encode(a))`` is bit-identical to ``a``. A codec is an exact
+transform then a compressor (``sensing.store.packing``): integers (mat sensels, sequence numbers)
+delta-coded along time, zigzag-mapped and byte-shuffled; float64 columns that are whole numbers
+of a unit (device ticks, host microseconds, counts sent as text) as integer deltas of that unit,
+other floats byte-shuffled; then zstd where installed (the `fast` extra), else zlib. A chunk or
+raw row names the codec of each of its columns (``codecs``); rows written before that (format 1,
+``COLUMNS`` and ``RAW_COLUMNS``) or without zstd read back alike.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from firmware_bridge.frames import FrameBlock
-
-ZLIB_LEVEL = 1  # level 1 is within ~1 % of level 3 on mats, at half the time
-
-_deflater: ModuleType
-try:  # ISA-L writes zlib streams 3-4x faster than zlib, as small at its level 1 (bench/importer.py)
-    from isal import isal_zlib as _deflater
-except ImportError:  # zlib's own: the same format, read back alike
-    _deflater = zlib
-
-
-def deflate(data: bytes) -> bytes:
-    """``data`` as a zlib stream (``zlib.decompress`` reads it back), the fastest way at hand."""
-    return _deflater.compress(data, ZLIB_LEVEL)
+from sensing.store import packing
+from sensing.store.packing import UNITS, FrameTimes, little
 
 Row = Mapping[str, Any] | sqlite3.Row
-Encoder = Callable[[np.ndarray], bytes]
-Decoder = Callable[[bytes, np.dtype[Any], tuple[int, ...]], np.ndarray]
+Frames = tuple[np.ndarray, np.ndarray]  # (index in the session, host_time) of stored frames
 
 
-def _little(a: np.ndarray) -> np.ndarray:
-    """C-contiguous, little-endian, so the stored bytes mean the same on every machine."""
-    dt = a.dtype.newbyteorder("<") if a.dtype.byteorder == ">" else a.dtype
-    return np.ascontiguousarray(a, dtype=dt)
-
-
-def _shuffle(a: np.ndarray) -> bytes:
-    """Byte planes: all first bytes, then all second bytes, ..."""
-    return a.view(np.uint8).reshape(-1, a.dtype.itemsize).T.tobytes()
-
-
-def _unshuffle(buf: bytes, dtype: np.dtype[Any], shape: tuple[int, ...]) -> np.ndarray:
-    planes = np.frombuffer(buf, np.uint8).reshape(dtype.itemsize, -1)
-    return np.ascontiguousarray(planes.T).view(dtype).reshape(shape)
-
-
-def _enc_zlib(a: np.ndarray) -> bytes:
-    return deflate(_little(a).tobytes())
-
-
-def _dec_zlib(blob: bytes, dtype: np.dtype[Any], shape: tuple[int, ...]) -> np.ndarray:
-    return np.frombuffer(zlib.decompress(blob), dtype).reshape(shape).copy()
-
-
-def _enc_shuffle(a: np.ndarray) -> bytes:
-    return deflate(_shuffle(_little(a)))
-
-
-def _dec_shuffle(blob: bytes, dtype: np.dtype[Any], shape: tuple[int, ...]) -> np.ndarray:
-    return _unshuffle(zlib.decompress(blob), dtype, shape)
-
-
-def _int_types(dtype: np.dtype[Any]) -> tuple[np.dtype[Any], np.dtype[Any], int]:
-    bits = dtype.itemsize * 8
-    return np.dtype(f"<u{dtype.itemsize}"), np.dtype(f"<i{dtype.itemsize}"), bits
-
-
-def _enc_delta(a: np.ndarray) -> bytes:
-    a = _little(a)
-    utype, itype, bits = _int_types(a.dtype)
-    u = a.view(utype)
-    # Differences wrap modulo 2**bits, so the cumulative sum on decode restores every bit.
-    d = np.empty_like(u)
-    if len(u):
-        d[0] = u[0]
-        np.subtract(u[1:], u[:-1], out=d[1:])
-    s = d.view(itype)
-    z = (np.left_shift(s, 1) ^ np.right_shift(s, bits - 1)).view(utype)
-    return deflate(_shuffle(z))
-
-
-def _dec_delta(blob: bytes, dtype: np.dtype[Any], shape: tuple[int, ...]) -> np.ndarray:
-    utype, _, _ = _int_types(dtype)
-    z = _unshuffle(zlib.decompress(blob), utype, shape)
-    one = utype.type(1)
-    d = np.right_shift(z, one) ^ (np.zeros_like(z) - (z & one))
-    return np.cumsum(d, axis=0, dtype=utype).view(dtype.newbyteorder("<")).astype(dtype)
-
-
-CODECS: dict[str, tuple[Encoder, Decoder]] = {
-    "zlib": (_enc_zlib, _dec_zlib),
-    "shuffle-zlib": (_enc_shuffle, _dec_shuffle),
-    "delta-zigzag-shuffle-zlib": (_enc_delta, _dec_delta),
-}
+def candidates(dtype: np.dtype[Any]) -> tuple[str, ...]:
+    """The transforms that may suit a dtype, best first (the last one always fits)."""
+    if dtype.kind in "iu":
+        return ("delta-zigzag-shuffle",)
+    if dtype.kind == "f" and dtype.itemsize == 8:
+        return (*UNITS, "shuffle")
+    if dtype.kind == "f" and dtype.itemsize > 1:
+        return ("shuffle",)
+    return ("",)
 
 
 def codec_for(dtype: np.dtype[Any]) -> str:
-    """The codec that suits a dtype best: delta for integers, byte shuffle for floats."""
-    if dtype.kind in "iu":
-        return "delta-zigzag-shuffle-zlib"
-    if dtype.kind in "iuf" and dtype.itemsize > 1:
-        return "shuffle-zlib"
-    return "zlib"
+    """The codec that suits a dtype when every value fits it (see ``encode``)."""
+    return packing.name(candidates(dtype)[0], packing.compressor())
 
 
-def encode(a: np.ndarray, codec: str | None = None) -> tuple[str, bytes]:
-    """``(codec name, blob)`` for array ``a`` (time along axis 0)."""
-    name = codec or codec_for(a.dtype)
-    return name, CODECS[name][0](a)
+def encode(a: np.ndarray, codec: str | None = None, gather: bool = False) -> tuple[str, bytes]:
+    """``(codec name, blob)`` for array ``a`` (time along axis 0): the first of the dtype's
+    candidates that holds ``a`` exactly, or ``codec`` (ValueError if it cannot). ``gather``:
+    compress harder (a closed session's chunks, written once)."""
+    a = little(np.asarray(a))
+    if codec is not None:
+        transform, comp = packing.split(codec)
+        blob = packing.pack(a, transform, comp, gather)
+        if blob is None:
+            raise ValueError(f"codec {codec!r} cannot hold these values exactly")
+        return codec, blob
+    comp = packing.compressor()
+    for transform in candidates(a.dtype):
+        blob = packing.pack(a, transform, comp, gather)
+        if blob is not None:
+            return packing.name(transform, comp), blob
+    raise AssertionError("the last candidate fits every array")
 
 
 def decode(codec: str, blob: bytes, dtype: str | np.dtype[Any],
            shape: tuple[int, ...]) -> np.ndarray:
     """The array that ``encode`` was given, bit for bit."""
-    try:
-        dec = CODECS[codec][1]
-    except KeyError:
-        raise ValueError(f"unknown chunk codec {codec!r}") from None
-    return dec(blob, np.dtype(dtype), tuple(shape))
+    return packing.unpack(codec, blob, np.dtype(dtype), tuple(shape))
 
 
-# Per-frame columns of a chunk row: (codec, stored dtype). Fixed by FORMAT_VERSION 1.
+# Per-frame columns of a chunk row: (codec of format 1, stored dtype).
 COLUMNS: dict[str, tuple[str, str]] = {
     "host_time": ("shuffle-zlib", "<f8"),
     "device_time": ("shuffle-zlib", "<f8"),
     "seq": ("delta-zigzag-shuffle-zlib", "<i8"),
     "flags": ("zlib", "|u1"),
 }
+# Columns of a raw row: (codec of format 1, stored dtype).
+RAW_COLUMNS: dict[str, tuple[str, str]] = {
+    "data": ("zlib", "|u1"),
+    "arrival": ("shuffle-zlib", "<f8"),
+    "offsets": ("delta-zigzag-shuffle-zlib", "<i8"),
+}
 
 
-def encode_chunk(block: FrameBlock) -> dict[str, Any]:
+def column_codecs(row: Row, columns: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """The codec of each column of ``row``: as it names them, or format 1's."""
+    named = row["codecs"] if "codecs" in row.keys() else ""  # noqa: SIM118 (sqlite3.Row)
+    found = json.loads(named) if named else {}
+    return {col: found.get(col, old) for col, (old, _) in columns.items()}
+
+
+def _named(codecs: dict[str, str]) -> str:
+    return json.dumps(codecs, separators=(",", ":"))
+
+
+def encode_chunk(block: FrameBlock, gather: bool = False) -> dict[str, Any]:
     """The columns of one ``chunks`` row (all but session_id, first_index and times)."""
-    values = _little(block.values)
-    codec, blob = encode(values)
+    values = little(block.values)
+    codec, blob = encode(values, gather=gather)
     row: dict[str, Any] = {
         "count": len(block), "dtype": values.dtype.str,
         "shape_json": json.dumps(list(block.frame_shape)), "codec": codec, "vals": blob,
     }
-    for name, (col_codec, dtype) in COLUMNS.items():
-        row[name] = encode(np.asarray(getattr(block, name), dtype=dtype), col_codec)[1]
+    codecs = {}
+    for name, (_, dtype) in COLUMNS.items():
+        codecs[name], row[name] = encode(np.asarray(getattr(block, name), dtype=dtype),
+                                         gather=gather)
+    row["codecs"] = _named(codecs)
     return row
 
 
@@ -194,21 +154,40 @@ def decode_chunk(row: Row, values: bool = True) -> FrameBlock:
     """A ``chunks`` row back as the FrameBlock it was, bit for bit; without ``values``, its
     times, sequence numbers and flags only (``values`` then has shape ``(n, 0)``)."""
     n = int(row["count"])
-    cols = {name: decode(codec, row[name], dtype, (n,)) for name, (codec, dtype) in COLUMNS.items()}
+    codecs = column_codecs(row, COLUMNS)
+    cols = {name: decode(codecs[name], row[name], dtype, (n,))
+            for name, (_, dtype) in COLUMNS.items()}
     if not values:
         return FrameBlock(np.empty((n, 0), np.dtype(row["dtype"])), **cols)
     shape = (n, *json.loads(row["shape_json"]))
     return FrameBlock(decode(row["codec"], row["vals"], row["dtype"], shape), **cols)
 
 
-def encode_raw_reads(data: bytes, starts: np.ndarray, arrival: np.ndarray) -> dict[str, Any]:
+def encode_raw_reads(data: bytes, starts: np.ndarray, arrival: np.ndarray,
+                     gather: bool = False, frames: Frames | None = None) -> dict[str, Any]:
     """The columns of one ``raw`` row: the reads' bytes joined (read ``i`` starts at
-    ``starts[i]`` of ``data``), zlib'd; each read's arrival time and start offset."""
-    return {
-        "reads": len(starts), "nbytes": len(data), "data": deflate(data),
-        "arrival": encode(np.asarray(arrival, np.float64), "shuffle-zlib")[1],
-        "offsets": encode(np.asarray(starts, np.int64), "delta-zigzag-shuffle-zlib")[1],
-    }
+    ``starts[i]`` of ``data``), compressed; each read's arrival time and start offset.
+
+    ``frames``: ``(index, host_time)`` of the session's stored frames around these reads: an
+    arrival that is a frame's host time is kept as a reference to it (``packing.pack_refs``)."""
+    codecs: dict[str, str] = {}
+    row: dict[str, Any] = {"reads": len(starts), "nbytes": len(data)}
+    codecs["data"], row["data"] = encode(np.frombuffer(data, np.uint8), packing.compressor(),
+                                         gather)  # bytes as they came: no transform
+    arrival = np.asarray(arrival, np.float64)
+    codecs["arrival"], row["arrival"] = encode(arrival, gather=gather)
+    refs = _refs(arrival, frames) if frames is not None else None
+    if refs is not None and frames is not None:
+        name = packing.name(packing.REFS, packing.compressor())
+        blob = packing.pack_refs(arrival, refs, packing.compressor(), gather)
+        first = int(frames[0][0])
+        back = packing.unpack_refs(name, blob, len(arrival),
+                                   lambda lo, hi: frames[1][lo - first:hi - first])
+        if np.array_equal(back.view(np.uint64), arrival.view(np.uint64)):
+            codecs["arrival"], row["arrival"] = name, blob
+    codecs["offsets"], row["offsets"] = encode(np.asarray(starts, np.int64), gather=gather)
+    row["codecs"] = _named(codecs)
+    return row
 
 
 @dataclass
@@ -241,18 +220,41 @@ def raw_len(read: tuple[bytes, float] | RawReads) -> int:
     return read.nbytes if isinstance(read, RawReads) else len(read[0])
 
 
-def decode_raw_reads(row: Row) -> tuple[bytes, np.ndarray, np.ndarray]:
-    """A ``raw`` row's reads joined: ``(data, starts, arrival)``, as ``encode_raw_reads`` took."""
-    n = int(row["reads"])
-    data = zlib.decompress(row["data"])
-    arrival = decode("shuffle-zlib", row["arrival"], "<f8", (n,))
-    starts = decode("delta-zigzag-shuffle-zlib", row["offsets"], "<i8", (n,))
+def _refs(arrival: np.ndarray, frames: Frames) -> np.ndarray | None:
+    """For each arrival, the index of a frame whose host time it is, bit for bit (-1: none);
+    None unless most arrivals are one (or the frames are not one run)."""
+    index, host = frames
+    if not len(index) or int(index[-1] - index[0]) + 1 != len(index):
+        return None
+    order = np.argsort(host, kind="stable")
+    ordered = host[order]
+    pos = np.searchsorted(ordered, arrival, side="right") - 1
+    at = np.maximum(pos, 0)
+    ok = (pos >= 0) & (ordered.view(np.uint64)[at] == arrival.view(np.uint64))
+    return np.where(ok, index[order[at]], -1) if ok.sum() * 2 >= len(arrival) else None
+
+
+def decode_raw_reads(row: Row, frame_times: FrameTimes | None = None
+                     ) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """A ``raw`` row's reads joined: ``(data, starts, arrival)``, as ``encode_raw_reads`` took.
+    ``frame_times``: the session's frames' host times, for a row whose arrivals refer to them
+    (``sensing.store.framerefs.frame_times``)."""
+    n, nbytes = int(row["reads"]), int(row["nbytes"])
+    codecs = column_codecs(row, RAW_COLUMNS)
+    data = packing.unpack_bytes(codecs["data"], row["data"])
+    if len(data) != nbytes:
+        raise ValueError(f"raw row holds {len(data)} bytes, not {nbytes}")
+    if codecs["arrival"].startswith(packing.REFS + "-"):
+        arrival = packing.unpack_refs(codecs["arrival"], row["arrival"], n, frame_times)
+    else:
+        arrival = decode(codecs["arrival"], row["arrival"], "<f8", (n,))
+    starts = decode(codecs["offsets"], row["offsets"], "<i8", (n,))
     return data, starts, arrival
 
 
-def decode_raw(row: Row) -> list[tuple[float, bytes]]:
+def decode_raw(row: Row, frame_times: FrameTimes | None = None) -> list[tuple[float, bytes]]:
     """A ``raw`` row back as its reads: ``(host_time, bytes)`` each."""
-    data, starts, arrival = decode_raw_reads(row)
+    data, starts, arrival = decode_raw_reads(row, frame_times)
     ends = [*starts[1:].tolist(), len(data)]
     return [(t, data[a:b]) for t, a, b in zip(arrival.tolist(), starts.tolist(), ends,
                                                strict=True)]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -210,6 +211,8 @@ class _Import:
     decoder: Decoder
     clock: ArrivalClock
     gate: NoticeGate
+    pool: ThreadPoolExecutor  # compresses a block's reads while the next block decodes
+    pending: Future[store_codec.RawReads] | None = None
     recent: _Recent = field(default_factory=_Recent)
     reads: int = 0
     raw_bytes: int = 0
@@ -250,7 +253,8 @@ class _Import:
                                             n - i)
             notices = self._timed(out, first, times, got)
             self.gate.replay([(max(0, r - i), x) for r, x in notices], times[i:])
-        self.recorder.on_raw_reads(store_codec.raw_reads(data, starts, times))
+        self.hand_raw()  # the block before, compressed meanwhile on the other core
+        self.pending = self.pool.submit(store_codec.raw_reads, data, starts, times)
         if got:
             block = FrameBlock.concat(got)
             self.frames += len(block)
@@ -276,6 +280,12 @@ class _Import:
             timed.append((r - first, replace(notice, host_time=when)))
         return timed
 
+    def hand_raw(self) -> None:
+        """Hand the recorder the reads of the block before, once compressed."""
+        if self.pending is not None:
+            self.recorder.on_raw_reads(self.pending.result())
+            self.pending = None
+
     def end(self, now: float) -> None:
         """The file's end is a cut: what the decoder holds is counted, nothing more decoded."""
         out = self.decoder.flush(float(max(self.reads - 1, 0)), cut=True)
@@ -293,16 +303,19 @@ class _Import:
 
 def _feed(src: Path, profile: Profile, recorder: Recorder, clock: ArrivalClock,
           progress: Callable[[int, int], None] | None, size: int) -> ImportResult:
-    run = _Import(recorder, make_decoder(profile), clock, NoticeGate(recorder.on_notice))
-    now = 0.0
-    next_report = PROGRESS_BYTES
-    for data, starts in blocks(src, read_size(profile)):
-        now = run.block(data, starts)
-        if run.behind():
-            _wait_for(run)
-        if progress and run.raw_bytes >= next_report:
-            progress(run.raw_bytes, size)
-            next_report = run.raw_bytes + PROGRESS_BYTES
+    with ThreadPoolExecutor(1, thread_name_prefix="sotlog-import-raw") as pool:
+        run = _Import(recorder, make_decoder(profile), clock, NoticeGate(recorder.on_notice),
+                      pool)
+        now = 0.0
+        next_report = PROGRESS_BYTES
+        for data, starts in blocks(src, read_size(profile)):
+            now = run.block(data, starts)
+            if run.behind():
+                _wait_for(run)
+            if progress and run.raw_bytes >= next_report:
+                progress(run.raw_bytes, size)
+                next_report = run.raw_bytes + PROGRESS_BYTES
+        run.hand_raw()
     run.end(now)
     counters = run.decoder.counters
     left_bytes = counters.cut_bytes

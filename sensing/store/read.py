@@ -25,6 +25,7 @@ from sensing.mat.derive import LoadedMean, MatDerived, derive
 from sensing.store import codec as store_codec
 from sensing.store.derived import HEADER, is_current, read_derived, regions_of
 from sensing.store.edits import EVENTS, describe, events_changed_since, meta_of
+from sensing.store.framerefs import frame_times
 from sensing.store.matread import mat_samples, session_matrix
 from sensing.store.records import Edit, Event, Samples, SessionInfo
 from sensing.store.schema import connect, damaged
@@ -38,7 +39,7 @@ INFO_SELECT = """SELECT s.*,
 CHUNKS_OVERLAPPING = ("FROM chunks WHERE session_id = ? AND t_first < ? AND t_last >= ? "
                       "ORDER BY first_index")
 # A chunk's columns but its values
-NO_VALUES = f"SELECT first_index, count, dtype, {', '.join(store_codec.COLUMNS)} "
+NO_VALUES = f"SELECT first_index, count, dtype, codecs, {', '.join(store_codec.COLUMNS)} "
 # A read window's frames as float64: 455 frames of a 48x48 mat (measured in docs/store.md).
 WINDOW_BYTES = 8 << 20
 
@@ -271,7 +272,7 @@ class Session:
             (r,) = self._query("SELECT * FROM raw WHERE session_id = ? AND chunk_index = ?",
                                (self.id, index))
             try:
-                got = store_codec.decode_raw_reads(r)
+                got = store_codec.decode_raw_reads(r, frame_times(self._query, self.id))
             except (ValueError, TypeError, KeyError, zlib.error) as err:
                 raise damaged(self.path, err, f"the raw capture of session {self.id}") from err
             yield got

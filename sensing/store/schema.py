@@ -17,7 +17,9 @@ from urllib.parse import quote
 from firmware_bridge.errors import StoreError
 
 APPLICATION_ID = 0x534F544C  # "SOTL" in PRAGMA application_id marks a file as a sotlog store
-FORMAT_VERSION = 1  # how chunk and raw blobs are encoded; stored with every session
+# How chunk and raw blobs are encoded, stored with every session: 1, each column by a fixed
+# codec; 2, each row names its columns' codecs (``codecs``; sensing/store/codec.py).
+FORMAT_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
 
 # Version 0 -> 1: sessions, their edits, events, samples and raw bytes (sotlog 0.1).
@@ -178,7 +180,15 @@ _V5 = [
     "ALTER TABLE sessions ADD COLUMN visit_json TEXT",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5]
+# Version 5 -> 6: each chunk and raw row names the codec of each of its blob columns, as JSON
+# (``{"host_time": "micro-delta-zstd", ...}``); '' for a row written before, whose columns have
+# format 1's codecs.
+_V6 = [
+    "ALTER TABLE chunks ADD COLUMN codecs TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE raw ADD COLUMN codecs TEXT NOT NULL DEFAULT ''",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6]
 SCHEMA_VERSION = len(MIGRATIONS)  # PRAGMA user_version
 
 

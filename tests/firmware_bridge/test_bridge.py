@@ -379,6 +379,28 @@ def test_text_lines_through_the_bridge(bridges: Any) -> None:
     assert bridge.counters.undecodable == 1
 
 
+def test_a_line_written_at_once_is_one_read(bridges: Any) -> None:
+    """A line the device writes whole reaches the listeners in one read, stamped once, in whole
+    microseconds: never its first byte, then the rest."""
+    profile = parse_profile('name = "t"\nprotocol = "lines"\n[options]\ntime_column = 0\n'
+                            '[[channels]]\nname = "left"\n')
+    lines = [b"%d,%d\r\n" % (i * 10, 1000 + i) for i in range(40)]
+    sent = b"".join(lines)
+    c = Collector()
+    with PtyDevice() as dev:
+        bridge = started(bridges, dev.path, profile, c)
+        dev.play(lines, interval=0.01)  # a line every 10 ms, as a 100 Hz device sends them
+        c.wait(lambda: len(c.raw) >= len(sent) and c.n_frames >= len(lines) - 1)
+    assert bytes(c.raw) == sent and bridge.counters.bytes == len(sent)
+    assert all(read.endswith(b"\r\n") for read in c.reads), c.reads[:4]
+    assert len(lines) / 2 < len(c.reads) <= len(lines)  # (a busy machine may join two)
+    times = np.array(c.raw_times)
+    assert np.all(np.diff(times) > 0)
+    assert np.array_equal(np.rint(times / 1e-6) * 1e-6, times)
+    host = np.concatenate([b.host_time for b in c.blocks])
+    assert set(host.tolist()) <= set(c.raw_times)
+
+
 def test_a_polled_device_is_asked_for_each_frame(bridges: Any) -> None:
     """A Kitronyx Snowboard answers one line of 160 values per poll byte, and only then."""
     profile = load_profile("kitronyx-snowboard")

@@ -183,7 +183,13 @@ _V5 = [
     "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS visit_json TEXT",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5]
+# Version 5 -> 6 (SQLite's _V6): the codec of each blob column, named by the row.
+_V6 = [
+    "ALTER TABLE chunks ADD COLUMN IF NOT EXISTS codecs TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE raw ADD COLUMN IF NOT EXISTS codecs TEXT NOT NULL DEFAULT ''",
+]
+
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Columns PostgreSQL has that SQLite has not, by table: where a row came from.
 STATION_COLUMNS = {"sessions": {"station", "station_id", "synced_utc"},

@@ -268,6 +268,8 @@ def test_a_version_3_store_migrates_and_derives_on_first_read(tmp_path: Path) ->
     conn.execute("DROP TABLE mat_derived_columns")
     conn.execute("DROP TABLE mat_derived")
     conn.execute("ALTER TABLE sessions DROP COLUMN visit_json")  # version 5's
+    for table in ("chunks", "raw"):  # version 6's
+        conn.execute(f"ALTER TABLE {table} DROP COLUMN codecs")
     conn.execute("PRAGMA user_version = 3")
     conn.commit()
     conn.close()
