@@ -3,6 +3,7 @@ values, derived again after an edit of its regions or zero, and put back exactly
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -30,6 +31,9 @@ REPO = Path(__file__).resolve().parents[3]
 KITRONYX = REPO / "fixtures/real/kitronyx_48x48_adc.csv"
 SIM_URL = "sim://mat?rows=32&cols=32&rate=50&seed=3&speed=8"
 UNITS = ("N", "kgf", "lbf")
+
+
+FORMAT1 = Path(__file__).resolve().parents[3] / "fixtures" / "stores" / "format1.sqlite3"
 
 
 def record_sim(store: Store, frames: int) -> int:
@@ -261,21 +265,13 @@ def test_show_reads_no_frame_once_derived(store, sim_session) -> None:
 
 
 def test_a_version_3_store_migrates_and_derives_on_first_read(tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite3"
-    sid = record_sim(Store.open(path), 200)
-    want = channels(Store.open(path), sid)
-    conn = sqlite3.connect(path)  # the store as sotlog with schema version 3 left it
-    conn.execute("DROP TABLE mat_derived_columns")
-    conn.execute("DROP TABLE mat_derived")
-    conn.execute("ALTER TABLE sessions DROP COLUMN visit_json")  # version 5's
-    for table in ("chunks", "raw"):  # version 6's
-        conn.execute(f"ALTER TABLE {table} DROP COLUMN codecs")
-    conn.execute("PRAGMA user_version = 3")
-    conn.commit()
-    conn.close()
+    """fixtures/stores/format1.sqlite3, written by sotlog at store version 3: its mat session
+    (2) has no derived data until it is first read, then keeps what its frames give."""
+    path = Path(shutil.copy(FORMAT1, tmp_path / "old.sqlite3"))
     with pytest.raises(StoreError, match="older sotlog"):
         Store.open(path, write=False)  # read-only: cannot be brought up to date
     store = Store.open(path)
-    assert not store.session(sid).derived_kept()
-    np.testing.assert_array_equal(channels(store, sid), want)
-    assert store.session(sid).derived_kept()
+    assert not store.session(2).derived_kept()
+    want = fresh_channels(store.session(2), "N")[1]
+    np.testing.assert_array_equal(channels(store, 2), want)
+    assert_stored_equals_fresh(store, 2)
