@@ -7,6 +7,7 @@ import math
 import os
 import sys
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from sensing.vocabulary import (
@@ -133,3 +134,11 @@ def table(rows: list[list[str]], header: list[str]) -> str:
     lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False)).rstrip()
               for r in rows]
     return "\n".join(lines)
+
+
+def utc_day(text: str) -> date:
+    """argparse type for a day, YYYY-MM-DD (UTC)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"date must be YYYY-MM-DD, not {text!r}") from None

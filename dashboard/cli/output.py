@@ -8,16 +8,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dashboard.cli.common import add_store_arg, add_units_arg, load_session, print_json, session_id
+from dashboard.cli.common import (
+    add_store_arg,
+    add_units_arg,
+    load_session,
+    print_json,
+    session_id,
+    utc_day,
+)
 
 FILTERS = ("subject", "since", "until", "category", "position")
-
-
-def _day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"date must be YYYY-MM-DD, not {text!r}") from None
 
 
 def add_filter_args(p: argparse.ArgumentParser) -> None:
@@ -25,8 +25,9 @@ def add_filter_args(p: argparse.ArgumentParser) -> None:
     from sensing.vocabulary import CATEGORIES, POSITIONS
 
     p.add_argument("--subject", metavar="CODE", help="with --all: only this subject code")
-    p.add_argument("--since", type=_day, metavar="DATE", help="with --all: started on/after (UTC)")
-    p.add_argument("--until", type=_day, metavar="DATE",
+    p.add_argument("--since", type=utc_day, metavar="DATE",
+                   help="with --all: started on/after (UTC)")
+    p.add_argument("--until", type=utc_day, metavar="DATE",
                    help="with --all: started on/before this day (UTC, whole day included)")
     p.add_argument("--category", choices=CATEGORIES, help="with --all: only this category")
     p.add_argument("--position", choices=POSITIONS, help="with --all: only this position")
@@ -62,14 +63,19 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run_export)
 
 
+def check_one_or_all(args: argparse.Namespace, error: type[Exception]) -> None:
+    """One session id, or --all with its filters (export, report): else ``error``, one line."""
+    if args.all == (args.id is not None):
+        raise error("give one session id (or last), or --all")
+    used = [f"--{f}" for f in FILTERS if getattr(args, f) is not None]
+    if used and not args.all:
+        raise error(f"{', '.join(used)} only apply with --all")
+
+
 def _check_args(args: argparse.Namespace) -> None:
     from firmware_bridge.errors import ExportError
 
-    if args.all == (args.id is not None):
-        raise ExportError("give one session id (or last), or --all")
-    used = [f"--{f}" for f in FILTERS if getattr(args, f) is not None]
-    if used and not args.all:
-        raise ExportError(f"{', '.join(used)} only apply with --all")
+    check_one_or_all(args, ExportError)
     if args.shift_salt is not None and not args.shift_dates:
         raise ExportError("--shift-salt only applies with --shift-dates")
 

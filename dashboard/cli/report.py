@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboard.cli.common import add_store_arg, add_units_arg, load_session, print_json, session_id
-from dashboard.cli.output import FILTERS, add_filter_args
+from dashboard.cli.output import add_filter_args, check_one_or_all
 
 
 def register(sub: Any) -> None:
@@ -40,11 +40,7 @@ def register(sub: Any) -> None:
 def _check_args(args: argparse.Namespace) -> None:
     from firmware_bridge.errors import SotlogError
 
-    if args.all == (args.id is not None):
-        raise SotlogError("give one session id (or last), or --all")
-    used = [f"--{f}" for f in FILTERS if getattr(args, f) is not None]
-    if used and not args.all:
-        raise SotlogError(f"{', '.join(used)} only apply with --all")
+    check_one_or_all(args, SotlogError)
     if not args.all and Path(args.out).suffix.lower() != ".pdf":
         raise SotlogError(f"report file must end in .pdf: {args.out}")
 

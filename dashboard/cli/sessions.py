@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 from typing import Any
 
-from dashboard.cli.common import add_store_arg, fmt_num, print_json, table, whole_number
+from dashboard.cli.common import add_store_arg, fmt_num, print_json, table, utc_day, whole_number
 from firmware_bridge.errors import StoreError
 from sensing.store.listing import Filters, Listed
 from sensing.store.storefile import StoreFile
@@ -26,9 +25,9 @@ def register(sub: Any) -> None:
                                    "--offset N skips the N newest.")
     p.add_argument("--subject", help="only this subject code; each visit's time on the blocks, "
                                      "and each block's mean force on the blocks and share")
-    p.add_argument("--since", type=utc_date, metavar="DATE",
+    p.add_argument("--since", type=utc_day, metavar="DATE",
                    help="only sessions started on or after DATE (UTC, e.g. 2026-03-01)")
-    p.add_argument("--until", type=utc_date, metavar="DATE",
+    p.add_argument("--until", type=utc_day, metavar="DATE",
                    help="only sessions started before DATE (UTC)")
     p.add_argument("--station", metavar="NAME",
                    help="only this station's sessions (a shared postgresql:// store)")
@@ -39,14 +38,6 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     add_store_arg(p)
     p.set_defaults(func=run_sessions)
-
-
-def utc_date(text: str) -> date:
-    """argparse type for a day, YYYY-MM-DD."""
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a day as YYYY-MM-DD, not {text!r}") from None
 
 
 def run_sessions(args: argparse.Namespace) -> int:
