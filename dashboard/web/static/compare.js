@@ -152,6 +152,12 @@ async function main() {
     $("download").download = `sotlog-compare-${C.ids[0]}-${C.ids[1]}.png`;
   });
   window.addEventListener("resize", draw);
+  $("present").addEventListener("click", () => setPresent(!presenting(), $("present")));
+  document.addEventListener("keydown", (e) => {
+    const tag = (e.target.tagName || "").toLowerCase();
+    if (e.ctrlKey || e.metaKey || e.altKey || ["input", "select", "textarea"].includes(tag)) return;
+    if (e.key.toLowerCase() === "f") setPresent(!presenting(), $("present"));
+  });
   try {
     const [a, b] = await Promise.all(C.ids.map(fetchSession));
     C.data[a.id] = a;

@@ -58,7 +58,8 @@ function drawHeatmap(canvas, mat) {
   const ctx = canvas.getContext("2d");
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, box.width, box.height);
-  const margin = 22;
+  const fontPx = presenting() ? Math.round(rootPx()) : 13;  // labels grow on a projector
+  const margin = Math.round(fontPx * 1.7);
   const cell = Math.min((box.width - 2 * margin) / mat.cols, (box.height - 2 * margin) / mat.rows);
   const x0 = (box.width - cell * mat.cols) / 2, y0 = (box.height - cell * mat.rows) / 2;
   const span = mat.raw_max - mat.raw_min || 1;
@@ -75,7 +76,7 @@ function drawHeatmap(canvas, mat) {
   // Regions and the centre of pressure come in full-resolution sensels; the image may be
   // block means of factor x factor sensels.
   const px = (col) => x0 + (col / mat.factor) * cell, py = (row) => y0 + (row / mat.factor) * cell;
-  ctx.font = "bold 12px system-ui, sans-serif";
+  ctx.font = `bold ${fontPx}px system-ui, sans-serif`;
   ctx.textBaseline = "bottom";
   ctx.textAlign = "left";
   for (const r of mat.regions || []) {
@@ -85,12 +86,14 @@ function drawHeatmap(canvas, mat) {
     ctx.setLineDash([6, 3]);
     ctx.strokeRect(px(r.c0), py(r.r0), px(r.c1) - px(r.c0), py(r.r1) - py(r.r0));
     ctx.setLineDash([]);
-    const label = `${r.name} ${r.total === null ? "–" : fmt(r.total, 0)} ${mat.unit}`;
+    const label = `${r.name} ${r.total === null ? "–" : fmtBig(r.total, 0)} ${mat.unit}`;
     const w = ctx.measureText(label).width + 6;
     ctx.fillStyle = "rgba(255,255,255,0.85)";
-    ctx.fillRect(px(r.c0), py(r.r0) - 16, w, 16);
+    // above the region; inside its top edge when above would run into the mat's edge labels
+    const top = py(r.r0) - fontPx - 4 >= y0 ? py(r.r0) - fontPx - 4 : py(r.r0) + 2;
+    ctx.fillRect(px(r.c0), top, w, fontPx + 4);
     ctx.fillStyle = colour;
-    ctx.fillText(label, px(r.c0) + 3, py(r.r0) - 2);
+    ctx.fillText(label, px(r.c0) + 3, top + fontPx + 2);
   }
   if (mat.cop) {  // a ringed cross, readable on any colour
     const cx = px(mat.cop.col + 0.5), cy = py(mat.cop.row + 0.5);
@@ -102,18 +105,19 @@ function drawHeatmap(canvas, mat) {
     copMark(ctx, cx, cy);
   }
   ctx.fillStyle = "#1d2430";
-  ctx.font = "13px system-ui, sans-serif";
+  ctx.font = `${fontPx}px system-ui, sans-serif`;
   ctx.textAlign = "center";
   ctx.textBaseline = "middle";
   const w = cell * mat.cols, h = cell * mat.rows;
-  const edges = { top: [x0 + w / 2, y0 - 11], bottom: [x0 + w / 2, y0 + h + 11],
-    left: [x0 - 11, y0 + h / 2], right: [x0 + w + 11, y0 + h / 2] };
+  const m = margin / 2;
+  const edges = { top: [x0 + w / 2, y0 - m], bottom: [x0 + w / 2, y0 + h + m],
+    left: [x0 - m, y0 + h / 2], right: [x0 + w + m, y0 + h / 2] };
   const [hx, hy] = edges[mat.head_edge] || edges.top;
   ctx.fillText("head", hx, hy);
   if (mat.head_edge === "top" || mat.head_edge === "bottom") {
     const leftOnLeft = mat.patient_left === "left";
-    ctx.fillText(leftOnLeft ? "L" : "R", x0 - 11, y0 + h / 2);
-    ctx.fillText(leftOnLeft ? "R" : "L", x0 + w + 11, y0 + h / 2);
+    ctx.fillText(leftOnLeft ? "L" : "R", x0 - m, y0 + h / 2);
+    ctx.fillText(leftOnLeft ? "R" : "L", x0 + w + m, y0 + h / 2);
   }
 }
 
@@ -126,11 +130,11 @@ function copMark(ctx, x, y) {
 }
 
 function matInfo(mat) {
-  const parts = [`total ${fmt(mat.total, 0)} ${mat.unit}`];
+  const parts = [`total ${fmtBig(mat.total, 0)} ${mat.unit}`];
   if (mat.cop) parts.push(`centre of pressure x ${fmt(mat.cop.x_mm, 0)} mm, y ${fmt(mat.cop.y_mm, 0)} mm`);
   if (!(mat.regions || []).length) parts.push("no block regions found yet");
   if (mat.contact_area_cm2 !== null) parts.push(`contact ${fmt(mat.contact_area_cm2, 0)} cm²`);
-  if (mat.peak !== null) parts.push(`peak ${fmt(mat.peak, 0)} ${mat.peak_unit}`);
+  if (mat.peak !== null) parts.push(`peak ${fmtBig(mat.peak, 0)} ${mat.peak_unit}`);
   parts.push(`${mat.full_rows}×${mat.full_cols} sensels` +
     (mat.factor > 1 ? ` (shown as ${mat.factor}×${mat.factor} means)` : ""));
   return parts.join(" · ");

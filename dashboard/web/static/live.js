@@ -325,6 +325,7 @@ function bindActions() {
     r.addEventListener("change", setupChanged);
   }
   document.addEventListener("keydown", onKey);
+  window.addEventListener("resize", () => { if (S.lastMat) drawHeatmap($("mat"), S.lastMat); });
 }
 
 // Tare on the next second. A refusal (moving or loaded blocks: 409 with `refused`) changes
@@ -354,10 +355,7 @@ function showRefusal(detail) {
   $("tare-anyway").disabled = S.role !== "full";
 }
 
-function togglePresent() {
-  const on = document.body.classList.toggle("present");
-  $("present").setAttribute("aria-pressed", String(on));
-}
+function togglePresent() { setPresent(!presenting(), $("present")); }
 
 // P, R, M, N: each person's event by its first letter.
 const eventKey = (key) => V.person_event_kinds.find((k) => k[0] === key);

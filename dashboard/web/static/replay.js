@@ -115,6 +115,7 @@ function matFollower(id) {
     lastAsk = now;
     api(`/api/sessions/${id}/mat?t=${t.toFixed(3)}`).then((mat) => {
       shownAt = t;
+      S.lastMat = mat;
       drawHeatmap($("mat"), mat);
       $("mat-info").textContent = `${fmtSessionTime(mat.time_s)} · ` + matInfo(mat);
     }).catch(showError).finally(() => { busy = false; });
