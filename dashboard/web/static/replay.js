@@ -71,13 +71,43 @@ async function startReplay(id) {
     $("play").textContent = R.playing ? "Pause" : "Play";
     R.last = performance.now();
   };
+  const seek = (t) => { R.t = Math.max(0, Math.min(duration, t)); R.last = performance.now(); };
+  // one sample (a mat's frame) on or back, paused: the last sample at or before the time shown
+  const step = (by) => {
+    setPlaying(false);
+    const at = lowerBound(S.t, R.t + 1e-9) - 1;
+    const i = Math.max(0, Math.min(S.t.length - 1, at + by));
+    if (S.t.length) seek(by < 0 && at >= 0 && S.t[at] < R.t - 1e-9 ? S.t[at] : S.t[i]);
+  };
+  const times = S.events.map((e) => e.t).sort((a, b) => a - b);
+  // the next event after the time shown, or the one before it (half a second back, so that
+  // pressing again while playing goes on to the one before)
+  const jump = (dir) => {
+    const t = dir > 0 ? times.find((x) => x > R.t + 1e-6)
+      : times.filter((x) => x < R.t - (R.playing ? 0.5 : 1e-6)).pop();
+    if (t !== undefined) seek(t);
+  };
   $("play").addEventListener("click", () => setPlaying(!R.playing));
   $("speed").addEventListener("change", () => { R.speed = Number($("speed").value); });
-  scrub.addEventListener("input", () => { R.t = Number(scrub.value); R.last = performance.now(); });
+  $("frame-back").addEventListener("click", () => step(-1));
+  $("frame-on").addEventListener("click", () => step(1));
+  $("event-back").addEventListener("click", () => jump(-1));
+  $("event-on").addEventListener("click", () => jump(1));
+  scrub.addEventListener("input", () => seek(Number(scrub.value)));
+  // a pointer leaves no focus on the bar's controls: the keys stay the replay's
+  $("replaybar").addEventListener("pointerup", (e) => {
+    const c = e.target.closest("button, input");
+    if (c) setTimeout(() => c.blur(), 0);
+  });
+  scrubTicks($("scrub-ticks"), S.events, duration, seek);
+  const KEYS = { " ": () => setPlaying(!R.playing), ArrowRight: () => seek(R.t + 5),
+    ArrowLeft: () => seek(R.t - 5), ".": () => step(1), ",": () => step(-1),
+    "]": () => jump(1), "[": () => jump(-1), Home: () => seek(0), End: () => seek(duration) };
+  // true when the key was the replay's (the page then keeps it from the focused control)
   R.onKey = (e) => {
-    if (e.key === " ") { e.preventDefault(); setPlaying(!R.playing); }
-    if (e.key === "ArrowRight") R.t = Math.min(duration, R.t + 5);
-    if (e.key === "ArrowLeft") R.t = Math.max(0, R.t - 5);
+    const act = KEYS[e.key];
+    if (act) act();
+    return !!act;
   };
   R.view = () => {
     const now = performance.now();
@@ -101,6 +131,19 @@ async function startReplay(id) {
         elapsedLabel: "replay time" } };
   };
   setPlaying(true);
+}
+
+// Each event as a tick under the scrub bar, in its kind's colour, at its time; its words on
+// hover, and a click goes there.
+function scrubTicks(node, events, duration, seek) {
+  node.replaceChildren(...events.filter((e) => duration > 0 && e.t >= 0 && e.t <= duration)
+    .map((e) => el("button", { type: "button", class: "tick", "data-kind": e.kind,
+      "data-t": e.t, tabindex: "-1",
+      title: `${fmtSessionTime(e.t)} ${e.kind}${e.text ? ": " + e.text : ""}`,
+      "aria-label": `go to the ${e.kind} at ${fmtSessionTime(e.t)}`,
+      style: `left:calc(8px + (100% - 16px) * ${e.t / duration});` +
+        `background:${EVENT_COLOURS[e.kind] || "#777"}`,
+      onclick: () => seek(e.t) })));
 }
 
 // A mat session's heat map follows the replay time: one frame asked for at a time, at most
