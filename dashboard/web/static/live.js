@@ -7,7 +7,8 @@ const KEEP_S = 125;  // seconds of stream kept in the page (the widest window is
 
 const S = {
   role: "full", channels: [], t: [], series: {}, total: [], events: [], seen: new Set(),
-  status: {}, streamUp: false, unit: null, window: 60, loadedAt: null,
+  status: {}, streamUp: false, unit: null, window: 60, loadedAt: null, listed: new Set(),
+  listFor: null, setupShows: null, clock: null, awayKind: null, awaySince: null,
   setup: { position: null, blocks: [], selected: -1, channels: [] },
   replay: null,  // set by replay.js
   away: null,  // set below: what the page does while the server cannot be reached (outage.js)
@@ -95,7 +96,7 @@ function onHello(hello) {
   S.channels = hello.channels;
   S.mainUnit = mainUnit(S.channels);
   // the hub sends the events it keeps again after a hello: the list starts afresh
-  S.t = []; S.total = []; S.events = []; S.seen = new Set();
+  S.t = []; S.total = []; S.events = []; S.seen = new Set(); S.listed = new Set();
   $("events").replaceChildren();
   S.series = Object.fromEntries(S.channels.map((c) => [c.name, []]));
   $("matview").hidden = true;
@@ -111,7 +112,7 @@ function onBatch(batch) {
     for (const c of S.channels) S.series[c.name].push(batch.values[c.name][i]);
     S.total.push(totalOf(S.channels, S.mainUnit, (c) => batch.values[c.name][i]));
   }
-  for (const e of batch.events || []) addEvent(e);
+  if (n) S.clock = { t: batch.t[n - 1], wall: Date.now() };
   if (S.t.length > 4000 && S.t[0] < S.t[S.t.length - 1] - KEEP_S - 5) {
     const cut = lowerBound(S.t, S.t[S.t.length - 1] - KEEP_S);
     S.t.splice(0, cut); S.total.splice(0, cut);
@@ -123,7 +124,9 @@ function onBatch(batch) {
     S.status = { ...S.status, ...batch.status };
     if ("loaded_s" in batch.status) S.loadedAt = S.t.length ? S.t[S.t.length - 1] : null;
   }
+  for (const e of batch.events || []) addEvent(e);
   if (controlsKey() !== before) renderControls();
+  listEvents();
   renderStatus();
   S.away.seen(S.status, n ? batch.t[n - 1] : null);
 }
@@ -147,10 +150,6 @@ function addEvent(e) {
   if (S.seen.has(e.id)) return;
   S.seen.add(e.id);
   S.events.push(e);
-  const rec = S.status.recording;
-  const when = rec ? fmtSessionTime(e.t - rec.t_start) : new Date().toLocaleTimeString();
-  $("events").prepend(el("li", { "data-kind": e.kind }, el("span", { class: "t", text: when }),
-    el("span", { class: "kind", text: e.kind }), e.text || ""));
 }
 
 // ---- rendering -----------------------------------------------------------------------------
@@ -171,6 +170,7 @@ function renderStatus() {
   if (st.recording) {
     renderCounters(sc, st.session_counters, "this session:", st.session_decoded_nothing);
   }
+  showAway();
   const banner = $("banner");
   const problem = !S.streamUp ? "The live stream is down; reconnecting…" + (S.away.watching
     ? " Events you mark now are kept in this page and sent when the server is back." : "")
@@ -191,7 +191,8 @@ function renderStatus() {
 }
 
 function controlsKey() {
-  return `${S.status.state}|${!!S.status.recording}|${S.status.url}`;
+  const rec = S.status.recording;
+  return `${S.status.state}|${rec ? rec.session_id : ""}|${S.status.url}`;
 }
 
 function renderControls() {
@@ -204,6 +205,7 @@ function renderControls() {
   $("connect").disabled = !full || recording;
   $("disconnect").disabled = !full || recording || !st.url;
   for (const b of document.querySelectorAll("#eventbar button")) b.disabled = !full || !recording;
+  showRecordingSetup();
   for (const f of document.querySelectorAll("#setup input, #setup select, #setup button")) {
     f.disabled = !full || recording;
   }
