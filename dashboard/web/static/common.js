@@ -104,6 +104,17 @@ function fmtSessionTime(seconds) {
   return (seconds < 0 ? "−" : "") + fmtDuration(Math.abs(seconds));
 }
 
+// A duration in words with its units: "24 s", "4 min 05 s", "1 h 02 min" (a list's column,
+// "recorded"). fmtDuration is the m:ss of a clock, where the unit is said beside it.
+function fmtSpan(seconds) {
+  if (!Number.isFinite(seconds)) return "–";
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  const pad = (n) => String(n).padStart(2, "0");
+  if (s < 3600) return `${Math.floor(s / 60)} min ${pad(s % 60)} s`;
+  return `${Math.floor(s / 3600)} h ${pad(Math.floor((s % 3600) / 60))} min`;
+}
+
 function fmtDuration(seconds) {
   if (!Number.isFinite(seconds)) return "–";
   const s = Math.max(0, Math.floor(seconds));

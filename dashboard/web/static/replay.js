@@ -61,7 +61,7 @@ async function startReplay(id) {
   const label = [meta.subject_code, meta.position, meta.category && `category ${meta.category}`]
     .filter(Boolean).join(" · ");
   $("saved").textContent = `Session ${id}${label ? " · " + label : ""} · ` +
-    `${localTime(info.started_utc)} · ${fmtDuration(duration)} recorded`;
+    `${localTime(info.started_utc)} · ${fmtSpan(duration)} recorded`;
 
   const isMat = (info.frame_shape || []).length === 2;
   const heat = isMat ? matFollower(id) : null;

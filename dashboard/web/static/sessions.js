@@ -38,7 +38,7 @@ function sessionRow(s) {
     el("td", { text: s.position || "–" }),
     el("td", { text: s.category || "–" }),
     el("td", { text: blockText(s.blocks) }),
-    el("td", { class: "num", text: fmtDuration(s.duration_s) }),
+    el("td", { class: "num", text: fmtSpan(s.duration_s) }),
     el("td", { class: "num", text: String(s.n_frames) }),
     el("td", { text: s.status }),
     el("td", {}, el("a", { href: `/replay/${s.id}`, text: "replay",
