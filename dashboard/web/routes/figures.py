@@ -1,5 +1,5 @@
 """Figures of a stored session for the page and for slides: the pictures ``sotlog plot`` draws,
-and one mat frame at a time for the replay's heat map."""
+a mat session's frames for the replay's heat map, and the one colour map of mat pictures."""
 
 from __future__ import annotations
 
@@ -7,14 +7,18 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 
 from dashboard.web.deps import SessionId, StoreDep
+from dashboard.web.matview import picture, picture_facts
+from dashboard.web.replaywire import MAX_FRAMES, MAX_SPAN_S, replay_frames
 from dashboard.web.routes.sessions import Units, open_session
 from firmware_bridge.errors import SotlogError
 from firmware_bridge.frames import FrameBlock
-from sensing.mat.live import live_payload
+from firmware_bridge.profiles import Matrix
+from sensing.mat.live import live_frame
 from sensing.outputs.figures import KINDS, FigureSpec, draw, frame_at
 from sensing.plainjson import plain
 
@@ -56,17 +60,60 @@ def figure(session_id: SessionId,
         return Response(Path(path).read_bytes(), media_type=STILL_TYPES[ext], headers=headers)
 
 
+def _matrix(s: Any) -> Matrix:
+    matrix: Matrix | None = s.info.profile.matrix
+    if matrix is None:
+        raise SotlogError(f"session {s.info.id} is a load-cell session: it has no mat frames")
+    return matrix
+
+
 @router.get("/sessions/{session_id}/mat")
 def mat_frame(session_id: SessionId, store: StoreDep,
               t: Annotated[float, Query(ge=-1e6, le=1e7, description="session time, s")] = 0.0
               ) -> dict[str, Any]:
     """A mat session's frame at time ``t`` (the last one at or before it) for a heat map, with
-    the session's block regions (sensing.mat.live_payload)."""
+    the session's block regions (sensing.mat.live_frame), head up as every mat picture
+    (``values`` row by row of the picture, null where a sensel is missing)."""
     with open_session(store, session_id) as s:
-        matrix = s.info.profile.matrix
-        if matrix is None:
-            raise SotlogError(f"session {session_id} is a load-cell session: it has no mat frames")
+        matrix = _matrix(s)
         frame, at = frame_at(s, t)
         block = FrameBlock.build(frame[None], at + s.info.t0_host)
-        payload = live_payload(block, matrix, s.mat_regions(), force_unit="N")
-        return plain({**payload, "time_s": at})
+        facts, image = live_frame(block, matrix, s.mat_regions(), force_unit="N")
+        shown = picture(image, matrix)
+        values = [None if not np.isfinite(v) else round(float(v)) for v in shown.ravel()]
+        return plain({**picture_facts(facts, matrix), "values": values, "time_s": at})
+
+
+@router.get("/sessions/{session_id}/mat/frames", response_class=Response,
+            responses={200: {"content": {"application/octet-stream": {}}}})
+def mat_frames(session_id: SessionId, store: StoreDep,
+               t0: Annotated[float, Query(ge=-1e6, le=1e7, description="from, s")] = 0.0,
+               t1: Annotated[float, Query(ge=-1e6, le=1e7, description="until, s")] = 10.0
+               ) -> Response:
+    """Every frame of a mat session with ``t0 <= time_s < t1`` (at most 120 s, 6000 frames),
+    for the replay's heat map at the recorded rate: one binary body (docs/dashboard.md,
+    *Mat frames for the replay*), each sensel as one byte of its place in the sensor's range."""
+    if not 0 < t1 - t0 <= MAX_SPAN_S:
+        raise SotlogError(f"ask for frames over more than 0 s and at most {MAX_SPAN_S:g} s, "
+                          f"not {t1 - t0:g} s")
+    with open_session(store, session_id) as s:
+        matrix = _matrix(s)
+        block = s.frames(t0, t1)
+        if len(block) > MAX_FRAMES:
+            raise SotlogError(f"{len(block)} frames from {t0:g} s to {t1:g} s: ask for at most "
+                              f"{MAX_FRAMES} at a time (a shorter span)")
+        regions = [r.as_dict() for r in s.mat_regions()]
+        body = replay_frames(block, matrix, regions, s.info.t0_host)
+    return Response(body, media_type="application/octet-stream")
+
+
+@router.get("/colourmap")
+def colourmap() -> dict[str, Any]:
+    """The one colour map of every mat picture (``sensing.outputs.matfigures.CMAP``), as 256
+    RGB colours from its low end to its high end, for the pages' heat maps."""
+    from matplotlib import colormaps  # slow to import: only when a page asks
+
+    from sensing.outputs.matfigures import CMAP
+
+    colours = (colormaps[CMAP].resampled(256)(np.arange(256))[:, :3] * 255).round()
+    return {"name": CMAP, "colours": colours.astype(int).tolist()}

@@ -8,7 +8,8 @@ const KEEP_S = 125;  // seconds of stream kept in the page (the widest window is
 const S = {
   role: "full", channels: [], t: [], series: {}, total: [], events: [], seen: new Set(),
   status: {}, streamUp: false, unit: null, window: 60, loadedAt: null, listed: new Set(),
-  listFor: null, setupShows: null, clock: null, awayKind: null, awaySince: null,
+  listFor: null, setupShows: null, clock: null, awayKind: null, awaySince: null, copTrail: [],
+  heatTop: 0, ticks: 0,
   setup: { position: null, blocks: [], selected: -1, channels: [] },
   replay: null,  // set by replay.js
   away: null,  // set below: what the page does while the server cannot be reached (outage.js)
@@ -131,10 +132,17 @@ function onBatch(batch) {
   S.away.seen(S.status, n ? batch.t[n - 1] : null);
 }
 
+// The centre of pressure's path over the last TRAIL_S seconds of frames, drawn on the heat map.
+const TRAIL_S = 5;
+
 function onMat(mat) {
   S.lastMat = mat;
   $("matview").hidden = false;
-  drawHeatmap($("mat"), mat);
+  if (mat.cop) S.copTrail.push([mat.host_time, mat.cop.row, mat.cop.col]);
+  while (S.copTrail.length && S.copTrail[0][0] < mat.host_time - TRAIL_S) S.copTrail.shift();
+  S.heatTop = scaleTop(S.heatTop, mat, highestOf(mat.values));
+  drawHeatmap($("mat"), mat, { trail: S.copTrail.map(([, row, col]) => [row, col]),
+    top: S.heatTop });
   $("mat-info").textContent = matInfo(mat);
 }
 
@@ -213,6 +221,7 @@ function renderControls() {
 
 function frame() {
   requestAnimationFrame(frame);
+  S.ticks++;  // the page's own drawing rate, against which a replay's frame rate is measured
   const view = S.replay ? S.replay.view() : liveView();
   if (!view) return;
   traces.draw(view);
@@ -327,7 +336,7 @@ function bindActions() {
     r.addEventListener("change", setupChanged);
   }
   document.addEventListener("keydown", onKey);
-  window.addEventListener("resize", () => { if (S.lastMat) drawHeatmap($("mat"), S.lastMat); });
+  window.addEventListener("resize", () => { if ($("mat")._last) drawHeatmap($("mat"), ...$("mat")._last); });
 }
 
 // Tare on the next second. A refusal (moving or loaded blocks: 409 with `refused`) changes
@@ -400,7 +409,7 @@ const traces = new Traces($("traces"));
 const readout = new Readout($("readout"), $("legend"));
 
 async function main() {
-  try { await loadVocabulary(); } catch (err) { showError(err); return; }
+  try { await Promise.all([loadVocabulary(), loadColourMap()]); } catch (err) { showError(err); return; }
   S.setup.position = document.querySelector("input[name=position]:checked").value;
   S.away = new Away($("queued-box"), $("notice"), (id) => {
     $("saved").textContent = "";  // no "Recording session N…" for a session that has ended
