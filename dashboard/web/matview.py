@@ -59,3 +59,22 @@ def picture_facts(facts: dict[str, Any], matrix: Matrix) -> dict[str, Any]:
     out["edges"] = PICTURE_EDGES
     out.update(sensel_unit=matrix.unit, scale=float(matrix.scale), offset=float(matrix.offset))
     return out
+
+
+def stored_point(row: float, col: float, matrix: Matrix) -> tuple[float, float]:
+    """A point of the picture (``picture_point``'s answer) back in the frame as stored."""
+    o = orientation(matrix)
+    shape = (matrix.rows, matrix.cols)
+    y = row if o.y_sign < 0 else shape[o.y_axis] - row
+    x = col if o.x_sign > 0 else shape[o.x_axis] - col
+    point = [0.0, 0.0]
+    point[o.y_axis], point[o.x_axis] = y, x
+    return point[0], point[1]
+
+
+def stored_box(box: dict[str, Any], matrix: Matrix) -> dict[str, Any]:
+    """A region drawn on the picture (``r0, r1, c0, c1``, ends exclusive) as the frame is stored."""
+    a = stored_point(box["r0"], box["c0"], matrix)
+    b = stored_point(box["r1"], box["c1"], matrix)
+    return {**box, "r0": int(min(a[0], b[0])), "r1": int(max(a[0], b[0])),
+            "c0": int(min(a[1], b[1])), "c1": int(max(a[1], b[1]))}

@@ -10,9 +10,10 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
+from pydantic import BaseModel, ConfigDict, Field
 
 from dashboard.web.deps import SessionId, StoreDep
-from dashboard.web.matview import picture, picture_facts
+from dashboard.web.matview import picture, picture_box, picture_facts, stored_box
 from dashboard.web.replaywire import MAX_FRAMES, MAX_SPAN_S, replay_frames
 from dashboard.web.routes.sessions import Units, open_session
 from firmware_bridge.errors import SotlogError
@@ -117,3 +118,36 @@ def colourmap() -> dict[str, Any]:
 
     colours = (colormaps[CMAP].resampled(256)(np.arange(256))[:, :3] * 255).round()
     return {"name": CMAP, "colours": colours.astype(int).tolist()}
+
+
+class RegionIn(BaseModel):
+    """One block region as drawn on the session page's heat map: whole sensels of the picture
+    (head up), ends exclusive."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(pattern=r"^[A-Za-z][\w.-]{0,31}$")]
+    r0: Annotated[int, Field(ge=0, le=10_000)]
+    r1: Annotated[int, Field(ge=1, le=10_000)]
+    c0: Annotated[int, Field(ge=0, le=10_000)]
+    c1: Annotated[int, Field(ge=1, le=10_000)]
+
+
+class RegionsIn(BaseModel):
+    """The regions a person set; none (null or empty): find them on the data again."""
+
+    model_config = ConfigDict(extra="forbid")
+    regions: list[RegionIn] | None = None
+
+
+@router.put("/sessions/{session_id}/regions")
+def set_regions(session_id: SessionId, body: RegionsIn, store: StoreDep) -> dict[str, Any]:
+    """Keep a mat session's block regions as a person set them on its heat map (as ``sotlog
+    regions --set`` does, through the edit log, so it can be undone), or forget them so they
+    are found on the data again. The regions the session is read with now, in the picture."""
+    with open_session(store, session_id) as s:
+        matrix = _matrix(s)
+    regions = [{**stored_box(r.model_dump(), matrix), "source": "person"}
+               for r in body.regions or ()]
+    store.set_mat_regions(session_id, regions or None)
+    with open_session(store, session_id) as s:
+        return {"regions": [picture_box(r.as_dict(), matrix) for r in s.mat_regions()]}

@@ -174,7 +174,8 @@ async function main() {
       }
     }
     await load();
-    await Promise.all([renderSummary(), renderEvents(), renderDownloads()]);
+    await Promise.all([renderSummary(), renderEvents(), renderDownloads(),
+      initRegions(SID, P.info, async () => { await load(); await renderSummary(); })]);
   } catch (err) { showError(err); }
 }
 
