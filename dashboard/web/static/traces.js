@@ -54,7 +54,8 @@ class Traces {
 
   // view: {tEnd, window, unit, t: [], series: [{name, colour, values: [], width}],
   //        events: [{t, kind, text}], origin (time shown as 0), empty (message),
-  //        yRange ([min, max], optional: else fitted to what is shown)}
+  //        yRange ([min, max], optional: else fitted to what is shown),
+  //        cursor (a time to mark with a solid line, optional)}
   draw(view) {
     const [w, h, dpr] = this.resize();
     const ctx = this.ctx;
@@ -132,6 +133,13 @@ class Traces {
     ctx.restore();
 
     this.drawEvents(view.events, t0, last, x, pad, w, ph, fontPx, rowPx);
+    this.plot = { left: pad.l, width: pw, t0, window: view.window, origin };
+    if (Number.isFinite(view.cursor) && view.cursor >= t0 && view.cursor <= t1) {
+      ctx.strokeStyle = "#1d2430";  // where a synchronised playback is
+      ctx.lineWidth = 2;
+      ctx.beginPath(); ctx.moveTo(x(view.cursor), pad.t); ctx.lineTo(x(view.cursor), pad.t + ph);
+      ctx.stroke();
+    }
     if (view.empty) {
       ctx.fillStyle = "#5d6776";
       ctx.textAlign = "center";
