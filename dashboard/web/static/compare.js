@@ -102,6 +102,7 @@ function draw() {
   traces.a.draw(viewOf(a, yA));
   traces.b.draw(viewOf(b, same ? yA : range(lb, hb)));
   for (const [side, d] of [["a", a], ["b", b]]) legend($(`legend-${side}`), d);
+  if (C.mats) drawMatCompare(a, b, C.play.t === null ? 0 : C.play.t);
   $("play-time").textContent = C.play.t === null ? ""
     : `${secondsLabel(Math.round(C.play.t * 10) / 10)} from each one's ${C.align}`;
 }
@@ -163,6 +164,8 @@ async function render() {
   $("title").textContent = `Session ${C.ids[0]} and session ${C.ids[1]}`;
   document.title = `sotlog · compare ${C.ids[0]} and ${C.ids[1]}`;
   for (const d of sides()) lineUp(d);
+  C.mats = matCompareShown(...sides());
+  MC.asked = null;
   await Promise.all([renderSide("a", C.data[C.ids[0]]), renderSide("b", C.data[C.ids[1]])]);
   renderMeasures();
   draw();
@@ -290,7 +293,10 @@ async function main() {
     showError("choose two sessions on the sessions page (tick two, then Compare)");
     return;
   }
-  try { await loadVocabulary(); } catch (err) { showError(err); return; }
+  try { await Promise.all([loadVocabulary(), loadColourMap()]); } catch (err) {
+    showError(err);
+    return;
+  }
   const access = await api("/api/access").catch(() => ({}));
   C.unit = bindUnitSelect($("unit"), access.units, (u) => { C.unit = u; render().catch(showError); });
   const kinds = ["placed", "removed", ...V.person_event_kinds.filter((k) => !["placed", "removed"].includes(k)), "start"];

@@ -10,7 +10,10 @@ from typing import Any
 
 import pytest
 
+from sensing.mat.orientation import PICTURE_EDGES
+from sensing.store.sessions import Store
 from tests.dashboard.web.browser import LAPTOP, expect, new_page, shot, wait_session_frames
+from tests.sensing.outputs.test_exports import record_session
 
 pytestmark = pytest.mark.browser
 
@@ -89,4 +92,25 @@ def test_two_sessions_lined_up_zoomed_and_played(serve: Any, screen: tuple[str, 
       return [...c.getImageData(Math.round(12 * dpr), Math.round(36 * dpr), 1, 1).data].slice(0, 3);
     }""")
     assert swatch == [0x1F, 0x6F, 0xB2]  # the left block's colour, first in the legend
+    assert page.errors == []
+
+
+def test_two_mats_and_their_difference(store_path: Path, serve: Any, laptop_page: Any) -> None:
+    page = laptop_page
+    store = Store.open(store_path)
+    ids = [record_session(store, "mat", n=150, rate=30.0, seed=s) for s in (5, 6)]
+    server = serve()
+    page.goto(f"{server.url}/compare?a={ids[0]}&b={ids[1]}")
+    page.wait_for_function("document.body.dataset.ready === 'true' && MC.last !== null")
+    expect(page.locator("#mat-compare")).to_be_visible()
+    # the difference is the two pictures' sensels, one minus the other, at the same lined-up time
+    last = page.evaluate("MC.last")
+    placed = [next(e["time_s"] for e in server.http.get(f"/api/sessions/{i}/events").json()
+                   if e["kind"] == "placed") for i in ids]
+    frames = [server.http.get(f"/api/sessions/{i}/mat", params={"t": f"{p + last['t']:.3f}"})
+              .json()["values"] for i, p in zip(ids, placed, strict=True)]
+    assert last["diff"] == [a - b for a, b in zip(*frames, strict=True)]
+    edges = page.evaluate("document.getElementById('mat-diff')._last[0].edges")
+    assert edges == PICTURE_EDGES  # the same words on the same edges as every mat picture
+    shot(page, "42-compare-mats", full=False)
     assert page.errors == []
