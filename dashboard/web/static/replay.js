@@ -198,8 +198,10 @@ function matPlayer(id) {
     d.at.push(performance.now());
     d.times.push(mat.time_s);
     if (d.at.length > 240) { d.at.shift(); d.times.shift(); }
-    $("mat-info").textContent = `${fmtSessionTime(mat.time_s)} · frame ${i + 1} of ` +
-      `${span.head.n} from ${fmtSessionTime(span.t0)} · ${mat.full_rows}×${mat.full_cols} sensels`;
+    const k = lowerBound(S.t, mat.time_s + 1e-9) - 1;  // the frame's own sample: its total
+    const total = k >= 0 ? S.total[k] : NaN;
+    $("mat-info").textContent = `${fmtSessionTime(mat.time_s)} · total ${fmtBig(total, 0)} ` +
+      `${S.mainUnit || ""} · ${mat.full_rows}×${mat.full_cols} sensels`;
   };
 }
 
