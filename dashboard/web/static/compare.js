@@ -1,14 +1,41 @@
-// Two sessions side by side: each on its own time axis, lined up on a chosen event (placed
-// unless chosen otherwise), zoomed and panned together, played in step with a cursor; their
-// measures in one table; the pair as one PNG with titles and legends for slides.
+// Two to four sessions side by side: each on its own time axis, lined up on a chosen event
+// (placed unless chosen otherwise), zoomed and panned together, played in step with a cursor;
+// their measures in one table; all of them as one PNG with titles and legends for slides.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const C = { ids: [Number(params.get("a")), Number(params.get("b"))], data: {}, unit: "N",
+const LETTERS = "abcd";  // two to four sessions: ?a=&b= or ?ids=1,2,3
+const C = { ids: (params.get("ids") ? params.get("ids").split(",")
+  : [params.get("a"), params.get("b")]).map(Number), data: {}, unit: "N",
   align: params.get("align") || "placed", view: null,
   play: { t: null, playing: false, speed: 1, last: 0 } };
-const traces = { a: new Traces($("trace-a")), b: new Traces($("trace-b")) };
+const traces = {};
+
+// A panel of traces and a summary per session, the first as "a", the next "b", ...
+function buildPanels() {
+  $("compare-traces").replaceChildren(...C.ids.map((id, i) => {
+    const side = LETTERS[i];
+    return el("div", { class: "compare-trace" }, el("h2", { id: `label-${side}`, text: `Session ${id}` }),
+      el("div", { class: "legend", id: `legend-${side}` }),
+      el("div", { class: "traces short" }, el("canvas", { id: `trace-${side}`,
+        "aria-label": `force traces of session ${id}` })));
+  }));
+  $("summaries").replaceChildren(...C.ids.map((id, i) => {
+    const side = LETTERS[i];
+    return el("section", { class: "panel", id: `side-${side}`, "aria-labelledby": `sum-${side}-h` },
+      el("h2", { id: `sum-${side}-h`, text: `Summary ${side.toUpperCase()}` }),
+      el("div", { class: "readout", "data-part": "totals" }), el("h3", { class: "small", text: "Events" }),
+      el("table", { class: "events" }, el("tbody")), el("p", { class: "links" }));
+  }));
+  for (const side of Object.keys(traces)) delete traces[side];
+  C.ids.forEach((id, i) => { traces[LETTERS[i]] = new Traces($(`trace-${LETTERS[i]}`)); });
+}
+
+function address() {
+  const which = C.ids.length === 2 ? `a=${C.ids[0]}&b=${C.ids[1]}` : `ids=${C.ids.join(",")}`;
+  return `?${which}&align=${C.align}`;
+}
 
 function showError(err) { $("error").textContent = err ? String(err.message || err) : ""; }
 
@@ -93,16 +120,20 @@ function extent(d) {
 }
 
 function draw() {
-  const [a, b] = sides();
-  if (!a || !b) return;
-  const same = a.main === b.main;
-  const [la, ha] = extent(a), [lb, hb] = extent(b);
-  const range = (lo, hi) => [Math.min(0, lo) * 1.08, Math.max(hi, 1e-9) * 1.08];
-  const yA = same ? range(Math.min(la, lb), Math.max(ha, hb)) : range(la, ha);
-  traces.a.draw(viewOf(a, yA));
-  traces.b.draw(viewOf(b, same ? yA : range(lb, hb)));
-  for (const [side, d] of [["a", a], ["b", b]]) legend($(`legend-${side}`), d);
-  if (C.mats) drawMatCompare(a, b, C.play.t === null ? 0 : C.play.t);
+  const all = sides();
+  if (all.some((d) => !d)) return;
+  // one force scale for the sessions that measure the same thing
+  const ranges = {};
+  for (const d of all) {
+    const [lo, hi] = extent(d), r = ranges[d.main] || [0, 0];
+    ranges[d.main] = [Math.min(r[0], lo), Math.max(r[1], hi)];
+  }
+  const range = ([lo, hi]) => [Math.min(0, lo) * 1.08, Math.max(hi, 1e-9) * 1.08];
+  all.forEach((d, i) => {
+    traces[LETTERS[i]].draw(viewOf(d, range(ranges[d.main])));
+    legend($(`legend-${LETTERS[i]}`), d);
+  });
+  if (C.mats) drawMatCompare(all[0], all[1], C.play.t === null ? 0 : C.play.t);
   $("play-time").textContent = C.play.t === null ? ""
     : `${secondsLabel(Math.round(C.play.t * 10) / 10)} from each one's ${C.align}`;
 }
@@ -161,12 +192,14 @@ function renderMeasures() {
 }
 
 async function render() {
-  $("title").textContent = `Session ${C.ids[0]} and session ${C.ids[1]}`;
-  document.title = `sotlog · compare ${C.ids[0]} and ${C.ids[1]}`;
+  const words = `${C.ids.slice(0, -1).join(", ")} and ${C.ids[C.ids.length - 1]}`;
+  $("title").textContent = C.ids.length === 2
+    ? `Session ${C.ids[0]} and session ${C.ids[1]}` : `Sessions ${words}`;
+  document.title = `sotlog · compare ${words}`;
   for (const d of sides()) lineUp(d);
-  C.mats = matCompareShown(...sides());
+  C.mats = C.ids.length === 2 && matCompareShown(...sides());
   MC.asked = null;
-  await Promise.all([renderSide("a", C.data[C.ids[0]]), renderSide("b", C.data[C.ids[1]])]);
+  await Promise.all(sides().map((d, i) => renderSide(LETTERS[i], d)));
   renderMeasures();
   draw();
 }
@@ -174,7 +207,7 @@ async function render() {
 // Both panels with their titles and legends, on white, as one PNG.
 function figure() {
   const dpr = window.devicePixelRatio || 1;
-  const parts = ["a", "b"].map((side, i) => ({ canvas: $(`trace-${side}`), d: sides()[i] }));
+  const parts = sides().map((d, i) => ({ canvas: $(`trace-${LETTERS[i]}`), d }));
   const line = 24 * dpr, width = Math.max(...parts.map((p) => p.canvas.width));
   const out = document.createElement("canvas");
   out.width = width;
@@ -222,7 +255,7 @@ function timeAt(tr, d, clientX) {
 }
 
 function bindZoomAndPan() {
-  for (const [side, i] of [["a", 0], ["b", 1]]) {
+  for (const [i, side] of [...C.ids.keys()].map((i) => [i, LETTERS[i]])) {
     const tr = traces[side], canvas = tr.canvas;
     canvas.addEventListener("wheel", (e) => {
       e.preventDefault();
@@ -244,9 +277,6 @@ function bindZoomAndPan() {
     });
     canvas.addEventListener("pointerup", () => { drag = null; });
   }
-  $("zoom-in").addEventListener("click", () => zoom(1 / 1.5));
-  $("zoom-out").addEventListener("click", () => zoom(1.5));
-  $("fit").addEventListener("click", () => { C.view = null; draw(); });
 }
 
 // Both sessions played in step: one cursor, at the same time from each one's chosen event.
@@ -289,10 +319,12 @@ function onKey(e) {
 }
 
 async function main() {
-  if (!(C.ids[0] > 0 && C.ids[1] > 0)) {
-    showError("choose two sessions on the sessions page (tick two, then Compare)");
+  if (C.ids.length < 2 || C.ids.length > LETTERS.length || !C.ids.every((id) => id > 0)) {
+    showError("choose two sessions on the sessions page (tick two, then Compare), " +
+      "or up to four as ?ids=1,2,3");
     return;
   }
+  buildPanels();
   try { await Promise.all([loadVocabulary(), loadColourMap()]); } catch (err) {
     showError(err);
     return;
@@ -305,25 +337,27 @@ async function main() {
     C.align = $("align").value;
     C.view = null;
     C.play.t = null;
-    history.replaceState(null, "", `?a=${C.ids[0]}&b=${C.ids[1]}&align=${C.align}`);
+    history.replaceState(null, "", address());
     render().catch(showError);
   });
   $("swap").addEventListener("click", () => {
     C.ids.reverse();
-    history.replaceState(null, "", `?a=${C.ids[0]}&b=${C.ids[1]}&align=${C.align}`);
-    render().catch(showError);
+    history.replaceState(null, "", address());
+    buildPanels();
+    render().then(bindZoomAndPan).catch(showError);
   });
   $("download").addEventListener("click", () => {
     $("download").href = figure();
-    $("download").download = `sotlog-compare-${C.ids[0]}-${C.ids[1]}.png`;
+    $("download").download = `sotlog-compare-${C.ids.join("-")}.png`;
   });
   window.addEventListener("resize", draw);
+  $("zoom-in").addEventListener("click", () => zoom(1 / 1.5));
+  $("zoom-out").addEventListener("click", () => zoom(1.5));
+  $("fit").addEventListener("click", () => { C.view = null; draw(); });
   $("present").addEventListener("click", () => setPresent(!presenting(), $("present")));
   document.addEventListener("keydown", onKey);
   try {
-    const [a, b] = await Promise.all(C.ids.map(fetchSession));
-    C.data[a.id] = a;
-    C.data[b.id] = b;
+    for (const d of await Promise.all(C.ids.map(fetchSession))) C.data[d.id] = d;
     await render();
     bindZoomAndPan();
     bindPlayback();

@@ -114,3 +114,27 @@ def test_two_mats_and_their_difference(store_path: Path, serve: Any, laptop_page
     assert edges == PICTURE_EDGES  # the same words on the same edges as every mat picture
     shot(page, "42-compare-mats", full=False)
     assert page.errors == []
+
+
+def test_three_sessions(store_path: Path, serve: Any, laptop_page: Any) -> None:
+    page = laptop_page
+    store = Store.open(store_path)
+    ids = [record_session(store, n=n, seed=n) for n in (200, 320, 480)]
+    server = serve()
+    page.goto(f"{server.url}/compare?ids={','.join(map(str, ids))}")
+    page.wait_for_function("document.body.dataset.ready === 'true'")
+    expect(page.locator("#title")).to_have_text(f"Sessions {ids[0]}, {ids[1]} and {ids[2]}")
+    expect(page.locator(".compare-trace canvas")).to_have_count(3)
+    expect(page.locator("#measures thead th")).to_have_count(4)  # a column per session
+    expect(page.locator("#mat-compare")).to_be_hidden()
+    page.click("#zoom-in")
+    windows = page.evaluate("['a', 'b', 'c'].map((s) => traces[s].plot.window)")
+    assert windows[0] == pytest.approx(windows[1]) == pytest.approx(windows[2])
+    with page.expect_download() as dl:
+        page.click("#download")
+    assert dl.value.suggested_filename == f"sotlog-compare-{'-'.join(map(str, ids))}.png"
+    assert page.evaluate("C.figure.height") > 3 * page.evaluate(
+        "document.getElementById('trace-c').height")
+    assert page.evaluate("document.documentElement.scrollWidth") == page.evaluate(
+        "document.documentElement.clientWidth")
+    assert page.errors == []
