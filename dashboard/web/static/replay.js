@@ -117,7 +117,8 @@ async function startReplay(id) {
     }
     R.last = now;
     scrub.value = String(R.t);
-    $("replay-time").textContent = `${fmtDuration(R.t)} / ${fmtDuration(duration)} · ${R.speed}×`;
+    $("replay-time").textContent =
+      `${fmtDuration(R.t)} / ${fmtDuration(duration)} min:s · ${R.speed}×`;
     if (heat) heat(R.t, R.speed);
     const sides = channelSides(S.channels, meta.blocks);
     const end = lowerBound(S.t, R.t + 1e-9);
