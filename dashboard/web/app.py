@@ -11,6 +11,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -49,6 +50,8 @@ from firmware_bridge.errors import (
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
+# Swagger UI's files as the fastapi-offline package ships them: /docs works with no network
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 
 # Which HTTP status a person's request gets for each kind of sotlog error (nearest class wins).
 ERROR_STATUS: dict[type[SotlogError], int] = {
@@ -153,6 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="sotlog", version=__version__, lifespan=lifespan, responses=ERROR_RESPONSES,
+        docs_url=None, redoc_url=None,  # /docs is pages.api_docs, served without a CDN
         description="Records force and timing under SOT pelvic blocks. JSON under /api; the "
                     "live stream is the WebSocket /api/live.",
     )
@@ -166,6 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
     app.add_middleware(TokenGate, token=settings.resolved_token(),
                        viewer_token=settings.viewer_token)
     app.add_middleware(SiteGuard, allowed_hosts=settings.allowed_hosts())  # outermost

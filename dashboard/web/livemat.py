@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from dashboard.web.matview import picture, picture_facts
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import Matrix, Profile
 from sensing.calibration.mat import mat_calibration
@@ -117,8 +118,10 @@ class MatLive:
 
     def frame(self) -> tuple[dict[str, Any], np.ndarray] | None:
         """The newest frame for the heat map: its facts with the regions, and its image
-        (sensing.mat.live_frame); None before the first frame."""
+        (sensing.mat.live_frame), head up as every mat picture (matview); None before the
+        first frame."""
         block = self.last
         if block is None or not len(block):
             return None
-        return live_frame(block, self.matrix, self.regions, force_unit="N")
+        facts, image = live_frame(block, self.matrix, self.regions, force_unit="N")
+        return picture_facts(facts, self.matrix), picture(image, self.matrix)

@@ -91,6 +91,11 @@ def mat_extent_mm(matrix: Matrix) -> tuple[float, float, float, float]:
     return (-half_x, half_x, -half_y, half_y)
 
 
+# What each edge of a mat picture drawn head up (``patient_view`` with its origin at the lower
+# left) shows: the same words on the live, replay and stored pictures.
+PICTURE_EDGES = {"top": "HEAD", "left": "patient's RIGHT", "right": "patient's LEFT"}
+
+
 def patient_view(frames: np.ndarray, matrix: Matrix) -> np.ndarray:
     """Frames ``(..., rows, cols)`` re-indexed as ``(..., y, x)``: index 0 is the feet/right side.
 

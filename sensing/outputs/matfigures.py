@@ -18,7 +18,7 @@ from matplotlib.patches import Rectangle
 
 from firmware_bridge.errors import ExportError
 from firmware_bridge.profiles import Matrix
-from sensing.mat.orientation import mat_extent_mm, patient_view
+from sensing.mat.orientation import PICTURE_EDGES, mat_extent_mm, patient_view
 from sensing.mat.regions import Region, region_corners_mm
 
 CMAP = "viridis"
@@ -94,9 +94,12 @@ def draw_mat(
 def _orientation_labels(ax: Axes, extent: tuple[float, float, float, float]) -> None:
     x0, x1, y0, y1 = extent
     box = {"boxstyle": "round,pad=0.2", "fc": "white", "ec": "0.5"}
-    ax.text((x0 + x1) / 2, y1, "HEAD", ha="center", va="top", fontsize=8, bbox=box)
-    ax.text(x1, (y0 + y1) / 2, "patient's\nLEFT", ha="right", va="center", fontsize=8, bbox=box)
-    ax.text(x0, (y0 + y1) / 2, "patient's\nRIGHT", ha="left", va="center", fontsize=8, bbox=box)
+    def words(edge: str) -> str:
+        return PICTURE_EDGES[edge].replace(" ", "\n")
+
+    ax.text((x0 + x1) / 2, y1, words("top"), ha="center", va="top", fontsize=8, bbox=box)
+    ax.text(x1, (y0 + y1) / 2, words("right"), ha="right", va="center", fontsize=8, bbox=box)
+    ax.text(x0, (y0 + y1) / 2, words("left"), ha="left", va="center", fontsize=8, bbox=box)
 
 
 def draw_region(ax: Axes, region: Region, matrix: Matrix) -> None:

@@ -1,4 +1,4 @@
-"""The pages: live view (and replay), sessions, one session, compare, calibrate.
+"""The pages: live view (and replay), sessions, one session, compare, calibrate, API docs.
 
 Each is a Jinja2 template on one base (head, navigation, scripts); the ``<select>`` options for
 sotlog's words and units are rendered from ``sensing.vocabulary`` through the same ``rules()``
@@ -14,8 +14,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from dashboard.web.deps import SessionId
+from dashboard.web.deps import SessionId, StoreDep
 from dashboard.web.routes.vocabulary import rules
+from firmware_bridge.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -40,8 +41,28 @@ def live_page(request: Request) -> HTMLResponse:
     return _page(request, "live.html", "live", title="live")
 
 
+def _missing(request: Request, session_id: int) -> HTMLResponse:
+    """A real 404 page for a session the store does not hold, in words (no paths)."""
+    response = _page(request, "notfound.html", "sessions", title="no such session",
+                     heading=f"No session {session_id}",
+                     words=f"This store holds no session {session_id}: it may never have been "
+                           "recorded here, or the address was mistyped.")
+    response.status_code = 404
+    return response
+
+
+def _held(store: StoreDep, session_id: int) -> bool:
+    try:
+        with store.session(session_id):
+            return True
+    except NotFound:
+        return False
+
+
 @router.get("/replay/{session_id}", response_class=HTMLResponse)
-def replay_page(request: Request, session_id: SessionId) -> HTMLResponse:
+def replay_page(request: Request, session_id: SessionId, store: StoreDep) -> HTMLResponse:
+    if not _held(store, session_id):
+        return _missing(request, session_id)
     return _page(request, "live.html", None, title=f"replay of session {session_id}")
 
 
@@ -51,7 +72,9 @@ def sessions_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/sessions/{session_id}", response_class=HTMLResponse)
-def session_page(request: Request, session_id: SessionId) -> HTMLResponse:
+def session_page(request: Request, session_id: SessionId, store: StoreDep) -> HTMLResponse:
+    if not _held(store, session_id):
+        return _missing(request, session_id)
     return _page(request, "session.html", "sessions", title=f"session {session_id}")
 
 
@@ -63,3 +86,11 @@ def compare_page(request: Request) -> HTMLResponse:
 @router.get("/calibrate", response_class=HTMLResponse)
 def calibrate_page(request: Request) -> HTMLResponse:
     return _page(request, "calibrate.html", "calibrate", title="calibrate")
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def api_docs(request: Request) -> HTMLResponse:
+    """Swagger UI from the installed ``fastapi-offline`` package's files (mounted at /docs-assets
+    by the app): no CDN, so the API docs work offline."""
+    return TEMPLATES.TemplateResponse(request, "apidocs.html",
+                                      {"openapi_url": request.app.openapi_url})

@@ -70,10 +70,49 @@ function fmt(x, digits = 1) {
   return Number(text) === 0 ? (0).toFixed(digits) : text;  // no "-0"
 }
 
+// A number for a box that must hold it (a card, an axis): up to 9 999 as fmt() gives it; then
+// whole numbers in groups of three split by thin spaces ("123 456"); from a million on in
+// k-steps ("1.23 M"). The full value goes in the box's title where it is cut this way.
+const THIN = "\u2009";
+
+function fmtBig(x, digits = 1) {
+  if (!Number.isFinite(x) || Math.abs(x) < 10000) return fmt(x, digits);
+  const a = Math.abs(x);
+  if (a < 1e6) return Math.round(x).toString().replace(/\B(?=(\d{3})+(?!\d))/g, THIN);
+  const [div, suffix] = a < 1e9 ? [1e6, "M"] : [1e9, "G"];
+  return `${fmt(x / div, a / div < 100 ? 2 : 0)}${THIN}${suffix}`;
+}
+
+// The page's root font size in px: presentation mode raises it with the screen, and every text
+// in rem follows; the canvases draw their labels at sizes taken from it.
+function rootPx() {
+  return parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+}
+
+function presenting() { return document.body.classList.contains("present"); }
+
+// Presentation mode on or off (the Present button, or F): large type sized by the screen.
+function setPresent(on, button) {
+  document.body.classList.toggle("present", on);
+  if (button) button.setAttribute("aria-pressed", String(on));
+  window.dispatchEvent(new Event("resize"));  // canvases redraw at their new size
+}
+
 // Session time as m:ss, with a minus sign before the start (a tare taken before Start).
 function fmtSessionTime(seconds) {
   if (!Number.isFinite(seconds)) return "–";
   return (seconds < 0 ? "−" : "") + fmtDuration(Math.abs(seconds));
+}
+
+// A duration in words with its units: "24 s", "4 min 05 s", "1 h 02 min" (a list's column,
+// "recorded"). fmtDuration is the m:ss of a clock, where the unit is said beside it.
+function fmtSpan(seconds) {
+  if (!Number.isFinite(seconds)) return "–";
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  const pad = (n) => String(n).padStart(2, "0");
+  if (s < 3600) return `${Math.floor(s / 60)} min ${pad(s % 60)} s`;
+  return `${Math.floor(s / 3600)} h ${pad(Math.floor((s % 3600) / 60))} min`;
 }
 
 function fmtDuration(seconds) {

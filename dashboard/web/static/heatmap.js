@@ -1,21 +1,52 @@
 // A pressure mat's newest frame as a heat map on a <canvas>, with its centre of pressure.
 "use strict";
 
-// Colour stops from no contact (light grey) to the sensor's top of range (red).
-const HEAT_STOPS = [[0, [244, 246, 248]], [0.02, [198, 219, 239]], [0.2, [66, 146, 198]],
-  [0.4, [65, 171, 93]], [0.6, [254, 224, 139]], [0.8, [244, 109, 67]], [1, [165, 0, 38]]];
+// The one colour map of every mat picture (GET /api/colourmap: the stored figures' own), as a
+// table of 256 RGB colours from the low end of the scale to its high end.
+let HEAT_LUT = null;
 
-function heatColour(x) {
-  const v = Math.max(0, Math.min(1, x));
-  for (let i = 1; i < HEAT_STOPS.length; i++) {
-    const [b, cb] = HEAT_STOPS[i];
-    if (v <= b) {
-      const [a, ca] = HEAT_STOPS[i - 1];
-      const f = (v - a) / (b - a || 1);
-      return `rgb(${ca.map((c, k) => Math.round(c + f * (cb[k] - c))).join(",")})`;
-    }
+async function loadColourMap() {
+  if (!HEAT_LUT) {
+    const map = await api("/api/colourmap");
+    HEAT_LUT = { name: map.name, rgb: Uint8Array.from(map.colours.flat()) };
   }
-  return "rgb(165,0,38)";
+  return HEAT_LUT;
+}
+
+// A sensel's place on the colour scale, 0..255, from the sensor's low end (raw_min) to the
+// scale's top (mat.top, raw; else the sensor's high end); a replay's frames come as levels
+// 0..mat.levels of [raw_min, mat.span_top] (mat.missing where there is none). -1: missing.
+function heatIndex(mat, v) {
+  const low = mat.raw_min, top = mat.top === undefined ? mat.raw_max : mat.top;
+  if (mat.levels) {
+    if (v === mat.missing) return -1;
+    v = low + (v / mat.levels) * (mat.span_top - low);
+  } else if (v === null || Number.isNaN(v)) return -1;  // NaN: a missing sensel
+  const f = (v - low) / (top - low || 1);
+  return Math.round(Math.max(0, Math.min(1, f)) * 255);
+}
+
+// The top of a heat map's colour scale: the highest sensel shown so far, rounded up to 1, 2,
+// 2.5 or 5 times a power of ten, never above the sensor's range; it only grows, so one colour
+// means one value from frame to frame.
+function scaleTop(previous, mat, highest) {
+  const span = Math.max(1, highest - mat.raw_min);
+  const p = Math.pow(10, Math.floor(Math.log10(span)));
+  const nice = [1, 2, 2.5, 5, 10].map((m) => m * p).find((x) => x >= span);
+  return Math.max(previous || 0, Math.min(mat.raw_max, mat.raw_min + nice));
+}
+
+function highestOf(values, skip) {
+  let high = -Infinity;
+  for (const v of values) if (v !== skip && v > high) high = v;
+  return high;
+}
+
+function heatRGB(mat, v) {
+  const i = heatIndex(mat, v);
+  if (i < 0) return "rgb(255,255,255)";
+  const c = HEAT_LUT.rgb;
+  return `rgb(${c[3 * i]},${c[3 * i + 1]},${c[3 * i + 2]})`;
 }
 
 // A live mat frame (a binary message, docs/dashboard.md): "SMAT", the facts' length (uint32
@@ -50,7 +81,28 @@ function decodeMatFrame(buffer) {
   return mat;
 }
 
-function drawHeatmap(canvas, mat) {
+// Where the picture goes on a canvas of box.width x box.height: the edges' words around it and
+// the colour scale at its right. {x0, y0, cell, bar: {x, y, w, h}, fontPx}.
+function heatLayout(box, mat, fontPx) {
+  const side = Math.round(fontPx * 1.7);  // the edges' words, the side ones turned
+  const bar = { w: Math.round(fontPx * 0.9), label: Math.round(fontPx * 3.6) };
+  const right = side + 8 + bar.w + 6 + bar.label;
+  const cell = Math.max(1, Math.min((box.width - side - right) / mat.cols,
+    (box.height - side - fontPx) / mat.rows));
+  const w = cell * mat.cols, h = cell * mat.rows;
+  const x0 = side + (box.width - side - right - w) / 2, y0 = side + (box.height - side - fontPx - h) / 2;
+  return { x0, y0, cell, fontPx,
+    bar: { x: x0 + w + side + 8, y: y0, w: bar.w, h } };
+}
+
+// One mat frame as a heat map: head at the top, the patient's right on the left (the server
+// sends every frame turned this way, with the words for its edges), in the one colour map with
+// its scale and unit; the block regions, the centre of pressure and its trail (opts.trail: the
+// last positions, oldest first, in the picture's sensel coordinates).
+function drawHeatmap(canvas, mat, opts = {}) {
+  canvas._last = [mat, opts];  // drawn again at a new size
+  if (!HEAT_LUT) return;
+  if (opts.top !== undefined) mat.top = opts.top;
   const box = canvas.getBoundingClientRect();
   const dpr = window.devicePixelRatio || 1;
   canvas.width = Math.round(box.width * dpr);
@@ -58,42 +110,66 @@ function drawHeatmap(canvas, mat) {
   const ctx = canvas.getContext("2d");
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, box.width, box.height);
-  const margin = 22;
-  const cell = Math.min((box.width - 2 * margin) / mat.cols, (box.height - 2 * margin) / mat.rows);
-  const x0 = (box.width - cell * mat.cols) / 2, y0 = (box.height - cell * mat.rows) / 2;
-  const span = mat.raw_max - mat.raw_min || 1;
-  for (let r = 0; r < mat.rows; r++) {
-    for (let c = 0; c < mat.cols; c++) {
-      const v = mat.values[r * mat.cols + c];
-      const missing = v === null || Number.isNaN(v);  // NaN: a missing sensel in a float frame
-      ctx.fillStyle = missing ? "#ffffff" : heatColour((v - mat.raw_min) / span);
-      ctx.fillRect(x0 + c * cell, y0 + r * cell, Math.ceil(cell), Math.ceil(cell));
-    }
+  const fontPx = presenting() ? Math.round(rootPx()) : 13;  // labels grow on a projector
+  const L = canvas._layout = heatLayout(box, mat, fontPx);
+  const { x0, y0, cell } = L;
+  const w = cell * mat.cols, h = cell * mat.rows;
+  // the sensels into an image of their own size, then scaled up without smoothing
+  const img = new ImageData(mat.cols, mat.rows);
+  const lut = HEAT_LUT.rgb;
+  for (let k = 0; k < mat.rows * mat.cols; k++) {
+    const i = heatIndex(mat, mat.values[k]);
+    img.data[4 * k] = i < 0 ? 255 : lut[3 * i];
+    img.data[4 * k + 1] = i < 0 ? 255 : lut[3 * i + 1];
+    img.data[4 * k + 2] = i < 0 ? 255 : lut[3 * i + 2];
+    img.data[4 * k + 3] = 255;
   }
+  const off = heatmapScratch(mat.cols, mat.rows);
+  off.getContext("2d").putImageData(img, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(off, x0, y0, w, h);
   ctx.strokeStyle = "#9aa3af";
-  ctx.strokeRect(x0, y0, cell * mat.cols, cell * mat.rows);
-  // Regions and the centre of pressure come in full-resolution sensels; the image may be
-  // block means of factor x factor sensels.
-  const px = (col) => x0 + (col / mat.factor) * cell, py = (row) => y0 + (row / mat.factor) * cell;
-  ctx.font = "bold 12px system-ui, sans-serif";
+  ctx.lineWidth = 1;
+  ctx.strokeRect(x0, y0, w, h);
+  // Regions, the centre of pressure and its trail come in full-resolution sensels of the
+  // picture; the image may be block means of factor x factor sensels.
+  const f = mat.factor || 1;
+  const px = (col) => x0 + (col / f) * cell, py = (row) => y0 + (row / f) * cell;
+  ctx.font = `bold ${fontPx}px system-ui, sans-serif`;
   ctx.textBaseline = "bottom";
   ctx.textAlign = "left";
   for (const r of mat.regions || []) {
     const colour = r.name === "left" ? "#1f6fb2" : r.name === "right" ? "#c8561a" : "#2b2f36";
+    ctx.strokeStyle = "#fff";
+    ctx.lineWidth = 4;
+    ctx.strokeRect(px(r.c0), py(r.r0), px(r.c1) - px(r.c0), py(r.r1) - py(r.r0));
     ctx.strokeStyle = colour;
     ctx.lineWidth = 2;
     ctx.setLineDash([6, 3]);
     ctx.strokeRect(px(r.c0), py(r.r0), px(r.c1) - px(r.c0), py(r.r1) - py(r.r0));
     ctx.setLineDash([]);
-    const label = `${r.name} ${r.total === null ? "–" : fmt(r.total, 0)} ${mat.unit}`;
-    const w = ctx.measureText(label).width + 6;
+    const label = r.total === undefined ? r.name
+      : `${r.name} ${r.total === null ? "–" : fmtBig(r.total, 0)} ${mat.unit}`;
+    const lw = ctx.measureText(label).width + 6;
+    // above the region; inside its top edge when above would run into the head's words
+    const top = py(r.r0) - fontPx - 4 >= y0 ? py(r.r0) - fontPx - 4 : py(r.r0) + 2;
     ctx.fillStyle = "rgba(255,255,255,0.85)";
-    ctx.fillRect(px(r.c0), py(r.r0) - 16, w, 16);
+    ctx.fillRect(px(r.c0), top, lw, fontPx + 4);
     ctx.fillStyle = colour;
-    ctx.fillText(label, px(r.c0) + 3, py(r.r0) - 2);
+    ctx.fillText(label, px(r.c0) + 3, top + fontPx + 2);
+  }
+  const trail = opts.trail || [];
+  if (trail.length > 1) {  // where the centre of pressure has been: white under, dark over
+    for (const [width, colour] of [[4, "rgba(255,255,255,0.9)"], [2, "#d6336c"]]) {
+      ctx.lineWidth = width;
+      ctx.strokeStyle = colour;
+      ctx.beginPath();
+      trail.forEach(([row, col], k) => (k ? ctx.lineTo(px(col), py(row)) : ctx.moveTo(px(col), py(row))));
+      ctx.stroke();
+    }
   }
   if (mat.cop) {  // a ringed cross, readable on any colour
-    const cx = px(mat.cop.col + 0.5), cy = py(mat.cop.row + 0.5);
+    const cx = px(mat.cop.col), cy = py(mat.cop.row);
     ctx.lineWidth = 4;
     ctx.strokeStyle = "#fff";
     copMark(ctx, cx, cy);
@@ -101,20 +177,64 @@ function drawHeatmap(canvas, mat) {
     ctx.strokeStyle = "#111";
     copMark(ctx, cx, cy);
   }
+  heatEdges(ctx, mat, L, w, h);
+  heatScale(ctx, mat, L);
+}
+
+let HEAT_SCRATCH = null;
+
+function heatmapScratch(width, height) {
+  if (!HEAT_SCRATCH) HEAT_SCRATCH = document.createElement("canvas");
+  if (HEAT_SCRATCH.width !== width) HEAT_SCRATCH.width = width;
+  if (HEAT_SCRATCH.height !== height) HEAT_SCRATCH.height = height;
+  return HEAT_SCRATCH;
+}
+
+// The words of the picture's edges (the server's: the same on every mat picture), the side ones
+// turned along their edge.
+function heatEdges(ctx, mat, L, w, h) {
+  const edges = mat.edges || {};
+  const m = L.fontPx * 0.85;
   ctx.fillStyle = "#1d2430";
-  ctx.font = "13px system-ui, sans-serif";
+  ctx.font = `600 ${L.fontPx}px system-ui, sans-serif`;
   ctx.textAlign = "center";
   ctx.textBaseline = "middle";
-  const w = cell * mat.cols, h = cell * mat.rows;
-  const edges = { top: [x0 + w / 2, y0 - 11], bottom: [x0 + w / 2, y0 + h + 11],
-    left: [x0 - 11, y0 + h / 2], right: [x0 + w + 11, y0 + h / 2] };
-  const [hx, hy] = edges[mat.head_edge] || edges.top;
-  ctx.fillText("head", hx, hy);
-  if (mat.head_edge === "top" || mat.head_edge === "bottom") {
-    const leftOnLeft = mat.patient_left === "left";
-    ctx.fillText(leftOnLeft ? "L" : "R", x0 - 11, y0 + h / 2);
-    ctx.fillText(leftOnLeft ? "R" : "L", x0 + w + 11, y0 + h / 2);
+  if (edges.top) ctx.fillText(edges.top, L.x0 + w / 2, L.y0 - m);
+  for (const [edge, x, turn] of [["left", L.x0 - m, -1], ["right", L.x0 + w + m, 1]]) {
+    if (!edges[edge]) continue;
+    ctx.save();
+    ctx.translate(x, L.y0 + h / 2);
+    ctx.rotate((turn * Math.PI) / 2);
+    ctx.fillText(edges[edge], 0, 0);
+    ctx.restore();
   }
+}
+
+// The colour scale beside the picture: the map from its low end (bottom) to its high end (top),
+// with the values at both ends and their unit (the sensor's range, in the sensels' unit).
+function heatScale(ctx, mat, L) {
+  const { x, y, w, h } = L.bar;
+  const lut = HEAT_LUT.rgb;
+  for (let k = 0; k < h; k++) {
+    const i = Math.round((1 - k / Math.max(1, h - 1)) * 255);
+    ctx.fillStyle = `rgb(${lut[3 * i]},${lut[3 * i + 1]},${lut[3 * i + 2]})`;
+    ctx.fillRect(x, y + k, w, 1.5);
+  }
+  ctx.strokeStyle = "#9aa3af";
+  ctx.lineWidth = 1;
+  ctx.strokeRect(x, y, w, h);
+  const scale = mat.scale === undefined ? 1 : mat.scale, offset = mat.offset || 0;
+  const unit = mat.sensel_unit || "raw";
+  ctx.fillStyle = "#1d2430";
+  ctx.font = `${Math.round(L.fontPx * 0.9)}px system-ui, sans-serif`;
+  ctx.textAlign = "left";
+  ctx.textBaseline = "top";
+  const top = mat.top === undefined ? mat.raw_max : mat.top;
+  ctx.fillText(fmtBig(top * scale + offset, 0), x + w + 4, y);
+  ctx.textBaseline = "bottom";
+  ctx.fillText(fmtBig(mat.raw_min * scale + offset, 0), x + w + 4, y + h);
+  ctx.textBaseline = "middle";
+  ctx.fillText(unit, x + w + 4, y + h / 2);
 }
 
 function copMark(ctx, x, y) {
@@ -126,11 +246,11 @@ function copMark(ctx, x, y) {
 }
 
 function matInfo(mat) {
-  const parts = [`total ${fmt(mat.total, 0)} ${mat.unit}`];
+  const parts = [`total ${fmtBig(mat.total, 0)} ${mat.unit}`];
   if (mat.cop) parts.push(`centre of pressure x ${fmt(mat.cop.x_mm, 0)} mm, y ${fmt(mat.cop.y_mm, 0)} mm`);
   if (!(mat.regions || []).length) parts.push("no block regions found yet");
   if (mat.contact_area_cm2 !== null) parts.push(`contact ${fmt(mat.contact_area_cm2, 0)} cm²`);
-  if (mat.peak !== null) parts.push(`peak ${fmt(mat.peak, 0)} ${mat.peak_unit}`);
+  if (mat.peak !== null) parts.push(`peak ${fmtBig(mat.peak, 0)} ${mat.peak_unit}`);
   parts.push(`${mat.full_rows}×${mat.full_cols} sensels` +
     (mat.factor > 1 ? ` (shown as ${mat.factor}×${mat.factor} means)` : ""));
   return parts.join(" · ");

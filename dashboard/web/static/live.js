@@ -7,7 +7,9 @@ const KEEP_S = 125;  // seconds of stream kept in the page (the widest window is
 
 const S = {
   role: "full", channels: [], t: [], series: {}, total: [], events: [], seen: new Set(),
-  status: {}, streamUp: false, unit: null, window: 60, loadedAt: null,
+  status: {}, streamUp: false, unit: null, window: 60, loadedAt: null, listed: new Set(),
+  listFor: null, setupShows: null, clock: null, awayKind: null, awaySince: null, copTrail: [],
+  heatTop: 0, ticks: 0,
   setup: { position: null, blocks: [], selected: -1, channels: [] },
   replay: null,  // set by replay.js
   away: null,  // set below: what the page does while the server cannot be reached (outage.js)
@@ -95,7 +97,7 @@ function onHello(hello) {
   S.channels = hello.channels;
   S.mainUnit = mainUnit(S.channels);
   // the hub sends the events it keeps again after a hello: the list starts afresh
-  S.t = []; S.total = []; S.events = []; S.seen = new Set();
+  S.t = []; S.total = []; S.events = []; S.seen = new Set(); S.listed = new Set();
   $("events").replaceChildren();
   S.series = Object.fromEntries(S.channels.map((c) => [c.name, []]));
   $("matview").hidden = true;
@@ -111,7 +113,7 @@ function onBatch(batch) {
     for (const c of S.channels) S.series[c.name].push(batch.values[c.name][i]);
     S.total.push(totalOf(S.channels, S.mainUnit, (c) => batch.values[c.name][i]));
   }
-  for (const e of batch.events || []) addEvent(e);
+  if (n) S.clock = { t: batch.t[n - 1], wall: Date.now() };
   if (S.t.length > 4000 && S.t[0] < S.t[S.t.length - 1] - KEEP_S - 5) {
     const cut = lowerBound(S.t, S.t[S.t.length - 1] - KEEP_S);
     S.t.splice(0, cut); S.total.splice(0, cut);
@@ -123,15 +125,24 @@ function onBatch(batch) {
     S.status = { ...S.status, ...batch.status };
     if ("loaded_s" in batch.status) S.loadedAt = S.t.length ? S.t[S.t.length - 1] : null;
   }
+  for (const e of batch.events || []) addEvent(e);
   if (controlsKey() !== before) renderControls();
+  listEvents();
   renderStatus();
   S.away.seen(S.status, n ? batch.t[n - 1] : null);
 }
 
+// The centre of pressure's path over the last TRAIL_S seconds of frames, drawn on the heat map.
+const TRAIL_S = 5;
+
 function onMat(mat) {
   S.lastMat = mat;
   $("matview").hidden = false;
-  drawHeatmap($("mat"), mat);
+  if (mat.cop) S.copTrail.push([mat.host_time, mat.cop.row, mat.cop.col]);
+  while (S.copTrail.length && S.copTrail[0][0] < mat.host_time - TRAIL_S) S.copTrail.shift();
+  S.heatTop = scaleTop(S.heatTop, mat, highestOf(mat.values));
+  drawHeatmap($("mat"), mat, { trail: S.copTrail.map(([, row, col]) => [row, col]),
+    top: S.heatTop });
   $("mat-info").textContent = matInfo(mat);
 }
 
@@ -147,11 +158,6 @@ function addEvent(e) {
   if (S.seen.has(e.id)) return;
   S.seen.add(e.id);
   S.events.push(e);
-  const rec = S.status.recording;
-  const when = rec ? fmtSessionTime(e.t - rec.t_start) : new Date().toLocaleTimeString();
-  $("events").prepend(el("li", { "data-kind": e.kind, "data-source": e.source || "person" },
-    el("span", { class: "t", text: when }),
-    el("span", { class: "kind", text: e.kind }), e.text || ""));
 }
 
 // ---- rendering -----------------------------------------------------------------------------
@@ -172,6 +178,7 @@ function renderStatus() {
   if (st.recording) {
     renderCounters(sc, st.session_counters, "this session:", st.session_decoded_nothing);
   }
+  showAway();
   const banner = $("banner");
   const problem = !S.streamUp ? "The live stream is down; reconnecting…" + (S.away.watching
     ? " Events you mark now are kept in this page and sent when the server is back." : "")
@@ -192,7 +199,8 @@ function renderStatus() {
 }
 
 function controlsKey() {
-  return `${S.status.state}|${!!S.status.recording}|${S.status.url}`;
+  const rec = S.status.recording;
+  return `${S.status.state}|${rec ? rec.session_id : ""}|${S.status.url}`;
 }
 
 function renderControls() {
@@ -205,6 +213,7 @@ function renderControls() {
   $("connect").disabled = !full || recording;
   $("disconnect").disabled = !full || recording || !st.url;
   for (const b of document.querySelectorAll("#eventbar button")) b.disabled = !full || !recording;
+  showRecordingSetup();
   for (const f of document.querySelectorAll("#setup input, #setup select, #setup button")) {
     f.disabled = !full || recording;
   }
@@ -212,6 +221,7 @@ function renderControls() {
 
 function frame() {
   requestAnimationFrame(frame);
+  S.ticks++;  // the page's own drawing rate, against which a replay's frame rate is measured
   const view = S.replay ? S.replay.view() : liveView();
   if (!view) return;
   traces.draw(view);
@@ -326,6 +336,7 @@ function bindActions() {
     r.addEventListener("change", setupChanged);
   }
   document.addEventListener("keydown", onKey);
+  window.addEventListener("resize", () => { if ($("mat")._last) drawHeatmap($("mat"), ...$("mat")._last); });
 }
 
 // Tare on the next second. A refusal (moving or loaded blocks: 409 with `refused`) changes
@@ -355,25 +366,6 @@ function showRefusal(detail) {
   $("tare-anyway").disabled = S.role !== "full";
 }
 
-function togglePresent() {
-  const on = document.body.classList.toggle("present");
-  $("present").setAttribute("aria-pressed", String(on));
-}
-
-// P, R, M, N: each person's event by its first letter.
-const eventKey = (key) => V.person_event_kinds.find((k) => k[0] === key);
-
-function onKey(e) {
-  if (e.ctrlKey || e.metaKey || e.altKey) return;
-  const tag = (e.target.tagName || "").toLowerCase();
-  if (["input", "select", "textarea"].includes(tag) || e.target.isContentEditable) return;
-  const key = e.key.toLowerCase();
-  if (key === "f") { togglePresent(); return; }
-  if (S.replay) { S.replay.onKey(e); return; }
-  const kind = eventKey(key);
-  if (kind) { e.preventDefault(); markEvent(kind); }
-}
-
 function setWindow(seconds) {
   const select = $("window");
   if (![...select.options].some((o) => Number(o.value) === seconds)) {
@@ -389,7 +381,7 @@ const traces = new Traces($("traces"));
 const readout = new Readout($("readout"), $("legend"));
 
 async function main() {
-  try { await loadVocabulary(); } catch (err) { showError(err); return; }
+  try { await Promise.all([loadVocabulary(), loadColourMap()]); } catch (err) { showError(err); return; }
   S.setup.position = document.querySelector("input[name=position]:checked").value;
   S.away = new Away($("queued-box"), $("notice"), (id) => {
     $("saved").textContent = "";  // no "Recording session N…" for a session that has ended

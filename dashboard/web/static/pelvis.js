@@ -42,8 +42,10 @@ function drawBones(svg) {
   for (const shape of V.pelvis.middle) svg.append(svgEl("path", { class: "bone", d: bonePath(shape) }));
 }
 
+// state.readOnly: the drawing shows the blocks and takes no clicks (a session recording now).
 function renderPelvis(svg, state, onChange) {
   svg.replaceChildren();
+  svg.classList.toggle("readonly", !!state.readOnly);
   const { width, height } = V.pelvis;
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   drawBones(svg);
@@ -66,16 +68,21 @@ function renderPelvis(svg, state, onChange) {
     for (const landmark of Object.keys(V.pelvis.landmarks)) {
       const [x, y] = landmarkXY(landmark, side, position);
       const name = `place a block at the patient's ${side} ${landmarkLabel(landmark)}`;
-      const target = svgEl("circle", { class: "landmark", cx: x, cy: y, r: 9, tabindex: 0,
-        role: "button", "aria-label": name, "data-side": side, "data-landmark": landmark });
+      const target = svgEl("circle", { class: "landmark", cx: x, cy: y, r: 9,
+        "data-side": side, "data-landmark": landmark });
       const title = svgEl("title");
-      title.textContent = name;
+      title.textContent = state.readOnly ? landmarkLabel(landmark) : name;
       target.append(title);
-      const act = () => { placeBlock(state, side, landmark); onChange(); };
-      target.addEventListener("click", act);
-      target.addEventListener("keydown", (e) => {
-        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); act(); }
-      });
+      if (!state.readOnly) {
+        target.setAttribute("tabindex", 0);
+        target.setAttribute("role", "button");
+        target.setAttribute("aria-label", name);
+        const act = () => { placeBlock(state, side, landmark); onChange(); };
+        target.addEventListener("click", act);
+        target.addEventListener("keydown", (e) => {
+          if (e.key === "Enter" || e.key === " ") { e.preventDefault(); act(); }
+        });
+      }
       const imgLeft = x < mid;
       const below = V.pelvis.labels_below.includes(landmark);
       const text = svgEl("text", { class: "lm-label", x: below ? x : imgLeft ? x - 12 : x + 12,
@@ -99,7 +106,7 @@ function renderPelvis(svg, state, onChange) {
     const title = svgEl("title");
     title.textContent = `block ${i + 1}: ${b.side} ${landmarkLabel(b.landmark)}`;
     g.append(title);
-    g.addEventListener("click", () => { state.selected = i; onChange(); });
+    if (!state.readOnly) g.addEventListener("click", () => { state.selected = i; onChange(); });
     svg.append(g);
   });
 }
@@ -171,6 +178,7 @@ function renderBlockTable(tbody, state, onChange) {
       el("td", {}, side), el("td", {}, landmark), el("td", {}, angle), el("td", {}, channel),
       el("td", {}, remove));
     tr.addEventListener("focusin", () => { if (state.selected !== i) state.selected = i; });
+    if (state.readOnly) for (const f of tr.querySelectorAll("select, input, button")) f.disabled = true;
     tbody.append(tr);
   });
 }

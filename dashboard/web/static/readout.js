@@ -46,6 +46,13 @@ function blockLabel(name, side, blocks) {
   return side ? `${side} block` : name;
 }
 
+// A card's number as fmtBig writes it; the full number on hover when it is written shorter.
+function setValue(node, x, digits) {
+  const text = fmtBig(x, digits), whole = fmt(x, digits);
+  node.textContent = text;
+  node.title = text === whole ? "" : whole;
+}
+
 class Readout {
   constructor(node, legend) {
     this.node = node;
@@ -93,7 +100,7 @@ class Readout {
     for (const c of blockChannels(channels)) {
       const v = now.values[c.name];
       const cell = this.cells["ch:" + c.name];
-      cell.value.textContent = fmt(toUnit(v, c.unit, now.unit), c.unit === "N" ? digits : 0);
+      setValue(cell.value, toUnit(v, c.unit, now.unit), c.unit === "N" ? digits : 0);
       cell.unit.textContent = c.unit === "N" ? now.unit : c.unit;
       if (c.unit === unit && Number.isFinite(v)) {
         summed++;
@@ -109,7 +116,8 @@ class Readout {
     }
     const forceChannels = unit === "N" ? summed : 0;
     const t = this.cells.total;
-    t.value.textContent = summed ? fmt(toUnit(total, unit, now.unit), digits) : "–";
+    if (summed) setValue(t.value, toUnit(total, unit, now.unit), digits);
+    else t.value.textContent = "–";
     t.unit.textContent = summed ? (unit === "N" ? now.unit : unit) : "";
     const s = this.cells.share;
     const lr = left + right;

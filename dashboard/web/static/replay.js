@@ -62,23 +62,53 @@ async function startReplay(id) {
   const label = [meta.subject_code, meta.position, meta.category && `category ${meta.category}`]
     .filter(Boolean).join(" · ");
   $("saved").textContent = `Session ${id}${label ? " · " + label : ""} · ` +
-    `${localTime(info.started_utc)} · ${fmtDuration(duration)} recorded`;
+    `${localTime(info.started_utc)} · ${fmtSpan(duration)} recorded`;
 
   const isMat = (info.frame_shape || []).length === 2;
-  const heat = isMat ? matFollower(id) : null;
+  const heat = isMat ? matPlayer(id) : null;
   const setPlaying = (on) => {
     R.playing = on && duration > 0;
     if (R.playing && R.t >= duration) R.t = 0;
     $("play").textContent = R.playing ? "Pause" : "Play";
     R.last = performance.now();
   };
+  const seek = (t) => { R.t = Math.max(0, Math.min(duration, t)); R.last = performance.now(); };
+  // one sample (a mat's frame) on or back, paused: the last sample at or before the time shown
+  const step = (by) => {
+    setPlaying(false);
+    const at = lowerBound(S.t, R.t + 1e-9) - 1;
+    const i = Math.max(0, Math.min(S.t.length - 1, at + by));
+    if (S.t.length) seek(by < 0 && at >= 0 && S.t[at] < R.t - 1e-9 ? S.t[at] : S.t[i]);
+  };
+  const times = S.events.map((e) => e.t).sort((a, b) => a - b);
+  // the next event after the time shown, or the one before it (half a second back, so that
+  // pressing again while playing goes on to the one before)
+  const jump = (dir) => {
+    const t = dir > 0 ? times.find((x) => x > R.t + 1e-6)
+      : times.filter((x) => x < R.t - (R.playing ? 0.5 : 1e-6)).pop();
+    if (t !== undefined) seek(t);
+  };
   $("play").addEventListener("click", () => setPlaying(!R.playing));
   $("speed").addEventListener("change", () => { R.speed = Number($("speed").value); });
-  scrub.addEventListener("input", () => { R.t = Number(scrub.value); R.last = performance.now(); });
+  $("frame-back").addEventListener("click", () => step(-1));
+  $("frame-on").addEventListener("click", () => step(1));
+  $("event-back").addEventListener("click", () => jump(-1));
+  $("event-on").addEventListener("click", () => jump(1));
+  scrub.addEventListener("input", () => seek(Number(scrub.value)));
+  // a pointer leaves no focus on the bar's controls: the keys stay the replay's
+  $("replaybar").addEventListener("pointerup", (e) => {
+    const c = e.target.closest("button, input");
+    if (c) setTimeout(() => c.blur(), 0);
+  });
+  scrubTicks($("scrub-ticks"), S.events, duration, seek);
+  const KEYS = { " ": () => setPlaying(!R.playing), ArrowRight: () => seek(R.t + 5),
+    ArrowLeft: () => seek(R.t - 5), ".": () => step(1), ",": () => step(-1),
+    "]": () => jump(1), "[": () => jump(-1), Home: () => seek(0), End: () => seek(duration) };
+  // true when the key was the replay's (the page then keeps it from the focused control)
   R.onKey = (e) => {
-    if (e.key === " ") { e.preventDefault(); setPlaying(!R.playing); }
-    if (e.key === "ArrowRight") R.t = Math.min(duration, R.t + 5);
-    if (e.key === "ArrowLeft") R.t = Math.max(0, R.t - 5);
+    const act = KEYS[e.key];
+    if (act) act();
+    return !!act;
   };
   R.view = () => {
     const now = performance.now();
@@ -88,8 +118,9 @@ async function startReplay(id) {
     }
     R.last = now;
     scrub.value = String(R.t);
-    $("replay-time").textContent = `${fmtDuration(R.t)} / ${fmtDuration(duration)} · ${R.speed}×`;
-    if (heat) heat(R.t);
+    $("replay-time").textContent =
+      `${fmtDuration(R.t)} / ${fmtDuration(duration)} min:s · ${R.speed}×`;
+    if (heat) heat(R.t, R.speed);
     const sides = channelSides(S.channels, meta.blocks);
     const end = lowerBound(S.t, R.t + 1e-9);
     const view = traceView(S.t, S.series, S.total, S.events, sides, Math.max(R.t, S.window), 0,
@@ -104,20 +135,85 @@ async function startReplay(id) {
   setPlaying(true);
 }
 
-// A mat session's heat map follows the replay time: one frame asked for at a time, at most
-// five a second, always the frame at the newest replay time (the one the traces show).
-function matFollower(id) {
-  let busy = false, shownAt = NaN, lastAsk = 0;
+// Each event as a tick under the scrub bar, in its kind's colour, at its time; its words on
+// hover, and a click goes there.
+function scrubTicks(node, events, duration, seek) {
+  node.replaceChildren(...events.filter((e) => duration > 0 && e.t >= 0 && e.t <= duration)
+    .map((e) => el("button", { type: "button", class: "tick", "data-kind": e.kind,
+      "data-t": e.t, tabindex: "-1",
+      title: `${fmtSessionTime(e.t)} ${e.kind}${e.text ? ": " + e.text : ""}`,
+      "aria-label": `go to the ${e.kind} at ${fmtSessionTime(e.t)}`,
+      style: `left:calc(8px + (100% - 16px) * ${e.t / duration});` +
+        `background:${EVENT_COLOURS[e.kind] || "#777"}`,
+      onclick: () => seek(e.t) })));
+}
+
+// A mat session's heat map plays every recorded frame at the replay time: spans of frames come
+// as one binary body each (GET .../mat/frames: a byte per sensel, docs/dashboard.md), asked for
+// ahead of the replay time, more at a higher speed. The page counts the frames it draws
+// (S.matDrawn) and so measures its own frame rate.
+const TRAIL_REPLAY_S = 5;
+
+function matPlayer(id) {
+  let spans = [], asking = false, shown = null, top = 0;
+  S.matDrawn = { count: 0, waiting: 0, at: [], times: [] };
   $("matview").hidden = false;
-  return (t) => {
-    const now = performance.now();
-    if (busy || t === shownAt || now - lastAsk < 200) return;
-    busy = true;
-    lastAsk = now;
-    api(`/api/sessions/${id}/mat?t=${t.toFixed(3)}`).then((mat) => {
-      shownAt = t;
-      drawHeatmap($("mat"), mat);
-      $("mat-info").textContent = `${fmtSessionTime(mat.time_s)} · ` + matInfo(mat);
-    }).catch(showError).finally(() => { busy = false; });
+  const ask = (t0, t1) => {
+    asking = true;
+    fetch(`/api/sessions/${id}/mat/frames?t0=${t0.toFixed(3)}&t1=${t1.toFixed(3)}`,
+      { credentials: "same-origin" })
+      .then(async (r) => {
+        if (!r.ok) throw new Error((await r.json().catch(() => ({}))).detail || r.statusText);
+        const span = decodeFrames(await r.arrayBuffer(), t0, t1);
+        spans.push(span);  // the list as it is now (it is filtered anew on every drawing)
+      }).catch(showError).finally(() => { asking = false; });
   };
+  return (t, speed) => {
+    // small spans come back quickly; enough of them ahead that one late answer is no wait
+    const chunk = Math.max(4, 2 * speed), ahead = Math.max(3, 3 * speed);
+    spans = spans.filter((s) => s.t1 > t - TRAIL_REPLAY_S - 1 && s.t0 < t + ahead + 2 * chunk);
+    const span = spans.find((s) => t >= s.t0 && t < s.t1);
+    if (!asking) {
+      if (!span) ask(Math.max(0, t - 1), Math.max(0, t - 1) + chunk);
+      else {
+        let end = span.t1, next;
+        while ((next = spans.find((s) => s.t0 === end))) end = next.t1;
+        if (end < t + ahead && end < S.replay.duration) ask(end, end + chunk);
+      }
+    }
+    if (!span) { S.matDrawn.waiting++; return; }  // frames not here yet: counted
+    const i = lowerBound(span.head.time_s, t + 1e-9) - 1;  // the last frame at or before t
+    if (i < 0 || (shown && shown.span === span && shown.i === i)) return;
+    shown = { span, i };
+    const mat = { ...span.head, values: span.frame(i), time_s: span.head.time_s[i],
+      cop: span.head.cop[i] && { row: span.head.cop[i][0], col: span.head.cop[i][1] } };
+    const trail = [];
+    for (let k = lowerBound(span.head.time_s, t - TRAIL_REPLAY_S); k <= i; k++) {
+      if (span.head.cop[k]) trail.push(span.head.cop[k]);
+    }
+    S.lastMat = mat;
+    const highest = mat.raw_min + (highestOf(mat.values, mat.missing) / mat.levels) * (mat.span_top - mat.raw_min);
+    top = scaleTop(top, mat, highest);
+    drawHeatmap($("mat"), mat, { trail, top });
+    const d = S.matDrawn;
+    d.count++;
+    d.at.push(performance.now());
+    d.times.push(mat.time_s);
+    if (d.at.length > 240) { d.at.shift(); d.times.shift(); }
+    const k = lowerBound(S.t, mat.time_s + 1e-9) - 1;  // the frame's own sample: its total
+    const total = k >= 0 ? S.total[k] : NaN;
+    $("mat-info").textContent = `${fmtSessionTime(mat.time_s)} · total ${fmtBig(total, 0)} ` +
+      `${S.mainUnit || ""} · ${mat.full_rows}×${mat.full_cols} sensels`;
+  };
+}
+
+// One binary body of frames: "SMTS", the head's length (uint32 little-endian), the head (JSON),
+// then n frames of rows x cols bytes.
+function decodeFrames(buffer, t0, t1) {
+  const magic = String.fromCharCode(...new Uint8Array(buffer, 0, 4));
+  if (magic !== "SMTS") throw new Error(`mat frames: an answer that is not mat frames (${magic})`);
+  const headLength = new DataView(buffer).getUint32(4, true);
+  const head = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 8, headLength)));
+  const size = head.rows * head.cols, bytes = new Uint8Array(buffer, 8 + headLength);
+  return { t0, t1, head, frame: (i) => bytes.subarray(i * size, (i + 1) * size) };
 }

@@ -8,6 +8,12 @@ const SID = Number(location.pathname.split("/").pop());
 const META_FIELDS = [...document.querySelectorAll("#meta [name]")].map((n) => n.name);
 const P = { info: null, role: "full", setup: { position: null, blocks: [], selected: -1, channels: [] } };
 
+// What each form field is called on the page (its <label>), for "Saved …".
+const FIELD_WORDS = Object.fromEntries([...document.querySelectorAll("#meta label")].map((l) => {
+  const field = l.querySelector("[name]");
+  return [field ? field.name : "", l.firstChild.textContent.trim()];
+}).concat([["blocks", "blocks"]]));
+
 function showError(err) { $("error").textContent = err ? String(err.message || err) : ""; }
 
 function metaChanged() {
@@ -44,7 +50,7 @@ function renderHeader(info) {
   $("title").textContent = `Session ${info.id}${m.subject_code ? " · " + m.subject_code : ""}`;
   $("subtitle").textContent = [localTime(info.started_utc), m.position,
     m.category && `category ${m.category}`, m.short_leg && `short leg: ${m.short_leg}`,
-    `${fmtDuration(info.duration_s)} recorded`, info.status].filter(Boolean).join(" · ");
+    `${fmtSpan(info.duration_s)} recorded`, info.status].filter(Boolean).join(" · ");
   $("end-reason").hidden = !info.end_reason;
   $("end-reason").textContent = info.end_reason
     ? `Ended ${info.status} at ${fmtDuration(info.duration_s)}: ${info.end_reason}` : "";
@@ -174,9 +180,11 @@ async function save() {
   if (!Object.keys(changes).length) { $("saved").textContent = "Nothing changed."; return; }
   try {
     await api(`/api/sessions/${SID}`, { method: "PATCH", body: changes });
-    $("saved").textContent = `Saved ${Object.keys(changes).join(", ")} at ` +
+    const labels = Object.keys(changes).map((f) => FIELD_WORDS[f] || f);
+    $("saved").textContent = `Saved ${labels.join(", ")} at ` +
       new Date().toLocaleTimeString() + "; the earlier values are kept below.";
     await load();
+    await renderSummary();  // the figures carry the metadata: drawn again
   } catch (err) { showError(err); }
 }
 
@@ -204,7 +212,8 @@ async function main() {
       }
     }
     await load();
-    await Promise.all([renderSummary(), renderEvents(), renderDownloads()]);
+    await Promise.all([renderSummary(), renderEvents(), renderDownloads(),
+      initRegions(SID, P.info, async () => { await load(); await renderSummary(); })]);
   } catch (err) { showError(err); }
 }
 

@@ -45,7 +45,7 @@ function sessionRow(s) {
     el("td", { text: s.position || "–" }),
     el("td", { text: s.category || "–" }),
     el("td", { text: blockText(s.blocks) }),
-    el("td", { class: "num", text: fmtDuration(s.duration_s) }),
+    el("td", { class: "num", text: fmtSpan(s.duration_s) }),
     el("td", { class: "num", text: String(s.n_frames) }),
     el("td", { class: "num", "data-on-blocks": s.id,
       text: s.visit && s.visit.time_on_blocks_s !== null ? fmtDuration(s.visit.time_on_blocks_s) : "–" }),

@@ -27,6 +27,18 @@ class Traces {
   constructor(canvas) {
     this.canvas = canvas;
     this.ctx = canvas.getContext("2d");
+    this.labels = [];  // the event labels drawn: {x, y, w, h, text} in CSS px (tests read them)
+    this.marks = [];  // every event line drawn, labelled or not: {x, text}
+    this.fontPx = 13;
+    // An event's whole text on hover: a label cut short, or a line whose label had no room.
+    canvas.addEventListener("mousemove", (e) => {
+      const r = canvas.getBoundingClientRect();
+      const x = e.clientX - r.left, y = e.clientY - r.top;
+      const hit = this.labels.find((b) => x >= b.x && x <= b.x + b.w && y >= b.y && y <= b.y + b.h)
+        || this.marks.reduce((best, m) => (Math.abs(m.x - x) <= 6 &&
+          (!best || Math.abs(m.x - x) < Math.abs(best.x - x)) ? m : best), null);
+      canvas.title = hit ? hit.text : "";
+    });
   }
 
   resize() {
@@ -42,16 +54,19 @@ class Traces {
 
   // view: {tEnd, window, unit, t: [], series: [{name, colour, values: [], width}],
   //        events: [{t, kind, text}], origin (time shown as 0), empty (message),
-  //        yRange ([min, max], optional: else fitted to what is shown)}
+  //        yRange ([min, max], optional: else fitted to what is shown),
+  //        cursor (a time to mark with a solid line, optional)}
   draw(view) {
     const [w, h, dpr] = this.resize();
     const ctx = this.ctx;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, w, h);
-    const big = document.body.classList.contains("present");  // projector: larger labels
-    const fontPx = big ? 18 : 13, rowPx = fontPx + 4;
-    const pad = { l: big ? 84 : 64, r: 14, t: 12, b: fontPx + 18 };
-    const pw = w - pad.l - pad.r, ph = h - pad.t - pad.b;
+    // projector: labels as large as the page's text, which follows the screen
+    const fontPx = this.fontPx = presenting() ? Math.round(rootPx()) : 13;
+    const rowPx = fontPx + 6;
+    ctx.font = `${fontPx}px system-ui, sans-serif`;
+    const pad = { l: 0, r: 14, t: 12, b: fontPx + 18 };
+    const ph = h - pad.t - pad.b;
     const t0 = view.tEnd - view.window, t1 = view.tEnd;
     const last = view.tLast === undefined ? t1 : Math.min(t1, view.tLast);
     const i0 = Math.max(0, lowerBound(view.t, t0) - 1), i1 = lowerBound(view.t, last + 1e-9);
@@ -71,19 +86,26 @@ class Traces {
       ymax *= 1.08;
       if (ymin < 0) ymin *= 1.08;
     }
+    const ystep = niceStep(ymax - ymin, Math.max(2, Math.floor(ph / (fontPx * 3.6))));
+    const yticks = [];
+    for (let v = Math.ceil(ymin / ystep) * ystep; v <= ymax; v += ystep) {
+      yticks.push([v, Math.abs(v) < 10000 ? Number(v.toFixed(6)).toString() : fmtBig(v, 0)]);
+    }
+    // the left margin holds the widest tick label and the rotated unit
+    pad.l = Math.ceil(Math.max(0, ...yticks.map(([, text]) => ctx.measureText(text).width))
+      + 2 * fontPx + 8);
+    const pw = w - pad.l - pad.r;
     const x = (t) => pad.l + ((t - t0) / view.window) * pw;
     const y = (v) => pad.t + ph - ((v - ymin) / (ymax - ymin)) * ph;
 
-    ctx.font = `${fontPx}px system-ui, sans-serif`;
     ctx.strokeStyle = "#e3e7ed";
     ctx.fillStyle = "#5d6776";
     ctx.lineWidth = 1;
-    const ystep = niceStep(ymax - ymin, Math.max(2, Math.floor(ph / (fontPx * 3.6))));
     ctx.textAlign = "right";
     ctx.textBaseline = "middle";
-    for (let v = Math.ceil(ymin / ystep) * ystep; v <= ymax; v += ystep) {
+    for (const [v, text] of yticks) {
       ctx.beginPath(); ctx.moveTo(pad.l, y(v)); ctx.lineTo(pad.l + pw, y(v)); ctx.stroke();
-      ctx.fillText(Number(v.toFixed(6)).toString(), pad.l - 8, y(v));
+      ctx.fillText(text, pad.l - 8, y(v));
     }
     ctx.save();
     ctx.translate(fontPx, pad.t + ph / 2);
@@ -98,7 +120,9 @@ class Traces {
     for (let t = Math.ceil((t0 - origin) / xstep) * xstep; t + origin <= t1; t += xstep) {
       const px = x(t + origin);
       ctx.beginPath(); ctx.moveTo(px, pad.t); ctx.lineTo(px, pad.t + ph); ctx.stroke();
-      ctx.fillText(view.timeLabel ? view.timeLabel(t) : `${Math.round(t)} s`, px, pad.t + ph + 6);
+      const text = view.timeLabel ? view.timeLabel(t) : `${Math.round(t)} s`;
+      const half = ctx.measureText(text).width / 2;  // the last label kept inside the canvas
+      ctx.fillText(text, Math.min(px, w - half - 2), pad.t + ph + 6);
     }
 
     ctx.save();
@@ -108,31 +132,56 @@ class Traces {
     for (const s of view.series) this.line(s, view.t, i0, i1, x, y, pw);
     ctx.restore();
 
-    ctx.textBaseline = "top";
-    ctx.textAlign = "left";
-    const rowEnds = [-Infinity, -Infinity, -Infinity];  // labels close together go down a row
-    for (const e of view.events) {
-      if (e.t < t0 || e.t > last) continue;
-      const px = x(e.t);
-      ctx.strokeStyle = EVENT_COLOURS[e.kind] || "#777";
-      ctx.fillStyle = ctx.strokeStyle;
+    this.drawEvents(view.events, t0, last, x, pad, w, ph, fontPx, rowPx);
+    this.plot = { left: pad.l, width: pw, t0, window: view.window, origin };
+    if (Number.isFinite(view.cursor) && view.cursor >= t0 && view.cursor <= t1) {
+      ctx.strokeStyle = "#1d2430";  // where a synchronised playback is
       ctx.lineWidth = 2;
-      ctx.setLineDash([5, 4]);
-      ctx.beginPath(); ctx.moveTo(px, pad.t); ctx.lineTo(px, pad.t + ph); ctx.stroke();
-      ctx.setLineDash([]);
-      let label = e.text ? `${e.kind}: ${e.text}` : e.kind;
-      if (label.length > 28) label = label.slice(0, 27) + "…";
-      const width = ctx.measureText(label).width;
-      let row = rowEnds.findIndex((end) => end < px);
-      if (row < 0) row = rowEnds.indexOf(Math.min(...rowEnds));
-      rowEnds[row] = px + 4 + width + 6;
-      ctx.fillText(label, Math.min(px + 4, w - pad.r - width), pad.t + 3 + row * rowPx);
+      ctx.beginPath(); ctx.moveTo(x(view.cursor), pad.t); ctx.lineTo(x(view.cursor), pad.t + ph);
+      ctx.stroke();
     }
     if (view.empty) {
       ctx.fillStyle = "#5d6776";
       ctx.textAlign = "center";
-      ctx.font = "16px system-ui, sans-serif";
+      ctx.textBaseline = "middle";
+      ctx.font = `${Math.round(fontPx * 1.2)}px system-ui, sans-serif`;
       ctx.fillText(view.empty, pad.l + pw / 2, pad.t + ph / 2);
+    }
+  }
+
+  // Each event a dashed line with its label near the top. Labels close together go down a row;
+  // when every row is taken at that point the label is left out (never drawn over another),
+  // and the whole text shows on hover over the line or the label.
+  drawEvents(events, t0, last, x, pad, w, ph, fontPx, rowPx) {
+    const ctx = this.ctx;
+    ctx.textBaseline = "top";
+    ctx.textAlign = "left";
+    const rows = Math.max(1, Math.min(3, Math.floor(ph / 3 / rowPx)));
+    const rowEnds = new Array(rows).fill(-Infinity);
+    this.labels = [];
+    this.marks = [];
+    for (const e of events) {
+      if (e.t < t0 || e.t > last) continue;
+      const px = x(e.t);
+      const full = e.text ? `${e.kind}: ${e.text}` : e.kind;
+      this.marks.push({ x: px, text: full });
+      ctx.strokeStyle = EVENT_COLOURS[e.kind] || "#777";
+      ctx.lineWidth = 2;
+      ctx.setLineDash([5, 4]);
+      ctx.beginPath(); ctx.moveTo(px, pad.t); ctx.lineTo(px, pad.t + ph); ctx.stroke();
+      ctx.setLineDash([]);
+      const label = full.length > 28 ? full.slice(0, 27) + "…" : full;
+      const width = ctx.measureText(label).width + 6;
+      const lx = Math.max(pad.l, Math.min(px + 2, w - pad.r - width));
+      const row = rowEnds.findIndex((end) => end <= lx);
+      if (row < 0) continue;  // no room: the line stays, its text is on hover
+      rowEnds[row] = lx + width + 4;
+      const box = { x: lx, y: pad.t + 2 + row * rowPx, w: width, h: rowPx - 2, text: full };
+      this.labels.push(box);
+      ctx.fillStyle = "rgba(255,255,255,0.85)";
+      ctx.fillRect(box.x, box.y, box.w, box.h);
+      ctx.fillStyle = ctx.strokeStyle;
+      ctx.fillText(label, box.x + 3, box.y + 2);
     }
   }
 

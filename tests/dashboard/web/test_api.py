@@ -160,9 +160,15 @@ def test_openapi_lists_every_resource(make_client: Callable[..., TestClient]) ->
                  "/api/tare", "/api/events", "/api/status"):
         assert path in paths, path
     assert "swagger" in client.get("/docs").text.lower()
-    for page in ("/", "/sessions", "/sessions/3", "/replay/3"):
+    # Swagger UI's files come from the dashboard itself, not a CDN
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+    for page in ("/", "/sessions"):
         r = client.get(page)
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    for page in ("/sessions/3", "/replay/3"):  # no session 3 yet: a page that says so
+        r = client.get(page)
+        assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+        assert "No session 3" in r.text
     assert client.get("/sessions/abc").status_code == 422
 
 

@@ -150,8 +150,8 @@ def test_setup_record_find_compare_and_replay(serve: Any, page: Any) -> None:
     page.click("#compare")
     expect(page.locator("#title")).to_have_text(f"Session 1 and session {second}")
     page.wait_for_function("document.body.dataset.ready === 'true'")
-    expect(page.locator("#side-a table.summary tbody tr")).to_have_count(2)
-    expect(page.locator("#side-b table.summary tbody tr")).to_have_count(2)
+    expect(page.locator("#measures thead th")).to_have_count(3)  # a column per session
+    expect(page.locator("#measures tbody tr[data-measure='left: mean'] td")).to_have_count(2)
     expect(page.locator("#side-a table.events")).to_contain_text("left block settled")
     expect(page.locator("#label-b")).to_contain_text("P-0043")
     with page.expect_download() as dl:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from sensing.mat.orientation import PICTURE_EDGES
 from tests.dashboard.web.browser import expect, shot
 
 pytestmark = pytest.mark.browser
@@ -14,28 +15,34 @@ pytestmark = pytest.mark.browser
 MAT = "sim://mat?rows=48&cols=48&rate=30&protocol=blockframe&seed=1"
 
 # Every loaded sensel of the frame the page holds, its colour on the canvas against the one
-# heatColour gives its value; sensels under the drawn marks (centre of pressure, region boxes
-# and labels) are left out. In one evaluation, so no new frame is drawn in between.
+# heatRGB gives its value (the one colour map, GET /api/colourmap); sensels under the drawn marks
+# (centre of pressure and its trail, region boxes and labels) are left out. In one evaluation,
+# so no new frame is drawn in between.
 PIXELS = """() => {
   const mat = S.lastMat, canvas = document.getElementById("mat");
-  const box = canvas.getBoundingClientRect(), dpr = window.devicePixelRatio || 1;
-  const cell = Math.min((box.width - 44) / mat.cols, (box.height - 44) / mat.rows);
-  const x0 = (box.width - cell * mat.cols) / 2, y0 = (box.height - cell * mat.rows) / 2;
+  const L = canvas._layout, dpr = window.devicePixelRatio || 1, f = mat.factor;
   const ctx = canvas.getContext("2d");
-  const near = (r, c) => (mat.cop && Math.abs(r - mat.cop.row) < 3 && Math.abs(c - mat.cop.col) < 3)
-    || (mat.regions || []).some((g) => r >= g.r0 - 3 && r <= g.r1 && c >= g.c0 - 1 && c <= g.c1
-      && (r <= g.r0 || r >= g.r1 - 1 || c <= g.c0 || c >= g.c1 - 1));
+  const trail = canvas._last[1].trail.map(([tr, tc]) => [tr / f, tc / f]);
+  const offTrail = (y, x) => trail.slice(1).every(([y1, x1], k) => {  // from each stretch
+    const [y0, x0] = trail[k], dy = y1 - y0, dx = x1 - x0, len = dy * dy + dx * dx || 1;
+    const u = Math.max(0, Math.min(1, ((y - y0) * dy + (x - x0) * dx) / len));
+    return Math.hypot(y - y0 - u * dy, x - x0 - u * dx) > 1.5;
+  });
+  const near = (r, c) => (mat.cop && Math.abs(r + 0.5 - mat.cop.row / f) < 3
+      && Math.abs(c + 0.5 - mat.cop.col / f) < 3) || !offTrail(r + 0.5, c + 0.5)
+    || (mat.regions || []).some((g) => r >= g.r0 / f - 3 && r <= g.r1 / f && c >= g.c0 / f - 1
+      && c <= g.c1 / f && (r <= g.r0 / f + 2 || r >= g.r1 / f - 1 || c <= g.c0 / f
+        || c >= g.c1 / f - 1));
   const out = [];
   for (let r = 0; r < mat.rows; r++) for (let c = 0; c < mat.cols; c++) {
     const v = mat.values[r * mat.cols + c];
     if (!(v > 0) || near(r, c)) continue;
-    const px = ctx.getImageData(Math.round((x0 + (c + 0.5) * cell) * dpr),
-      Math.round((y0 + (r + 0.5) * cell) * dpr), 1, 1).data;
-    out.push([heatColour((v - mat.raw_min) / (mat.raw_max - mat.raw_min)),
-      `rgb(${px[0]},${px[1]},${px[2]})`]);
+    const px = ctx.getImageData(Math.round((L.x0 + (c + 0.5) * L.cell) * dpr),
+      Math.round((L.y0 + (r + 0.5) * L.cell) * dpr), 1, 1).data;
+    out.push([heatRGB(mat, v), `rgb(${px[0]},${px[1]},${px[2]})`]);
   }
   return { dtype: mat.dtype, n: mat.values.length, kind: mat.values.constructor.name,
-    seq: mat.seq, pixels: out };
+    seq: mat.seq, pixels: out, edges: mat.edges };
 }"""
 
 
@@ -59,6 +66,7 @@ def test_the_live_mat_is_drawn_from_its_binary_frames(serve: Any, page: Any) -> 
     assert len(drawn["pixels"]) > 100
     wrong = [p for p in drawn["pixels"] if p[0] != p[1]]
     assert not wrong, wrong[:5]
+    assert drawn["edges"] == PICTURE_EDGES  # the same words on the same edges as every picture
     page.wait_for_function(f"S.lastMat.seq > {drawn['seq']}")  # and it goes on, frame by frame
     assert page.evaluate("S.t.length > 30 && S.channels.map((c) => c.name).join()") == \
         "left,right,total"

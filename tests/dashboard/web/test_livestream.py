@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from dashboard.web.live import LiveHub, mat_message, stream_to_viewer
 from dashboard.web.livewire import TICK_S, TICKING, StatusDelta, encode_mat
+from dashboard.web.matview import picture
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import load_profile
 from tests.dashboard.conftest import ServeProcess
@@ -48,6 +49,7 @@ def test_mat_frames_on_the_wire_are_the_stored_frames(
     store = client.app.state.station.store  # type: ignore[attr-defined]
     with store.session(sid) as s:
         stored = s.frames()
+        matrix = s.info.profile.matrix
     by_seq = {int(q): i for i, q in enumerate(stored.seq)}
     compared = 0
     for mat in frames:
@@ -56,7 +58,9 @@ def test_mat_frames_on_the_wire_are_the_stored_frames(
         i = by_seq[mat["seq"]]
         assert (mat["factor"], mat["rows"], mat["cols"]) == (1, 48, 48)
         assert mat["values"].shape == stored.values[i].shape
-        assert np.array_equal(mat["values"], stored.values[i]), mat["seq"]
+        # the stored frame as every mat picture shows it (head up: dashboard.web.matview)
+        shown = picture(stored.values[i], matrix)
+        assert np.array_equal(mat["values"], shown), mat["seq"]
         assert mat["device_time"] == pytest.approx(float(stored.device_time[i]))
         assert mat["dtype"] == ("uint16" if stored.values[i].max() > 255 else "uint8")
         compared += 1
@@ -220,4 +224,6 @@ def test_a_mat_message_is_made_once_for_all_the_viewers() -> None:
     hub.on_frames(FrameBlock.build(frames[1:], np.array([1.1])))
     newer = mat_message(hub)
     assert newer is not None and newer is not first
-    assert np.array_equal(decode_mat(newer)["values"], frames[1])
+    matrix = load_profile("sim-mat").matrix
+    assert matrix is not None
+    assert np.array_equal(decode_mat(newer)["values"], picture(frames[1], matrix))

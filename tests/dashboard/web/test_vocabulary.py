@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from dashboard.web.routes.pages import TEMPLATES, html_pattern
 from sensing import vocabulary
 from sensing.metrics import onblocks
+from sensing.store.sessions import Store
+from tests.sensing.outputs.test_exports import record_session
 
 PAGES = ("/", "/replay/1", "/sessions", "/sessions/1", "/compare", "/calibrate")
 
@@ -31,7 +34,8 @@ def test_the_endpoint_serves_the_python_rules(make_client: Callable[..., TestCli
 
 
 def test_pages_render_their_choices_from_the_vocabulary(
-        make_client: Callable[..., TestClient]) -> None:
+        make_client: Callable[..., TestClient], store_path: Path) -> None:
+    record_session(Store.open(store_path), n=40)  # session 1, for its page and its replay
     client = make_client()
     pages = {path: client.get(path) for path in PAGES}
     for path, r in pages.items():
