@@ -4,7 +4,6 @@ one-page report."""
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,11 +19,10 @@ from dashboard.web.replaywire import MAX_FRAMES, MAX_SPAN_S, replay_frames
 from dashboard.web.routes.sessions import Units, open_session
 from firmware_bridge.errors import SotlogError
 from firmware_bridge.frames import FrameBlock
-from sensing.mat.live import live_payload
-from sensing.outputs.exports import session_stem
-from sensing.outputs.figurekinds import PAPERS
 from firmware_bridge.profiles import Matrix
 from sensing.mat.live import live_frame
+from sensing.outputs.exports import session_stem
+from sensing.outputs.figurekinds import PAPERS
 from sensing.outputs.figures import KINDS, FigureSpec, draw, frame_at
 from sensing.plainjson import plain
 
@@ -82,21 +80,6 @@ def report(session_id: SessionId, store: StoreDep, units: Units = "N",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-# A session's block regions are found on the mean of all its frames: once per session (and
-# edit) for every request of a replay, not once a request. (uuid, frames, regions a person kept)
-_REGIONS: dict[tuple[str, int, str], list[Any]] = {}
-
-
-def _regions(s: Any) -> list[Any]:
-    key = (str(s.info.uuid), s.info.n_frames,
-           json.dumps(s.info.conversion.get("mat_regions"), sort_keys=True))
-    if key not in _REGIONS:
-        if len(_REGIONS) > 32:
-            _REGIONS.clear()
-        _REGIONS[key] = s.mat_regions()
-    return list(_REGIONS[key])
-
-
 def _matrix(s: Any) -> Matrix:
     matrix: Matrix | None = s.info.profile.matrix
     if matrix is None:
@@ -115,7 +98,7 @@ def mat_frame(session_id: SessionId, store: StoreDep,
         matrix = _matrix(s)
         frame, at = frame_at(s, t)
         block = FrameBlock.build(frame[None], at + s.info.t0_host)
-        facts, image = live_frame(block, matrix, _regions(s), force_unit="N")
+        facts, image = live_frame(block, matrix, s.mat_regions(), force_unit="N")
         shown = picture(image, matrix)
         values = [None if not np.isfinite(v) else round(float(v)) for v in shown.ravel()]
         return plain({**picture_facts(facts, matrix), "values": values, "time_s": at})
@@ -139,7 +122,7 @@ def mat_frames(session_id: SessionId, store: StoreDep,
         if len(block) > MAX_FRAMES:
             raise SotlogError(f"{len(block)} frames from {t0:g} s to {t1:g} s: ask for at most "
                               f"{MAX_FRAMES} at a time (a shorter span)")
-        regions = [r.as_dict() for r in _regions(s)]
+        regions = [r.as_dict() for r in s.mat_regions()]
         body = replay_frames(block, matrix, regions, s.info.t0_host)
     return Response(body, media_type="application/octet-stream")
 
