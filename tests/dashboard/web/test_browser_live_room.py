@@ -75,7 +75,12 @@ def test_recording_in_the_room(serve: Any, screen: tuple[str, Any]) -> None:
       const m = traces.marks[traces.marks.length - 1];
       c.dispatchEvent(new MouseEvent("mousemove", { clientX: r.left + m.x,
         clientY: r.top + r.height / 2 }));
-      return [c.title, traces.marks.filter((k) => Math.abs(k.x - m.x) < 0.5).map((k) => k.text)];
+      const x = m.x, y = r.height / 2;  // what the page may name there: a label under the
+      // pointer, or a line within its 6 px reach
+      const near = traces.marks.filter((k) => Math.abs(k.x - x) <= 6).map((k) => k.text);
+      const over = traces.labels.filter((b) => x >= b.x && x <= b.x + b.w && y >= b.y
+        && y <= b.y + b.h).map((b) => b.text);
+      return [c.title, [...over, ...near]];
     }""")
     assert title in here and title.startswith("marker: mark "), (title, here)
     # the buttons a practitioner needs, on screen at the first scroll position, and as the
