@@ -35,7 +35,6 @@ import psycopg
 from tables import aligned  # bench/tables.py
 
 from sensing.store.listing import COLUMNS, NEWEST_FIRST, Filters
-from sensing.store.pg.listing import page as shared_page
 from sensing.store.pg.sync import Sync
 from sensing.store.storefile import StoreFile
 
@@ -123,17 +122,18 @@ def list_rows(url: str, store: Path, n: int, repeat: int) -> list[list[str]]:
         bare_pg = best(lambda: conn.execute(bare_sql).fetchall(), repeat)
     sql = f"SELECT {COLUMNS} FROM sessions{NEWEST_FIRST} LIMIT 50"
     bare_sqlite = best(lambda: sqlite3.connect(store).execute(sql).fetchall(), repeat)
-    cases: list[tuple[str, Filters, str | None, int]] = [
-        ("first page, limit 50", Filters(), None, 0),
-        (f"subject {subject}", Filters(subject=subject), None, 0),
-        ("station, first page", Filters(), "bench", 0),
-        ("a month (since/until)", Filters(since="2025-06-01", until="2025-07-01"), None, 0),
-        ("last page", Filters(), None, n - 50),
+    shared = StoreFile.open(url)
+    cases: list[tuple[str, Filters, Filters, int]] = [
+        ("first page, limit 50", Filters(), Filters(), 0),
+        (f"subject {subject}", Filters(subject=subject), Filters(subject=subject), 0),
+        ("station, first page", Filters(station="bench"), Filters(), 0),
+        ("a month (since/until)", *[Filters(since="2025-06-01", until="2025-07-01")] * 2, 0),
+        ("last page", Filters(), Filters(), n - 50),
     ]
     rows = []
-    for what, filters, station, offset in cases:
-        pg = best(lambda f=filters, s=station, o=offset: shared_page(url, f, s, 50, o), repeat)
-        lite = best(lambda f=filters, o=offset: local.page(f, 50, o), repeat)
+    for what, filters, local_filters, offset in cases:
+        pg = best(lambda f=filters, o=offset: shared.page(f, 50, o), repeat)
+        lite = best(lambda f=local_filters, o=offset: local.page(f, 50, o), repeat)
         rows.append([f"{n}", what, ms(pg), f"{pg / bare_pg:.0f}x", ms(lite),
                      f"{lite / bare_sqlite:.0f}x"])
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -74,7 +74,7 @@ class Store(StoreFile):
     def session(self, session_id: int) -> Session:
         """The read side of one session; a missing id is NotFound (a StoreError)."""
         keep = None if self.read_only else self.keep_derived
-        return Session(self.path, int(session_id), self.immutable, keep)
+        return Session(self.path, int(session_id), self.immutable, keep, self.connect)
 
     def keep_derived(self, info: SessionInfo, derived: MatDerived) -> None:
         """Keep a mat session's derived data, made for ``info`` as it is now; when the session

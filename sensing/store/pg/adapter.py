@@ -1,0 +1,139 @@
+"""A psycopg connection the store's read code uses as it uses a sqlite3 one: one copy of each query.
+
+What differs between the two SQL dialects, for the statements the read side runs, is here and
+nowhere else: ``?`` placeholders (translated once per statement and cached), ``BEGIN`` (a
+snapshot, as SQLite's read transaction is), SQLite's ``LIMIT -1`` (no limit), functions SQLite
+gets from Python (PostgreSQL has them in its schema), rows read by index and by name (as
+``sqlite3.Row``), ``sum()`` of integers (PostgreSQL's ``numeric``) as ``int``. Every psycopg error
+is a one-line StoreError with no password in it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from functools import lru_cache
+from typing import Any
+
+from sensing.store.pg.schema import connect as pg_connect
+from sensing.store.pg.schema import errors_as_store_errors, psycopg_module
+
+_BEGIN = {"BEGIN": "BEGIN ISOLATION LEVEL REPEATABLE READ", "BEGIN IMMEDIATE": "BEGIN"}
+_NO_LIMIT = re.compile(r"\bLIMIT -1\b")
+
+
+@lru_cache(maxsize=512)
+def translate(sql: str) -> str:
+    """A statement written for sqlite3 as psycopg runs it."""
+    if sql in _BEGIN:
+        return _BEGIN[sql]
+    return _NO_LIMIT.sub("LIMIT ALL", sql.replace("%", "%%")).replace("?", "%s")
+
+
+class Row:
+    """A row read by position or by column name, as ``sqlite3.Row`` is."""
+
+    __slots__ = ("_values", "_names")
+
+    def __init__(self, values: Sequence[Any], names: dict[str, int]) -> None:
+        self._values = values
+        self._names = names
+
+    def __getitem__(self, key: int | str) -> Any:
+        return self._values[self._names[key] if isinstance(key, str) else key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], Row]:
+    names: dict[str, int] = {}
+    for i, column in enumerate(cursor.description or ()):
+        names.setdefault(column.name, i)  # the first of two same-named columns, as sqlite3's
+
+    def make(values: Sequence[Any]) -> Row:
+        return Row(values, names)
+    return make
+
+
+class Cursor:
+    """What ``Connection.execute`` returns: its rows, fetched with errors as StoreErrors."""
+
+    lastrowid = None
+
+    def __init__(self, cursor: Any, shown: str) -> None:
+        self._cursor = cursor
+        self._shown = shown
+
+    def fetchall(self) -> list[Row]:
+        if self._cursor.description is None:
+            return []
+        with errors_as_store_errors(self._shown, "cannot read the shared store at"):
+            return list(self._cursor.fetchall())
+
+    def fetchone(self) -> Row | None:
+        if self._cursor.description is None:
+            return None
+        with errors_as_store_errors(self._shown, "cannot read the shared store at"):
+            found: Row | None = self._cursor.fetchone()
+            return found
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.fetchall())
+
+
+class Connection:
+    """A psycopg connection, in autocommit, that runs statements written for sqlite3."""
+
+    def __init__(self, conn: Any, url: str) -> None:
+        self._conn = conn
+        self._url = url
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Cursor:
+        cursor = self._conn.cursor(row_factory=_row_factory)
+        with errors_as_store_errors(self._url, "cannot read the shared store at"):
+            cursor.execute(translate(sql), args)
+        return Cursor(cursor, self._url)
+
+    def create_function(self, *_: Any, **__: Any) -> None:
+        """PostgreSQL has the functions SQLite gets from Python in its schema (pg.schema)."""
+
+    @property
+    def in_transaction(self) -> bool:
+        return bool(self._conn.info.transaction_status != self._status.IDLE)
+
+    @property
+    def _status(self) -> Any:
+        return psycopg_module().pq.TransactionStatus
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _numeric_loader() -> Any:
+    """PostgreSQL's ``numeric`` (what ``sum()`` of integers gives) as int, or float if it has a
+    fraction, as SQLite gives them."""
+    from psycopg.adapt import Loader
+
+    class NumericLoader(Loader):
+        def load(self, data: Any) -> int | float:
+            text = bytes(data).decode()
+            return int(text) if text.lstrip("-").isdigit() else float(text)
+    return NumericLoader
+
+
+def connect(url: str, *, readonly: bool = True) -> Connection:
+    """A connection to the shared store at ``url`` for the store's read code; ``readonly``:
+    the server refuses every write on it."""
+    conn = pg_connect(url, autocommit=True)
+    conn.adapters.register_loader("numeric", _numeric_loader())
+    if readonly:
+        with errors_as_store_errors(url, "cannot read the shared store at"):
+            conn.execute("SET default_transaction_read_only = on")
+    return Connection(conn, url)
