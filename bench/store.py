@@ -55,7 +55,7 @@ def best(run: Callable[[], object], repeat: int) -> float:
 
 
 def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
+    return f"{seconds * 1000:.1f} ms" if seconds >= 1e-3 else f"{seconds * 1000:.3f} ms"
 
 
 def copy_baseline(url: str, after_id: int) -> float:
@@ -149,6 +149,78 @@ def list_rows(url: str, store: Path, n: int, repeat: int) -> list[list[str]]:
     return rows
 
 
+# What the session page asks for when it opens (dashboard/web/static/session.js).
+PAGE_CALLS = ("", "/summary?units=N", "/figures", "/events")
+
+
+def web_rows(url: str, store: Path, n: int, repeat: int) -> list[list[str]]:
+    """The web API in-process (the app's routes, no socket) on PostgreSQL and SQLite, each beside
+    the raw SQL it rests on, run on an open connection: a page of 50, a subject search, and a
+    session's page (its header, summary, figures and events) and samples."""
+    from fastapi.testclient import TestClient
+
+    from dashboard.web.app import create_app
+    from dashboard.web.settings import Settings
+    from sensing.store.read import INFO_SELECT
+
+    subject = "P-0123"
+    clients = {where: TestClient(create_app(Settings(store=where, allow_hosts=["testserver"])))
+               for where in (url, str(store))}
+
+    def get(client: TestClient, path: str, **params: object) -> None:
+        got = client.get(path, params=params)
+        assert got.status_code == 200, got.text
+
+    pg_conn, lite_conn = psycopg.connect(url, autocommit=True), sqlite3.connect(store)
+    uuid = lite_conn.execute("SELECT uuid FROM sessions ORDER BY id LIMIT 1 OFFSET ?",
+                             (n // 2,)).fetchone()[0]
+    ids = {url: pg_conn.execute("SELECT id FROM sessions WHERE uuid = %s", (uuid,)).fetchone()[0],
+           str(store): lite_conn.execute("SELECT id FROM sessions WHERE uuid = ?",
+                                         (uuid,)).fetchone()[0]}
+    page_sql = f"SELECT {COLUMNS} FROM sessions{{}}{NEWEST_FIRST} LIMIT 50"
+
+    def floor_pg(sql: str, *args: object) -> Callable[[], object]:
+        sql = sql.replace("?", "%s").replace("PART(", "strpos(")
+        return lambda: pg_conn.execute(sql, args).fetchall()
+
+    def floor_lite(sql: str, *args: object) -> Callable[[], object]:
+        sql = sql.replace("PART(", "instr(")
+        return lambda: lite_conn.execute(sql, args).fetchall()
+
+    part = " WHERE PART(lower(subject_code), ?) > 0"  # contains_folded: strpos, SQLite's instr
+    count = "SELECT count(*) FROM sessions"
+    cases = [
+        ("GET /api/sessions?limit=50", {"limit": 50}, None,
+         [(page_sql.format(""), ()), (count, ())]),
+        (f"GET /api/sessions?q={subject}&limit=50", {"q": subject, "limit": 50}, None,
+         [(page_sql.format(part), (subject.lower(),)), (count + part, (subject.lower(),))]),
+        ("session page (header, summary, figures, events)", {}, PAGE_CALLS,
+         [(INFO_SELECT + " WHERE s.id = ?", "id"),
+          ("SELECT * FROM chunks WHERE session_id = ? ORDER BY first_index", "id"),
+          ("SELECT * FROM events WHERE session_id = ? ORDER BY host_time, id", "id")]),
+        ("GET /api/sessions/ID/samples", {}, ("/samples",),
+         [("SELECT * FROM chunks WHERE session_id = ? ORDER BY first_index", "id")]),
+    ]
+    rows = []
+    for what, params, calls, floors in cases:
+        figures = []
+        for where, floor in ((url, floor_pg), (str(store), floor_lite)):
+            client = clients[where]
+            if calls is None:
+                web = best(lambda c=client, p=params: get(c, "/api/sessions", **p), repeat)
+            else:
+                web = best(lambda c=client, w=where, cs=calls: [
+                    get(c, f"/api/sessions/{ids[w]}{call}") for call in cs], repeat)
+            steps = [floor(sql, *((ids[where],) if args == "id" else args))
+                     for sql, args in floors]
+            bare = best(lambda st=steps: [step() for step in st], repeat)
+            figures += [ms(web), ms(bare), f"{web / bare:.0f}x"]
+        rows.append([f"{n}", what, *figures])
+    pg_conn.close()
+    lite_conn.close()
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", default="500,5000")
@@ -163,7 +235,7 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="sotlog-bench-store-")
     try:
         url = new_database(args.postgres or server.url())  # type: ignore[union-attr]
-        sync_rows, list_out, size_rows = [], [], []
+        sync_rows, list_out, size_rows, web_out = [], [], [], []
         before = 0
         listing.build(args.store, max(stages), 0)
         for n in stages:
@@ -179,6 +251,7 @@ def main() -> None:
                               f"{mb / result.seconds:.1f} MB/s", f"{base:.1f} s",
                               f"{result.seconds / base:.1f}x"])
             list_out += list_rows(url, stage, n, args.repeat)
+            web_out += web_rows(url, stage, n, args.repeat)
             pg_bytes, lite_bytes = shared_size(url), stage.stat().st_size
             size_rows.append([f"{n}", f"{pg_bytes / n / 1e3:.0f} kB",
                               f"{lite_bytes / n / 1e3:.0f} kB",
@@ -191,6 +264,9 @@ def main() -> None:
               "schema version, read, count)")
         print("\n".join(aligned(["sessions", "what", "PostgreSQL", "/ bare", "SQLite",
                                  "/ bare"], list_out)))
+        print(f"\nthe web API in-process (best of {args.repeat}; raw SQL: on an open connection)")
+        print("\n".join(aligned(["sessions", "what", "PostgreSQL", "raw SQL", "/ raw", "SQLite",
+                                 "raw SQL", "/ raw"], web_out)))
         print("\nstore size per session")
         print("\n".join(aligned(["sessions", "PostgreSQL", "SQLite", "PG / SQLite"],
                                 size_rows)))

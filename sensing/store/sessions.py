@@ -73,14 +73,16 @@ class Store(StoreFile):
 
     def session(self, session_id: int) -> Session:
         """The read side of one session; a missing id is NotFound (a StoreError)."""
-        keep = None if self.read_only else self.keep_derived
+        # A shared store keeps derived data where its role may (else it derives on each read).
+        keep = self.keep_derived if not self.read_only or (
+            self.url and not self.derived_not_kept) else None
         return Session(self.path, int(session_id), self.immutable, keep, self.connect)
 
     def keep_derived(self, info: SessionInfo, derived: MatDerived) -> None:
         """Keep a mat session's derived data, made for ``info`` as it is now; when the session
         changed meanwhile, or the store is busy or full, it is left to the next read."""
         try:
-            with self._transaction() as conn:
+            with self._transaction(derived=True) as conn:
                 now = info_from_row(conn.execute(INFO_SELECT + " WHERE s.id = ?",
                                                  (info.id,)).fetchone())
                 if (now.conversion, now.n_frames) == (info.conversion, info.n_frames):

@@ -135,8 +135,16 @@ class StoreFile:
         assert isinstance(self.path, Path)
         return connect(self.path, readonly=True, immutable=self.immutable)
 
-    def write_connection(self) -> sqlite3.Connection:
-        """A new write connection in autocommit mode (use BEGIN/COMMIT); the caller closes it."""
+    def write_connection(self, *, derived: bool = False) -> sqlite3.Connection:
+        """A new write connection in autocommit mode (use BEGIN/COMMIT); the caller closes it.
+
+        ``derived``: to keep a mat session's derived data, which a shared store keeps too
+        (where its role may write; docs/multi-station.md).
+        """
+        if self.url and derived:
+            from sensing.store.pg.adapter import connect as pg_connect
+
+            return cast(sqlite3.Connection, pg_connect(self.url, readonly=False))
         if self.read_only:
             raise StoreError(f"{self.path} can only be read ({self.read_only}): sotlog shows and "
                              "exports its sessions but cannot record into it or change them")
@@ -152,16 +160,16 @@ class StoreFile:
         return conn
 
     @contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
-        conn = self.write_connection()
+    def _writing(self, derived: bool = False) -> Iterator[sqlite3.Connection]:
+        conn = self.write_connection(derived=derived)
         try:
             yield conn
         finally:
             conn.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._writing() as conn:
+    def _transaction(self, derived: bool = False) -> Iterator[sqlite3.Connection]:
+        with self._writing(derived) as conn:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 yield conn

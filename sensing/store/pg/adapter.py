@@ -11,7 +11,7 @@ is a one-line StoreError with no password in it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -20,6 +20,7 @@ from sensing.store.pg.schema import errors_as_store_errors, psycopg_module
 
 _BEGIN = {"BEGIN": "BEGIN ISOLATION LEVEL REPEATABLE READ", "BEGIN IMMEDIATE": "BEGIN"}
 _NO_LIMIT = re.compile(r"\bLIMIT -1\b")
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
 @lru_cache(maxsize=512)
@@ -28,6 +29,12 @@ def translate(sql: str) -> str:
     if sql in _BEGIN:
         return _BEGIN[sql]
     return _NO_LIMIT.sub("LIMIT ALL", sql.replace("%", "%%")).replace("?", "%s")
+
+
+@lru_cache(maxsize=64)
+def translate_named(sql: str) -> str:
+    """A statement with sqlite3's ``:name`` values as psycopg runs it (``%(name)s``)."""
+    return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
 class Row:
@@ -95,10 +102,12 @@ class Connection:
         self._conn = conn
         self._url = url
 
-    def execute(self, sql: str, args: Sequence[Any] = ()) -> Cursor:
+    def execute(self, sql: str, args: Sequence[Any] | Mapping[str, Any] = ()) -> Cursor:
         cursor = self._conn.cursor(row_factory=_row_factory)
-        with errors_as_store_errors(self._url, "cannot read the shared store at"):
-            cursor.execute(translate(sql), args)
+        # Named values (``:name``, sensing.store.schema.insert) come as a mapping.
+        statement = translate_named(sql) if isinstance(args, Mapping) else translate(sql)
+        with errors_as_store_errors(self._url, "cannot use the shared store at"):
+            cursor.execute(statement, args)
         return Cursor(cursor, self._url)
 
     def create_function(self, *_: Any, **__: Any) -> None:

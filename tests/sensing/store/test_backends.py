@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import numpy as np
+import psycopg
 import pytest
 
 from firmware_bridge.errors import StoreError
@@ -183,3 +185,34 @@ def test_a_write_to_the_shared_store_is_one_line(shared: str) -> None:
         assert "can only be read (it is the shared store" in str(err.value)
         assert "\n" not in str(err.value)
     assert (store.session(sid).events(), len(store.session(sid).edits())) == before
+
+
+def test_a_shared_store_keeps_mat_derived_data_where_its_role_may(
+        station: Path, reference: Store, pg_url: str) -> None:
+    assert Sync(StoreFile.open(station), pg_url, STATION).run().copied == 5
+    reader = f"reader_{uuid4().hex[:8]}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {reader} LOGIN")
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {reader}")
+    want = reference.session(5).mat_derived().columns()
+
+    def kept() -> int:
+        with psycopg.connect(pg_url) as conn:
+            return int(conn.execute("SELECT count(*) FROM mat_derived").fetchone()[0])
+
+    viewer = Store.open(pg_url.replace("postgresql://sotlog@", f"postgresql://{reader}@"))
+    for _ in range(2):  # derived on each read, and said once why it was not kept
+        with viewer.session(5) as s:
+            assert s.info.is_matrix and not s.derived_kept()
+            assert s.mat_derived().columns().keys() == want.keys()
+    assert "permission denied" in viewer.derived_not_kept and kept() == 0
+
+    owner = Store.open(pg_url)
+    with owner.session(5) as s:
+        got = s.mat_derived().columns()
+    assert not owner.derived_not_kept and kept() == 1
+    with Store.open(pg_url).session(5) as s:
+        assert s.derived_kept()
+        for name, values in s.mat_derived().columns().items():
+            assert np.array_equal(values, want[name], equal_nan=True)
+            assert np.array_equal(got[name], want[name], equal_nan=True)
