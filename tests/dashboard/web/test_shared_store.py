@@ -137,6 +137,9 @@ def test_the_sessions_page_lists_three_stations(shared: str, page: Any) -> None:
         expect(rows).to_have_count(2)
         assert set(rows.locator("td:nth-child(2)").all_inner_texts()) == {"room3"}
         shot(page, "sessions-shared-store")
+        rows.first.click()  # its page says which station it came from
+        expect(page.locator("#subtitle")).to_contain_text("station room3")
+        expect(page.locator("#shared-store")).to_contain_text("Recording is off here")
         assert not page.errors
     finally:
         server.stop()
