@@ -1,8 +1,9 @@
 """A psycopg connection the store's read code uses as it uses a sqlite3 one: one copy of each query.
 
-What differs between the two SQL dialects, for the statements the read side runs, is here and
-nowhere else: ``?`` placeholders (translated once per statement and cached), ``BEGIN`` (a
-snapshot, as SQLite's read transaction is), SQLite's ``LIMIT -1`` (no limit), functions SQLite
+What differs between the two SQL dialects, for the statements the store runs on it, is here and
+nowhere else: ``?`` and ``:name`` placeholders (translated once per statement and cached),
+``BEGIN`` (a snapshot, as SQLite's read transaction is; ``BEGIN IMMEDIATE`` a plain one: the one
+write, a mat session's derived data), SQLite's ``LIMIT -1`` (no limit), functions SQLite
 gets from Python (PostgreSQL has them in its schema), rows read by index and by name (as
 ``sqlite3.Row``), ``sum()`` of integers (PostgreSQL's ``numeric``) as ``int``. Every psycopg error
 is a one-line StoreError with no password in it.

@@ -68,3 +68,15 @@ def test_recording_into_the_shared_store_is_one_line(shared: str,  # noqa: F811
                  "--duration", "1", "--store", shared]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "is the shared store" in err
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["check"], "PostgreSQL checks its own"),
+    (["sync", "--to", "{url}", "--station", "room9"], "a station records into its own SQLite"),
+])
+def test_a_station_file_command_on_the_shared_store_is_one_line(
+        argv: list[str], says: str, shared: str,  # noqa: F811
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*(a.format(url=shared) for a in argv), "--store", shared]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and says in err, err
