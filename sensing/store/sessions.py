@@ -73,9 +73,7 @@ class Store(StoreFile):
 
     def session(self, session_id: int) -> Session:
         """The read side of one session; a missing id is NotFound (a StoreError)."""
-        # A shared store keeps derived data where its role may (else it derives on each read).
-        keep = self.keep_derived if not self.read_only or (
-            self.url and not self.derived_not_kept) else None
+        keep = self.keep_derived if self.keeps_derived else None
         return Session(self.path, int(session_id), self.immutable, keep, self.connect)
 
     def keep_derived(self, info: SessionInfo, derived: MatDerived) -> None:

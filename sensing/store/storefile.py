@@ -121,6 +121,13 @@ class StoreFile:
         return cls(where, None, SHARED_READ_ONLY)
 
     @property
+    def keeps_derived(self) -> bool:
+        """Whether what is worked out from a session's samples (a mat's derived data, a visit)
+        is kept: in a store that can be written, and in a shared store until its role is
+        refused (docs/multi-station.md)."""
+        return not self.read_only or (bool(self.url) and not self.derived_not_kept)
+
+    @property
     def immutable(self) -> bool:
         """Read-only where SQLite could not even lock it: read the file as it is."""
         return self.read_only in ("its folder is read-only", "it is on a read-only mount")
@@ -254,8 +261,13 @@ class StoreFile:
 
     def keep_visit(self, session_id: int, visit: dict[str, Any]) -> None:
         """Keep what a visit list shows of an ended session (``sensing.metrics.visits``)."""
-        with self._transaction() as conn:
-            conn.execute(KEEP_VISIT, (dumps(visit), session_id))
+        try:
+            with self._transaction(derived=True) as conn:
+                conn.execute(KEEP_VISIT, (dumps(visit), session_id))
+        except StoreError as err:
+            if not self.url:
+                raise
+            self.derived_not_kept = str(err)  # the role may not: worked out on each list
 
     def _keep_counts(self, counted: dict[int, tuple[int, float]]) -> None:
         """Store the counts a list took from the chunks of ended sessions, so it does it once."""
