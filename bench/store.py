@@ -1,6 +1,7 @@
 """The shared PostgreSQL store at 500 and 5,000 sessions: sync throughput beside PostgreSQL's own
-COPY of the same rows, list and filter times beside the bare SELECT, and size per session beside
-the station's SQLite file.
+COPY of the same rows, list and filter times beside the bare SELECT, the web API (a page of the
+list, a subject search, a session's page and its samples) beside the raw SQL under it, on
+PostgreSQL and on the station's SQLite file, and size per session beside that file.
 
 The station's store holds load-cell sessions (2 cells, 80 Hz, ``--seconds`` long, their wire
 text as raw capture) written through the real Store and Recorder by bench/listing.py's builder,
@@ -12,7 +13,10 @@ Sync: a fresh database takes the first 500 sessions (a copy of the store cut to 
 next 4,500 (a station catching up); then ``ANALYZE``, as autovacuum soon does. The baseline is
 the rows that sync wrote, dumped with ``COPY … TO STDOUT (FORMAT BINARY)`` and loaded back by
 ``COPY … FROM STDIN`` into empty tables of the same shape and indexes: what PostgreSQL itself
-takes to ingest them. List times are best of ``--repeat``; each sync runs once.
+takes to ingest them. List times are best of ``--repeat``; each sync runs once. The web API
+runs in-process (the app's routes through Starlette's TestClient, no socket); a subject search
+works out the visits a session lacks on its first request and keeps them (docs/multi-station.md),
+so its best time is a search of kept visits, on both backends.
 
     python bench/store.py [--sessions 500,5000] [--seconds 60] [--store PATH] [--postgres URL]
 """
