@@ -114,6 +114,18 @@ def test_the_shared_store_is_read_only_and_the_page_says_so(
     assert 'id="station"' in api(client, "/sessions").text
 
 
+def test_no_page_or_answer_shows_the_password(shared: str,
+                                              make_client: Callable[..., TestClient]) -> None:
+    url = shared.replace("postgresql://sotlog@", "postgresql://sotlog:hunter2@")
+    client = make_client(store=url)
+    sid = api(client, "/api/sessions").json()[0]["id"]
+    answers = [api(client, p).text for p in ("/", "/sessions", f"/sessions/{sid}",
+                                             f"/api/sessions/{sid}", "/api/status")]
+    answers.append(client.patch(f"/api/sessions/{sid}", json={"note": "x"}).text)
+    assert "sotlog:***@" in answers[1] and "can only be read" in answers[-1]
+    assert not any("hunter2" in a for a in answers)
+
+
 def test_a_station_filter_on_a_stations_store_is_one_line(
         stations: list[Path], make_client: Callable[..., TestClient]) -> None:
     client = make_client(store=str(stations[0]))
