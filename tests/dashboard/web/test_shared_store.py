@@ -21,6 +21,7 @@ from tests.conftest import admin_url
 from tests.dashboard.conftest import ServeProcess
 from tests.dashboard.web.browser import expect, shot
 from tests.sensing.store.test_listing import record
+from tests.sensing.store.test_recorder import wait_for
 from tests.sensing.sync.pgserver import Server, new_database
 
 STATIONS = ("room1", "room2", "room3")
@@ -112,6 +113,17 @@ def test_the_shared_store_is_read_only_and_the_page_says_so(
         assert html.count('id="shared-store"') == 1 and "Recording is off here" in html
     assert line.split(":")[0] in api(client, "/sessions").text
     assert 'id="station"' in api(client, "/sessions").text
+
+
+def test_the_live_view_shows_the_device_and_recording_is_one_line(
+        shared: str, make_client: Callable[..., TestClient]) -> None:
+    client = make_client(store=shared, simulate=True)
+    assert wait_for(lambda: api(client, "/api/status").json()["state"] == "connected")
+    refused = client.post("/api/recording", json={"subject_code": "P-0042"})
+    assert refused.status_code >= 400 and "\n" not in refused.json()["detail"]
+    assert "can only be read (it is the shared store" in refused.json()["detail"]
+    assert api(client, "/api/status").json()["recording"] is None
+    assert api(client, "/api/sessions").headers["X-Total-Count"] == "6"  # nothing was added
 
 
 def test_no_page_or_answer_shows_the_password(shared: str,
