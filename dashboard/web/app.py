@@ -124,8 +124,8 @@ async def _invalid_request(request: Request, err: Exception) -> JSONResponse:
 
 
 # What every page says over a shared store (docs/multi-station.md: serve on a shared store).
-SHARED_LINE = ("Shared store {store}: every station's sessions, read only. Recording is off here; "
-               "a station records into its own store and syncs.")
+SHARED_LINE = ("Shared store {store}: every station's sessions. Recording is off here; a station "
+               "records into its own store and syncs.")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

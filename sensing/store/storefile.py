@@ -46,8 +46,7 @@ def default_path() -> Path:
 
 
 # Why a shared store is only read here (docs/multi-station.md).
-SHARED_READ_ONLY = ("it is the shared store: sessions are recorded and changed on a station, "
-                    "then synced")
+SHARED_READ_ONLY = "it is the shared store: sessions are recorded on a station, then synced"
 
 
 class StoreFile:
@@ -142,16 +141,20 @@ class StoreFile:
         assert isinstance(self.path, Path)
         return connect(self.path, readonly=True, immutable=self.immutable)
 
-    def write_connection(self, *, derived: bool = False) -> sqlite3.Connection:
+    def write_connection(self, *, shared_ok: bool = False) -> sqlite3.Connection:
         """A new write connection in autocommit mode (use BEGIN/COMMIT); the caller closes it.
 
-        ``derived``: to keep a mat session's derived data, which a shared store keeps too
-        (where its role may write; docs/multi-station.md).
+        ``shared_ok``: a write a shared store takes too, where its role may (an edit of a
+        session, what is worked out from one: docs/multi-station.md); it records nothing.
         """
-        if self.url and derived:
+        if self.url and shared_ok:
             from sensing.store.pg.adapter import connect as pg_connect
 
             return cast(sqlite3.Connection, pg_connect(self.url, readonly=False))
+        if self.url:
+            raise StoreError(f"{self.path} is the shared store: sessions are recorded on a "
+                             "station, into its own store, and `sotlog sync` copies them here; "
+                             "here they are read and edited")
         if self.read_only:
             raise StoreError(f"{self.path} can only be read ({self.read_only}): sotlog shows and "
                              "exports its sessions but cannot record into it or change them")
@@ -167,16 +170,16 @@ class StoreFile:
         return conn
 
     @contextmanager
-    def _writing(self, derived: bool = False) -> Iterator[sqlite3.Connection]:
-        conn = self.write_connection(derived=derived)
+    def _writing(self, shared_ok: bool = False) -> Iterator[sqlite3.Connection]:
+        conn = self.write_connection(shared_ok=shared_ok)
         try:
             yield conn
         finally:
             conn.close()
 
     @contextmanager
-    def _transaction(self, derived: bool = False) -> Iterator[sqlite3.Connection]:
-        with self._writing(derived) as conn:
+    def _transaction(self, shared_ok: bool = False) -> Iterator[sqlite3.Connection]:
+        with self._writing(shared_ok) as conn:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 yield conn
@@ -262,7 +265,7 @@ class StoreFile:
     def keep_visit(self, session_id: int, visit: dict[str, Any]) -> None:
         """Keep what a visit list shows of an ended session (``sensing.metrics.visits``)."""
         try:
-            with self._transaction(derived=True) as conn:
+            with self._transaction(shared_ok=True) as conn:
                 conn.execute(KEEP_VISIT, (dumps(visit), session_id))
         except StoreError as err:
             if not self.url:

@@ -22,6 +22,8 @@ from sensing.store.pg.schema import errors_as_store_errors, psycopg_module
 _BEGIN = {"BEGIN": "BEGIN ISOLATION LEVEL REPEATABLE READ", "BEGIN IMMEDIATE": "BEGIN"}
 _NO_LIMIT = re.compile(r"\bLIMIT -1\b")
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+# Tables whose rows have an id, which an INSERT gives back (sqlite3's ``lastrowid``).
+_INSERT_ID = re.compile(r"^INSERT INTO (sessions|session_edits|events|calibrations) \(")
 
 
 @lru_cache(maxsize=512)
@@ -34,8 +36,10 @@ def translate(sql: str) -> str:
 
 @lru_cache(maxsize=64)
 def translate_named(sql: str) -> str:
-    """A statement with sqlite3's ``:name`` values as psycopg runs it (``%(name)s``)."""
-    return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+    """A statement with sqlite3's ``:name`` values as psycopg runs it (``%(name)s``); an
+    INSERT of a row with an id gives it back."""
+    named = _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+    return named + " RETURNING id" if _INSERT_ID.match(sql) else named
 
 
 class Row:
@@ -71,13 +75,16 @@ def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], Row]:
 
 
 class Cursor:
-    """What ``Connection.execute`` returns: its rows, fetched with errors as StoreErrors."""
+    """What ``Connection.execute`` returns: its rows, fetched with errors as StoreErrors, and
+    the id of a row it inserted (``lastrowid``, as sqlite3's)."""
 
-    lastrowid = None
-
-    def __init__(self, cursor: Any, shown: str) -> None:
+    def __init__(self, cursor: Any, shown: str, returning: bool = False) -> None:
         self._cursor = cursor
         self._shown = shown
+        self.lastrowid: int | None = None
+        if returning:
+            found = self.fetchone()
+            self.lastrowid = None if found is None else int(found[0])
 
     def fetchall(self) -> list[Row]:
         if self._cursor.description is None:
@@ -109,7 +116,7 @@ class Connection:
         statement = translate_named(sql) if isinstance(args, Mapping) else translate(sql)
         with errors_as_store_errors(self._url, "cannot use the shared store at"):
             cursor.execute(statement, args)
-        return Cursor(cursor, self._url)
+        return Cursor(cursor, self._url, statement.endswith(" RETURNING id"))
 
     def create_function(self, *_: Any, **__: Any) -> None:
         """PostgreSQL has the functions SQLite gets from Python in its schema (pg.schema)."""

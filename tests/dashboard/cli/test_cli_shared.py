@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 
 from dashboard.cli import main
+from sensing.store.pg.sync import Sync
+from sensing.store.sessions import Store
+from sensing.store.storefile import StoreFile
 from tests.sensing.store.test_backends import shared, station  # noqa: F401 (fixtures)
 
 IDS = ["1", "4", "5"]  # a load-cell session with events and edits; imported cells; a mat
@@ -80,3 +83,17 @@ def test_a_station_file_command_on_the_shared_store_is_one_line(
     assert main([*(a.format(url=shared) for a in argv), "--store", shared]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and says in err, err
+
+
+def test_detect_and_undo_edit_a_shared_session(station: Path, pg_url: str,  # noqa: F811
+                                               tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    local = tmp_path / "room1.sqlite3"  # detect changes the station's file: a copy of it
+    local.write_bytes(station.read_bytes())
+    assert Sync(StoreFile.open(local), pg_url, "room1").run().copied == 5
+    Store.open(pg_url).update_meta(2, {"note": "seen centrally"}, reason="review")
+    run(capsys, "undo", "2", "--store", pg_url)
+    with Store.open(pg_url).session(2) as s:
+        assert s.info.meta.note == "first" and [e.field for e in s.edits()] == ["note", "note"]
+    found = json.loads(run(capsys, "detect", "1", "--json", "--store", pg_url))
+    assert found == json.loads(run(capsys, "detect", "1", "--json", "--store", str(local)))

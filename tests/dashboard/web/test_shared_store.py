@@ -99,14 +99,17 @@ def tables(download: bytes) -> list[bytes]:
         return [z.read(n) for n in sorted(z.namelist()) if n.endswith(".csv")]
 
 
-def test_the_shared_store_is_read_only_and_the_page_says_so(
-        shared: str, make_client: Callable[..., TestClient]) -> None:
-    client = make_client(store=shared)
+def test_an_edit_on_the_shared_store_is_kept_there_and_every_page_says_recording_is_off(
+        stations: list[Path], pg_url: str, make_client: Callable[..., TestClient]) -> None:
+    assert Sync(StoreFile.open(stations[0]), pg_url, "room1").run().copied == 2
+    client = make_client(store=pg_url)
     sid = api(client, "/api/sessions").json()[0]["id"]
-    refused = client.patch(f"/api/sessions/{sid}", json={"position": "supine"})
-    assert refused.status_code >= 400
-    assert "can only be read (it is the shared store" in refused.json()["detail"]
-    assert api(client, f"/api/sessions/{sid}").json()["position"] == "prone"
+    changed = client.patch(f"/api/sessions/{sid}", json={"position": "supine"})
+    assert changed.status_code == 200, changed.text
+    after = api(client, f"/api/sessions/{sid}").json()
+    assert after["position"] == "supine" and after["station"] == "room1"
+    assert [e["field"] for e in after["edits"]] == ["position"]
+    shared = pg_url
     line = SHARED_LINE.format(store=shared)
     for page in ("/", "/sessions", f"/sessions/{sid}"):
         html = api(client, page).text
@@ -121,7 +124,7 @@ def test_the_live_view_shows_the_device_and_recording_is_one_line(
     assert wait_for(lambda: api(client, "/api/status").json()["state"] == "connected")
     refused = client.post("/api/recording", json={"subject_code": "P-0042"})
     assert refused.status_code >= 400 and "\n" not in refused.json()["detail"]
-    assert "can only be read (it is the shared store" in refused.json()["detail"]
+    assert "is the shared store: sessions are recorded on a station" in refused.json()["detail"]
     assert api(client, "/api/status").json()["recording"] is None
     assert api(client, "/api/sessions").headers["X-Total-Count"] == "6"  # nothing was added
 
@@ -133,8 +136,10 @@ def test_no_page_or_answer_shows_the_password(shared: str,
     sid = api(client, "/api/sessions").json()[0]["id"]
     answers = [api(client, p).text for p in ("/", "/sessions", f"/sessions/{sid}",
                                              f"/api/sessions/{sid}", "/api/status")]
-    answers.append(client.patch(f"/api/sessions/{sid}", json={"note": "x"}).text)
-    assert "sotlog:***@" in answers[1] and "can only be read" in answers[-1]
+    recording = make_client(store=url, simulate=True)
+    assert wait_for(lambda: api(recording, "/api/status").json()["state"] == "connected")
+    answers.append(recording.post("/api/recording", json={"subject_code": "P-0042"}).text)
+    assert "sotlog:***@" in answers[1] and "sotlog:***@" in answers[-1]
     assert not any("hunter2" in a for a in answers)
 
 
@@ -153,7 +158,7 @@ def test_the_sessions_page_lists_three_stations(shared: str, page: Any) -> None:
         page.goto(server.url + "/sessions")
         rows = page.locator("#sessions tbody tr[data-session]")
         expect(rows).to_have_count(6)
-        expect(page.locator("#shared-store")).to_contain_text("read only")
+        expect(page.locator("#shared-store")).to_contain_text("every station's sessions")
         expect(page.locator("#sessions thead")).to_contain_text("Station")
         stations = rows.locator("td:nth-child(2)").all_inner_texts()
         assert sorted(stations) == sorted(STATIONS * 2)
