@@ -45,7 +45,7 @@ def default_path() -> Path:
     return sqlite_path()
 
 
-# Why a shared store is only read here (docs/multi-station.md).
+# Why nothing records into a shared store (docs/multi-station.md): its ``read_only``.
 SHARED_READ_ONLY = "it is the shared store: sessions are recorded on a station, then synced"
 
 
@@ -53,8 +53,8 @@ class StoreFile:
     """A session store file: opened, checked, brought up to date, and its sessions listed.
 
     ``Store`` (sensing.store.sessions) adds reading, making and changing sessions. A shared
-    PostgreSQL store (``postgresql://…``) is read through the same code (sensing.store.pg.adapter)
-    and only read.
+    PostgreSQL store (``postgresql://…``) is read and edited through the same code
+    (sensing.store.pg.adapter), and records nothing.
     """
 
     def __init__(self, path: Path | StoreURL, max_bytes: int | None = None,
@@ -74,7 +74,8 @@ class StoreFile:
 
         ``write=False`` (and a file, folder or mount that cannot be written) opens it for
         reading only: no schema updates, no interrupted-marking, every write refused. A
-        ``postgresql://`` URL opens the shared store, for reading only.
+        ``postgresql://`` URL opens the shared store: read, edited where the role may, never
+        recorded into.
         """
         where = configured(path)
         if where.backend == POSTGRESQL:
@@ -158,7 +159,7 @@ class StoreFile:
         if self.read_only:
             raise StoreError(f"{self.path} can only be read ({self.read_only}): sotlog shows and "
                              "exports its sessions but cannot record into it or change them")
-        assert isinstance(self.path, Path)  # a shared store is read_only
+        assert isinstance(self.path, Path)  # a shared store answered above
         conn = connect(self.path)
         if self.max_bytes is not None:
             try:

@@ -1,4 +1,4 @@
-"""A psycopg connection the store's read code uses as it uses a sqlite3 one: one copy of each query.
+"""A psycopg connection the store's code uses as it uses a sqlite3 one: one copy of each query.
 
 What differs between the two SQL dialects, for the statements the store runs on it, is here and
 nowhere else: ``?`` and ``:name`` placeholders (translated once per statement and cached),
@@ -146,8 +146,8 @@ def _numeric_loader() -> Any:
 
 
 def connect(url: str, *, readonly: bool = True) -> Connection:
-    """A connection to the shared store at ``url`` for the store's read code; ``readonly``:
-    the server refuses every write on it."""
+    """A connection to the shared store at ``url`` for the store's code; ``readonly`` (every
+    connection that reads): the server refuses a write on it."""
     conn = pg_connect(url, autocommit=True)
     conn.adapters.register_loader("numeric", _numeric_loader())
     if readonly:
