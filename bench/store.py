@@ -1,6 +1,7 @@
 """The shared PostgreSQL store at 500 and 5,000 sessions: sync throughput beside PostgreSQL's own
-COPY of the same rows, list and filter times beside the bare SELECT, and size per session beside
-the station's SQLite file.
+COPY of the same rows, list and filter times beside the bare SELECT, the web API (a page of the
+list, a subject search, a session's page and its samples) beside the raw SQL under it, on
+PostgreSQL and on the station's SQLite file, and size per session beside that file.
 
 The station's store holds load-cell sessions (2 cells, 80 Hz, ``--seconds`` long, their wire
 text as raw capture) written through the real Store and Recorder by bench/listing.py's builder,
@@ -12,7 +13,10 @@ Sync: a fresh database takes the first 500 sessions (a copy of the store cut to 
 next 4,500 (a station catching up); then ``ANALYZE``, as autovacuum soon does. The baseline is
 the rows that sync wrote, dumped with ``COPY … TO STDOUT (FORMAT BINARY)`` and loaded back by
 ``COPY … FROM STDIN`` into empty tables of the same shape and indexes: what PostgreSQL itself
-takes to ingest them. List times are best of ``--repeat``; each sync runs once.
+takes to ingest them. List times are best of ``--repeat``; each sync runs once. The web API
+runs in-process (the app's routes through Starlette's TestClient, no socket); a subject search
+works out the visits a session lacks on its first request and keeps them (docs/multi-station.md),
+so its best time is a search of kept visits, on both backends.
 
     python bench/store.py [--sessions 500,5000] [--seconds 60] [--store PATH] [--postgres URL]
 """
@@ -35,7 +39,6 @@ import psycopg
 from tables import aligned  # bench/tables.py
 
 from sensing.store.listing import COLUMNS, NEWEST_FIRST, Filters
-from sensing.store.pg.listing import page as shared_page
 from sensing.store.pg.sync import Sync
 from sensing.store.storefile import StoreFile
 
@@ -56,7 +59,7 @@ def best(run: Callable[[], object], repeat: int) -> float:
 
 
 def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
+    return f"{seconds * 1000:.1f} ms" if seconds >= 1e-3 else f"{seconds * 1000:.3f} ms"
 
 
 def copy_baseline(url: str, after_id: int) -> float:
@@ -123,17 +126,18 @@ def list_rows(url: str, store: Path, n: int, repeat: int) -> list[list[str]]:
         bare_pg = best(lambda: conn.execute(bare_sql).fetchall(), repeat)
     sql = f"SELECT {COLUMNS} FROM sessions{NEWEST_FIRST} LIMIT 50"
     bare_sqlite = best(lambda: sqlite3.connect(store).execute(sql).fetchall(), repeat)
-    cases: list[tuple[str, Filters, str | None, int]] = [
-        ("first page, limit 50", Filters(), None, 0),
-        (f"subject {subject}", Filters(subject=subject), None, 0),
-        ("station, first page", Filters(), "bench", 0),
-        ("a month (since/until)", Filters(since="2025-06-01", until="2025-07-01"), None, 0),
-        ("last page", Filters(), None, n - 50),
+    shared = StoreFile.open(url)
+    cases: list[tuple[str, Filters, Filters, int]] = [
+        ("first page, limit 50", Filters(), Filters(), 0),
+        (f"subject {subject}", Filters(subject=subject), Filters(subject=subject), 0),
+        ("station, first page", Filters(station="bench"), Filters(), 0),
+        ("a month (since/until)", *[Filters(since="2025-06-01", until="2025-07-01")] * 2, 0),
+        ("last page", Filters(), Filters(), n - 50),
     ]
     rows = []
-    for what, filters, station, offset in cases:
-        pg = best(lambda f=filters, s=station, o=offset: shared_page(url, f, s, 50, o), repeat)
-        lite = best(lambda f=filters, o=offset: local.page(f, 50, o), repeat)
+    for what, filters, local_filters, offset in cases:
+        pg = best(lambda f=filters, o=offset: shared.page(f, 50, o), repeat)
+        lite = best(lambda f=local_filters, o=offset: local.page(f, 50, o), repeat)
         rows.append([f"{n}", what, ms(pg), f"{pg / bare_pg:.0f}x", ms(lite),
                      f"{lite / bare_sqlite:.0f}x"])
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -146,6 +150,78 @@ def list_rows(url: str, store: Path, n: int, repeat: int) -> list[list[str]]:
     rows.append(["", "(bare SELECT … LIMIT 50)", ms(bare_pg), "1x", ms(bare_sqlite), "1x"])
     connect = best(lambda: psycopg.connect(url).close(), repeat)
     rows.append(["", "(connecting alone)", ms(connect), f"{connect / bare_pg:.0f}x", "", ""])
+    return rows
+
+
+# What the session page asks for when it opens (dashboard/web/static/session.js).
+PAGE_CALLS = ("", "/summary?units=N", "/figures", "/events")
+
+
+def web_rows(url: str, store: Path, n: int, repeat: int) -> list[list[str]]:
+    """The web API in-process (the app's routes, no socket) on PostgreSQL and SQLite, each beside
+    the raw SQL it rests on, run on an open connection: a page of 50, a subject search, and a
+    session's page (its header, summary, figures and events) and samples."""
+    from fastapi.testclient import TestClient
+
+    from dashboard.web.app import create_app
+    from dashboard.web.settings import Settings
+    from sensing.store.read import INFO_SELECT
+
+    subject = "P-0123"
+    clients = {where: TestClient(create_app(Settings(store=where, allow_hosts=["testserver"])))
+               for where in (url, str(store))}
+
+    def get(client: TestClient, path: str, **params: object) -> None:
+        got = client.get(path, params=params)
+        assert got.status_code == 200, got.text
+
+    pg_conn, lite_conn = psycopg.connect(url, autocommit=True), sqlite3.connect(store)
+    uuid = lite_conn.execute("SELECT uuid FROM sessions ORDER BY id LIMIT 1 OFFSET ?",
+                             (n // 2,)).fetchone()[0]
+    ids = {url: pg_conn.execute("SELECT id FROM sessions WHERE uuid = %s", (uuid,)).fetchone()[0],
+           str(store): lite_conn.execute("SELECT id FROM sessions WHERE uuid = ?",
+                                         (uuid,)).fetchone()[0]}
+    page_sql = f"SELECT {COLUMNS} FROM sessions{{}}{NEWEST_FIRST} LIMIT 50"
+
+    def floor_pg(sql: str, *args: object) -> Callable[[], object]:
+        sql = sql.replace("?", "%s").replace("PART(", "strpos(")
+        return lambda: pg_conn.execute(sql, args).fetchall()
+
+    def floor_lite(sql: str, *args: object) -> Callable[[], object]:
+        sql = sql.replace("PART(", "instr(")
+        return lambda: lite_conn.execute(sql, args).fetchall()
+
+    part = " WHERE PART(lower(subject_code), ?) > 0"  # contains_folded: strpos, SQLite's instr
+    count = "SELECT count(*) FROM sessions"
+    cases = [
+        ("GET /api/sessions?limit=50", {"limit": 50}, None,
+         [(page_sql.format(""), ()), (count, ())]),
+        (f"GET /api/sessions?q={subject}&limit=50", {"q": subject, "limit": 50}, None,
+         [(page_sql.format(part), (subject.lower(),)), (count + part, (subject.lower(),))]),
+        ("session page (header, summary, figures, events)", {}, PAGE_CALLS,
+         [(INFO_SELECT + " WHERE s.id = ?", "id"),
+          ("SELECT * FROM chunks WHERE session_id = ? ORDER BY first_index", "id"),
+          ("SELECT * FROM events WHERE session_id = ? ORDER BY host_time, id", "id")]),
+        ("GET /api/sessions/ID/samples", {}, ("/samples",),
+         [("SELECT * FROM chunks WHERE session_id = ? ORDER BY first_index", "id")]),
+    ]
+    rows = []
+    for what, params, calls, floors in cases:
+        figures = []
+        for where, floor in ((url, floor_pg), (str(store), floor_lite)):
+            client = clients[where]
+            if calls is None:
+                web = best(lambda c=client, p=params: get(c, "/api/sessions", **p), repeat)
+            else:
+                web = best(lambda c=client, w=where, cs=calls: [
+                    get(c, f"/api/sessions/{ids[w]}{call}") for call in cs], repeat)
+            steps = [floor(sql, *((ids[where],) if args == "id" else args))
+                     for sql, args in floors]
+            bare = best(lambda st=steps: [step() for step in st], repeat)
+            figures += [ms(web), ms(bare), f"{web / bare:.0f}x"]
+        rows.append([f"{n}", what, *figures])
+    pg_conn.close()
+    lite_conn.close()
     return rows
 
 
@@ -163,7 +239,7 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="sotlog-bench-store-")
     try:
         url = new_database(args.postgres or server.url())  # type: ignore[union-attr]
-        sync_rows, list_out, size_rows = [], [], []
+        sync_rows, list_out, size_rows, web_out = [], [], [], []
         before = 0
         listing.build(args.store, max(stages), 0)
         for n in stages:
@@ -179,6 +255,7 @@ def main() -> None:
                               f"{mb / result.seconds:.1f} MB/s", f"{base:.1f} s",
                               f"{result.seconds / base:.1f}x"])
             list_out += list_rows(url, stage, n, args.repeat)
+            web_out += web_rows(url, stage, n, args.repeat)
             pg_bytes, lite_bytes = shared_size(url), stage.stat().st_size
             size_rows.append([f"{n}", f"{pg_bytes / n / 1e3:.0f} kB",
                               f"{lite_bytes / n / 1e3:.0f} kB",
@@ -191,6 +268,9 @@ def main() -> None:
               "schema version, read, count)")
         print("\n".join(aligned(["sessions", "what", "PostgreSQL", "/ bare", "SQLite",
                                  "/ bare"], list_out)))
+        print(f"\nthe web API in-process (best of {args.repeat}; raw SQL: on an open connection)")
+        print("\n".join(aligned(["sessions", "what", "PostgreSQL", "raw SQL", "/ raw", "SQLite",
+                                 "raw SQL", "/ raw"], web_out)))
         print("\nstore size per session")
         print("\n".join(aligned(["sessions", "PostgreSQL", "SQLite", "PG / SQLite"],
                                 size_rows)))

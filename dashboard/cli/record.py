@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     from sensing.recording.service import RecordingService
     from sensing.recording.setup import CalibrationChoice
     from sensing.store.sessions import Store
+    from sensing.store.url import sqlite_path
 
     meta = meta_from_args(args)
     if args.tare_anyway and not args.tare:
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     choice = CalibrationChoice(tuple(i for group in args.calibration or [] for i in group),
                                args.no_calibration, args.max_cal_age_days)
     profile = profile_for(args.port, args.profile)
-    store = Store.open(args.store)
+    store = Store.open(sqlite_path(args.store))  # never the shared store: one line before all
     service = RecordingService(store, face="record", lsl_stream=args.lsl, lsl_units=args.units)
     service.connect(args.port, profile, calibration=choice, one_session=True)
     status = StatusListener()

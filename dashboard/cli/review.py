@@ -71,6 +71,8 @@ def run_show(args: argparse.Namespace) -> int:
         return 0
     m = info.meta
     print(f"session {info.id}  ({info.status})  {info.uuid}")
+    if info.station is not None:  # a shared store's session
+        print(f"  station     {info.station}")
     print(f"  started     {info.started_utc} UTC   ended {info.ended_utc or '-'}")
     print(f"  subject     {m.subject_code or '-'}   position {m.position or '-'}   "
           f"category {m.category or '-'}   short leg {m.short_leg or '-'}")

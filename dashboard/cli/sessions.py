@@ -41,24 +41,21 @@ def register(sub: Any) -> None:
 
 
 def run_sessions(args: argparse.Namespace) -> int:
-    filters = Filters(subject=args.subject, since=args.since, until=args.until)
-    stations: list[str] | None = None
     store = configured(args.store)
-    if store.backend == POSTGRESQL:
-        from sensing.store.pg.listing import page as shared_page
-
-        page, stations = shared_page(store.url, filters, args.station, args.limit, args.offset)
-    elif args.station is not None:
+    if args.station is not None and store.backend != POSTGRESQL:
         raise StoreError("--station filters a shared store (--store postgresql://…); "
                          f"{store} is one station's")
-    else:
-        page = StoreFile.open(store.path).page(filters, args.limit, args.offset)
-    if args.subject and store.backend != POSTGRESQL and any(
+    filters = Filters(subject=args.subject, since=args.since, until=args.until,
+                      station=args.station)
+    opened = StoreFile.open(args.store)
+    page = opened.page(filters, args.limit, args.offset)
+    stations = [i.station or "" for i in page.sessions] if opened.url else None
+    if args.subject and any(
             i.visit is None and i.status != "recording" for i in page.sessions):
         from sensing.metrics import visits  # numpy: only for visits not worked out yet
         from sensing.store.sessions import Store
 
-        visits.fill(Store.open(store.path), page.sessions)
+        visits.fill(Store.open(args.store), page.sessions)
     if page.more or (page.offset and not page.sessions):
         shown = (f"sessions {page.offset + 1}-{page.offset + len(page.sessions)}"
                  if page.sessions else f"no sessions after the first {page.offset}")
@@ -66,8 +63,7 @@ def run_sessions(args: argparse.Namespace) -> int:
               + (f"; --offset {page.offset + len(page.sessions)} lists the next" if page.more
                  else ""), file=sys.stderr)
     if args.json:
-        print_json([{**listed_dict(i), **({"station": stations[n]} if stations else {})}
-                    for n, i in enumerate(page.sessions)])
+        print_json([listed_dict(i) for i in page.sessions])
         return 0
     if not page.total:
         filtered = args.since or args.until or args.station

@@ -32,10 +32,10 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from sensing.store.pg.sync import Step, Sync
     from sensing.store.storefile import StoreFile
-    from sensing.store.url import shared_store
+    from sensing.store.url import shared_store, sqlite_path
 
     shared = shared_store(args.to)
-    sync = Sync(StoreFile.open(args.store), shared.url, args.station)
+    sync = Sync(StoreFile.open(sqlite_path(args.store)), shared.url, args.station)
 
     def progress(step: Step) -> None:
         print(f"sotlog: copied {step.done}/{step.total} {step.uuid} (session {step.station_id}, "

@@ -126,6 +126,11 @@ async def _invalid_request(request: Request, err: Exception) -> JSONResponse:
     return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=422)
 
 
+# What every page says over a shared store (docs/multi-station.md: serve on a shared store).
+SHARED_LINE = ("Shared store {store}: every station's sessions. Recording is off here; a station "
+               "records into its own store and syncs.")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The dashboard app for ``settings``; refuses (SettingsError) to listen unsafely."""
     from sensing.store.sessions import Store
@@ -162,6 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.station = station
+    app.state.shared = SHARED_LINE.format(store=store.path) if store.url else ""
     app.add_exception_handler(SotlogError, _sotlog_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(OSError, _os_error)
@@ -199,4 +205,6 @@ def serve(settings: Settings) -> None:
                             log_level="warning", ws="websockets-sansio",
                             ws_per_message_deflate=True)
     print(f"sotlog dashboard: http://{settings.host}:{settings.http_port}/", flush=True)
+    if app.state.shared:
+        print(f"sotlog dashboard: {app.state.shared}", flush=True)
     Server(config).run()

@@ -34,7 +34,7 @@ class Settings(BaseModel):
     port: str | None = None
     profile: str | None = None
     simulate: bool = False
-    store: str | None = None  # path of the SQLite store; None: $SOTLOG_STORE or the user dir
+    store: str | None = None  # a path, sqlite:///path or postgresql://…; None: $SOTLOG_STORE…
     token: str | None = None  # full access; falls back to $SOTLOG_TOKEN
     viewer_token: str | None = None  # read-only: GET and watching the live stream
     window_s: Annotated[int, Field(ge=30, le=120)] = 60  # default width of the live traces

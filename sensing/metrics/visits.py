@@ -34,11 +34,11 @@ def visit_from(summary: SessionSummary) -> dict[str, Any]:
 
 
 def work_out(store: Store, session_id: int) -> dict[str, Any]:
-    """A session's visit figures, from its samples in N, kept in its row (a store that can be
-    written; a recording session keeps none)."""
+    """A session's visit figures, from its samples in N, kept in its row (a store that keeps
+    what is worked out: ``Store.keeps_derived``; a recording session keeps none)."""
     with store.session(session_id) as session:
         visit = visit_from(summarise(session.samples(UNITS)))
-    if not store.read_only:
+    if store.keeps_derived:
         store.keep_visit(session_id, visit)
     return visit
 

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -127,7 +128,8 @@ class RecordingService:
         self._lock = threading.RLock()
         # With $SOTLOG_SHARED_STORE set, closed sessions are copied there in a thread of their
         # own (docs/multi-station.md); recording never waits on it.
-        self.sync = background.from_environment(store.path)
+        self.sync = (background.from_environment(store.path)
+                     if isinstance(store.path, Path) else None)  # a shared store syncs nothing
 
     # -- the device -------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from firmware_bridge.errors import StoreError
 from sensing.store import codec
 from sensing.store.framerefs import frame_times, session_query
 from sensing.store.read import INFO_SELECT, info_from_row
@@ -58,6 +59,9 @@ class StoreCheck:
 
 def check_store(store: Store) -> StoreCheck:
     """Read everything the store holds, part by part; nothing is written."""
+    if store.url:
+        raise StoreError(f"{store.path} is the shared store: `sotlog check` reads a station's "
+                         "SQLite file page by page; PostgreSQL checks its own (pg_amcheck)")
     conn = store.connect()
     try:
         result = StoreCheck(str(store.path), _integrity(conn), [])

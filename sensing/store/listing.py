@@ -49,7 +49,7 @@ class Listed:
     __slots__ = ("id", "uuid", "meta", "profile_name", "port", "device", "software_version",
                  "started_utc", "ended_utc", "status", "counters", "frame_shape",
                  "channel_names", "n_frames", "duration_s", "end_reason", "face", "damaged",
-                 "visit")
+                 "visit", "station")
 
     def __init__(self, *, id: int, uuid: str, meta: dict[str, Any],  # noqa: A002
                  profile_name: str, port: str, device: str, software_version: str,
@@ -57,7 +57,7 @@ class Listed:
                  counters: dict[str, Any], frame_shape: tuple[int, ...],
                  channel_names: list[str], n_frames: int, duration_s: float,
                  end_reason: str = "", face: str = "", damaged: str = "",
-                 visit: dict[str, Any] | None = None) -> None:
+                 visit: dict[str, Any] | None = None, station: str | None = None) -> None:
         self.id = id
         self.uuid = uuid
         self.meta = meta  # as SessionMeta.as_dict() gives it
@@ -79,6 +79,7 @@ class Listed:
         # time on the blocks, mean force and share per block (sensing.metrics.visits); None
         # until worked out
         self.visit = visit
+        self.station = station  # the station it was recorded on (a shared store), else None
 
     def __repr__(self) -> str:
         return (f"Listed(id={self.id}, started_utc={self.started_utc!r}, status={self.status!r}, "
@@ -108,6 +109,7 @@ class Listed:
             "end_reason": self.end_reason, "face": self.face,
             "decoded_nothing": self.decoded_nothing, "damaged": self.damaged or None,
             "visit": self.visit, **self.meta,
+            **({"station": self.station} if self.station is not None else {}),
         }
 
 
@@ -128,7 +130,8 @@ def listed(row: sqlite3.Row, n_frames: int, duration_s: float, damaged: str = ""
         started_utc=row["started_utc"], ended_utc=row["ended_utc"], status=row["status"],
         counters=counters, frame_shape=shape, channel_names=channels, n_frames=int(n_frames),
         duration_s=float(duration_s), end_reason=row["end_reason"], face=row["face"],
-        damaged=damaged, visit=visit)
+        damaged=damaged, visit=visit,
+        station=row["station"] if "station" in row.keys() else None)  # noqa: SIM118
 
 
 def utc_bound(value: str | date | datetime) -> str:
@@ -146,17 +149,19 @@ class Filters:
     """Which sessions a list holds: every filter given must match.
 
     ``subject`` is a whole subject code, ``subject_part`` a part of one (any case); ``since``
-    and ``until`` bound the start time (UTC): ``since <= started < until``.
+    and ``until`` bound the start time (UTC): ``since <= started < until``; ``station``, the
+    station a shared store's session came from.
     """
 
     def __init__(self, subject: str | None = None, subject_part: str | None = None,
                  since: str | date | datetime | None = None,
                  until: str | date | datetime | None = None, category: str | None = None,
-                 position: str | None = None, status: str | None = None) -> None:
+                 position: str | None = None, status: str | None = None,
+                 station: str | None = None) -> None:
         self.where: list[str] = []
         self.args: list[Any] = []
         for column, value in (("subject_code", subject), ("category", category),
-                              ("position", position), ("status", status)):
+                              ("position", position), ("status", status), ("station", station)):
             if value is not None:
                 self.where.append(f"{column} = ?")
                 self.args.append(value)
@@ -185,12 +190,15 @@ def prepare_connection(conn: sqlite3.Connection) -> None:
     conn.create_function("contains_folded", 2, _contains_folded, deterministic=True)
 
 
-def page(conn: sqlite3.Connection, filters: Filters, limit: int | None,
-         offset: int = 0) -> tuple[list[Listed], dict[int, tuple[int, float]]]:
+def page(conn: sqlite3.Connection, filters: Filters, limit: int | None, offset: int = 0,
+         station: bool = False) -> tuple[list[Listed], dict[int, tuple[int, float]]]:
     """The sessions of one page, newest first, and the counts it had to take from the chunks
-    of ended sessions (id -> (frames, duration)), for the caller to keep."""
-    sql = f"SELECT {COLUMNS} FROM sessions{filters.sql}{NEWEST_FIRST} LIMIT ? OFFSET ?"
-    rows = conn.execute(sql, [*filters.args, -1 if limit is None else limit, offset]).fetchall()
+    of ended sessions (id -> (frames, duration)), for the caller to keep. ``station``: with the
+    station each came from (a shared store's column)."""
+    bound, limits = ("-1", []) if limit is None else ("?", [limit])  # -1: every one
+    sql = (f"SELECT {COLUMNS}{', station' if station else ''} FROM sessions{filters.sql}"
+           f"{NEWEST_FIRST} LIMIT {bound} OFFSET ?")
+    rows = conn.execute(sql, [*filters.args, *limits, offset]).fetchall()
     out, counted = [], {}
     for row in rows:
         if row["frame_count"] is not None:

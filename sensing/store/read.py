@@ -29,6 +29,7 @@ from sensing.store.framerefs import frame_times
 from sensing.store.matread import mat_samples, session_matrix
 from sensing.store.records import Edit, Event, Samples, SessionInfo
 from sensing.store.schema import connect, damaged
+from sensing.store.url import StoreURL
 
 # Every session column, plus the frame count and the time of the last frame, from the indexes.
 INFO_SELECT = """SELECT s.*,
@@ -72,6 +73,7 @@ def info_from_row(row: sqlite3.Row) -> SessionInfo:
         channel_names=json.loads(row["channel_names_json"]), n_frames=int(row["n_frames"]),
         duration_s=float(row["t_last_max"] or 0.0), dtype=row["dtype"],
         end_reason=row["end_reason"], face=row["face"],
+        station=row["station"] if "station" in row.keys() else None,  # noqa: SIM118
     )
 
 
@@ -86,11 +88,17 @@ class Session:
     (None: a store that can only be read derives it on every open).
     """
 
-    def __init__(self, path: Path, session_id: int, immutable: bool = False,
-                 keep: Keeper | None = None) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Path | StoreURL, session_id: int, immutable: bool = False,
+                 keep: Keeper | None = None,
+                 connection: Callable[[], sqlite3.Connection] | None = None) -> None:
+        self.path = path if isinstance(path, StoreURL) else Path(path)
         self.id = session_id
-        self._conn = connect(self.path, readonly=True, immutable=immutable)
+        # ``connection``: how the store opens one (a shared store's takes the same statements)
+        if connection is not None:
+            self._conn = connection()
+        else:
+            assert isinstance(self.path, Path)
+            self._conn = connect(self.path, readonly=True, immutable=immutable)
         self._lock = threading.Lock()
         self.info = self._load_info()
         self._keep = keep

@@ -40,6 +40,7 @@ class SessionInfo:
     end_reason: str = ""  # why the recording ended, in a person's words
     face: str = ""  # what recorded it: record, dashboard, import
     damaged: str = ""  # what of it the store cannot read (see ``sotlog check``), if anything
+    station: str | None = None  # the station it was recorded on (a shared store), else None
 
     @property
     def is_matrix(self) -> bool:
@@ -59,7 +60,7 @@ class SessionInfo:
             counters=self.counters, frame_shape=self.frame_shape,
             channel_names=self.channel_names, n_frames=self.n_frames,
             duration_s=self.duration_s, end_reason=self.end_reason, face=self.face,
-            damaged=self.damaged)
+            damaged=self.damaged, station=self.station)
 
 
 @dataclass

@@ -192,7 +192,7 @@ MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6]
 SCHEMA_VERSION = len(MIGRATIONS)  # PRAGMA user_version
 
 
-def damaged(path: Path, err: BaseException, what: str = "") -> StoreError:
+def damaged(path: object, err: BaseException, what: str = "") -> StoreError:
     """The one line for a store SQLite finds damaged, and what a person can do about it."""
     where = f"{what} in " if what else ""
     return StoreError(f"{where}{path} is damaged ({err}): `sotlog check` says what can still be "

@@ -73,14 +73,14 @@ class Store(StoreFile):
 
     def session(self, session_id: int) -> Session:
         """The read side of one session; a missing id is NotFound (a StoreError)."""
-        keep = None if self.read_only else self.keep_derived
-        return Session(self.path, int(session_id), self.immutable, keep)
+        keep = self.keep_derived if self.keeps_derived else None
+        return Session(self.path, int(session_id), self.immutable, keep, self.connect)
 
     def keep_derived(self, info: SessionInfo, derived: MatDerived) -> None:
         """Keep a mat session's derived data, made for ``info`` as it is now; when the session
         changed meanwhile, or the store is busy or full, it is left to the next read."""
         try:
-            with self._transaction() as conn:
+            with self._transaction(shared_ok=True) as conn:
                 now = info_from_row(conn.execute(INFO_SELECT + " WHERE s.id = ?",
                                                  (info.id,)).fetchone())
                 if (now.conversion, now.n_frames) == (info.conversion, info.n_frames):
@@ -111,13 +111,13 @@ class Store(StoreFile):
     def update_meta(self, session_id: int, changes: dict[str, Any],
                     reason: str = "") -> SessionMeta:
         """Change metadata fields (checked as SessionMeta); every changed field is logged."""
-        with self._transaction() as conn:
+        with self._transaction(shared_ok=True) as conn:
             return change_meta(conn, self._row(conn, session_id), changes, utc_now(), reason)
 
     def set_conversion(self, session_id: int, conversion: dict[str, Any],
                        reason: str = "") -> int:
         """Replace the session's conversion dict (tare, calibration); logged. The edit's id."""
-        with self._transaction() as conn:
+        with self._transaction(shared_ok=True) as conn:
             eid = change_conversion(conn, self._row(conn, session_id), conversion, utc_now(),
                                     reason)
         self.derive(session_id)
@@ -127,13 +127,13 @@ class Store(StoreFile):
                       reason: str = "") -> int:
         """Take events out and put events in (see ``edits.change_events``); logged as one edit,
         its id."""
-        with self._transaction() as conn:
+        with self._transaction(shared_ok=True) as conn:
             return change_events(conn, self._row(conn, session_id), remove, add, utc_now(),
                                  reason)
 
     def undo_edit(self, session_id: int, edit_id: int | None = None) -> int:
         """Undo one logged edit (default: the newest not yet undone); the new edit's id."""
-        with self._transaction() as conn:
+        with self._transaction(shared_ok=True) as conn:
             row = self._row(conn, session_id)
             target = latest_undoable(conn, session_id) if edit_id is None else int(edit_id)
             eid = undo(conn, row, target, utc_now())
@@ -147,7 +147,7 @@ class Store(StoreFile):
         None or ``[]`` removes them, so regions are found on the data again. They are checked
         against the session's mat, kept in its conversion dict and logged like set_conversion.
         """
-        with self._transaction() as conn:
+        with self._transaction(shared_ok=True) as conn:
             row = self._row(conn, session_id)
             info = info_from_row(conn.execute(INFO_SELECT + " WHERE s.id = ?",
                                               (session_id,)).fetchone())
@@ -178,7 +178,7 @@ class Store(StoreFile):
         check_event(kind, source)
         if time_s is None:
             raise StoreError("an event added to a stored session needs its time (time_s)")
-        with self._transaction() as conn:
+        with self._transaction(shared_ok=True) as conn:
             row = self._row(conn, session_id)
             return insert(conn, "events", {
                 "session_id": session_id, "host_time": row["t0_host"] + float(time_s),

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from firmware_bridge.errors import StoreError
 from sensing.plainjson import dumps
@@ -30,7 +30,7 @@ from sensing.store.listing import (
     total,
 )
 from sensing.store.schema import check_file, connect, damaged, prepare, read_only_file
-from sensing.store.url import sqlite_path
+from sensing.store.url import POSTGRESQL, StoreURL, configured, sqlite_path
 from sensing.vocabulary import SESSIONS_PAGE
 
 
@@ -45,15 +45,22 @@ def default_path() -> Path:
     return sqlite_path()
 
 
+# Why nothing records into a shared store (docs/multi-station.md): its ``read_only``.
+SHARED_READ_ONLY = "it is the shared store: sessions are recorded on a station, then synced"
+
+
 class StoreFile:
     """A session store file: opened, checked, brought up to date, and its sessions listed.
 
-    ``Store`` (sensing.store.sessions) adds reading, making and changing sessions.
+    ``Store`` (sensing.store.sessions) adds reading, making and changing sessions. A shared
+    PostgreSQL store (``postgresql://…``) is read and edited through the same code
+    (sensing.store.pg.adapter), and records nothing.
     """
 
-    def __init__(self, path: Path, max_bytes: int | None = None,
+    def __init__(self, path: Path | StoreURL, max_bytes: int | None = None,
                  read_only: str | None = None) -> None:
-        self.path = path
+        self.path = path  # the file; a shared store's StoreURL (shown without its password)
+        self.url = path.url if isinstance(path, StoreURL) else ""  # a shared store's URL
         self.max_bytes = max_bytes
         self.read_only = read_only  # why the store can only be read, or None
         self.found_interrupted: list[int] = []  # marked interrupted when this Store opened
@@ -66,9 +73,14 @@ class StoreFile:
         """Open (or create) the store; ``max_bytes`` caps the file size, as a full disk would.
 
         ``write=False`` (and a file, folder or mount that cannot be written) opens it for
-        reading only: no schema updates, no interrupted-marking, every write refused.
+        reading only: no schema updates, no interrupted-marking, every write refused. A
+        ``postgresql://`` URL opens the shared store: read, edited where the role may, never
+        recorded into.
         """
-        p = sqlite_path(path)  # a path, sqlite:///path; a postgresql:// URL is one line
+        where = configured(path)
+        if where.backend == POSTGRESQL:
+            return cls._open_shared(where)
+        p = sqlite_path(where.path)
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -95,20 +107,59 @@ class StoreFile:
         store.mark_interrupted()
         return store
 
+    @classmethod
+    def _open_shared(cls, where: StoreURL) -> Self:
+        """The shared store at ``where``, its schema brought up to date (a role that may)."""
+        from sensing.store.pg.schema import connect as pg_connect
+        from sensing.store.pg.schema import prepare as pg_prepare
+
+        conn = pg_connect(where.url, autocommit=True)
+        try:
+            pg_prepare(conn, where.url)
+        finally:
+            conn.close()
+        return cls(where, None, SHARED_READ_ONLY)
+
+    @property
+    def keeps_derived(self) -> bool:
+        """Whether what is worked out from a session's samples (a mat's derived data, a visit)
+        is kept: in a store that can be written, and in a shared store until its role is
+        refused (docs/multi-station.md)."""
+        return not self.read_only or (bool(self.url) and not self.derived_not_kept)
+
     @property
     def immutable(self) -> bool:
         """Read-only where SQLite could not even lock it: read the file as it is."""
         return self.read_only in ("its folder is read-only", "it is on a read-only mount")
 
     def connect(self) -> sqlite3.Connection:
-        """A new read-only connection (rows as ``sqlite3.Row``); the caller closes it."""
+        """A new read-only connection (rows as ``sqlite3.Row``); the caller closes it. On a
+        shared store, one that takes the same statements and gives the same rows."""
+        if self.url:
+            from sensing.store.pg.adapter import connect as pg_connect
+
+            return cast(sqlite3.Connection, pg_connect(self.url))
+        assert isinstance(self.path, Path)
         return connect(self.path, readonly=True, immutable=self.immutable)
 
-    def write_connection(self) -> sqlite3.Connection:
-        """A new write connection in autocommit mode (use BEGIN/COMMIT); the caller closes it."""
+    def write_connection(self, *, shared_ok: bool = False) -> sqlite3.Connection:
+        """A new write connection in autocommit mode (use BEGIN/COMMIT); the caller closes it.
+
+        ``shared_ok``: a write a shared store takes too, where its role may (an edit of a
+        session, what is worked out from one: docs/multi-station.md); it records nothing.
+        """
+        if self.url and shared_ok:
+            from sensing.store.pg.adapter import connect as pg_connect
+
+            return cast(sqlite3.Connection, pg_connect(self.url, readonly=False))
+        if self.url:
+            raise StoreError(f"{self.path} is the shared store: sessions are recorded on a "
+                             "station, into its own store, and `sotlog sync` copies them here; "
+                             "here they are read and edited")
         if self.read_only:
             raise StoreError(f"{self.path} can only be read ({self.read_only}): sotlog shows and "
                              "exports its sessions but cannot record into it or change them")
+        assert isinstance(self.path, Path)  # a shared store answered above
         conn = connect(self.path)
         if self.max_bytes is not None:
             try:
@@ -120,16 +171,16 @@ class StoreFile:
         return conn
 
     @contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
-        conn = self.write_connection()
+    def _writing(self, shared_ok: bool = False) -> Iterator[sqlite3.Connection]:
+        conn = self.write_connection(shared_ok=shared_ok)
         try:
             yield conn
         finally:
             conn.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._writing() as conn:
+    def _transaction(self, shared_ok: bool = False) -> Iterator[sqlite3.Connection]:
+        with self._writing(shared_ok) as conn:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 yield conn
@@ -199,7 +250,7 @@ class StoreFile:
             prepare_connection(conn)
             try:
                 conn.execute("BEGIN")  # the page and the total from one snapshot
-                found, counted = page(conn, filters, limit, offset)
+                found, counted = page(conn, filters, limit, offset, station=bool(self.url))
                 matching = total(conn, filters) if count else len(found) + offset
                 conn.execute("COMMIT")
             except sqlite3.OperationalError as err:
@@ -214,8 +265,13 @@ class StoreFile:
 
     def keep_visit(self, session_id: int, visit: dict[str, Any]) -> None:
         """Keep what a visit list shows of an ended session (``sensing.metrics.visits``)."""
-        with self._transaction() as conn:
-            conn.execute(KEEP_VISIT, (dumps(visit), session_id))
+        try:
+            with self._transaction(shared_ok=True) as conn:
+                conn.execute(KEEP_VISIT, (dumps(visit), session_id))
+        except StoreError as err:
+            if not self.url:
+                raise
+            self.derived_not_kept = str(err)  # the role may not: worked out on each list
 
     def _keep_counts(self, counted: dict[int, tuple[int, float]]) -> None:
         """Store the counts a list took from the chunks of ended sessions, so it does it once."""

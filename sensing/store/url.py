@@ -101,13 +101,13 @@ def configured(text: str | Path | None = None) -> StoreURL:
 
 
 def sqlite_path(text: str | Path | None = None) -> Path:
-    """The SQLite file of the configured store; a one-line StoreError saying what works today
-    when it is a PostgreSQL store."""
+    """The SQLite file of the configured store, for a face that records into it; a one-line
+    StoreError saying where recording goes when it is the shared PostgreSQL store."""
     store = configured(text)
     if store.backend == POSTGRESQL or store.path is None:
-        raise StoreError(f"{store} is a PostgreSQL store: this command works on a station's "
-                         "SQLite store; today PostgreSQL is filled by `sotlog sync --to URL` and "
-                         "listed by `sotlog sessions --store URL`")
+        raise StoreError(f"{store} is the shared store, which is only read: a station records "
+                         "into its own SQLite store (--store PATH, $SOTLOG_STORE) and "
+                         "`sotlog sync` copies each session there")
     return store.path
 
 

@@ -32,7 +32,8 @@ TEMPLATES.env.filters["html_pattern"] = html_pattern
 
 
 def _page(request: Request, name: str, here: str | None, **context: Any) -> HTMLResponse:
-    return TEMPLATES.TemplateResponse(request, name, {"v": rules(), "here": here, **context},
+    context = {"v": rules(), "here": here, "shared": request.app.state.shared, **context}
+    return TEMPLATES.TemplateResponse(request, name, context,
                                       headers={"Cache-Control": "no-cache"})
 
 

@@ -77,6 +77,8 @@ def list_sessions(
     category: Annotated[str | None, Query(json_schema_extra=_one_of(CATEGORIES))] = None,
     position: Annotated[str | None, Query(json_schema_extra=_one_of(POSITIONS))] = None,
     status: Annotated[str | None, Query(json_schema_extra=_one_of(STATUSES))] = None,
+    station: Annotated[str | None, Query(max_length=64, description="a station's name (a "
+                                         "shared store)")] = None,
     limit: Annotated[int, Query(ge=1, le=5000, description="at most this many")] = 500,
     offset: Annotated[int, Query(ge=0, le=MAX_ID, description="skip the newest N that match")
                       ] = 0,
@@ -84,10 +86,14 @@ def list_sessions(
     """Sessions matching every filter given, newest first: ``limit`` of them after the first
     ``offset``; the ``X-Total-Count`` header says how many match in all."""
     until = date_to + timedelta(days=1) if date_to else None
+    if station and not store.url:
+        raise MetadataError("station: filters a shared store's sessions; this store is one "
+                            "station's")
     page = store.page(Filters(subject_part=q or None, since=date_from, until=until,
                               category=_choice("category", category, CATEGORIES),
                               position=_choice("position", position, POSITIONS),
-                              status=_choice("status", status, STATUSES)), limit, offset)
+                              status=_choice("status", status, STATUSES),
+                              station=station or None), limit, offset)
     response.headers[TOTAL_HEADER] = str(page.total)
     if q:  # a subject's visits: those not worked out yet are, a few at a time
         visits.fill(store, page.sessions, VISITS_PER_LIST)

@@ -48,7 +48,8 @@ function renderHeader(info) {
   const m = info.meta;
   document.title = `sotlog · session ${info.id}`;
   $("title").textContent = `Session ${info.id}${m.subject_code ? " · " + m.subject_code : ""}`;
-  $("subtitle").textContent = [localTime(info.started_utc), m.position,
+  $("subtitle").textContent = [info.station && `station ${info.station}`,
+    localTime(info.started_utc), m.position,
     m.category && `category ${m.category}`, m.short_leg && `short leg: ${m.short_leg}`,
     `${fmtSpan(info.duration_s)} recorded`, info.status].filter(Boolean).join(" · ");
   $("end-reason").hidden = !info.end_reason;

@@ -3,7 +3,9 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const FILTERS = ["q", "date_from", "date_to", "category", "position", "status"];
+// (a shared store's page has a station filter too)
+const FILTERS = ["q", "date_from", "date_to", "category", "position", "status", "station"]
+  .filter((name) => $(name));
 
 function blockText(blocks) {
   if (!blocks || !blocks.length) return "–";
@@ -40,6 +42,7 @@ function sessionRow(s) {
   const open = () => { location.href = `/sessions/${s.id}`; };
   return el("tr", { class: "clickable", "data-session": s.id, onclick: open },
     el("td", { class: "num", text: String(s.id) }),
+    ...("station" in s ? [el("td", { text: s.station })] : []),
     el("td", { text: localTime(s.started_utc) }),
     el("td", {}, el("a", { href: `/sessions/${s.id}`, text: s.subject_code || "(no code)" })),
     el("td", { text: s.position || "–" }),
@@ -103,7 +106,8 @@ async function load(more = false) {
   $("more").disabled = false;
   $("more").textContent = `Load ${Math.min(V.sessions_page, total - fetched)} more`;
   if (!total) {
-    tbody.append(el("tr", {}, el("td", { colspan: 13, class: "muted",
+    const columns = document.querySelector("#sessions thead tr").cells.length;
+    tbody.append(el("tr", {}, el("td", { colspan: columns, class: "muted",
       text: "No sessions match these filters." })));
   }
 }

@@ -231,10 +231,14 @@ class Sync:
             col = name if name in cols else f"{name}_json"
             if col not in cols:
                 continue
-            cur.execute(f"UPDATE sessions SET {col} = %s WHERE id = %s AND NOT EXISTS ("
+            # A conversion changes the force read, so the visit kept with it goes along (the
+            # station's, worked out again for it or none yet), as sensing.store.edits does.
+            also = ", visit_json = %s" if col == "conversion_json" else ""
+            cur.execute(f"UPDATE sessions SET {col} = %s{also} WHERE id = %s AND NOT EXISTS ("
                         "SELECT 1 FROM session_edits WHERE session_id = %s AND field = %s "
                         "AND station_id IS NULL AND at_utc > %s)",
-                        (row[col], new_id, new_id, name, at_utc))
+                        (row[col], *([row["visit_json"]] if also else []), new_id, new_id,
+                         name, at_utc))
 
     def _calibrations(self, pg: Any, local: sqlite3.Connection, tables: Tables) -> int:
         """Copy the calibrations the shared store lacks, each run's batch kept together."""

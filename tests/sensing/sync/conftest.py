@@ -1,39 +1,16 @@
-"""A real PostgreSQL server for the sync tests (tests/sensing/sync/pgserver.py), and stations'
-stores recorded from simulated devices by `sotlog record`."""
+"""Stations' stores recorded from simulated devices by `sotlog record`, for the sync tests (the
+PostgreSQL server they sync to is tests/conftest.py's)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.sensing.sync.pgserver import ENV, Server, new_database
-
 SIM = "sim://loadcells?blocks=2&rate=80&protocol=lines&seed={seed}&speed=10"
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[Server | None]:
-    """Our own server (None where $SOTLOG_TEST_POSTGRES names one)."""
-    if os.environ.get(ENV):
-        yield None
-        return
-    server = Server()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-@pytest.fixture
-def pg_url(pg_server: Server | None) -> str:
-    """A URL to a fresh, empty database."""
-    admin = os.environ.get(ENV) or (pg_server.url() if pg_server else "")
-    return new_database(admin)
 
 
 def sotlog(*args: str, env: dict[str, str] | None = None,

@@ -3,6 +3,7 @@ byte, whatever stops a run (the process killed, the server stopped) and however 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -92,6 +93,26 @@ def test_edits_made_after_a_sync_follow_on_the_next(station_stores: list[Path], 
     assert_same_session(store, pg_url, "room2", uuid)
     assert pg_rows(pg_url, "SELECT subject_code FROM sessions WHERE uuid = %s",
                    (uuid,))[0]["subject_code"] == "P-0999"
+
+
+def test_a_conversion_edited_after_a_sync_takes_its_visit_along(
+        station_stores: list[Path], pg_url: str, tmp_path: Path) -> None:
+    store = copy_store(station_stores[2], tmp_path)
+    assert sync(store, pg_url, "room3").returncode == 0
+    row = local_rows(store, "SELECT id, uuid, subject_code, conversion_json, visit_json "
+                            "FROM sessions ORDER BY id")[0]
+    assert row["visit_json"]  # kept when the recording ended, and copied with the session
+    Store.open(store).set_conversion(row["id"], {"tare": {"left": 8000.0}}, reason="re-tare")
+    assert sync(store, pg_url, "room3").returncode == 0
+    query = "SELECT conversion_json, visit_json FROM sessions WHERE uuid = %s"
+    shared = pg_rows(pg_url, query, (row["uuid"],))[0]
+    assert shared == {"conversion_json": '{"tare":{"left":8000.0}}', "visit_json": None}
+    listed = sotlog("sessions", "--store", pg_url, "--subject", row["subject_code"], "--json")
+    assert listed.returncode == 0, listed.stderr
+    mine = sotlog("sessions", "--store", str(store), "--subject", row["subject_code"], "--json")
+    assert [s["visit"] for s in json.loads(listed.stdout)] == \
+        [s["visit"] for s in json.loads(mine.stdout)]
+    assert pg_rows(pg_url, query, (row["uuid"],))[0]["visit_json"]  # worked out and kept
 
 
 def stalled_at_chunks(url: str) -> psycopg.Connection:
