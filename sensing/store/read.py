@@ -54,14 +54,20 @@ def _bounds(t0: float | None, t1: float | None) -> tuple[float, float]:
     return -np.inf if t0 is None else float(t0), np.inf if t1 is None else float(t1)
 
 
-def info_from_row(row: sqlite3.Row) -> SessionInfo:
-    """A SessionInfo from a row of ``INFO_SELECT``."""
+def info_from_row(row: sqlite3.Row, path: object = None) -> SessionInfo:
+    """A SessionInfo from a row of ``INFO_SELECT`` (``path``: the store's, for the one line
+    when its stored profile cannot be read, which a damaged file is one reason for)."""
     sid = row["id"]
     try:
         origin = row["profile_path"] or f"session {sid} profile"
         profile = parse_stored_profile(row["profile_toml"], origin)
     except ProfileError as err:
-        raise StoreError(f"session {sid}: its stored profile cannot be read: {err}") from err
+        if path is None:
+            raise StoreError(f"session {sid}: its stored profile cannot be read: {err}") from err
+        raise StoreError(
+            f"session {sid}: its stored profile cannot be read ({err}); if {path} is damaged, "
+            f"`sotlog check` says what can still be read, and `sqlite3 {path} .recover > "
+            "saved.sql` may save the rest") from err
     meta = meta_of(row)
     return SessionInfo(
         id=sid, uuid=row["uuid"], meta=meta, profile=profile, profile_name=row["profile_name"],
@@ -124,13 +130,13 @@ class Session:
             rows = self._query("SELECT s.*, 0 AS n_frames, NULL AS t_last_max FROM sessions s "
                                "WHERE s.id = ?", (self.id,))
             if rows:
-                info = info_from_row(rows[0])
+                info = info_from_row(rows[0], self.path)
                 info.damaged = f"its samples cannot be counted ({err.__cause__}); see " \
                                "`sotlog check`"
                 return info
         if not rows:
             raise NotFound(f"no session {self.id} in {self.path}")
-        return info_from_row(rows[0])
+        return info_from_row(rows[0], self.path)
 
     def refresh(self) -> SessionInfo:
         """Re-read the header (status, counts and edits change while a session records)."""

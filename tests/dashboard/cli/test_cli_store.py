@@ -126,6 +126,8 @@ def test_damage_is_one_line_and_check_says_what_still_reads(three: Path, tmp_pat
                  ["export", "3", "--format", "csv", "-o", str(tmp_path / "x")]):
         done = sotlog(*args, store=store)
         assert "internal error" not in done.stderr and "Traceback" not in done.stderr, args
+        if args[0] == "reparse" and done.returncode == 1 and "different" in done.stdout:
+            continue  # flipped raw bytes decode to other frames: reparse's answer, not an error
         if done.returncode != 0:
             line = one_line(done.stderr)
             assert str(store) in line and "sotlog check" in line and ".recover" in line, line
