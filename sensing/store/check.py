@@ -90,7 +90,7 @@ def _check_session(conn: sqlite3.Connection, sid: int) -> SessionCheck:
         row = _header(conn, sid)
         out.subject_code, out.status = row["subject_code"], row["status"]
         info_from_row(row)
-    except (sqlite3.DatabaseError, ValueError, KeyError, TypeError) as err:
+    except (sqlite3.DatabaseError, ValueError, KeyError, TypeError, StoreError) as err:
         out.problems.append(f"header: {err}")
     try:
         out.events = int(conn.execute("SELECT count(*) FROM events WHERE session_id = ?",

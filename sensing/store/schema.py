@@ -244,7 +244,9 @@ def connect(path: Path, *, readonly: bool = False, immutable: bool = False) -> s
         conn.close()
         if isinstance(err, sqlite3.OperationalError):
             raise StoreError(f"cannot open session store {path}: {err}") from err
-        raise StoreError(f"{path} is not a sotlog session store ({err})") from err
+        if app_id_unreadable(err):
+            raise StoreError(f"{path} is not a sotlog session store ({err})") from err
+        raise damaged(path, err) from err  # e.g. "malformed database schema": a damaged page
     conn.text_factory = _text
     conn.row_factory = sqlite3.Row
     return conn

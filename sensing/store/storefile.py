@@ -29,7 +29,14 @@ from sensing.store.listing import (
     prepare_connection,
     total,
 )
-from sensing.store.schema import check_file, connect, damaged, prepare, read_only_file
+from sensing.store.schema import (
+    app_id_unreadable,
+    check_file,
+    connect,
+    damaged,
+    prepare,
+    read_only_file,
+)
 from sensing.store.url import POSTGRESQL, StoreURL, configured, sqlite_path
 from sensing.vocabulary import SESSIONS_PAGE
 
@@ -167,7 +174,9 @@ class StoreFile:
                 conn.execute(f"PRAGMA max_page_count = {max(1, self.max_bytes // page)}")
             except sqlite3.DatabaseError as err:
                 conn.close()
-                raise StoreError(f"{self.path} is not a sotlog session store ({err})") from err
+                if app_id_unreadable(err):
+                    raise StoreError(f"{self.path} is not a sotlog session store ({err})") from err
+                raise damaged(self.path, err) from err
         return conn
 
     @contextmanager
