@@ -140,7 +140,9 @@ def test_damage_is_one_line_and_check_says_what_still_reads(three: Path, tmp_pat
 
         report = json.loads(checked.stdout)
         states = {s["id"]: s["whole"] for s in report["sessions"]}
-        assert set(states) == {1, 2, 3} and not all(states.values())
+        assert set(states) <= {1, 2, 3} and not report["whole"]
+        if set(states) != {1, 2, 3}:  # the flips hit the session list: check says how
+            assert report["problems"] or report["integrity"] != ["ok"], report
         whole = [sid for sid, ok in states.items() if ok]
         for sid in whole:  # damage elsewhere never makes these unreadable
             assert sotlog("show", str(sid), store=store).returncode == 0

@@ -22,7 +22,8 @@ def test_confirm_move_delete_and_undo_on_the_session_page(serve: Any, page: Any,
     page.goto(f"{server.url}/sessions/{sid}")
     rows = page.locator("#events tbody tr[data-source=sotlog]")
     expect(rows).to_have_count(0)
-    with page.expect_response(f"**/api/sessions/{sid}/detect") as answer:
+    page.wait_for_load_state("networkidle")  # the page has read the session (under CI's load too)
+    with page.expect_response(f"**/api/sessions/{sid}/detect", timeout=60_000) as answer:
         page.click("#detect")
     assert answer.value.status == 201
     expect(rows).to_have_count(3)
@@ -55,7 +56,7 @@ def test_confirm_move_delete_and_undo_on_the_session_page(serve: Any, page: Any,
     expect(rows).to_have_count(3)
     expect(page.locator(f"tr[data-event='{settled}']")).to_be_visible()
     # the rule run again leaves the person's decisions as they are
-    with page.expect_response(f"**/api/sessions/{sid}/detect"):
+    with page.expect_response(f"**/api/sessions/{sid}/detect", timeout=60_000):
         page.click("#detect")
     expect(page.locator("#events-said")).to_contain_text("nothing changed")
     assert page.errors == []
