@@ -72,6 +72,20 @@ def check_one_or_all(args: argparse.Namespace, error: type[Exception]) -> None:
         raise error(f"{', '.join(used)} only apply with --all")
 
 
+def matching_sessions(args: argparse.Namespace, nothing: str) -> tuple[Any, list[Any]]:
+    """The store and the sessions ``--all`` with its filters names (export, report), newest
+    first; says ``nothing`` on stderr when none match."""
+    from sensing.store.sessions import Store
+
+    store = Store.open(args.store)
+    until = args.until + dt.timedelta(days=1) if args.until else None  # the whole day
+    infos = store.sessions(subject=args.subject, since=args.since, until=until,
+                           category=args.category, position=args.position)
+    if not infos:
+        print(f"sotlog: no sessions match; {nothing}", file=sys.stderr)
+    return store, infos
+
+
 def _check_args(args: argparse.Namespace) -> None:
     from firmware_bridge.errors import ExportError
 
@@ -84,7 +98,6 @@ def run_export(args: argparse.Namespace) -> int:
     from sensing.outputs.exports import export_session, exporter
     from sensing.outputs.exports.dataset import export_dataset
     from sensing.outputs.exports.deid import DateShift
-    from sensing.store.sessions import Store
 
     _check_args(args)
     exporter(args.format)  # unknown or not installed: one line before any work
@@ -94,12 +107,7 @@ def run_export(args: argparse.Namespace) -> int:
         print(f"sotlog: dates shifted per subject with salt {shift.salt} (keep it private; "
               "--shift-salt repeats the same shifts)", file=sys.stderr)
     if args.all:
-        store = Store.open(args.store)
-        until = args.until + dt.timedelta(days=1) if args.until else None
-        infos = store.sessions(subject=args.subject, since=args.since, until=until,
-                               category=args.category, position=args.position)
-        if not infos:
-            print("sotlog: no sessions match; nothing exported", file=sys.stderr)
+        store, infos = matching_sessions(args, "nothing exported")
         result = export_dataset(store, infos, args.format, args.out, units=args.units,
                                 strip_notes=args.strip_notes, shift=shift, progress=_progress,
                                 overwrite=args.force)

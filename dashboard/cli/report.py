@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import sys
 from pathlib import Path
 from typing import Any
 
 from dashboard.cli.common import add_store_arg, add_units_arg, load_session, print_json, session_id
-from dashboard.cli.output import add_filter_args, check_one_or_all
+from dashboard.cli.output import add_filter_args, check_one_or_all, matching_sessions
 
 
 def register(sub: Any) -> None:
@@ -58,18 +56,12 @@ def _write(session: Any, out: Path, args: argparse.Namespace, config: dict[str, 
 def run_report(args: argparse.Namespace) -> int:
     from sensing.outputs.exports import session_stem
     from sensing.outputs.reportdata import report_config
-    from sensing.store.sessions import Store
 
     _check_args(args)
     config = report_config()  # a bad config file: one line before any work
     files: list[Path] = []
     if args.all:
-        store = Store.open(args.store)
-        until = args.until + dt.timedelta(days=1) if args.until else None
-        infos = store.sessions(subject=args.subject, since=args.since, until=until,
-                               category=args.category, position=args.position)
-        if not infos:
-            print("sotlog: no sessions match; no report written", file=sys.stderr)
+        store, infos = matching_sessions(args, "no report written")
         folder = Path(args.out)
         for info in infos:
             with store.session(info.id) as session:
