@@ -14,17 +14,14 @@ binary spans.
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import numpy as np
+from serving import served  # bench/serving.py, beside this file
+from tables import aligned  # bench/tables.py, beside this file
 
-from bench.tables import aligned
 from firmware_bridge.frames import Counters, FrameBlock
 from firmware_bridge.profiles import load_profile
 from sensing.metadata import SessionMeta
@@ -56,56 +53,36 @@ def record(path: Path) -> int:
     return sid
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="sotlog-bench-matreplay-"))
-    port = free_port()
-    server = None
     try:
         store = work / "s.sqlite3"
         sid = record(store)
-        server = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", "--store",
-                                   str(store), "--http-port", str(port)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
-        for _ in range(200):
-            try:
-                http.get("/api/status")
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        http.get(f"/api/sessions/{sid}/mat/frames", params={"t0": 0, "t1": 1})  # warm
-        t = time.perf_counter()
-        body = http.get(f"/api/sessions/{sid}/mat/frames", params={"t0": 30, "t1": 40}).content
-        binary_s = time.perf_counter() - t
-        n_binary = int(10 * RATE)
-        t = time.perf_counter()
-        json_bytes = 0
-        for k in range(50):
-            json_bytes += len(http.get(f"/api/sessions/{sid}/mat",
-                                       params={"t": 30 + k / RATE}).content)
-        json_s = time.perf_counter() - t
-        rows = [("binary span, 10 s (500 frames)", binary_s / n_binary, len(body) / n_binary),
-                ("baseline: JSON, a frame a request (50)", json_s / 50, json_bytes / 50)]
-        print(f"{SECONDS} s of a 48x48 uint16 mat at {RATE:g} frames/s")
-        print("\n".join(aligned(["way", "ms/frame", "bytes/frame", "frames/s it can bring"],
-                                [[w, f"{s * 1000:.2f}", f"{b:,.0f}", f"{1 / s:,.0f}"]
-                                 for w, s, b in rows])))
-        ratio = rows[1][1] / rows[0][1]
-        print(f"binary spans {ratio:.0f}x faster a frame, "
-              f"{rows[1][2] / rows[0][2]:.1f}x fewer bytes")
-        need = 8 * RATE
-        print(f"8x of {RATE:g} frames/s needs {need:g} frames/s: "
-              f"{'met' if 1 / rows[0][1] >= need else 'NOT MET'}")
+        with served(store) as http:
+            http.get(f"/api/sessions/{sid}/mat/frames", params={"t0": 0, "t1": 1})  # warm
+            t = time.perf_counter()
+            body = http.get(f"/api/sessions/{sid}/mat/frames", params={"t0": 30, "t1": 40}).content
+            binary_s = time.perf_counter() - t
+            n_binary = int(10 * RATE)
+            t = time.perf_counter()
+            json_bytes = 0
+            for k in range(50):
+                json_bytes += len(http.get(f"/api/sessions/{sid}/mat",
+                                           params={"t": 30 + k / RATE}).content)
+            json_s = time.perf_counter() - t
+            rows = [("binary span, 10 s (500 frames)", binary_s / n_binary, len(body) / n_binary),
+                    ("baseline: JSON, a frame a request (50)", json_s / 50, json_bytes / 50)]
+            print(f"{SECONDS} s of a 48x48 uint16 mat at {RATE:g} frames/s")
+            print("\n".join(aligned(["way", "ms/frame", "bytes/frame", "frames/s it can bring"],
+                                    [[w, f"{s * 1000:.2f}", f"{b:,.0f}", f"{1 / s:,.0f}"]
+                                     for w, s, b in rows])))
+            ratio = rows[1][1] / rows[0][1]
+            print(f"binary spans {ratio:.0f}x faster a frame, "
+                  f"{rows[1][2] / rows[0][2]:.1f}x fewer bytes")
+            need = 8 * RATE
+            print(f"8x of {RATE:g} frames/s needs {need:g} frames/s: "
+                  f"{'met' if 1 / rows[0][1] >= need else 'NOT MET'}")
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait()
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 import numpy as np
+from serving import served  # bench/serving.py, beside this file
 
 from firmware_bridge.frames import Counters, FrameBlock
 from firmware_bridge.profiles import load_profile
@@ -50,12 +48,6 @@ def record(path: Path, minutes: float) -> int:
     return sid
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def timed(http: httpx.Client, url: str, **params: float) -> tuple[float, float]:
     t = time.perf_counter()
     r = http.get(url, params=params)
@@ -68,35 +60,22 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=120.0)
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sotlog-bench-replay-"))
-    port = free_port()
-    server = None
     try:
         store = work / "s.sqlite3"
         sid = record(store, args.minutes)
-        server = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "serve", "--store",
-                                   str(store), "--http-port", str(port)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
-        for _ in range(200):
-            try:
-                http.get("/api/status")
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        url = f"/api/sessions/{sid}/samples"
-        rows = [("first page, 0-60 s (cold: reads the session)", *timed(http, url, t0=0, t1=60)),
-                ("a later page, 600 s (kept)", *timed(http, url, t0=600, t1=1200))]
-        whole = timed(http, url)  # the old way; kept, so this is its JSON only
-        rows.append(("whole session (the old replay; from what was kept)", *whole))
-        print(f"{args.minutes:g}-minute session, 2 load cells at 80 Hz: "
-              f"{int(args.minutes * 60 * RATE):,} frames")
-        for what, ms, mb in rows:
-            print(f"  {what:52} {ms:8.0f} ms {mb:8.2f} MB")
-        print(f"first page within 1 s: {'met' if rows[0][1] < 1000 else 'NOT MET'}")
+        with served(store) as http:
+            url = f"/api/sessions/{sid}/samples"
+            rows = [("first page, 0-60 s (cold: reads the session)",
+                     *timed(http, url, t0=0, t1=60)),
+                    ("a later page, 600 s (kept)", *timed(http, url, t0=600, t1=1200))]
+            whole = timed(http, url)  # the old way; kept, so this is its JSON only
+            rows.append(("whole session (the old replay; from what was kept)", *whole))
+            print(f"{args.minutes:g}-minute session, 2 load cells at 80 Hz: "
+                  f"{int(args.minutes * 60 * RATE):,} frames")
+            for what, ms, mb in rows:
+                print(f"  {what:52} {ms:8.0f} ms {mb:8.2f} MB")
+            print(f"first page within 1 s: {'met' if rows[0][1] < 1000 else 'NOT MET'}")
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait()
         shutil.rmtree(work, ignore_errors=True)
 
 
