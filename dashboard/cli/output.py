@@ -118,12 +118,17 @@ def run_export(args: argparse.Namespace) -> int:
         files = export_session(session, args.format, args.out, units=args.units,
                                strip_notes=args.strip_notes, shift_days=days,
                                overwrite=args.force)
-    if args.json:
+    print_files(files, args.json)
+    return 0
+
+
+def print_files(files: list[Any], as_json: bool) -> None:
+    """The files a command wrote: a path a line, or a JSON list (export, report)."""
+    if as_json:
         print_json([str(f) for f in files])
     else:
         for f in files:
             print(f)
-    return 0
 
 
 def _progress(done: int, total: int, info: Any, files: list[Path]) -> None:

@@ -6,8 +6,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from dashboard.cli.common import add_store_arg, add_units_arg, load_session, print_json, session_id
-from dashboard.cli.output import add_filter_args, check_one_or_all, matching_sessions
+from dashboard.cli.common import add_store_arg, add_units_arg, load_session, session_id
+from dashboard.cli.output import (
+    add_filter_args,
+    check_one_or_all,
+    matching_sessions,
+    print_files,
+)
 
 
 def register(sub: Any) -> None:
@@ -70,9 +75,5 @@ def run_report(args: argparse.Namespace) -> int:
     else:
         with load_session(args) as session:
             files.append(_write(session, Path(args.out), args, config))
-    if args.json:
-        print_json([str(f) for f in files])
-    else:
-        for f in files:
-            print(f)
+    print_files(files, args.json)
     return 0
