@@ -150,17 +150,23 @@ class Bridge:
             span = min(RATE_WINDOW_S, now - self._rate_since)
         return n / span if n and span > 0 else 0.0
 
-    def add_listener(self, listener: Any, *, history: bool = False) -> None:
-        """Hand everything read from now on to ``listener`` as well.
+    def add_listener(self, listener: Any, *, history: bool = False) -> Counters:
+        """Hand everything read from now on to ``listener`` as well; the counters at that
+        moment (no read is half handed on then, so they count exactly what it will not get).
 
         With ``history``, ``listener.on_history(reads)`` first gets the reads the current decoder
         was fed so far (``RawHistory``): exactly those it will not get through ``on_raw``.
         """
-        self._fan.add(listener, history)
+        with self._fan.handing:
+            self._fan.add(listener, history)
+            return self.counters
 
-    def remove_listener(self, listener: Listener | Any) -> None:
-        """Stop handing things to ``listener`` (no error if it was not there)."""
-        self._fan.remove(listener)
+    def remove_listener(self, listener: Listener | Any) -> Counters:
+        """Stop handing things to ``listener`` (no error if it was not there); the counters at
+        that moment, which count everything it was handed (see ``add_listener``)."""
+        with self._fan.handing:
+            self._fan.remove(listener)
+            return self.counters
 
     @classmethod
     def check(cls, url: str, profile: Profile) -> None:
@@ -346,9 +352,10 @@ class Bridge:
     def _flush_decoder(self, now: float) -> int:
         """The stream was cut: what the decoder holds is counted, nothing more is decoded; the
         bytes of the line or frame it cut short."""
-        before = self.decoder.counters.cut_bytes
-        self._take(self.decoder.flush(now, cut=True), now, self._fan.hooks)
-        return self.decoder.counters.cut_bytes - before
+        with self._fan.handing:
+            before = self.decoder.counters.cut_bytes
+            self._take(self.decoder.flush(now, cut=True), now, self._fan.hooks)
+            return self.decoder.counters.cut_bytes - before
 
     def _pump(self, port: serial.SerialBase) -> None:
         poll = self.decoder.poll_request() is not None
@@ -364,9 +371,9 @@ class Bridge:
                 continue
             if self.gap_since is not None:
                 self._gap_ended(now)
-            self._own.bytes += len(data)
             self._last_data_time = self._quiet_since = now
-            with self._fan.handing:
+            with self._fan.handing:  # counted and handed on as one, for add/remove_listener
+                self._own.bytes += len(data)
                 hooks = self._fan.raw(data, now)
                 decoded = self._take(self.decoder.feed(data, now), now, hooks)
                 self._fan.flush_notices(now)

@@ -244,11 +244,13 @@ class RecordingService:
                                             device=self.device, t0_host=t0, uuid=uid,
                                             conversion=conversion, face=self.face)
             recorder = Recorder(self.store, sid)
-            rec = Recording(sid, uid, t0, meta, recorder, bridge.counters)
             # The same zero as before the start, now on the session's clock: values don't jump.
             self._live().set(conversion, t0)
+            # The counters at the very moment the recorder joins: the session's counts are the
+            # difference at its end, so they count exactly the frames it was handed.
+            rec = Recording(sid, uid, t0, meta, recorder,
+                            bridge.add_listener(recorder, history=True))
             self.recording = rec
-            bridge.add_listener(recorder, history=True)
             rec.detection = LiveDetection(self._live(), t0, meta.body_weight_kg,
                                           lambda event: self._detected(rec, event))
             bridge.add_listener(rec.detection)
@@ -294,8 +296,12 @@ class RecordingService:
         rec, bridge = self.recording, self.bridge
         if rec is None or bridge is None:
             return {}
-        now, before = bridge.counters.as_dict(), rec.counters_at_start.as_dict()
-        return {k: now[k] - before.get(k, 0) for k in now}
+        return self._since_start(rec, bridge.counters)
+
+    @staticmethod
+    def _since_start(rec: Recording, now: Counters) -> dict[str, int]:
+        counts, before = now.as_dict(), rec.counters_at_start.as_dict()
+        return {k: counts[k] - before.get(k, 0) for k in counts}
 
     def stop(self, status: str = "complete", reason: str = "stopped") -> Ended:
         """End the recording with ``status`` and ``reason``; run and store the end checks."""
@@ -307,8 +313,8 @@ class RecordingService:
             if self.bridge is not None and rec.detection is not None:
                 self.bridge.remove_listener(rec.detection)
                 rec.detection.finish()
-            if self.bridge is not None:
-                self.bridge.remove_listener(rec.recorder)
+            if self.bridge is not None:  # the counts of exactly what the recorder was handed
+                counters = self._since_start(rec, self.bridge.remove_listener(rec.recorder))
             rec.recorder.close(status=status, counters=counters, reason=reason)
             self.recording = None
             # The device keeps the session's newest zero: the next session starts from it.

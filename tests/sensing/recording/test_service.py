@@ -197,3 +197,18 @@ def test_conversion_of_the_stored_session_matches_the_live_one(
         block.values, "N", block.host_time)[0]
     np.testing.assert_array_equal(values, stored)
     assert names == ["left", "right"]
+
+
+def test_each_session_counts_exactly_the_frames_it_stored(service: RecordingService) -> None:
+    """Start and stop land anywhere in the device's stream (mid-read, mid-decode): each
+    session's counters still count exactly the frames it kept, and every byte it was handed."""
+    service.connect(url(more="&speed=50"), "sim-loadcells")
+    assert service.bridge is not None and service.bridge.wait_connected(WAIT_S)
+    ended = []
+    for k in range(25):
+        service.start(META)
+        time.sleep(0.002 * (k % 7))
+        ended.append(service.stop())
+    for end in ended:
+        assert end.counters["frames"] == end.frames, end.session_id
+        assert end.counters["bytes"] <= end.raw_bytes, end.session_id
