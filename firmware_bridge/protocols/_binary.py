@@ -112,11 +112,9 @@ def gather(view: memoryview, offsets: list[int], size: int) -> bytes:
     return b"".join([view[off:off + size] for off in offsets])
 
 
-class BinaryDecoder(Decoder):
-    """A decoder of frames that start with a sync marker; subclasses set ``sync`` and say how
-    long a frame is, whether to use it, and how to turn the used ones into values."""
-
-    sync: ClassVar[bytes]
+class BufferedDecoder(Decoder):
+    """A binary decoder's bytes between feeds: what it holds, the runs it skips, the raw-range
+    check, and how the stream's end is counted. Subclasses decode the buffer (``_decode``)."""
 
     def __init__(self, profile: Profile, dtype: np.dtype) -> None:
         """``dtype``: the values' native dtype, for the raw-range check."""
@@ -133,6 +131,34 @@ class BinaryDecoder(Decoder):
     def flush(self, host_time: float, cut: bool = False) -> Decoded:
         # cut: a frame that waits for more bytes never gets them; it is cut, not looked into
         return self._decode(host_time, final=not cut, end=True)
+
+    @abc.abstractmethod
+    def _decode(self, host_time: float, final: bool, end: bool = False) -> Decoded:
+        """Decode what the buffer holds; ``final``: no more bytes will come; ``end``: the
+        stream ends here (``_at_end`` counts what is left)."""
+
+    def _at_end(self, pos: int, final: bool, host_time: float, notices: list[Notice]) -> int:
+        """The stream ends with the buffer decoded up to ``pos``: the rest is undecodable
+        (``final``) or cut (the frame it stopped inside). Where decoding now stands."""
+        n = len(self._buf)
+        if final:
+            self._skip.add(n - pos, host_time, notices)
+        else:
+            self.counters.cut_bytes += n - pos
+        self._skip.close(host_time, notices)
+        return n
+
+    def _drop(self, pos: int) -> None:
+        """The buffer was decoded up to ``pos``: hold only the rest."""
+        del self._buf[:pos]
+        self.counters.held_bytes = len(self._buf)
+
+
+class BinaryDecoder(BufferedDecoder):
+    """A decoder of frames that start with a sync marker; subclasses set ``sync`` and say how
+    long a frame is, whether to use it, and how to turn the used ones into values."""
+
+    sync: ClassVar[bytes]
 
     @abc.abstractmethod
     def _frame_size(self, view: memoryview, i: int, final: bool, host_time: float,
@@ -194,13 +220,7 @@ class BinaryDecoder(Decoder):
                 else:
                     counters.undecodable_bytes += size
             if end:
-                if final:
-                    skip.add(n - pos, host_time, notices)
-                else:  # a cut: from the frame (or sync) it stopped inside
-                    counters.cut_bytes += n - pos
-                skip.close(host_time, notices)
-                pos = n
+                pos = self._at_end(pos, final, host_time, notices)
             frames = self._block(view, starts, note_at, host_time, notices) if starts else None
-        del buf[:pos]
-        counters.held_bytes = len(buf)
+        self._drop(pos)
         return Decoded(frames, notices)

@@ -17,9 +17,9 @@ to skip and a checksum (``_record.py``). How the stream is cut into records:
 
 The engine is this module's, not ``_binary.BinaryDecoder``'s (which measures one variable-size
 frame at a time): fixed-size records are checked and decoded as arrays, a run at a time, through
-one structured ``numpy.frombuffer``. It shares the rest: ``SkipRun``, ``RangeCheck``,
-``partial_sync``. No Python loop runs over bytes (the search after a loss checks every offset
-at once).
+one structured ``numpy.frombuffer``. It shares the rest (``_binary.BufferedDecoder``: the buffer,
+skipped runs, the raw-range check, the stream's end; and ``partial_sync``). No Python loop
+runs over bytes (the search after a loss checks every offset at once).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from firmware_bridge.frames import FLAG_AFTER_GAP, FrameBlock, Notice
 from firmware_bridge.profiles import refuse, show
-from firmware_bridge.protocols import Decoded, Decoder
-from firmware_bridge.protocols._binary import RangeCheck, SkipRun, partial_sync
+from firmware_bridge.protocols import Decoded
+from firmware_bridge.protocols._binary import BufferedDecoder, partial_sync
 from firmware_bridge.protocols._checksums import CHECKSUMS
 from firmware_bridge.protocols._record import Layout, layout
 
@@ -65,18 +65,15 @@ def encode_records(lay: Layout, values: np.ndarray, seq: np.ndarray | None = Non
     return rec.tobytes()
 
 
-class BinaryRecordDecoder(Decoder):
+class BinaryRecordDecoder(BufferedDecoder):
     """Decodes the records a profile describes into ``(n, channels)`` or ``(n, rows, cols)``."""
 
     name = "binary"
 
     def __init__(self, profile: Profile) -> None:
-        super().__init__(profile)
         self.layout = lay = layout(profile)
         self._dtype = lay.values.newbyteorder("=")
-        self._buf = bytearray()
-        self._skip = SkipRun(self.counters, self.name)
-        self._range = RangeCheck(profile.matrix, self._dtype)
+        super().__init__(profile, self._dtype)
         self._sync = np.frombuffer(lay.sync, np.uint8)
         self._sum = CHECKSUMS[lay.checksum] if lay.checksum else None
         self._locked = False  # without sync bytes: where records begin is known
@@ -99,15 +96,6 @@ class BinaryRecordDecoder(Decoder):
     @classmethod
     def read_size(cls, profile: Profile) -> int:
         return layout(profile).size
-
-    def feed(self, data: bytes, host_time: float) -> Decoded:
-        self.counters.bytes += len(data)
-        self._buf += data
-        return self._decode(host_time, final=False)
-
-    def flush(self, host_time: float, cut: bool = False) -> Decoded:
-        # cut: a record that waits for more bytes never gets them; it is cut, not looked into
-        return self._decode(host_time, final=not cut, end=True)
 
     # -- checks --------------------------------------------------------------------------
 
@@ -217,16 +205,10 @@ class BinaryRecordDecoder(Decoder):
             else:
                 self._locked = False
         if end:
-            if final:
-                skip.add(n - pos, host_time, notices)
-            else:  # a cut: from the record (or sync bytes) it stopped inside
-                counters.cut_bytes += n - pos
-            skip.close(host_time, notices)
-            pos = n
+            pos = self._at_end(pos, final, host_time, notices)
         frames = self._records(np.concatenate(runs), note_at, host_time,
                                notices) if runs else None
-        del buf[:pos]
-        counters.held_bytes = len(buf)
+        self._drop(pos)
         return Decoded(frames, notices)
 
     def _records(self, rows: np.ndarray, note_at: list[int], host_time: float,
