@@ -18,6 +18,7 @@ from typing import Any, Self, cast
 from firmware_bridge.errors import StoreError
 from sensing.plainjson import dumps
 from sensing.store import owner as store_owner
+from sensing.store.config import configured, sqlite_path
 from sensing.store.listing import (
     COUNTS,
     KEEP_COUNTS,
@@ -37,7 +38,7 @@ from sensing.store.schema import (
     prepare,
     read_only_file,
 )
-from sensing.store.url import POSTGRESQL, StoreURL, configured, sqlite_path
+from sensing.store.url import POSTGRESQL, StoreURL
 from sensing.vocabulary import SESSIONS_PAGE
 
 

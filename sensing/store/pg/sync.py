@@ -11,8 +11,6 @@ changed in both places are in docs/multi-station.md). The station's own store is
 from __future__ import annotations
 
 import json
-import os
-import socket
 import sqlite3
 import time
 from collections.abc import Callable
@@ -20,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from firmware_bridge.errors import StoreError
+from sensing.store import config
+from sensing.store.config import STATION_ENV
 from sensing.store.edits import EVENTS
 from sensing.store.listing import COUNTS
 from sensing.store.pg.rows import Tables, copy_rows, insert_returning, session_rows
@@ -27,13 +27,6 @@ from sensing.store.pg.schema import connect, one_line, prepare, psycopg_module
 from sensing.store.schema import damaged
 from sensing.store.storefile import StoreFile, utc_now
 from sensing.store.url import redact
-
-STATION_ENV = "SOTLOG_STATION"
-
-
-def default_station() -> str:
-    """This station's name: ``$SOTLOG_STATION``, else the computer's host name."""
-    return os.environ.get(STATION_ENV) or socket.gethostname()
 
 
 @dataclass
@@ -69,9 +62,10 @@ class Sync:
         self.store = store
         self.url = url
         self.shown = redact(url)
-        self.station = station or default_station()
+        self.station = config.station(station)
         if not self.station.strip():
-            raise StoreError("a station needs a name (--station or $SOTLOG_STATION)")
+            raise StoreError(f"a station needs a name (--station, ${STATION_ENV} or station in the "
+                             "config file)")
 
     def run(self, progress: Callable[[Step], None] | None = None) -> SyncResult:
         """Copy what the shared store lacks; ``progress`` hears of each session copied."""
