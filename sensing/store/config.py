@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import math
 import os
-import socket
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,16 +56,25 @@ def config_path() -> tuple[Path, bool]:
     return Path(platformdirs.user_config_dir("sotlog")) / "config.toml", False
 
 
-@dataclass(frozen=True)
 class FileSettings:
-    """What the config file says (None or the default for what it does not)."""
+    """What the config file says (None or the default for what it does not).
 
-    path: Path | None = None
-    store: StoreURL | None = None
-    shared_store: StoreURL | None = None
-    station: str | None = None
-    sync_interval_s: float = SYNC_INTERVAL_S
-    sync_at_exit_s: float = SYNC_AT_EXIT_S
+    A plain class, as StoreURL is: a dataclass costs milliseconds at import, which every verb
+    would pay.
+    """
+
+    __slots__ = ("path", "store", "shared_store", "station", "sync_interval_s", "sync_at_exit_s")
+
+    def __init__(self, path: Path | None = None, store: StoreURL | None = None,
+                 shared_store: StoreURL | None = None, station: str | None = None,
+                 sync_interval_s: float = SYNC_INTERVAL_S,
+                 sync_at_exit_s: float = SYNC_AT_EXIT_S) -> None:
+        self.path = path
+        self.store = store
+        self.shared_store = shared_store
+        self.station = station
+        self.sync_interval_s = sync_interval_s
+        self.sync_at_exit_s = sync_at_exit_s
 
 
 _read: dict[tuple[Path, int], FileSettings] = {}  # by file and modification time
@@ -200,5 +207,9 @@ def required_shared_store(target: str | None = None) -> StoreURL:
 def station(given: str | None = None) -> str:
     """This station's name: ``given`` (``--station``), else ``$SOTLOG_STATION``, else the
     config file's ``station``, else the computer's host name."""
-    return (given or os.environ.get(STATION_ENV) or file_settings().station
-            or socket.gethostname())
+    named = given or os.environ.get(STATION_ENV) or file_settings().station
+    if named:
+        return named
+    import socket  # only here: `sotlog sessions` starts without it
+
+    return socket.gethostname()
