@@ -16,7 +16,9 @@ the rows that sync wrote, dumped with ``COPY … TO STDOUT (FORMAT BINARY)`` and
 takes to ingest them. List times are best of ``--repeat``; each sync runs once. The web API
 runs in-process (the app's routes through Starlette's TestClient, no socket); a subject search
 works out the visits a session lacks on its first request and keeps them (docs/multi-station.md),
-so its best time is a search of kept visits, on both backends.
+so its best time is a search of kept visits, on both backends. `serve` keeps a pool of
+connections to the shared store (sensing/store/pg/pool.py); one more row times the page of 50 with
+a connection opened per request instead, beside the pooled page in the same run.
 
     python bench/store.py [--sessions 500,5000] [--seconds 60] [--store PATH] [--postgres URL]
 """
@@ -220,6 +222,13 @@ def web_rows(url: str, store: Path, n: int, repeat: int) -> list[list[str]]:
             bare = best(lambda st=steps: [step() for step in st], repeat)
             figures += [ms(web), ms(bare), f"{web / bare:.0f}x"]
         rows.append([f"{n}", what, *figures])
+    # The same page with a connection opened per request, as serve did before it kept a pool.
+    unpooled = TestClient(create_app(Settings(store=url, allow_hosts=["testserver"])))
+    unpooled.app.state.station.store.close()  # type: ignore[attr-defined]
+    web = best(lambda: get(unpooled, "/api/sessions", limit=50), repeat)
+    pooled = best(lambda: get(clients[url], "/api/sessions", limit=50), repeat)
+    rows.append([f"{n}", "GET /api/sessions?limit=50, a connection per request (no pool)",
+                 ms(web), f"pooled {ms(pooled)}", f"{web / pooled:.1f}x", "", "", ""])
     pg_conn.close()
     lite_conn.close()
     return rows

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from firmware_bridge import __version__
 from firmware_bridge.errors import SotlogError
+from sensing.store import config
 from sensing.vocabulary import INTENDED_USE
 
 # Every verb and the module that registers it (one module per group of verbs, each with
@@ -42,6 +43,8 @@ VERBS: dict[str, str] = {
     "sync": "dashboard.cli.sync",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(VERBS.values()))
+CONFIG_HELP = (f"the station's config file (default: ${config.CONFIG_ENV}, else "
+               "config.toml in the user config folder); see docs/multi-station.md")
 
 EPILOG = """\
 examples:
@@ -68,16 +71,20 @@ def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentP
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sotlog {__version__}")
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     for name in modules:
         importlib.import_module(name).register(sub)
+    for verb in sub.choices.values():  # before or after the verb, as a person types it
+        verb.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=CONFIG_HELP)
     return parser
 
 
 def modules_for(argv: Sequence[str]) -> tuple[str, ...]:
     """The verb modules a command line needs: its verb's, none for ``--version`` alone, and
     every one otherwise (``--help``, no verb, a wrong verb: the usage lists them all)."""
-    words = [a for a in argv if not a.startswith("-")]
+    given = [a for i, a in enumerate(argv) if i == 0 or argv[i - 1] != "--config"]
+    words = [a for a in given if not a.startswith("-")]
     if words and words[0] in VERBS:
         return (VERBS[words[0]],)
     if not words and "--version" in argv and not {"-h", "--help"} & set(argv):
@@ -89,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(modules_for(argv)).parse_args(argv)
     try:
+        if args.config:
+            config.use_file(args.config)
         code = args.func(args)
     except SotlogError as err:
         print(f"sotlog: error: {err}", file=sys.stderr)

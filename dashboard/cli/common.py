@@ -35,7 +35,8 @@ def add_units_arg(p: argparse.ArgumentParser, help: str = "force unit") -> None:
 def add_store_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="PATH|URL",
                    help="session store: a file, sqlite:///file or postgresql://host/db "
-                        "(default: $SOTLOG_STORE, else a file in the user data dir)")
+                        "(default: $SOTLOG_STORE, else store in the config file, else a file in "
+                        "the user data dir)")
 
 
 def positive(text: str) -> float:

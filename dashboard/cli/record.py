@@ -86,8 +86,8 @@ def run(args: argparse.Namespace) -> int:
     from firmware_bridge.sim.implied import profile_for
     from sensing.recording.service import RecordingService
     from sensing.recording.setup import CalibrationChoice
+    from sensing.store.config import sqlite_path
     from sensing.store.sessions import Store
-    from sensing.store.url import sqlite_path
 
     meta = meta_from_args(args)
     if args.tare_anyway and not args.tare:

@@ -12,9 +12,10 @@ from typing import Any
 
 from dashboard.cli.common import add_store_arg, fmt_num, print_json, table, utc_day, whole_number
 from firmware_bridge.errors import StoreError
+from sensing.store.config import configured
 from sensing.store.listing import Filters, Listed
 from sensing.store.storefile import StoreFile
-from sensing.store.url import POSTGRESQL, configured
+from sensing.store.url import POSTGRESQL
 from sensing.vocabulary import MAX_ID, SESSIONS_PAGE
 
 

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from dashboard.cli.common import add_store_arg, print_json
+from sensing.store.config import STATION_ENV
 from sensing.store.url import SHARED_ENV
 
 
@@ -20,21 +21,22 @@ def register(sub: Any) -> None:
                                    "Recording never waits on it. Exit status 1 when a session "
                                    "could not be read (each named). See docs/multi-station.md.")
     p.add_argument("--to", metavar="URL",
-                   help=f"the shared store, postgresql://user@host/db (default: ${SHARED_ENV})")
+                   help=f"the shared store, postgresql://user@host/db (default: "
+                        f"${SHARED_ENV}, else shared_store in the config file)")
     p.add_argument("--station", metavar="NAME",
-                   help="this station's name in the shared store (default: $SOTLOG_STATION, "
-                        "else the host name)")
+                   help=f"this station's name in the shared store (default: ${STATION_ENV}, else "
+                        "station in the config file, else the host name)")
     p.add_argument("--json", action="store_true", help="print JSON")
     add_store_arg(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from sensing.store.config import required_shared_store, sqlite_path
     from sensing.store.pg.sync import Step, Sync
     from sensing.store.storefile import StoreFile
-    from sensing.store.url import shared_store, sqlite_path
 
-    shared = shared_store(args.to)
+    shared = required_shared_store(args.to)
     sync = Sync(StoreFile.open(sqlite_path(args.store)), shared.url, args.station)
 
     def progress(step: Step) -> None:

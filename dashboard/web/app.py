@@ -139,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings.check()
     device = settings.device()
     store = Store.open(settings.store)
+    store.keep_connections()  # a shared store's: a request does not open one of its own
     station = Station(store, settings.ring_seconds, lsl=settings.lsl)
 
     @asynccontextmanager
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             reason = getattr(app.state, "stop_reason", None) or "the dashboard was stopped"
             ended = station.close(reason)
+            store.close()
             if ended is not None:  # said where the person who stopped the server looks
                 print(f"sotlog serve: session {ended.session_id} ended {ended.status}: "
                       f"{ended.reason}; kept {ended.frames} frames, {ended.events} events",

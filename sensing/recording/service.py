@@ -96,10 +96,6 @@ class Ended:
         return d
 
 
-# How long closing waits for the shared store to take the sessions that ended (then it stops;
-# the next start copies the rest).
-SYNC_AT_CLOSE_S = 10.0
-
 
 class RecordingService:
     """Owns the open device, its live conversion and the recording; thread-safe."""
@@ -126,9 +122,9 @@ class RecordingService:
         self.ended: Ended | None = None
         self._hooks: list[EventHook] = []
         self._lock = threading.RLock()
-        # With $SOTLOG_SHARED_STORE set, closed sessions are copied there in a thread of their
-        # own (docs/multi-station.md); recording never waits on it.
-        self.sync = (background.from_environment(store.path)
+        # With a shared store configured (sensing.store.config), closed sessions are copied
+        # there in a thread of their own (docs/multi-station.md); recording never waits on it.
+        self.sync = (background.configured_sync(store.path)
                      if isinstance(store.path, Path) else None)  # a shared store syncs nothing
 
     # -- the device -------------------------------------------------------------------------
@@ -351,7 +347,7 @@ class RecordingService:
         if self.sync is not None:  # what ended here gets a last, bounded chance to be copied
             runs = self.sync.runs
             self.sync.kick()
-            self.sync.wait_for_run(runs, SYNC_AT_CLOSE_S)
+            self.sync.wait_for_run(runs, self.sync.at_exit_s)  # then the next start copies
             self.sync.stop()
         return ended
 

@@ -82,10 +82,14 @@ def change_conversion(conn: sqlite3.Connection, row: sqlite3.Row, conversion: di
 
 
 def event_row(r: sqlite3.Row, t0_host: float) -> dict[str, Any]:
-    """An ``events`` row as the edit log keeps it (with its session time, for reading)."""
-    return {"id": r["id"], "time_s": r["host_time"] - t0_host, "host_time": r["host_time"],
+    """An ``events`` row as the edit log keeps it (with its session time, for reading); in the
+    shared store, a station's event keeps its id there, so the sync knows it was changed."""
+    kept = {"id": r["id"], "time_s": r["host_time"] - t0_host, "host_time": r["host_time"],
             "kind": r["kind"], "text": r["text"], "data": json.loads(r["data_json"]),
             "source": r["source"], "created_utc": r["created_utc"]}
+    if "station_id" in r.keys() and r["station_id"] is not None:  # noqa: SIM118 (a Row)
+        kept["station_id"] = r["station_id"]
+    return kept
 
 
 def change_events(conn: sqlite3.Connection, row: sqlite3.Row, remove: list[int],

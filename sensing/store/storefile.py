@@ -18,6 +18,7 @@ from typing import Any, Self, cast
 from firmware_bridge.errors import StoreError
 from sensing.plainjson import dumps
 from sensing.store import owner as store_owner
+from sensing.store.config import configured, sqlite_path
 from sensing.store.listing import (
     COUNTS,
     KEEP_COUNTS,
@@ -37,7 +38,7 @@ from sensing.store.schema import (
     prepare,
     read_only_file,
 )
-from sensing.store.url import POSTGRESQL, StoreURL, configured, sqlite_path
+from sensing.store.url import POSTGRESQL, StoreURL
 from sensing.vocabulary import SESSIONS_PAGE
 
 
@@ -73,6 +74,7 @@ class StoreFile:
         self.found_interrupted: list[int] = []  # marked interrupted when this Store opened
         self.counts_not_kept = ""  # why a list could not keep the counts it took, if so
         self.derived_not_kept = ""  # why a mat session's derived data could not be kept, if so
+        self.pool: Any = None  # a shared store's kept connections (keep_connections), if any
 
     @classmethod
     def open(cls, path: str | Path | None = None, *, max_bytes: int | None = None,
@@ -139,9 +141,25 @@ class StoreFile:
         """Read-only where SQLite could not even lock it: read the file as it is."""
         return self.read_only in ("its folder is read-only", "it is on a read-only mount")
 
+    def keep_connections(self) -> None:
+        """Keep a shared store's connections open between reads, for a face that serves many
+        (``serve``); ``close`` closes them. A SQLite store opens a file: nothing to keep."""
+        if self.url and self.pool is None:
+            from sensing.store.pg.pool import SharedPool
+
+            self.pool = SharedPool(self.url)
+
+    def close(self) -> None:
+        """Close the connections kept (keep_connections); the store opens new ones after."""
+        pool, self.pool = self.pool, None
+        if pool is not None:
+            pool.close()
+
     def connect(self) -> sqlite3.Connection:
         """A new read-only connection (rows as ``sqlite3.Row``); the caller closes it. On a
         shared store, one that takes the same statements and gives the same rows."""
+        if self.pool is not None:
+            return cast(sqlite3.Connection, self.pool.connect())
         if self.url:
             from sensing.store.pg.adapter import connect as pg_connect
 
@@ -155,6 +173,8 @@ class StoreFile:
         ``shared_ok``: a write a shared store takes too, where its role may (an edit of a
         session, what is worked out from one: docs/multi-station.md); it records nothing.
         """
+        if self.url and shared_ok and self.pool is not None:
+            return cast(sqlite3.Connection, self.pool.connect(readonly=False))
         if self.url and shared_ok:
             from sensing.store.pg.adapter import connect as pg_connect
 

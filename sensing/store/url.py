@@ -1,7 +1,8 @@
 """Where the session store is, as a URL: a path, ``sqlite:///path`` or ``postgresql://…``.
 
-One parser for every face (``--store``, ``SOTLOG_STORE``, the web settings, the Python API), and
-one way to show a URL: ``redact``, which never lets a password through.
+One parser for every face (``--store``, ``SOTLOG_STORE``, the config file, the web settings, the
+Python API), and one way to show a URL: ``redact``, which never lets a password through. Which
+store is meant (the command line, the environment, the config file) is sensing.store.config's.
 
 SQLite URLs follow SQLAlchemy's form, so a URL written for one works in the other:
 ``sqlite:///sessions.sqlite3`` is relative to the working folder, ``sqlite:////srv/s.sqlite3``
@@ -10,7 +11,6 @@ is absolute. A plain path (no scheme) is a SQLite file, as it always was.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -87,30 +87,6 @@ def parse(text: str | Path) -> StoreURL:
     return StoreURL(SQLITE, Path(path).expanduser())
 
 
-def configured(text: str | Path | None = None) -> StoreURL:
-    """The store given (``--store``), else ``$SOTLOG_STORE``, else ``sessions.sqlite3`` in the
-    user data folder."""
-    if text is not None and str(text) != "":
-        return parse(text)
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return parse(env)
-    import platformdirs
-
-    return StoreURL(SQLITE, Path(platformdirs.user_data_dir("sotlog")) / "sessions.sqlite3")
-
-
-def sqlite_path(text: str | Path | None = None) -> Path:
-    """The SQLite file of the configured store, for a face that records into it; a one-line
-    StoreError saying where recording goes when it is the shared PostgreSQL store."""
-    store = configured(text)
-    if store.backend == POSTGRESQL or store.path is None:
-        raise StoreError(f"{store} is the shared store, which is only read: a station records "
-                         "into its own SQLite store (--store PATH, $SOTLOG_STORE) and "
-                         "`sotlog sync` copies each session there")
-    return store.path
-
-
 def redact(text: str, url: str = "") -> str:
     """``text`` (a URL, or a message that quotes one) with every password replaced by ``***``:
     in a URL's user part, a ``password=`` option or libpq word, and, given the ``url`` a message
@@ -138,17 +114,3 @@ def _secrets(url: str) -> list[str]:
     whole = {v for s in found for v in (s, unquote(s)) if v and v != HIDDEN}
     pieces = {p for v in whole for p in v.split() if len(p) >= 3}  # libpq quotes pieces
     return [*whole, *pieces]
-
-
-def shared_store(target: str | None) -> StoreURL:
-    """The shared store a station syncs to (``--to``, else ``$SOTLOG_SHARED_STORE``): a
-    PostgreSQL URL, or a one-line StoreError saying what to give."""
-    target = target or os.environ.get(SHARED_ENV)
-    if not target:
-        raise StoreError(f"no shared store: give --to postgresql://user@host/db or set "
-                         f"${SHARED_ENV}")
-    shared = parse(target)
-    if shared.backend != POSTGRESQL:
-        raise StoreError(f"the shared store is a PostgreSQL URL (postgresql://user@host/db), "
-                         f"not {shared}")
-    return shared

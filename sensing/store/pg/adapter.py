@@ -104,11 +104,14 @@ class Cursor:
 
 
 class Connection:
-    """A psycopg connection, in autocommit, that runs statements written for sqlite3."""
+    """A psycopg connection, in autocommit, that runs statements written for sqlite3;
+    ``release`` takes it back when closed (a pool's, sensing.store.pg.pool), else it is closed."""
 
-    def __init__(self, conn: Any, url: str) -> None:
+    def __init__(self, conn: Any, url: str, release: Callable[[Any], None] | None = None) -> None:
         self._conn = conn
         self._url = url
+        self._release = release
+        self._closed = False
 
     def execute(self, sql: str, args: Sequence[Any] | Mapping[str, Any] = ()) -> Cursor:
         cursor = self._conn.cursor(row_factory=_row_factory)
@@ -130,7 +133,14 @@ class Connection:
         return psycopg_module().pq.TransactionStatus
 
     def close(self) -> None:
-        self._conn.close()
+        """Close it, or give it back to its pool: once (a second close does nothing)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._release is not None:
+            self._release(self._conn)
+        else:
+            self._conn.close()
 
 
 def _numeric_loader() -> Any:
@@ -148,9 +158,13 @@ def _numeric_loader() -> Any:
 def connect(url: str, *, readonly: bool = True) -> Connection:
     """A connection to the shared store at ``url`` for the store's code; ``readonly`` (every
     connection that reads): the server refuses a write on it."""
-    conn = pg_connect(url, autocommit=True)
+    return Connection(setup(pg_connect(url, autocommit=True), url, readonly), url)
+
+
+def setup(conn: Any, url: str, readonly: bool) -> Any:
+    """Make a new psycopg connection (autocommit) one the store's code reads through."""
     conn.adapters.register_loader("numeric", _numeric_loader())
     if readonly:
         with errors_as_store_errors(url, "cannot read the shared store at"):
             conn.execute("SET default_transaction_read_only = on")
-    return Connection(conn, url)
+    return conn

@@ -8,15 +8,15 @@ the sync itself is whole per session and idempotent (sensing.store.pg.sync).
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from firmware_bridge.errors import SotlogError
+from sensing.store.config import SYNC_AT_EXIT_S, SYNC_INTERVAL_S, file_settings, shared_store
 from sensing.store.pg.sync import Step, Sync, SyncResult
 from sensing.store.storefile import StoreFile
-from sensing.store.url import SHARED_ENV, redact, shared_store
+from sensing.store.url import redact
 
 FIRST_RETRY_S = 5.0
 
@@ -25,12 +25,13 @@ class BackgroundSync:
     """Copies one station's store to the shared store, in a daemon thread."""
 
     def __init__(self, store: Path, url: str, station: str | None = None, *,
-                 interval: float = 300.0,
+                 interval: float = SYNC_INTERVAL_S, at_exit_s: float = SYNC_AT_EXIT_S,
                  progress: Callable[[Step], None] | None = None) -> None:
         self.store = store
         self.url = url
         self.station = station
         self.interval = interval
+        self.at_exit_s = at_exit_s  # how long a face waits on exit for the last copy
         self.progress = progress
         self.last: SyncResult | None = None  # the newest run that finished
         self.error = ""  # why the newest run failed (no password in it), "" after a success
@@ -86,14 +87,16 @@ class BackgroundSync:
         return ok
 
 
-def from_environment(store: Path) -> BackgroundSync | None:
-    """The station's sync, started, when ``$SOTLOG_SHARED_STORE`` names a shared store (and
-    ``$SOTLOG_STATION`` its name); None when it names none. A URL that is not PostgreSQL, or a
-    missing psycopg, is one line now, before anything records."""
-    if not os.environ.get(SHARED_ENV):
+def configured_sync(store: Path) -> BackgroundSync | None:
+    """The station's sync, started, when ``$SOTLOG_SHARED_STORE`` or the config file names a
+    shared store (sensing.store.config); None when neither does. A URL that is not PostgreSQL,
+    or a missing psycopg, is one line now, before anything records."""
+    shared = shared_store()
+    if shared is None:
         return None
     from sensing.store.pg.schema import psycopg_module
 
-    shared = shared_store(None)
     psycopg_module()
-    return BackgroundSync(store, shared.url).start()
+    kept = file_settings()
+    return BackgroundSync(store, shared.url, interval=kept.sync_interval_s,
+                          at_exit_s=kept.sync_at_exit_s).start()

@@ -3,15 +3,14 @@
 A session is copied when it is closed (complete or interrupted), with its edits, events,
 samples and raw capture, in one PostgreSQL transaction: an interruption (the process killed,
 the server gone) leaves none of it, and the next run copies it again. A session is known by its
-uuid, so running twice copies nothing twice. Edits and events a station adds to a session after
-it was copied follow on the next run (the rule for fields edited in both places is in
-docs/multi-station.md). The station's own store is only read.
+uuid, so running twice copies nothing twice. Edits a station makes to a session after it was
+copied, and events it adds, moves or takes out, follow on the next run (the rules for what was
+changed in both places are in docs/multi-station.md). The station's own store is only read.
 """
 
 from __future__ import annotations
 
-import os
-import socket
+import json
 import sqlite3
 import time
 from collections.abc import Callable
@@ -19,19 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from firmware_bridge.errors import StoreError
+from sensing.store import config
+from sensing.store.config import STATION_ENV
+from sensing.store.edits import EVENTS
 from sensing.store.listing import COUNTS
 from sensing.store.pg.rows import Tables, copy_rows, insert_returning, session_rows
 from sensing.store.pg.schema import connect, one_line, prepare, psycopg_module
 from sensing.store.schema import damaged
 from sensing.store.storefile import StoreFile, utc_now
 from sensing.store.url import redact
-
-STATION_ENV = "SOTLOG_STATION"
-
-
-def default_station() -> str:
-    """This station's name: ``$SOTLOG_STATION``, else the computer's host name."""
-    return os.environ.get(STATION_ENV) or socket.gethostname()
 
 
 @dataclass
@@ -67,9 +62,10 @@ class Sync:
         self.store = store
         self.url = url
         self.shown = redact(url)
-        self.station = station or default_station()
+        self.station = config.station(station)
         if not self.station.strip():
-            raise StoreError("a station needs a name (--station or $SOTLOG_STATION)")
+            raise StoreError(f"a station needs a name (--station, ${STATION_ENV} or station in the "
+                             "config file)")
 
     def run(self, progress: Callable[[Step], None] | None = None) -> SyncResult:
         """Copy what the shared store lacks; ``progress`` hears of each session copied."""
@@ -192,14 +188,20 @@ class Sync:
             ids[e["id"]] = insert_returning(cur, "session_edits", values)
 
     def _follow(self, pg: Any, local: sqlite3.Connection, tables: Tables) -> int:
-        """Copy edits and events this station added to sessions after they were copied, and
-        apply the edited fields by the rule of docs/multi-station.md; how many sessions."""
+        """Copy edits this station made to sessions after they were copied, bring their events
+        along and apply the edited fields, by the rules of docs/multi-station.md; how many
+        sessions."""
         with pg.cursor() as cur:
             cur.execute(
                 "SELECT s.station_id, s.id, "
                 "coalesce((SELECT max(station_id) FROM session_edits e WHERE e.session_id = s.id),"
-                " 0), coalesce((SELECT max(station_id) FROM events v WHERE v.session_id = s.id),"
-                " 0) FROM sessions s WHERE s.station = %s", (self.station,))
+                " 0), coalesce(greatest("
+                "(SELECT max(station_id) FROM events v WHERE v.session_id = s.id),"
+                # a station's event the shared store took out was copied all the same
+                " (SELECT max((o->>'station_id')::bigint) FROM session_edits x, "
+                "json_array_elements(x.old_json::json) o WHERE x.session_id = s.id AND "
+                "x.field = %s AND x.station_id IS NULL)), 0) "
+                "FROM sessions s WHERE s.station = %s", (EVENTS, self.station))
             there = {r[0]: r[1:] for r in cur.fetchall()}
         edits = dict(local.execute("SELECT session_id, max(id) FROM session_edits "
                                    "GROUP BY session_id").fetchall())
@@ -212,12 +214,44 @@ class Sync:
             local.execute("BEGIN")
             try:
                 with pg.transaction(), pg.cursor() as cur:
-                    self._children(cur, local, tables, sid, new_id, edits_after, events_after,
-                                   new=False)
+                    self._edits(cur, local, tables, sid, new_id, edits_after)
+                    self._events(cur, local, tables, sid, new_id, edits_after, events_after)
                     self._apply(cur, local, tables, sid, new_id, edits_after)
             finally:
                 local.execute("COMMIT")
         return len(behind)
+
+    def _events(self, cur: Any, local: sqlite3.Connection, tables: Tables, sid: int,
+                new_id: int, edits_after: int, events_after: int) -> None:
+        """Bring a copied session's events to the station's: replay the station's events edits
+        after ``edits_after`` (a move or a confirm takes an event out and puts it back changed,
+        a deletion takes it out), then add the events it put in and those it added after
+        ``events_after``, as they are now. An edit that takes out an event the shared store
+        changed or took out since it was copied is not applied (docs/multi-station.md)."""
+        cur.execute("SELECT station_id FROM events WHERE session_id = %s "
+                    "AND station_id IS NOT NULL", (new_id,))
+        there = {r[0] for r in cur.fetchall()}
+        put_in: set[int] = set()
+        kept: set[int] = set()  # put in by an edit not applied: the shared store's change stands
+        for old_json, new_json in local.execute(
+                "SELECT old_json, new_json FROM session_edits WHERE session_id = ? AND id > ? "
+                "AND field = ? ORDER BY id", (sid, edits_after, EVENTS)).fetchall():
+            out = [int(e["id"]) for e in json.loads(old_json or "[]")]
+            into = {int(e["id"]) for e in json.loads(new_json or "[]")}
+            if any(e <= events_after and e not in there and e not in put_in for e in out):
+                kept |= into
+                continue
+            cur.execute("DELETE FROM events WHERE session_id = %s AND station_id = ANY(%s)",
+                        (new_id, out))
+            there -= set(out)
+            put_in = (put_in - set(out)) | into
+            kept -= into
+        wanted = (put_in - kept) - there
+        cols = ["session_id", *tables.copied("events"), "station_id"]
+        at = cols.index("station_id")
+        copy_rows(cur, "events", cols, tables.types["events"],
+                  (r for r in session_rows(local, "events", cols, sid, new_id, "id")
+                   if r[at] in wanted or (r[at] > events_after and r[at] not in there | kept)))
 
     def _apply(self, cur: Any, local: sqlite3.Connection, tables: Tables, sid: int, new_id: int,
                after: int) -> None:

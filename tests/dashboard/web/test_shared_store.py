@@ -172,3 +172,29 @@ def test_the_sessions_page_lists_three_stations(shared: str, page: Any) -> None:
         assert not page.errors
     finally:
         server.stop()
+
+
+def connections_made(url: str) -> int:
+    """How many connections the server has let into ``url``'s database so far."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return int(conn.execute("SELECT sessions FROM pg_stat_database "
+                                "WHERE datname = current_database()").fetchone()[0])
+
+
+def test_serve_keeps_its_connections_across_requests_and_a_server_restart(
+        shared: str, pg_server: Server | None,
+        make_client: Callable[..., TestClient]) -> None:
+    client = make_client(store=shared)
+    api(client, "/api/sessions", limit=50)
+    before = connections_made(shared)
+    for _ in range(20):
+        assert len(api(client, "/api/sessions", limit=50).json()) == 6
+    assert connections_made(shared) - before <= 2  # ours, counting; none per request
+    if pg_server is None:  # a server of $SOTLOG_TEST_POSTGRES is not ours to restart
+        return
+    pg_server.stop()
+    pg_server.start()
+    # The kept connections died with the server: each is checked as it is handed out.
+    assert len(api(client, "/api/sessions", limit=50).json()) == 6

@@ -1,5 +1,6 @@
 """A real PostgreSQL server for the tests: the one $SOTLOG_TEST_POSTGRES names, else one started
-from Debian's binaries in a temporary folder, listening on a unix socket only.
+from Debian's binaries in a temporary folder, listening on a unix socket only (and, given a
+certificate and its key, with TLS on a loopback port that takes TLS connections only).
 
 Missing binaries fail the tests (they are not skipped): `.ci/run` installs Debian's postgresql.
 """
@@ -10,6 +11,7 @@ import glob
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import tempfile
 import uuid
@@ -36,7 +38,7 @@ def bindir() -> Path:
 class Server:
     """A PostgreSQL cluster of our own, stopped and started as a test needs."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
         self.bin = bindir()
         self.root = Path(tempfile.mkdtemp(prefix="sotlog-pg-"))
         self.data = self.root / "data"
@@ -51,7 +53,26 @@ class Server:
             self.owner = ["runuser", "-u", "postgres", "--"]
         self._run(self.bin / "initdb", "-D", str(self.data), "-U", USER, "-A", "trust",
                   "-E", "UTF8", "--no-sync", "--no-instructions")
+        self.port = 0  # a loopback TCP port, with TLS only; 0: none
+        if tls is not None:
+            self._tls(*tls)
         self.start()
+
+    def _tls(self, cert: Path, key: Path) -> None:
+        """Serve TLS with ``cert`` and ``key`` on a free loopback port; refuse TCP without it."""
+        for source, name in ((cert, "server.crt"), (key, "server.key")):
+            kept = self.data / name
+            shutil.copy(source, kept)
+            os.chmod(kept, 0o600)  # the server refuses a key others may read
+            if self.owner:
+                user = pwd.getpwnam("postgres")
+                os.chown(kept, user.pw_uid, user.pw_gid)
+        (self.data / "pg_hba.conf").write_text("local all all trust\n"
+                                               "hostssl all all 127.0.0.1/32 trust\n"
+                                               "hostnossl all all 127.0.0.1/32 reject\n")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
 
     def _run(self, *argv: str | Path) -> None:
         done = subprocess.run([*self.owner, *map(str, argv)], capture_output=True, text=True,
@@ -59,7 +80,9 @@ class Server:
         assert done.returncode == 0, done.stderr + done.stdout
 
     def start(self) -> None:
-        options = (f"-k {self.socket} -c listen_addresses='' -c fsync=off "
+        listen = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c ssl=on" if self.port
+                  else "-c listen_addresses=''")
+        options = (f"-k {self.socket} {listen} -c fsync=off "
                    "-c full_page_writes=off -c max_connections=40")
         self._run(self.bin / "pg_ctl", "-D", self.data, "-l", self.root / "log", "-o", options,
                   "-w", "-t", "60", "start")
@@ -69,7 +92,13 @@ class Server:
 
     def url(self, db: str = "postgres", password: str = "") -> str:
         auth = f"{USER}:{password}" if password else USER
-        return f"postgresql://{auth}@/{db}?host={self.socket}"
+        port = f"&port={self.port}" if self.port else ""  # the socket is named by the port
+        return f"postgresql://{auth}@/{db}?host={self.socket}{port}"
+
+    def tls_url(self, db: str, ca: Path, sslmode: str = "verify-full") -> str:
+        """``db`` over TLS by the loopback port, the server checked against ``ca``."""
+        return (f"postgresql://{USER}@localhost:{self.port}/{db}?sslmode={sslmode}"
+                f"&sslrootcert={ca}")
 
     def close(self) -> None:
         try:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from sensing.store.config import STATION_ENV
 from sensing.store.pg.background import BackgroundSync
-from sensing.store.pg.sync import STATION_ENV
 from sensing.store.url import SHARED_ENV
 from tests.sensing.sync.conftest import SIM, record, sotlog
 from tests.sensing.sync.pgserver import Server

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,3 +85,28 @@ def test_a_station_cannot_add_samples_to_another_stations_session(
             conn.cursor().copy("COPY events (session_id, host_time, kind, created_utc, source) "
                                "FROM STDIN") as copy:
         copy.write_row((theirs, 1.0, "note", "2026-01-01T00:00:00Z", "person"))
+
+
+def test_a_station_takes_out_its_own_sessions_events_only(
+        roles: str, station_stores: list[Path], tmp_path: Path) -> None:
+    from sensing.store.sessions import Store
+
+    room1, room2 = as_role(roles, "room1"), as_role(roles, "room2")
+    store = Path(shutil.copy(station_stores[0], tmp_path / "room1.sqlite3"))
+    local = Store.open(store)
+    sid = local.sessions()[0].id
+    marker = local.add_event(sid, "marker", "marked twice", time_s=1.0)
+    for url, path, name in ((room1, store, "room1"), (room2, station_stores[1], "room2")):
+        done = sotlog("sync", "--to", url, "--store", str(path), "--station", name)
+        assert done.returncode == 0, done.stderr
+    local.change_events(sid, [marker], [], reason="marked twice")
+    done = sotlog("sync", "--to", room1, "--store", str(store), "--station", "room1")
+    assert done.returncode == 0, done.stderr
+    with psycopg.connect(roles) as conn:
+        assert conn.execute("SELECT count(*) FROM events WHERE station_id = %s AND session_id "
+                            "IN (SELECT id FROM sessions WHERE station = 'room1')",
+                            (marker,)).fetchone()[0] == 0
+        theirs = conn.execute("SELECT session_id FROM events WHERE session_id IN "
+                              "(SELECT id FROM sessions WHERE station = 'room2')").fetchone()[0]
+    with psycopg.connect(room1) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("DELETE FROM events WHERE session_id = %s", (theirs,))

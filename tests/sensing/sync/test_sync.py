@@ -95,6 +95,55 @@ def test_edits_made_after_a_sync_follow_on_the_next(station_stores: list[Path], 
                    (uuid,))[0]["subject_code"] == "P-0999"
 
 
+def test_events_moved_or_taken_out_after_a_sync_follow_on_the_next(
+        station_stores: list[Path], pg_url: str, tmp_path: Path) -> None:
+    store = copy_store(station_stores[0], tmp_path)
+    sid, uuid = local_rows(store, "SELECT id, uuid FROM sessions ORDER BY id")[0]
+    station = Store.open(store)
+    moving, going, both = (station.add_event(sid, "marker", f"mark {i}", time_s=0.5 + i)
+                           for i in range(3))
+    assert sync(store, pg_url, "room1").returncode == 0
+
+    def row(eid: int) -> dict[str, object]:
+        return dict(local_rows(store, "SELECT id, host_time, kind, text, source, created_utc "
+                                      "FROM events WHERE id = ?", (eid,))[0])
+
+    def shared_events() -> dict[int, float]:
+        return {r["station_id"]: round(r["t"], 3) for r in pg_rows(
+            pg_url, "SELECT e.station_id, e.host_time - s.t0_host AS t FROM events e JOIN "
+                    "sessions s ON s.id = e.session_id WHERE s.uuid = %s", (uuid,))}
+
+    moved = row(moving)
+    station.change_events(sid, [moving], [{**moved, "host_time": moved["host_time"] + 2}],
+                          reason="placed later")  # a move, as the session page makes it
+    station.change_events(sid, [going], [], reason="marked twice")
+
+    done = sync(store, pg_url, "room1")
+    assert done.returncode == 0, done.stderr
+    assert "1 with later edits or events" in done.stdout
+    assert_same_session(store, pg_url, "room1", uuid)  # every event, as the station has it
+    assert shared_events()[moving] == 2.5 and going not in shared_events()
+    history = pg_rows(pg_url, "SELECT old_json, new_json FROM session_edits e JOIN sessions s "
+                              "ON s.id = e.session_id WHERE s.uuid = %s AND field = 'events' "
+                              "ORDER BY e.station_id", (uuid,))
+    (was, now), (gone, none) = ([json.loads(r[k]) for k in ("old_json", "new_json")]
+                                for r in history)
+    assert [was[0]["time_s"], now[0]["time_s"]] == [0.5, 2.5]  # both versions
+    assert gone[0]["id"] == going and none == []
+
+    # The shared store takes out an event; the station then moves it: the shared store's stands.
+    central = pg_rows(pg_url, "SELECT e.id, e.session_id FROM events e JOIN sessions s ON "
+                              "s.id = e.session_id WHERE s.uuid = %s AND e.station_id = %s",
+                      (uuid, both))[0]
+    Store.open(pg_url).change_events(central["session_id"], [central["id"]], [], "not needed")
+    later = row(both)
+    station.change_events(sid, [both], [{**later, "host_time": later["host_time"] + 1}])
+    assert sync(store, pg_url, "room1").returncode == 0
+    assert both not in shared_events() and shared_events()[moving] == 2.5
+    again = sync(store, pg_url, "room1")
+    assert "0 with later edits or events" in again.stdout, again.stdout
+
+
 def test_a_conversion_edited_after_a_sync_takes_its_visit_along(
         station_stores: list[Path], pg_url: str, tmp_path: Path) -> None:
     store = copy_store(station_stores[2], tmp_path)

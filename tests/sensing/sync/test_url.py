@@ -8,7 +8,8 @@ import pytest
 
 from dashboard.cli import main
 from firmware_bridge.errors import StoreError
-from sensing.store.url import POSTGRESQL, SQLITE, configured, parse, redact
+from sensing.store.config import configured
+from sensing.store.url import POSTGRESQL, SQLITE, parse, redact
 
 SECRET = "s3cr-et"
 
