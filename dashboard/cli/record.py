@@ -153,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
     ended = service.stop("complete", why[0] if why else "stopped")
     service.close()
     _report(ended.findings)
+    if service.sync is not None and (behind := service.sync.not_copied()):
+        print(f"sotlog: warning: {behind}", file=sys.stderr)
     if ended.store_error:
         print(f"sotlog: warning: the store reported an error while recording: "
               f"{ended.store_error}", file=sys.stderr)

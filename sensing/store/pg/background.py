@@ -8,6 +8,7 @@ the sync itself is whole per session and idempotent (sensing.store.pg.sync).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,8 @@ from sensing.store.storefile import StoreFile
 from sensing.store.url import redact
 
 FIRST_RETRY_S = 5.0
+
+log = logging.getLogger("sensing.sync")
 
 
 class BackgroundSync:
@@ -55,6 +58,13 @@ class BackgroundSync:
         self._kicked.set()
         self._thread.join(timeout)
 
+    def not_copied(self) -> str | None:
+        """One line for a face ending: what the newest run could not do, or None if it did."""
+        if not self.error:
+            return None
+        return (f"sessions not copied to the shared store yet ({self.error}); the next start or "
+                "`sotlog sync` copies them")
+
     def wait_for_run(self, after: int, timeout: float) -> bool:
         """Whether run number ``after + 1`` finished (well or not) within ``timeout`` seconds."""
         with self._done:
@@ -77,8 +87,11 @@ class BackgroundSync:
         try:
             result = Sync(StoreFile.open(self.store), self.url, self.station).run(self.progress)
         except SotlogError as err:
-            self.error = redact(str(err), self.url)
-            ok = False
+            error = redact(str(err), self.url)
+            if error != self.error:  # said once while it stays the same, not at every retry
+                log.warning("the shared store has not taken this station's sessions yet: %s",
+                            error)
+            self.error, ok = error, False
         else:
             self.last, self.error, ok = result, "", True
         with self._done:

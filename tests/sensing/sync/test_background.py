@@ -65,3 +65,17 @@ def test_a_shared_store_that_is_not_postgresql_is_one_line_before_recording(
                   env={SHARED_ENV: f"sqlite:///{tmp_path / 'other.sqlite3'}"})
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "the shared store is a PostgreSQL URL" in done.stderr.strip().splitlines()[-1]
+
+
+def test_record_says_in_one_line_when_the_shared_store_did_not_take_its_session(
+        tmp_path: Path) -> None:
+    store = tmp_path / "room6.sqlite3"
+    away = f"postgresql://sotlog:{SECRET}@127.0.0.1:9/sotlog?connect_timeout=2"
+    done = sotlog("record", "--port", SIM.format(seed=43), "--profile", "sim-loadcells",
+                  "--duration", "1", "--store", str(store),
+                  env={SHARED_ENV: away, STATION_ENV: "room6"})
+    assert done.returncode == 0, done.stderr  # recorded: the network is not the recording
+    said = [line for line in done.stderr.splitlines() if "not copied to the shared store" in line]
+    assert len(said) == 1 and said[0].startswith("sotlog: warning: "), done.stderr
+    assert SECRET not in done.stderr and "sotlog sync" in said[0]
+    assert len(local_rows(store, "SELECT uuid FROM sessions")) == 1
