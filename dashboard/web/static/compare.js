@@ -135,7 +135,7 @@ function draw() {
     traces[letter(i)].draw(viewOf(d, range(ranges[d.main])));
     legend($(`legend-${letter(i)}`), d);
   });
-  if (C.mats) drawMatCompare(all[0], all[1], C.play.t === null ? 0 : C.play.t);
+  if (C.mats) drawMatCompare(all[0], all[1], C.play.t === null ? 0 : C.play.t, C.play.speed);
   $("play-time").textContent = C.play.t === null ? ""
     : `${secondsLabel(Math.round(C.play.t * 10) / 10)} from each one's ${C.align}`;
 }
@@ -200,7 +200,6 @@ async function render() {
   document.title = `sotlog · compare ${words}`;
   for (const d of sides()) lineUp(d);
   C.mats = C.ids.length === 2 && matCompareShown(...sides());
-  MC.asked = null;
   await Promise.all(sides().map((d, i) => renderSide(letter(i), d)));
   renderMeasures();
   draw();
