@@ -146,7 +146,8 @@ function legend(node, d) {
   node.replaceChildren(...seriesOf(d).map((s) => el("span", {},
     el("i", { style: `background:${s.colour}` }), s.label,
     at >= 0 && Number.isFinite(s.values[at])
-      ? el("b", { text: ` ${fmtBig(s.values[at], 0)} ${s.unit === "N" ? C.unit : s.unit}` }) : "")),
+      ? el("b", { text: ` ${fmtIn(s.values[at], s.unit === "N" ? C.unit : s.unit)} ` +
+        `${s.unit === "N" ? C.unit : s.unit}` }) : "")),
   el("span", { class: "muted", text: `· ${alignWords(d)}` }));
 }
 
@@ -172,7 +173,7 @@ function renderMeasures() {
   const all = sides();
   const names = [...new Set(all.flatMap((d) => d.summary.channels.map((c) => c.name)))];
   const channel = (d, name) => d.summary.channels.find((c) => c.name === name);
-  const num = (x, unit, digits = 1) => (x === null || x === undefined ? "–" : `${fmtBig(x, digits)} ${unit}`);
+  const num = (x, unit) => (x === null || x === undefined ? "–" : `${fmtIn(x, unit)} ${unit}`);
   const rows = [
     ["recorded", (d) => fmtSpan(d.summary.duration_s)],
     ["on the blocks", (d) => fmtSpan(d.summary.time_on_blocks_s)],

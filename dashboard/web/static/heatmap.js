@@ -149,7 +149,7 @@ function drawHeatmap(canvas, mat, opts = {}) {
     ctx.strokeRect(px(r.c0), py(r.r0), px(r.c1) - px(r.c0), py(r.r1) - py(r.r0));
     ctx.setLineDash([]);
     const label = r.total === undefined ? r.name
-      : `${r.name} ${r.total === null ? "–" : fmtBig(r.total, 0)} ${mat.unit}`;
+      : `${r.name} ${r.total === null ? "–" : fmtIn(r.total, mat.unit)} ${mat.unit}`;
     const lw = ctx.measureText(label).width + 6;
     // above the region; inside its top edge when above would run into the head's words
     const top = py(r.r0) - fontPx - 4 >= y0 ? py(r.r0) - fontPx - 4 : py(r.r0) + 2;
@@ -230,9 +230,9 @@ function heatScale(ctx, mat, L) {
   ctx.textAlign = "left";
   ctx.textBaseline = "top";
   const top = mat.top === undefined ? mat.raw_max : mat.top;
-  ctx.fillText(fmtBig(top * scale + offset, 0), x + w + 4, y);
+  ctx.fillText(fmtIn(top * scale + offset, mat.sensel_unit), x + w + 4, y);
   ctx.textBaseline = "bottom";
-  ctx.fillText(fmtBig(mat.raw_min * scale + offset, 0), x + w + 4, y + h);
+  ctx.fillText(fmtIn(mat.raw_min * scale + offset, mat.sensel_unit), x + w + 4, y + h);
   ctx.textBaseline = "middle";
   ctx.fillText(unit, x + w + 4, y + h / 2);
 }
@@ -246,11 +246,11 @@ function copMark(ctx, x, y) {
 }
 
 function matInfo(mat) {
-  const parts = [`total ${fmtBig(mat.total, 0)} ${mat.unit}`];
-  if (mat.cop) parts.push(`centre of pressure x ${fmt(mat.cop.x_mm, 0)} mm, y ${fmt(mat.cop.y_mm, 0)} mm`);
+  const parts = [`total ${fmtIn(mat.total, mat.unit)} ${mat.unit}`];
+  if (mat.cop) parts.push(`centre of pressure x ${fmtIn(mat.cop.x_mm, "mm")} mm, y ${fmtIn(mat.cop.y_mm, "mm")} mm`);
   if (!(mat.regions || []).length) parts.push("no block regions found yet");
-  if (mat.contact_area_cm2 !== null) parts.push(`contact ${fmt(mat.contact_area_cm2, 0)} cm²`);
-  if (mat.peak !== null) parts.push(`peak ${fmtBig(mat.peak, 0)} ${mat.peak_unit}`);
+  if (mat.contact_area_cm2 !== null) parts.push(`contact ${fmtIn(mat.contact_area_cm2, "cm²")} cm²`);
+  if (mat.peak !== null) parts.push(`peak ${fmtIn(mat.peak, mat.peak_unit)} ${mat.peak_unit}`);
   parts.push(`${mat.full_rows}×${mat.full_cols} sensels` +
     (mat.factor > 1 ? ` (shown as ${mat.factor}×${mat.factor} means)` : ""));
   return parts.join(" · ");

@@ -171,7 +171,7 @@ function renderStatus() {
     closed: "no device", stopped: "no device", lost: "live stream lost — reconnecting" };
   pill.className = "pill " + state;
   pill.textContent = words[state] || state;
-  $("rate-value").textContent = fmt(st.rate_hz || 0, 1);
+  $("rate-value").textContent = fmtIn(st.rate_hz || 0, "frames/s");
   renderCounters($("counters"), st.counters, "device since connect:", st.decoded_nothing);
   const sc = $("session-counters");
   sc.hidden = !st.recording;
@@ -348,7 +348,7 @@ async function tare(force) {
   button.textContent = force ? "Taring anyway…" : "Taring… keep the blocks unloaded";
   try {
     const r = await api("/api/tare", { method: "POST", body: { seconds: 1.0, force } });
-    const span = `${r.frames} frames over ${fmt(r.window_s, 2)} s`;
+    const span = `${r.frames} frames over ${fmtIn(r.window_s, "s")} s`;
     $("saved").textContent = r.forced
       ? `Tared anyway on ${span}; kept with the tare: ` +
         (r.problems || []).map((p) => p.text).join("; ") + "."

@@ -56,5 +56,5 @@ function drawMatCompare(a, b, t, speed = 1) {
   document.getElementById("mat-compare-note").textContent =
     `${secondsLabel(Math.round(t * 10) / 10)} from each one's ${C.align}: ` +
     `session ${a.id} at ${fmtSessionTime(ma.time_s)}, session ${b.id} at ${fmtSessionTime(mb.time_s)}` +
-    ` · the difference to within ±${fmtBig(within, 1)} ${ma.sensel_unit}`;
+    ` · the difference to within ±${fmtIn(within, ma.sensel_unit)} ${ma.sensel_unit}`;
 }

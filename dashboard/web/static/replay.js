@@ -179,7 +179,7 @@ function matPlayer(id) {
     if (d.at.length > 240) { d.at.shift(); d.times.shift(); }
     const k = lowerBound(S.t, mat.time_s + 1e-9) - 1;  // the frame's own sample: its total
     const total = k >= 0 ? S.total[k] : NaN;
-    $("mat-info").textContent = `${fmtSessionTime(mat.time_s)} · total ${fmtBig(total, 0)} ` +
+    $("mat-info").textContent = `${fmtSessionTime(mat.time_s)} · total ${fmtIn(total, S.mainUnit)} ` +
       `${S.mainUnit || ""} · ${mat.full_rows}×${mat.full_cols} sensels`;
   };
 }

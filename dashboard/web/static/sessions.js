@@ -50,7 +50,7 @@ function compareAddress() {
 // A visit's blocks as the list shows them: "left 205.6 N (59 %)" each (the server keeps them in N).
 function visitBlocks(visit) {
   if (!visit || !visit.blocks.length) return "–";
-  return visit.blocks.map((b) => `${b.name} ${fmt(b.mean)} ${b.unit}` +
+  return visit.blocks.map((b) => `${b.name} ${fmtIn(b.mean, b.unit)} ${b.unit}` +
     (b.share_pct === null ? "" : ` (${fmt(b.share_pct, 0)} %)`)).join(" · ");
 }
 
