@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from dashboard.web.routes.pages import TEMPLATES, html_pattern
 from sensing import rounding, vocabulary
+from sensing.mat.orientation import PICTURE_EDGES
 from sensing.metrics import onblocks
 from sensing.store.sessions import Store
 from tests.sensing.outputs.test_exports import record_session
@@ -31,7 +32,8 @@ def test_the_endpoint_serves_the_python_rules(make_client: Callable[..., TestCli
         assert 0 < x < drawing["width"] / 2 and 0 < y < drawing["height"]
     assert set(drawing["labels_below"]) | set(drawing["short_labels"]) <= set(
         drawing["landmarks"])
-    assert set(drawing["mirrored_positions"]) < set(vocabulary.POSITIONS)
+    assert drawing["edges"] == PICTURE_EDGES  # oriented as every mat picture
+    assert drawing["image_sides"] == {"right": "left", "left": "right"}
 
 
 def test_pages_render_their_choices_from_the_vocabulary(
