@@ -141,6 +141,14 @@ function onMat(mat) {
   if (mat.cop) S.copTrail.push([mat.host_time, mat.cop.row, mat.cop.col]);
   while (S.copTrail.length && S.copTrail[0][0] < mat.host_time - TRAIL_S) S.copTrail.shift();
   S.heatTop = scaleTop(S.heatTop, mat, highestOf(mat.values));
+  S.matDue = true;  // drawn on the next animation frame
+}
+
+// The newest mat frame, when one came since the last animation frame.
+function drawLiveMat() {
+  if (!S.matDue) return;
+  S.matDue = false;
+  const mat = S.lastMat;
   drawHeatmap($("mat"), mat, { trail: S.copTrail.map(([, row, col]) => [row, col]),
     top: S.heatTop });
   $("mat-info").textContent = matInfo(mat);
@@ -222,6 +230,7 @@ function renderControls() {
 function frame() {
   requestAnimationFrame(frame);
   S.ticks++;  // the page's own drawing rate, against which a replay's frame rate is measured
+  if (!S.replay) drawLiveMat();
   const view = S.replay ? S.replay.view() : liveView();
   if (!view) return;
   traces.draw(view);

@@ -5,14 +5,40 @@
 
 // One binary body of frames: "SMTS", the head's length (uint32 little-endian), the head (JSON),
 // then n frames of rows x cols bytes, each a level 0..head.levels of [raw_min, span_top]
-// (head.missing where a sensel is missing).
-function decodeFrames(buffer, t0, t1) {
+// (head.missing where a sensel is missing). {head, start}: the head, and where the frames start.
+function decodeFrames(buffer) {
   const magic = String.fromCharCode(...new Uint8Array(buffer, 0, 4));
   if (magic !== "SMTS") throw new Error(`mat frames: an answer that is not mat frames (${magic})`);
   const headLength = new DataView(buffer).getUint32(4, true);
   const head = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 8, headLength)));
-  const size = head.rows * head.cols, bytes = new Uint8Array(buffer, 8 + headLength);
-  return { t0, t1, head, bytes: bytes.length, frame: (i) => bytes.subarray(i * size, (i + 1) * size) };
+  return { head, start: 8 + headLength };
+}
+
+// A decoded body as a span of session time [t0, t1): frame(i) is frame i's levels.
+function frameSpan(t0, t1, buffer, { head, start }) {
+  const size = head.rows * head.cols, bytes = new Uint8Array(buffer, start);
+  return { t0, t1, head, frame: (i) => bytes.subarray(i * size, (i + 1) * size) };
+}
+
+// In a page, the spans are fetched and decoded by a worker (matworker.js, this same decoder),
+// off the thread that draws; in the worker this file only lends it decodeFrames.
+let MAT_WORKER = null, MAT_ASKED = 0;
+const MAT_WAITING = new Map();  // ask number -> [resolve, reject]
+
+function fetchFrames(url) {
+  if (!MAT_WORKER) {
+    MAT_WORKER = new Worker("/static/matworker.js");
+    MAT_WORKER.onmessage = ({ data }) => {
+      const [resolve, reject] = MAT_WAITING.get(data.ask);
+      MAT_WAITING.delete(data.ask);
+      if (data.error) reject(new Error(data.error)); else resolve(data);
+    };
+  }
+  const ask = ++MAT_ASKED;
+  return new Promise((resolve, reject) => {
+    MAT_WAITING.set(ask, [resolve, reject]);
+    MAT_WORKER.postMessage({ ask, url });
+  });
 }
 
 // A level of a span's frame as the raw value it stands for (NaN where missing), and half the
@@ -35,13 +61,10 @@ class MatSpans {
 
   ask(t0, t1) {
     this.asking = true;
-    fetch(`/api/sessions/${this.id}/mat/frames?t0=${t0.toFixed(3)}&t1=${t1.toFixed(3)}`,
-      { credentials: "same-origin" })
-      .then(async (r) => {
-        if (!r.ok) throw new Error((await r.json().catch(() => ({}))).detail || r.statusText);
-        const buffer = await r.arrayBuffer();
+    fetchFrames(`/api/sessions/${this.id}/mat/frames?t0=${t0.toFixed(3)}&t1=${t1.toFixed(3)}`)
+      .then(({ buffer, decoded }) => {
         this.received += buffer.byteLength;
-        this.spans.push(decodeFrames(buffer, t0, t1));
+        this.spans.push(frameSpan(t0, t1, buffer, decoded));
       }).catch((err) => { this.failed = err; this.onError(err); })
       .finally(() => { this.asking = false; });
   }

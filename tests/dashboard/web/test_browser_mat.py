@@ -14,12 +14,12 @@ pytestmark = pytest.mark.browser
 
 MAT = "sim://mat?rows=48&cols=48&rate=30&protocol=blockframe&seed=1"
 
-# Every loaded sensel of the frame the page holds, its colour on the canvas against the one
+# Every loaded sensel of the frame the page drew last, its colour on the canvas against the one
 # heatRGB gives its value (the one colour map, GET /api/colourmap); sensels under the drawn marks
 # (centre of pressure and its trail, region boxes and labels) are left out. In one evaluation,
 # so no new frame is drawn in between.
 PIXELS = """() => {
-  const mat = S.lastMat, canvas = document.getElementById("mat");
+  const canvas = document.getElementById("mat"), mat = canvas._last[0];  // the frame drawn
   const L = canvas._layout, dpr = window.devicePixelRatio || 1, f = mat.factor;
   const ctx = canvas.getContext("2d");
   const trail = canvas._last[1].trail.map(([tr, tc]) => [tr / f, tc / f]);
