@@ -5,7 +5,8 @@ A 60 s session of a 48x48 uint16 mat at 30 frames/s (bench/matreplay.py's) is se
 ``sotlog serve``; Debian's Chromium (``SOTLOG_CHROMIUM``, default /usr/bin/chromium) opens its
 replay at 1366x768. Printed, at 1x and at 8x over 3 s each: heat-map updates a second, the
 page's own animation frames a second (requestAnimationFrame: the most it can show), and the
-time of one ``drawHeatmap`` (mean and 95th percentile). Then, in the page, 300 drawings of the
+time of one ``drawHeatmap`` (mean and 95th percentile), and of the page's whole animation frame
+(traces, numbers and heat map). Then, in the page, 300 drawings of the
 same frame by ``drawHeatmap`` against 300 of the floor: the frame's colours put into an image
 of its size and scaled onto the canvas, and nothing else. Target: at 1x, the recorded rate
 (30 frames/s) as far as the page draws at all.
@@ -29,17 +30,25 @@ RATE = 30.0
 CHROMIUM = os.environ.get("SOTLOG_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
-# drawHeatmap timed where the replay calls it (a global function, looked up at each call)
+# drawHeatmap timed where the replay calls it, and the page's animation frame (global
+# functions, looked up at each call)
 TIME_DRAWS = """() => {
-  const draw = drawHeatmap;
+  const draw = drawHeatmap, tick = frame;
   window.drawMs = [];
+  window.frameMs = [];
   window.drawHeatmap = (...args) => {
     const t = performance.now();
     draw(...args);
     window.drawMs.push(performance.now() - t);
   };
+  window.frame = () => {
+    const t = performance.now();
+    tick();
+    window.frameMs.push(performance.now() - t);
+  };
 }"""
-COUNTS = "() => [performance.now(), S.matDrawn.count, S.ticks, window.drawMs.length]"
+COUNTS = ("() => [performance.now(), S.matDrawn.count, S.ticks, window.drawMs.length, "
+          "window.frameMs.length]")
 # The same frame drawn n times by drawHeatmap, and n times by the floor; ms each.
 IN_PAGE = """(n) => {
   const canvas = document.getElementById('mat'), [mat, opts] = canvas._last;
@@ -63,15 +72,22 @@ IN_PAGE = """(n) => {
 }"""
 
 
+def spread(ms_each: list[float]) -> list[float]:
+    """Mean and 95th percentile."""
+    ms_each = sorted(ms_each)
+    if not ms_each:
+        return [float("nan")] * 2
+    return [sum(ms_each) / len(ms_each), ms_each[int(0.95 * (len(ms_each) - 1))]]
+
+
 def measure(page: object, ms: int) -> list[float]:
-    t0, d0, r0, n0 = page.evaluate(COUNTS)  # type: ignore[attr-defined]
+    t0, d0, r0, n0, f0 = page.evaluate(COUNTS)  # type: ignore[attr-defined]
     page.wait_for_timeout(ms)  # type: ignore[attr-defined]
-    t1, d1, r1, n1 = page.evaluate(COUNTS)  # type: ignore[attr-defined]
-    ms_each = sorted(page.evaluate(f"window.drawMs.slice({n0}, {n1})"))  # type: ignore[attr-defined]
+    t1, d1, r1, n1, f1 = page.evaluate(COUNTS)  # type: ignore[attr-defined]
+    draws = page.evaluate(f"window.drawMs.slice({n0}, {n1})")  # type: ignore[attr-defined]
+    frames = page.evaluate(f"window.frameMs.slice({f0}, {f1})")  # type: ignore[attr-defined]
     s = (t1 - t0) / 1000
-    mean = sum(ms_each) / max(1, len(ms_each))
-    p95 = ms_each[int(0.95 * (len(ms_each) - 1))] if ms_each else float("nan")
-    return [(d1 - d0) / s, (r1 - r0) / s, mean, p95]
+    return [(d1 - d0) / s, (r1 - r0) / s, *spread(draws), *spread(frames)]
 
 
 def main() -> None:
@@ -95,9 +111,9 @@ def main() -> None:
             browser.close()
         print(f"replay of a 48x48 mat recorded at {RATE:g} frames/s, Chromium 1366x768")
         print("\n".join(aligned(["speed", "heat-map updates/s", "page frames/s (rAF)",
-                                 "ms a drawing", "p95 ms"],
-                                [[w, f"{u:.1f}", f"{r:.1f}", f"{m:.2f}", f"{q:.2f}"]
-                                 for w, u, r, m, q in rows])))
+                                 "ms a drawing", "p95", "ms a page frame", "p95"],
+                                [[w, *(f"{v:.1f}" for v in row[:2]),
+                                  *(f"{v:.2f}" for v in row[2:])] for w, *row in rows])))
         one = rows[0]
         print(f"1x: {one[1]:.1f} updates/s of {min(RATE, one[2]):.1f} possible "
               f"(the recorded {RATE:g}/s, or the page's rAF rate if lower): "
