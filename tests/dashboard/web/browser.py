@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from sensing import rounding
+from sensing.mat.orientation import PICTURE_EDGES
 from tests.dashboard.conftest import SERVER_STOP_TIMEOUT_S, ServeProcess
 
 CHROMIUM = os.environ.get("SOTLOG_CHROMIUM", "/usr/bin/chromium")
@@ -155,3 +156,21 @@ def overlong_numbers(page: Any) -> list[str]:
     return overlong(page.evaluate("""() => [document.body.innerText,
         ...[...document.querySelectorAll('[title]')].map((n) => n.title),
         ...(window.drawnText ? [...window.drawnText] : [])]"""))
+
+
+def pelvis_oriented(page: Any) -> None:
+    """The page's pelvis drawing carries the mat pictures' words on the same edges
+    (PICTURE_EDGES): the patient's right at its left, the patient's left at its right, the
+    head at the top in the middle."""
+    marks = page.evaluate("""() => {
+      const svg = document.getElementById("pelvis").getBoundingClientRect();
+      return Object.fromEntries([...document.querySelectorAll("#pelvis text[data-edge]")]
+        .map((t) => {
+          const b = t.getBoundingClientRect();
+          return [t.dataset.edge, [t.textContent, (b.left + b.right - svg.left - svg.right) / 2,
+            b.top - svg.top]];
+        }));
+    }""")
+    assert {edge: words for edge, (words, _, _) in marks.items()} == PICTURE_EDGES
+    assert marks["left"][1] < 0 < marks["right"][1] and abs(marks["top"][1]) < 5
+    assert marks["top"][2] < 30  # at the top edge

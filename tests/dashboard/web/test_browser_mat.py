@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sensing.mat.orientation import PICTURE_EDGES
-from tests.dashboard.web.browser import KEEP_CANVAS_TEXT, expect, shot
+from tests.dashboard.web.browser import KEEP_CANVAS_TEXT, expect, pelvis_oriented, shot
 
 pytestmark = pytest.mark.browser
 
@@ -46,18 +46,6 @@ PIXELS = """() => {
 }"""
 
 
-# The pelvis drawing's edge words: {edge: [words, x of its middle from the drawing's middle,
-# y of its top from the drawing's top]} (px).
-PELVIS_MARKS = """() => {
-  const svg = document.getElementById("pelvis").getBoundingClientRect();
-  return Object.fromEntries([...document.querySelectorAll("#pelvis text[data-edge]")].map((t) => {
-    const b = t.getBoundingClientRect();
-    return [t.dataset.edge, [t.textContent, (b.left + b.right - svg.left - svg.right) / 2,
-      b.top - svg.top]];
-  }));
-}"""
-
-
 def test_the_live_mat_is_drawn_from_its_binary_frames(serve: Any, page: Any) -> None:
     server = serve("--port", MAT, "--profile", "sim-mat-48")
     handshakes: list[dict[str, str]] = []  # what the server answered Chromium's WebSocket
@@ -82,10 +70,7 @@ def test_the_live_mat_is_drawn_from_its_binary_frames(serve: Any, page: Any) -> 
     assert drawn["edges"] == PICTURE_EDGES  # the same words on the same edges as every picture
     assert set(PICTURE_EDGES.values()) <= set(page.evaluate("[...window.drawnText]"))
     # and the pelvis drawing of the setup panel beside it: the same words on the same edges
-    marks = page.evaluate(PELVIS_MARKS)
-    assert {edge: words for edge, (words, _, _) in marks.items()} == PICTURE_EDGES
-    assert marks["left"][1] < 0 < marks["right"][1] and abs(marks["top"][1]) < 5
-    assert marks["top"][2] < 30  # at the top edge
+    pelvis_oriented(page)
     page.wait_for_function(f"S.lastMat.seq > {drawn['seq']}")  # and it goes on, frame by frame
     assert page.evaluate("S.t.length > 30 && S.channels.map((c) => c.name).join()") == \
         "left,right,total"
