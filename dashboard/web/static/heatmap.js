@@ -124,6 +124,7 @@ function drawHeatmap(canvas, mat, opts = {}) {
   ctx.drawImage(heatImage(H, mat), L.x0, L.y0, L.cell * mat.cols, L.cell * mat.rows);
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.drawImage(heatLayer(H, mat, L, dpr), 0, 0);
+  L.labels = H.labels;  // the regions' word boxes, {x, y, w, h} in CSS px (tests read them)
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   // The centre of pressure and its trail come in full-resolution sensels of the picture; the
   // image may be block means of factor x factor sensels.
@@ -238,6 +239,7 @@ function heatLayer(H, mat, L, dpr) {
   H.layerKey = key;
   const ctx = H.layer.getContext("2d");
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  H.labels = [];
   const { x0, y0, cell, fontPx } = L;
   const w = cell * mat.cols, h = cell * mat.rows;
   ctx.strokeStyle = "#9aa3af";
@@ -265,6 +267,7 @@ function heatLayer(H, mat, L, dpr) {
     const top = py(r.r0) - fontPx - 4 >= y0 ? py(r.r0) - fontPx - 4 : py(r.r0) + 2;
     ctx.fillStyle = "rgba(255,255,255,0.85)";
     ctx.fillRect(px(r.c0), top, lw, fontPx + 4);
+    H.labels.push({ x: px(r.c0), y: top, w: lw, h: fontPx + 4 });
     ctx.fillStyle = colour;
     ctx.fillText(label, px(r.c0) + 3, top + fontPx + 2);
   }

@@ -33,6 +33,13 @@ function fetchFrames(url) {
       MAT_WAITING.delete(data.ask);
       if (data.error) reject(new Error(data.error)); else resolve(data);
     };
+    MAT_WORKER.onerror = (e) => {  // the worker could not start: every span asked is refused
+      e.preventDefault();
+      for (const [, reject] of MAT_WAITING.values()) {
+        reject(new Error(`mat frames: the page's frame reader did not start (${e.message || "no reason given"})`));
+      }
+      MAT_WAITING.clear();
+    };
   }
   const ask = ++MAT_ASKED;
   return new Promise((resolve, reject) => {
@@ -50,7 +57,7 @@ function levelValue(head, level) {
 
 function levelHalfStep(head) { return (head.span_top - head.raw_min) / head.levels / 2; }
 
-// The frames of session `id` (`duration`: its length, s) around a time that moves: at(t, speed)
+// The frames of session `id` (`duration`: its length, s) around a time that moves: find(t, speed)
 // gives the last frame at or before t as a mat for drawHeatmap (null while its span is on its
 // way: counted in `waiting`), and asks for the spans ahead of t. `received` counts the bytes.
 class MatSpans {

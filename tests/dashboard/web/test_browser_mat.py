@@ -16,8 +16,8 @@ MAT = "sim://mat?rows=48&cols=48&rate=30&protocol=blockframe&seed=1"
 
 # Every loaded sensel of the frame the page drew last, its colour on the canvas against the one
 # heatRGB gives its value (the one colour map, GET /api/colourmap); sensels under the drawn marks
-# (centre of pressure and its trail, region boxes and labels) are left out. In one evaluation,
-# so no new frame is drawn in between.
+# (centre of pressure and its trail, region boxes, and the boxes of their words as the page
+# drew them) are left out. In one evaluation, so no new frame is drawn in between.
 PIXELS = """() => {
   const canvas = document.getElementById("mat"), mat = canvas._last[0];  // the frame drawn
   const L = canvas._layout, dpr = window.devicePixelRatio || 1, f = mat.factor;
@@ -32,7 +32,11 @@ PIXELS = """() => {
       && Math.abs(c + 0.5 - mat.cop.col / f) < 3) || !offTrail(r + 0.5, c + 0.5)
     || (mat.regions || []).some((g) => r >= g.r0 / f - 3 && r <= g.r1 / f && c >= g.c0 / f - 1
       && c <= g.c1 / f && (r <= g.r0 / f + 2 || r >= g.r1 / f - 1 || c <= g.c0 / f
-        || c >= g.c1 / f - 1));
+        || c >= g.c1 / f - 1))
+    || L.labels.some((b) => {  // a region's words, wider than the region itself
+      const x = L.x0 + (c + 0.5) * L.cell, y = L.y0 + (r + 0.5) * L.cell;
+      return x >= b.x - 1 && x <= b.x + b.w + 1 && y >= b.y - 1 && y <= b.y + b.h + 1;
+    });
   const out = [];
   for (let r = 0; r < mat.rows; r++) for (let c = 0; c < mat.cols; c++) {
     const v = mat.values[r * mat.cols + c];
