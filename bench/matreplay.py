@@ -32,9 +32,10 @@ RATE = 50.0
 SECONDS = 120
 
 
-def record(path: Path) -> int:
+def record(path: Path, rate: float = RATE, seconds: float = SECONDS) -> int:
+    """A session of a 48x48 uint16 mat: two footprints breathing slowly, with noise."""
     store = Store.open(path)
-    n = int(SECONDS * RATE)
+    n = int(seconds * rate)
     sid = store.create_session(SessionMeta(subject_code="P-0001"), load_profile("sim-mat-48"),
                                port="bench://", device="synthetic", t0_host=1000.0)
     rec = Recorder(store, sid)
@@ -48,7 +49,7 @@ def record(path: Path) -> int:
         k = np.arange(a, min(n, a + 500))
         values = (foot[None] * (600 + 80 * np.sin(k / 50.0))[:, None, None]
                   + rng.integers(0, 20, (len(k), 48, 48))).astype(np.uint16)
-        rec.on_frames(FrameBlock.build(values, 1000.0 + k / RATE, device_time=k / RATE, seq=k))
+        rec.on_frames(FrameBlock.build(values, 1000.0 + k / rate, device_time=k / rate, seq=k))
     rec.close("complete", counters=Counters(frames=n))
     return sid
 

@@ -60,6 +60,7 @@ SESSION_META_FIELDS = ("subject_code", "position", "category", "short_leg", "bod
                        "note", "blocks")
 FINAL_STATUSES = ("complete", "interrupted")
 SESSIONS_PAGE = 50  # sessions a list shows at a time unless asked for more
+COMPARE_SESSIONS = (2, 4)  # the fewest and the most sessions the compare page shows together
 
 # Units force may be shown in, and newtons per one of them.
 OUTPUT_UNITS: dict[str, float] = {"N": 1.0, "kgf": FORCE_UNITS["kgf"], "lbf": FORCE_UNITS["lbf"]}
@@ -98,6 +99,7 @@ def as_dict() -> dict[str, Any]:
         "event_kinds": list(EVENT_KINDS),
         "statuses": list(STATUSES),
         "sessions_page": SESSIONS_PAGE,
+        "compare_sessions": list(COMPARE_SESSIONS),
         "counters": [{"name": k, "label": v, "problem": k not in DATA_COUNTERS}
                      for k, v in COUNTER_LABELS.items()],
         "units": [{"name": u, "newtons": n} for u, n in OUTPUT_UNITS.items()],

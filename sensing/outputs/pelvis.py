@@ -1,14 +1,17 @@
-"""The pelvis drawing, seen from above with the head at the top: bones, landmarks, blocks.
+"""The pelvis drawing, head at the top: bones, landmarks, blocks.
 
 One geometry for every face: the pages draw it in SVG from ``GET /api/vocabulary`` (pelvis.js),
-the report draws it here with matplotlib. Prone we see the back, so the patient's left is on
-the image's left; in a mirrored position (supine) the patient faces us and it is on the right.
-Coordinates are SVG's: x to the right, y down, in a ``SIZE`` box.
+the report draws it here with matplotlib. It is oriented as every mat picture is, by the one
+rule of ``sensing.mat.orientation.PICTURE_EDGES``: the head at the top, the patient's right on
+the image's left and the patient's left on its right, in every position, with those words on
+those edges. Coordinates are SVG's: x to the right, y down, in a ``SIZE`` box.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from sensing.mat.orientation import PICTURE_EDGES
 
 SIZE = (400, 290)
 # Where each landmark sits on the image's left half (the right half mirrors it). Landmarks left
@@ -17,7 +20,9 @@ LANDMARKS: dict[str, tuple[int, int]] = {
     "iliac_crest": (92, 62), "ilium": (128, 112), "sacrum": (186, 140),
     "acetabulum": (122, 190), "greater_trochanter": (70, 222),
 }
-MIRRORED = ("supine",)
+# The image's edge each side of the patient lies on: the mat pictures' (PICTURE_EDGES).
+IMAGE_SIDES = {word.split()[-1].lower(): edge for edge, word in PICTURE_EDGES.items()
+               if word.startswith("patient's")}
 SHORT_LABELS = {"greater_trochanter": "gr. trochanter"}  # too long beside the bone
 LABELS_BELOW = ("greater_trochanter",)  # too near the edge for a label beside it
 SIDE_COLOURS = {"left": "#1f6fb2", "right": "#c8561a"}
@@ -47,22 +52,20 @@ def drawing() -> dict[str, Any]:
     """The drawing as data, for pelvis.js (``GET /api/vocabulary``, key ``pelvis``)."""
     return {"width": SIZE[0], "height": SIZE[1],
             "landmarks": {k: list(v) for k, v in LANDMARKS.items()},
-            "mirrored_positions": list(MIRRORED),
+            "edges": PICTURE_EDGES, "image_sides": IMAGE_SIDES,
             "short_labels": SHORT_LABELS, "labels_below": list(LABELS_BELOW),
             "half": HALF, "femoral_head": list(FEMORAL_HEAD), "middle": MIDDLE,
             "side_colours": SIDE_COLOURS}
 
 
-def image_side(patient_side: str, position: str | None) -> str:
-    """Which side of the image a patient's side is drawn on."""
-    if position in MIRRORED:
-        return "right" if patient_side == "left" else "left"
-    return patient_side
+def image_side(patient_side: str) -> str:
+    """Which side of the image a patient's side is drawn on (the same in every position)."""
+    return IMAGE_SIDES[patient_side]
 
 
-def landmark_xy(landmark: str, patient_side: str, position: str | None) -> tuple[float, float]:
+def landmark_xy(landmark: str, patient_side: str) -> tuple[float, float]:
     x, y = LANDMARKS[landmark]
-    return (x, y) if image_side(patient_side, position) == "left" else (SIZE[0] - x, y)
+    return (x, y) if image_side(patient_side) == "left" else (SIZE[0] - x, y)
 
 
 def _path(commands: list[list[Any]], mirror: bool) -> Any:
@@ -101,17 +104,18 @@ def draw(ax: Any, position: str | None, blocks: list[Any], *, fontsize: float = 
     ax.set_ylim(SIZE[1], 0)
     ax.set_aspect("equal")
     ax.axis("off")
-    for side in ("left", "right"):
-        left = image_side(side, position) == "left"
-        ax.text(6 if left else SIZE[0] - 6, 14, f"patient's {side}", ha="left" if left else "right",
+    for side, edge in IMAGE_SIDES.items():
+        left = edge == "left"
+        ax.text(6 if left else SIZE[0] - 6, 14, PICTURE_EDGES[edge], ha="left" if left else "right",
                 fontsize=fontsize, color=SIDE_COLOURS[side], fontweight="bold")
-    ax.text(SIZE[0] / 2, 12, "▲ head", ha="center", fontsize=fontsize, color="#555555")
-    ax.text(SIZE[0] / 2, SIZE[1] + 4, f"seen from above · {position or 'position not given'}",
+    ax.text(SIZE[0] / 2, 12, PICTURE_EDGES["top"], ha="center", fontsize=fontsize,
+            color="#555555")
+    ax.text(SIZE[0] / 2, SIZE[1] + 4, f"as the mat pictures · {position or 'position not given'}",
             ha="center", va="top", fontsize=fontsize, color="#555555")
     for i, b in enumerate(blocks, start=1):
         if b.landmark not in LANDMARKS:
             continue
-        x, y = landmark_xy(b.landmark, b.side, position)
+        x, y = landmark_xy(b.landmark, b.side)
         turn = (b.angle_deg or 0.0) * (-1 if x > SIZE[0] / 2 else 1)
         box = FancyBboxPatch((-24, -11), 48, 22, boxstyle="round,pad=0,rounding_size=4",
                              facecolor=SIDE_COLOURS.get(b.side, "#777777"), alpha=0.85,

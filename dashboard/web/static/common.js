@@ -83,6 +83,15 @@ function fmtBig(x, digits = 1) {
   return `${fmt(x / div, a / div < 100 ? 2 : 0)}${THIN}${suffix}`;
 }
 
+// A number in `unit` with the decimals that unit can mean (V.decimals: sensing/rounding.py, the
+// one rounding rule), readable in a box as fmtBig makes it. Every number a page shows with a
+// unit goes through here.
+function decimalsOf(unit) {
+  return V && unit in V.decimals ? V.decimals[unit] : (V ? V.decimals_other : 1);
+}
+
+function fmtIn(x, unit) { return fmtBig(x, decimalsOf(unit)); }
+
 // The page's root font size in px: presentation mode raises it with the screen, and every text
 // in rem follows; the canvases draw their labels at sizes taken from it.
 function rootPx() {

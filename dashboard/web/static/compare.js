@@ -5,7 +5,9 @@
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const LETTERS = "abcd";  // two to four sessions: ?a=&b= or ?ids=1,2,3
+// two or more sessions (V.compare_sessions says how many): ?a=&b= or ?ids=1,2,3; each is
+// "a", "b", ... in the page
+const letter = (i) => String.fromCharCode(97 + i);
 const C = { ids: (params.get("ids") ? params.get("ids").split(",")
   : [params.get("a"), params.get("b")]).map(Number), data: {}, unit: "N",
   align: params.get("align") || "placed", view: null,
@@ -15,21 +17,21 @@ const traces = {};
 // A panel of traces and a summary per session, the first as "a", the next "b", ...
 function buildPanels() {
   $("compare-traces").replaceChildren(...C.ids.map((id, i) => {
-    const side = LETTERS[i];
+    const side = letter(i);
     return el("div", { class: "compare-trace" }, el("h2", { id: `label-${side}`, text: `Session ${id}` }),
       el("div", { class: "legend", id: `legend-${side}` }),
       el("div", { class: "traces short" }, el("canvas", { id: `trace-${side}`,
         "aria-label": `force traces of session ${id}` })));
   }));
   $("summaries").replaceChildren(...C.ids.map((id, i) => {
-    const side = LETTERS[i];
+    const side = letter(i);
     return el("section", { class: "panel", id: `side-${side}`, "aria-labelledby": `sum-${side}-h` },
       el("h2", { id: `sum-${side}-h`, text: `Summary ${side.toUpperCase()}` }),
       el("div", { class: "readout", "data-part": "totals" }), el("h3", { class: "small", text: "Events" }),
       el("table", { class: "events" }, el("tbody")), el("p", { class: "links" }));
   }));
   for (const side of Object.keys(traces)) delete traces[side];
-  C.ids.forEach((id, i) => { traces[LETTERS[i]] = new Traces($(`trace-${LETTERS[i]}`)); });
+  C.ids.forEach((id, i) => { traces[letter(i)] = new Traces($(`trace-${letter(i)}`)); });
 }
 
 function address() {
@@ -130,10 +132,10 @@ function draw() {
   }
   const range = ([lo, hi]) => [Math.min(0, lo) * 1.08, Math.max(hi, 1e-9) * 1.08];
   all.forEach((d, i) => {
-    traces[LETTERS[i]].draw(viewOf(d, range(ranges[d.main])));
-    legend($(`legend-${LETTERS[i]}`), d);
+    traces[letter(i)].draw(viewOf(d, range(ranges[d.main])));
+    legend($(`legend-${letter(i)}`), d);
   });
-  if (C.mats) drawMatCompare(all[0], all[1], C.play.t === null ? 0 : C.play.t);
+  if (C.mats) drawMatCompare(all[0], all[1], C.play.t === null ? 0 : C.play.t, C.play.speed);
   $("play-time").textContent = C.play.t === null ? ""
     : `${secondsLabel(Math.round(C.play.t * 10) / 10)} from each one's ${C.align}`;
 }
@@ -144,7 +146,8 @@ function legend(node, d) {
   node.replaceChildren(...seriesOf(d).map((s) => el("span", {},
     el("i", { style: `background:${s.colour}` }), s.label,
     at >= 0 && Number.isFinite(s.values[at])
-      ? el("b", { text: ` ${fmtBig(s.values[at], 0)} ${s.unit === "N" ? C.unit : s.unit}` }) : "")),
+      ? el("b", { text: ` ${fmtIn(s.values[at], s.unit === "N" ? C.unit : s.unit)} ` +
+        `${s.unit === "N" ? C.unit : s.unit}` }) : "")),
   el("span", { class: "muted", text: `· ${alignWords(d)}` }));
 }
 
@@ -170,7 +173,7 @@ function renderMeasures() {
   const all = sides();
   const names = [...new Set(all.flatMap((d) => d.summary.channels.map((c) => c.name)))];
   const channel = (d, name) => d.summary.channels.find((c) => c.name === name);
-  const num = (x, unit, digits = 1) => (x === null || x === undefined ? "–" : `${fmtBig(x, digits)} ${unit}`);
+  const num = (x, unit) => (x === null || x === undefined ? "–" : `${fmtIn(x, unit)} ${unit}`);
   const rows = [
     ["recorded", (d) => fmtSpan(d.summary.duration_s)],
     ["on the blocks", (d) => fmtSpan(d.summary.time_on_blocks_s)],
@@ -198,8 +201,7 @@ async function render() {
   document.title = `sotlog · compare ${words}`;
   for (const d of sides()) lineUp(d);
   C.mats = C.ids.length === 2 && matCompareShown(...sides());
-  MC.asked = null;
-  await Promise.all(sides().map((d, i) => renderSide(LETTERS[i], d)));
+  await Promise.all(sides().map((d, i) => renderSide(letter(i), d)));
   renderMeasures();
   draw();
 }
@@ -207,7 +209,7 @@ async function render() {
 // Both panels with their titles and legends, on white, as one PNG.
 function figure() {
   const dpr = window.devicePixelRatio || 1;
-  const parts = sides().map((d, i) => ({ canvas: $(`trace-${LETTERS[i]}`), d }));
+  const parts = sides().map((d, i) => ({ canvas: $(`trace-${letter(i)}`), d }));
   const line = 24 * dpr, width = Math.max(...parts.map((p) => p.canvas.width));
   const out = document.createElement("canvas");
   out.width = width;
@@ -255,7 +257,7 @@ function timeAt(tr, d, clientX) {
 }
 
 function bindZoomAndPan() {
-  for (const [i, side] of [...C.ids.keys()].map((i) => [i, LETTERS[i]])) {
+  for (const [i, side] of [...C.ids.keys()].map((i) => [i, letter(i)])) {
     const tr = traces[side], canvas = tr.canvas;
     canvas.addEventListener("wheel", (e) => {
       e.preventDefault();
@@ -319,16 +321,17 @@ function onKey(e) {
 }
 
 async function main() {
-  if (C.ids.length < 2 || C.ids.length > LETTERS.length || !C.ids.every((id) => id > 0)) {
-    showError("choose two sessions on the sessions page (tick two, then Compare), " +
-      "or up to four as ?ids=1,2,3");
-    return;
-  }
-  buildPanels();
   try { await Promise.all([loadVocabulary(), loadColourMap()]); } catch (err) {
     showError(err);
     return;
   }
+  const [fewest, most] = V.compare_sessions;
+  if (C.ids.length < fewest || C.ids.length > most || !C.ids.every((id) => id > 0)) {
+    showError(`choose ${fewest} to ${most} sessions on the sessions page (tick them, then ` +
+      "Compare), or give them as ?ids=1,2,3");
+    return;
+  }
+  buildPanels();
   const access = await api("/api/access").catch(() => ({}));
   C.unit = bindUnitSelect($("unit"), access.units, (u) => { C.unit = u; render().catch(showError); });
   const kinds = ["placed", "removed", ...V.person_event_kinds.filter((k) => !["placed", "removed"].includes(k)), "start"];

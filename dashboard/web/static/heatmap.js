@@ -99,40 +99,152 @@ function heatLayout(box, mat, fontPx) {
 // sends every frame turned this way, with the words for its edges), in the one colour map with
 // its scale and unit; the block regions, the centre of pressure and its trail (opts.trail: the
 // last positions, oldest first, in the picture's sensel coordinates).
+//
+// A drawing is cheap enough for every animation frame (bench/heatdraw.py): the canvas's size
+// comes from a ResizeObserver (no layout forced), the sensels go through a table of packed
+// colours into one kept image, and what changes only with the size, the scale or the regions
+// (the edges' words, the colour scale, the regions) is one kept layer put over it.
 function drawHeatmap(canvas, mat, opts = {}) {
   canvas._last = [mat, opts];  // drawn again at a new size
   if (!HEAT_LUT) return;
   if (opts.top !== undefined) mat.top = opts.top;
-  const box = canvas.getBoundingClientRect();
+  const H = heatState(canvas), box = H.box;
   const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.round(box.width * dpr);
-  canvas.height = Math.round(box.height * dpr);
-  const ctx = canvas.getContext("2d");
+  const width = Math.round(box.width * dpr), height = Math.round(box.height * dpr);
+  if (!width || !height) return;  // not on the page yet: its ResizeObserver draws it there
+  if (canvas.width !== width) canvas.width = width;
+  if (canvas.height !== height) canvas.height = height;
+  if (HEAT_FONT === null) HEAT_FONT = presenting() ? Math.round(rootPx()) : 13;  // a projector's
+  const L = canvas._layout = heatLayout(box, mat, HEAT_FONT);
+  const ctx = H.ctx;
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.clearRect(0, 0, width, height);
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, box.width, box.height);
-  const fontPx = presenting() ? Math.round(rootPx()) : 13;  // labels grow on a projector
-  const L = canvas._layout = heatLayout(box, mat, fontPx);
-  const { x0, y0, cell } = L;
-  const w = cell * mat.cols, h = cell * mat.rows;
-  // the sensels into an image of their own size, then scaled up without smoothing
-  const img = new ImageData(mat.cols, mat.rows);
-  const lut = HEAT_LUT.rgb;
-  for (let k = 0; k < mat.rows * mat.cols; k++) {
-    const i = heatIndex(mat, mat.values[k]);
-    img.data[4 * k] = i < 0 ? 255 : lut[3 * i];
-    img.data[4 * k + 1] = i < 0 ? 255 : lut[3 * i + 1];
-    img.data[4 * k + 2] = i < 0 ? 255 : lut[3 * i + 2];
-    img.data[4 * k + 3] = 255;
-  }
-  const off = heatmapScratch(mat.cols, mat.rows);
-  off.getContext("2d").putImageData(img, 0, 0);
   ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(off, x0, y0, w, h);
+  ctx.drawImage(heatImage(H, mat), L.x0, L.y0, L.cell * mat.cols, L.cell * mat.rows);
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.drawImage(heatLayer(H, mat, L, dpr), 0, 0);
+  L.labels = H.labels;  // the regions' word boxes, {x, y, w, h} in CSS px (tests read them)
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  // The centre of pressure and its trail come in full-resolution sensels of the picture; the
+  // image may be block means of factor x factor sensels.
+  const f = mat.factor || 1;
+  const px = (col) => L.x0 + (col / f) * L.cell, py = (row) => L.y0 + (row / f) * L.cell;
+  const trail = opts.trail || [];
+  if (trail.length > 1) {  // where the centre of pressure has been: white under, dark over
+    for (const [lineWidth, colour] of [[4, "rgba(255,255,255,0.9)"], [2, "#d6336c"]]) {
+      ctx.lineWidth = lineWidth;
+      ctx.strokeStyle = colour;
+      ctx.beginPath();
+      for (let k = 0; k < trail.length; k++) {
+        const [row, col] = trail[k];
+        if (k) ctx.lineTo(px(col), py(row)); else ctx.moveTo(px(col), py(row));
+      }
+      ctx.stroke();
+    }
+  }
+  if (mat.cop) {  // a ringed cross, readable on any colour
+    const cx = px(mat.cop.col), cy = py(mat.cop.row);
+    ctx.lineWidth = 4;
+    ctx.strokeStyle = "#fff";
+    copMark(ctx, cx, cy);
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = "#111";
+    copMark(ctx, cx, cy);
+  }
+}
+
+// The labels' size: 13 px, or the root's on a projector; found again after a resize (which
+// presentation mode sends).
+let HEAT_FONT = null;
+window.addEventListener("resize", () => { HEAT_FONT = null; });
+
+// What a canvas's heat map keeps between drawings: its context, its size on the page (kept up
+// to date by a ResizeObserver, which draws it again at a new size), its image and its layer.
+function heatState(canvas) {
+  let H = canvas._heat;
+  if (!H) {
+    const r = canvas.getBoundingClientRect();
+    H = canvas._heat = { ctx: canvas.getContext("2d"), box: { width: r.width, height: r.height },
+      image: null, pixels: null, colours: null, coloursKey: "", layer: null, layerKey: "" };
+    new ResizeObserver(([entry]) => {
+      const b = entry.borderBoxSize && entry.borderBoxSize[0];
+      const box = b ? { width: b.inlineSize, height: b.blockSize }
+        : { width: entry.contentRect.width, height: entry.contentRect.height };
+      if (box.width === H.box.width && box.height === H.box.height) return;
+      H.box = box;
+      if (canvas._last) drawHeatmap(canvas, ...canvas._last);
+    }).observe(canvas);
+  }
+  return H;
+}
+
+// The colour map as packed RGBA pixels (an ImageData's bytes seen as 32-bit words), and white
+// for a missing sensel.
+function packed(r, g, b) {
+  return LITTLE_ENDIAN ? ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0
+    : ((r << 24) | (g << 16) | (b << 8) | 255) >>> 0;
+}
+let HEAT_PACKED = null;
+const HEAT_WHITE = packed(255, 255, 255);
+
+// The sensels as an image of their own size (scaled up without smoothing where it is drawn).
+// A replay's frame is levels 0..255: its colours are one table of 256, made again only when
+// the levels' range or the scale's top change.
+function heatImage(H, mat) {
+  if (!HEAT_PACKED) {
+    const c = HEAT_LUT.rgb;
+    HEAT_PACKED = Uint32Array.from({ length: 256 }, (_, i) => packed(c[3 * i], c[3 * i + 1], c[3 * i + 2]));
+  }
+  const n = mat.rows * mat.cols;
+  if (!H.image || H.image.width !== mat.cols || H.image.height !== mat.rows) {
+    H.image = new ImageData(mat.cols, mat.rows);
+    H.pixels = new Uint32Array(H.image.data.buffer);
+  }
+  const out = H.pixels, values = mat.values;
+  if (mat.levels) {
+    const key = `${mat.raw_min}|${mat.span_top}|${mat.levels}|${mat.missing}|${mat.top}`;
+    if (key !== H.coloursKey) {
+      H.colours = Uint32Array.from({ length: 256 }, (_, level) => {
+        const i = heatIndex(mat, level);
+        return i < 0 ? HEAT_WHITE : HEAT_PACKED[i];
+      });
+      H.coloursKey = key;
+    }
+    const colours = H.colours;
+    for (let k = 0; k < n; k++) out[k] = colours[values[k]];
+  } else {
+    for (let k = 0; k < n; k++) {
+      const i = heatIndex(mat, values[k]);
+      out[k] = i < 0 ? HEAT_WHITE : HEAT_PACKED[i];
+    }
+  }
+  const scratch = heatmapScratch(mat.cols, mat.rows);
+  scratch.getContext("2d").putImageData(H.image, 0, 0);
+  return scratch;
+}
+
+// What lies over the image and changes only with the canvas's size, the scale or the regions:
+// the frame's border, the block regions with their words, the edges' words and the colour
+// scale; drawn again only when one of those changes.
+function heatLayer(H, mat, L, dpr) {
+  const canvas = H.ctx.canvas;
+  const key = [canvas.width, canvas.height, dpr, L.fontPx, mat.rows, mat.cols, mat.factor,
+    mat.top, mat.raw_min, mat.raw_max, mat.scale, mat.offset, mat.sensel_unit, mat.unit,
+    JSON.stringify(mat.regions || []), JSON.stringify(mat.edges || {})].join("|");
+  if (key === H.layerKey) return H.layer;
+  if (!H.layer) H.layer = document.createElement("canvas");
+  H.layer.width = canvas.width;
+  H.layer.height = canvas.height;
+  H.layerKey = key;
+  const ctx = H.layer.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  H.labels = [];
+  const { x0, y0, cell, fontPx } = L;
+  const w = cell * mat.cols, h = cell * mat.rows;
   ctx.strokeStyle = "#9aa3af";
   ctx.lineWidth = 1;
   ctx.strokeRect(x0, y0, w, h);
-  // Regions, the centre of pressure and its trail come in full-resolution sensels of the
-  // picture; the image may be block means of factor x factor sensels.
   const f = mat.factor || 1;
   const px = (col) => x0 + (col / f) * cell, py = (row) => y0 + (row / f) * cell;
   ctx.font = `bold ${fontPx}px system-ui, sans-serif`;
@@ -149,36 +261,19 @@ function drawHeatmap(canvas, mat, opts = {}) {
     ctx.strokeRect(px(r.c0), py(r.r0), px(r.c1) - px(r.c0), py(r.r1) - py(r.r0));
     ctx.setLineDash([]);
     const label = r.total === undefined ? r.name
-      : `${r.name} ${r.total === null ? "–" : fmtBig(r.total, 0)} ${mat.unit}`;
+      : `${r.name} ${r.total === null ? "–" : fmtIn(r.total, mat.unit)} ${mat.unit}`;
     const lw = ctx.measureText(label).width + 6;
     // above the region; inside its top edge when above would run into the head's words
     const top = py(r.r0) - fontPx - 4 >= y0 ? py(r.r0) - fontPx - 4 : py(r.r0) + 2;
     ctx.fillStyle = "rgba(255,255,255,0.85)";
     ctx.fillRect(px(r.c0), top, lw, fontPx + 4);
+    H.labels.push({ x: px(r.c0), y: top, w: lw, h: fontPx + 4 });
     ctx.fillStyle = colour;
     ctx.fillText(label, px(r.c0) + 3, top + fontPx + 2);
   }
-  const trail = opts.trail || [];
-  if (trail.length > 1) {  // where the centre of pressure has been: white under, dark over
-    for (const [width, colour] of [[4, "rgba(255,255,255,0.9)"], [2, "#d6336c"]]) {
-      ctx.lineWidth = width;
-      ctx.strokeStyle = colour;
-      ctx.beginPath();
-      trail.forEach(([row, col], k) => (k ? ctx.lineTo(px(col), py(row)) : ctx.moveTo(px(col), py(row))));
-      ctx.stroke();
-    }
-  }
-  if (mat.cop) {  // a ringed cross, readable on any colour
-    const cx = px(mat.cop.col), cy = py(mat.cop.row);
-    ctx.lineWidth = 4;
-    ctx.strokeStyle = "#fff";
-    copMark(ctx, cx, cy);
-    ctx.lineWidth = 2;
-    ctx.strokeStyle = "#111";
-    copMark(ctx, cx, cy);
-  }
   heatEdges(ctx, mat, L, w, h);
   heatScale(ctx, mat, L);
+  return H.layer;
 }
 
 let HEAT_SCRATCH = null;
@@ -230,9 +325,9 @@ function heatScale(ctx, mat, L) {
   ctx.textAlign = "left";
   ctx.textBaseline = "top";
   const top = mat.top === undefined ? mat.raw_max : mat.top;
-  ctx.fillText(fmtBig(top * scale + offset, 0), x + w + 4, y);
+  ctx.fillText(fmtIn(top * scale + offset, mat.sensel_unit), x + w + 4, y);
   ctx.textBaseline = "bottom";
-  ctx.fillText(fmtBig(mat.raw_min * scale + offset, 0), x + w + 4, y + h);
+  ctx.fillText(fmtIn(mat.raw_min * scale + offset, mat.sensel_unit), x + w + 4, y + h);
   ctx.textBaseline = "middle";
   ctx.fillText(unit, x + w + 4, y + h / 2);
 }
@@ -246,11 +341,11 @@ function copMark(ctx, x, y) {
 }
 
 function matInfo(mat) {
-  const parts = [`total ${fmtBig(mat.total, 0)} ${mat.unit}`];
-  if (mat.cop) parts.push(`centre of pressure x ${fmt(mat.cop.x_mm, 0)} mm, y ${fmt(mat.cop.y_mm, 0)} mm`);
+  const parts = [`total ${fmtIn(mat.total, mat.unit)} ${mat.unit}`];
+  if (mat.cop) parts.push(`centre of pressure x ${fmtIn(mat.cop.x_mm, "mm")} mm, y ${fmtIn(mat.cop.y_mm, "mm")} mm`);
   if (!(mat.regions || []).length) parts.push("no block regions found yet");
-  if (mat.contact_area_cm2 !== null) parts.push(`contact ${fmt(mat.contact_area_cm2, 0)} cm²`);
-  if (mat.peak !== null) parts.push(`peak ${fmtBig(mat.peak, 0)} ${mat.peak_unit}`);
+  if (mat.contact_area_cm2 !== null) parts.push(`contact ${fmtIn(mat.contact_area_cm2, "cm²")} cm²`);
+  if (mat.peak !== null) parts.push(`peak ${fmtIn(mat.peak, mat.peak_unit)} ${mat.peak_unit}`);
   parts.push(`${mat.full_rows}×${mat.full_cols} sensels` +
     (mat.factor > 1 ? ` (shown as ${mat.factor}×${mat.factor} means)` : ""));
   return parts.join(" · ");

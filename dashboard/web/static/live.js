@@ -141,6 +141,14 @@ function onMat(mat) {
   if (mat.cop) S.copTrail.push([mat.host_time, mat.cop.row, mat.cop.col]);
   while (S.copTrail.length && S.copTrail[0][0] < mat.host_time - TRAIL_S) S.copTrail.shift();
   S.heatTop = scaleTop(S.heatTop, mat, highestOf(mat.values));
+  S.matDue = true;  // drawn on the next animation frame
+}
+
+// The newest mat frame, when one came since the last animation frame.
+function drawLiveMat() {
+  if (!S.matDue) return;
+  S.matDue = false;
+  const mat = S.lastMat;
   drawHeatmap($("mat"), mat, { trail: S.copTrail.map(([, row, col]) => [row, col]),
     top: S.heatTop });
   $("mat-info").textContent = matInfo(mat);
@@ -171,7 +179,7 @@ function renderStatus() {
     closed: "no device", stopped: "no device", lost: "live stream lost — reconnecting" };
   pill.className = "pill " + state;
   pill.textContent = words[state] || state;
-  $("rate-value").textContent = fmt(st.rate_hz || 0, 1);
+  $("rate-value").textContent = fmtIn(st.rate_hz || 0, "frames/s");
   renderCounters($("counters"), st.counters, "device since connect:", st.decoded_nothing);
   const sc = $("session-counters");
   sc.hidden = !st.recording;
@@ -222,6 +230,7 @@ function renderControls() {
 function frame() {
   requestAnimationFrame(frame);
   S.ticks++;  // the page's own drawing rate, against which a replay's frame rate is measured
+  if (!S.replay) drawLiveMat();
   const view = S.replay ? S.replay.view() : liveView();
   if (!view) return;
   traces.draw(view);
@@ -348,7 +357,7 @@ async function tare(force) {
   button.textContent = force ? "Taring anyway…" : "Taring… keep the blocks unloaded";
   try {
     const r = await api("/api/tare", { method: "POST", body: { seconds: 1.0, force } });
-    const span = `${r.frames} frames over ${fmt(r.window_s, 2)} s`;
+    const span = `${r.frames} frames over ${fmtIn(r.window_s, "s")} s`;
     $("saved").textContent = r.forced
       ? `Tared anyway on ${span}; kept with the tare: ` +
         (r.problems || []).map((p) => p.text).join("; ") + "."

@@ -1,5 +1,5 @@
-// The pelvis seen from above, head at the top, with a clickable landmark on each side; and the
-// block table that says the same thing in form fields. Both draw from one list of blocks.
+// The pelvis, head at the top, with a clickable landmark on each side; and the block table that
+// says the same thing in form fields. Both draw from one list of blocks.
 "use strict";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -13,16 +13,14 @@ function svgEl(tag, attrs = {}) {
   return node;
 }
 
-// Prone, seen from above: we look at the back, so the patient's left is on the image's left.
-// In a mirrored position (supine) the patient faces us: the patient's left is on the right.
-function imageSideOf(patientSide, position) {
-  if (!V.pelvis.mirrored_positions.includes(position)) return patientSide;
-  return V.block_sides.find((s) => s !== patientSide) || patientSide;
-}
+// Oriented as every mat picture, by the server's one rule (V.pelvis.edges and image_sides,
+// sensing.mat.orientation.PICTURE_EDGES): head at the top, the patient's right on the image's
+// left, in every position, with the same words on the same edges.
+function imageSideOf(patientSide) { return V.pelvis.image_sides[patientSide]; }
 
-function landmarkXY(landmark, patientSide, position) {
+function landmarkXY(landmark, patientSide) {
   const [x, y] = V.pelvis.landmarks[landmark];
-  return imageSideOf(patientSide, position) === "left" ? [x, y] : [V.pelvis.width - x, y];
+  return imageSideOf(patientSide) === "left" ? [x, y] : [V.pelvis.width - x, y];
 }
 
 // The bones come from /api/vocabulary too (V.pelvis.half, mirrored, and V.pelvis.middle): the
@@ -51,22 +49,23 @@ function renderPelvis(svg, state, onChange) {
   drawBones(svg);
   const position = state.position || V.positions[0];
   for (const side of V.block_sides) {
-    const imgLeft = imageSideOf(side, position) === "left";
+    const edge = imageSideOf(side), imgLeft = edge === "left";
     const label = svgEl("text", { class: "side-label", x: imgLeft ? 8 : width - 8, y: 20,
-      "text-anchor": imgLeft ? "start" : "end" });
-    label.textContent = `patient's ${side.toUpperCase()}`;
+      "text-anchor": imgLeft ? "start" : "end", "data-edge": edge });
+    label.textContent = V.pelvis.edges[edge];
     svg.append(label);
   }
   const mid = width / 2;
-  const head = svgEl("text", { class: "lm-label", x: mid, y: 16, "text-anchor": "middle" });
-  head.textContent = "▲ head";
+  const head = svgEl("text", { class: "side-label", x: mid, y: 20, "text-anchor": "middle",
+    "data-edge": "top" });
+  head.textContent = V.pelvis.edges.top;
   const view = svgEl("text", { class: "lm-label", x: mid, y: height - 4, "text-anchor": "middle" });
-  view.textContent = `seen from above · ${position}`;
+  view.textContent = `as the mat pictures · ${position}`;
   svg.append(head, view);
 
   for (const side of V.block_sides) {
     for (const landmark of Object.keys(V.pelvis.landmarks)) {
-      const [x, y] = landmarkXY(landmark, side, position);
+      const [x, y] = landmarkXY(landmark, side);
       const name = `place a block at the patient's ${side} ${landmarkLabel(landmark)}`;
       const target = svgEl("circle", { class: "landmark", cx: x, cy: y, r: 9,
         "data-side": side, "data-landmark": landmark });
@@ -93,7 +92,7 @@ function renderPelvis(svg, state, onChange) {
   }
   state.blocks.forEach((b, i) => {
     if (!V.pelvis.landmarks[b.landmark]) return;  // "other" is in the table only
-    const [x, y] = landmarkXY(b.landmark, b.side, position);
+    const [x, y] = landmarkXY(b.landmark, b.side);
     const mirrored = x > mid ? -1 : 1;
     const angle = Number.isFinite(b.angle_deg) ? b.angle_deg * mirrored : 0;
     const g = svgEl("g", { class: "block" + (i === state.selected ? " selected" : ""),

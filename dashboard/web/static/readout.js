@@ -95,12 +95,13 @@ class Readout {
   // sotlog's own judgement (the live batch's flag, the stored samples' in a replay).
   update(channels, sides, now) {
     const unit = mainUnit(channels);  // channels in other units stay out of the total
-    const digits = now.unit === "N" || unit !== "N" ? 0 : 1;
+    // a card changes many times a second: one decimal fewer than its unit means
+    const digits = (u) => Math.max(0, decimalsOf(u) - 1);
     let total = 0, left = 0, right = 0, summed = 0;
     for (const c of blockChannels(channels)) {
       const v = now.values[c.name];
       const cell = this.cells["ch:" + c.name];
-      setValue(cell.value, toUnit(v, c.unit, now.unit), c.unit === "N" ? digits : 0);
+      setValue(cell.value, toUnit(v, c.unit, now.unit), digits(c.unit === "N" ? now.unit : c.unit));
       cell.unit.textContent = c.unit === "N" ? now.unit : c.unit;
       if (c.unit === unit && Number.isFinite(v)) {
         summed++;
@@ -116,7 +117,7 @@ class Readout {
     }
     const forceChannels = unit === "N" ? summed : 0;
     const t = this.cells.total;
-    if (summed) setValue(t.value, toUnit(total, unit, now.unit), digits);
+    if (summed) setValue(t.value, toUnit(total, unit, now.unit), digits(unit === "N" ? now.unit : unit));
     else t.value.textContent = "–";
     t.unit.textContent = summed ? (unit === "N" ? now.unit : unit) : "";
     const s = this.cells.share;
@@ -138,7 +139,7 @@ class Readout {
       // a body weight of m kg weighs m kgf
       bw.value.textContent = fmt((100 * total) / (now.bodyWeightKg * newtonsPer("kgf")), 0);
       bw.unit.textContent = "%";
-      bw.extra.textContent = `of ${fmt(now.bodyWeightKg, 1)} kg`;
+      bw.extra.textContent = `of ${fmtIn(now.bodyWeightKg, "kg")} kg`;
     } else {
       bw.value.textContent = "–";
       bw.unit.textContent = "";

@@ -148,52 +148,29 @@ function scrubTicks(node, events, duration, seek) {
       onclick: () => seek(e.t) })));
 }
 
-// A mat session's heat map plays every recorded frame at the replay time: spans of frames come
-// as one binary body each (GET .../mat/frames: a byte per sensel, docs/dashboard.md), asked for
-// ahead of the replay time, more at a higher speed. The page counts the frames it draws
-// (S.matDrawn) and so measures its own frame rate.
+// A mat session's heat map plays every recorded frame at the replay time, from spans of frames
+// asked for ahead of it (matframes.js). The page counts the frames it draws (S.matDrawn) and so
+// measures its own frame rate.
 const TRAIL_REPLAY_S = 5;
 
 function matPlayer(id) {
-  let spans = [], asking = false, shown = null, top = 0;
-  S.matDrawn = { count: 0, waiting: 0, at: [], times: [] };
+  let shown = null, top = 0;
+  const frames = new MatSpans(id, S.replay.duration, showError);
+  S.matDrawn = { count: 0, waiting: 0, at: [], times: [], frames };
   $("matview").hidden = false;
-  const ask = (t0, t1) => {
-    asking = true;
-    fetch(`/api/sessions/${id}/mat/frames?t0=${t0.toFixed(3)}&t1=${t1.toFixed(3)}`,
-      { credentials: "same-origin" })
-      .then(async (r) => {
-        if (!r.ok) throw new Error((await r.json().catch(() => ({}))).detail || r.statusText);
-        const span = decodeFrames(await r.arrayBuffer(), t0, t1);
-        spans.push(span);  // the list as it is now (it is filtered anew on every drawing)
-      }).catch(showError).finally(() => { asking = false; });
-  };
   return (t, speed) => {
-    // small spans come back quickly; enough of them ahead that one late answer is no wait
-    const chunk = Math.max(4, 2 * speed), ahead = Math.max(3, 3 * speed);
-    spans = spans.filter((s) => s.t1 > t - TRAIL_REPLAY_S - 1 && s.t0 < t + ahead + 2 * chunk);
-    const span = spans.find((s) => t >= s.t0 && t < s.t1);
-    if (!asking) {
-      if (!span) ask(Math.max(0, t - 1), Math.max(0, t - 1) + chunk);
-      else {
-        let end = span.t1, next;
-        while ((next = spans.find((s) => s.t0 === end))) end = next.t1;
-        if (end < t + ahead && end < S.replay.duration) ask(end, end + chunk);
-      }
-    }
-    if (!span) { S.matDrawn.waiting++; return; }  // frames not here yet: counted
-    const i = lowerBound(span.head.time_s, t + 1e-9) - 1;  // the last frame at or before t
-    if (i < 0 || (shown && shown.span === span && shown.i === i)) return;
-    shown = { span, i };
-    const mat = { ...span.head, values: span.frame(i), time_s: span.head.time_s[i],
-      cop: span.head.cop[i] && { row: span.head.cop[i][0], col: span.head.cop[i][1] } };
+    const found = frames.find(t, speed, TRAIL_REPLAY_S);
+    S.matDrawn.waiting = frames.waiting;  // frames not here yet: counted
+    if (!found || (shown && shown.span === found.span && shown.i === found.i)) return;
+    shown = found;
+    const { span, i } = found;
+    const mat = MatSpans.mat(found);
     const trail = [];
     for (let k = lowerBound(span.head.time_s, t - TRAIL_REPLAY_S); k <= i; k++) {
       if (span.head.cop[k]) trail.push(span.head.cop[k]);
     }
     S.lastMat = mat;
-    const highest = mat.raw_min + (highestOf(mat.values, mat.missing) / mat.levels) * (mat.span_top - mat.raw_min);
-    top = scaleTop(top, mat, highest);
+    top = scaleTop(top, mat, levelValue(mat, highestOf(mat.values, mat.missing)));
     drawHeatmap($("mat"), mat, { trail, top });
     const d = S.matDrawn;
     d.count++;
@@ -202,18 +179,7 @@ function matPlayer(id) {
     if (d.at.length > 240) { d.at.shift(); d.times.shift(); }
     const k = lowerBound(S.t, mat.time_s + 1e-9) - 1;  // the frame's own sample: its total
     const total = k >= 0 ? S.total[k] : NaN;
-    $("mat-info").textContent = `${fmtSessionTime(mat.time_s)} · total ${fmtBig(total, 0)} ` +
+    $("mat-info").textContent = `${fmtSessionTime(mat.time_s)} · total ${fmtIn(total, S.mainUnit)} ` +
       `${S.mainUnit || ""} · ${mat.full_rows}×${mat.full_cols} sensels`;
   };
-}
-
-// One binary body of frames: "SMTS", the head's length (uint32 little-endian), the head (JSON),
-// then n frames of rows x cols bytes.
-function decodeFrames(buffer, t0, t1) {
-  const magic = String.fromCharCode(...new Uint8Array(buffer, 0, 4));
-  if (magic !== "SMTS") throw new Error(`mat frames: an answer that is not mat frames (${magic})`);
-  const headLength = new DataView(buffer).getUint32(4, true);
-  const head = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 8, headLength)));
-  const size = head.rows * head.cols, bytes = new Uint8Array(buffer, 8 + headLength);
-  return { t0, t1, head, frame: (i) => bytes.subarray(i * size, (i + 1) * size) };
 }

@@ -14,27 +14,43 @@ function blockText(blocks) {
 }
 
 let pending = 0;
-const picked = [];  // session ids ticked for comparing, oldest tick first
+const picked = [];  // session ids ticked for comparing, in the order ticked
 
+// Tick or untick a session for comparing: from the fewest to the most the compare page shows
+// together (V.compare_sessions); a tick beyond the most is refused with a line saying so.
 function pick(id, on) {
+  const [fewest, most] = V.compare_sessions;
   const at = picked.indexOf(id);
-  if (on && at < 0) picked.push(id);
-  if (!on && at >= 0) picked.splice(at, 1);
-  while (picked.length > 2) {  // a third tick replaces the oldest
-    const dropped = picked.shift();
-    const box = document.querySelector(`input[data-compare="${dropped}"]`);
-    if (box) box.checked = false;
+  let refused = false;
+  if (on && at < 0) {
+    if (picked.length < most) picked.push(id);
+    else {
+      refused = true;
+      const box = document.querySelector(`input[data-compare="${id}"]`);
+      if (box) box.checked = false;
+    }
   }
-  $("compare").disabled = picked.length !== 2;
-  $("compare-hint").textContent = picked.length === 2
-    ? `Compare session ${picked[0]} with session ${picked[1]}.`
-    : "Tick two sessions to compare them side by side.";
+  if (!on && at >= 0) picked.splice(at, 1);
+  const n = picked.length;
+  $("compare").disabled = n < fewest;
+  const list = (or) => `${picked.slice(0, -1).join(", ")} ${or} ${picked[n - 1]}`;
+  $("compare-hint").classList.toggle("error", refused);
+  $("compare-hint").textContent = refused
+    ? `Compare shows at most ${most} sessions together: untick one of sessions ${list("or")} first.`
+    : n >= fewest ? `Compare sessions ${list("and")}.`
+    : `Tick ${fewest} to ${most} sessions to compare them side by side` +
+      (n ? ` (session ${picked[0]} ticked).` : ".");
+}
+
+function compareAddress() {
+  return picked.length === 2 ? `/compare?a=${picked[0]}&b=${picked[1]}`
+    : `/compare?ids=${picked.join(",")}`;
 }
 
 // A visit's blocks as the list shows them: "left 205.6 N (59 %)" each (the server keeps them in N).
 function visitBlocks(visit) {
   if (!visit || !visit.blocks.length) return "–";
-  return visit.blocks.map((b) => `${b.name} ${fmt(b.mean)} ${b.unit}` +
+  return visit.blocks.map((b) => `${b.name} ${fmtIn(b.mean, b.unit)} ${b.unit}` +
     (b.share_pct === null ? "" : ` (${fmt(b.share_pct, 0)} %)`)).join(" · ");
 }
 
@@ -125,7 +141,7 @@ async function main() {
     });
   }
   $("compare").addEventListener("click", () => {
-    if (picked.length === 2) location.href = `/compare?a=${picked[0]}&b=${picked[1]}`;
+    if (picked.length >= V.compare_sessions[0]) location.href = compareAddress();
   });
   $("more").addEventListener("click", () => load(true));
   $("clear").addEventListener("click", () => {

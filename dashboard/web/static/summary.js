@@ -11,7 +11,7 @@ function renderTotals(node, s) {
   node.replaceChildren(bigNumber("on the blocks", fmtDuration(s.time_on_blocks_s), "min:s"),
     bigNumber("recorded", fmtDuration(s.duration_s), "min:s"),
     bigNumber("frames", String(s.frames), ""),
-    bigNumber("measured rate", fmt(s.measured_rate_hz, 1), "frames/s"));
+    bigNumber("measured rate", fmtIn(s.measured_rate_hz, "frames/s"), "frames/s"));
 }
 
 const SUMMARY_COLUMNS = [["channel"], ["count", "num"], ["mean", "num"], ["SD", "num"],
@@ -24,8 +24,8 @@ function renderSummaryTable(table, s) {
   table.querySelector("tbody").replaceChildren(...s.channels.map((c) => {
     const side = s.sides[c.name];
     const label = side && side !== c.name ? `${c.name} (${side})` : c.name;
-    const v = (x) => (x === null ? "–" : `${fmt(x, 1)} ${c.unit}`);
-    const pct = (x) => (x === null ? "–" : `${fmt(x, 1)} %`);
+    const v = (x) => (x === null ? "–" : `${fmtIn(x, c.unit)} ${c.unit}`);
+    const pct = (x) => (x === null ? "–" : `${fmtIn(x, "%")} %`);
     return el("tr", { "data-channel": c.name }, el("td", { text: label }),
       el("td", { class: "num", text: String(c.count) }), el("td", { class: "num", text: v(c.mean) }),
       el("td", { class: "num", text: v(c.sd) }), el("td", { class: "num", text: v(c.min) }),

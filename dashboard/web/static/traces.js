@@ -30,6 +30,17 @@ class Traces {
     this.labels = [];  // the event labels drawn: {x, y, w, h, text} in CSS px (tests read them)
     this.marks = [];  // every event line drawn, labelled or not: {x, text}
     this.fontPx = 13;
+    // its size on the page, kept by a ResizeObserver (which draws it again at a new size), so a
+    // drawing on every animation frame forces no layout
+    this.box = null;
+    new ResizeObserver(([entry]) => {
+      const b = entry.borderBoxSize && entry.borderBoxSize[0];
+      const box = b ? { width: b.inlineSize, height: b.blockSize }
+        : { width: entry.contentRect.width, height: entry.contentRect.height };
+      if (this.box && box.width === this.box.width && box.height === this.box.height) return;
+      this.box = box;
+      if (this.lastView) this.draw(this.lastView);
+    }).observe(canvas);
     // An event's whole text on hover: a label cut short, or a line whose label had no room.
     canvas.addEventListener("mousemove", (e) => {
       const r = canvas.getBoundingClientRect();
@@ -42,7 +53,7 @@ class Traces {
   }
 
   resize() {
-    const r = this.canvas.getBoundingClientRect();
+    const r = this.box || this.canvas.getBoundingClientRect();
     const dpr = window.devicePixelRatio || 1;
     const w = Math.max(1, Math.round(r.width * dpr)), h = Math.max(1, Math.round(r.height * dpr));
     if (this.canvas.width !== w || this.canvas.height !== h) {
@@ -57,6 +68,7 @@ class Traces {
   //        yRange ([min, max], optional: else fitted to what is shown),
   //        cursor (a time to mark with a solid line, optional)}
   draw(view) {
+    this.lastView = view;
     const [w, h, dpr] = this.resize();
     const ctx = this.ctx;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);

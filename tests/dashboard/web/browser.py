@@ -7,6 +7,7 @@ helpers from here.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -16,6 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
+from sensing import rounding
+from sensing.mat.orientation import PICTURE_EDGES
 from tests.dashboard.conftest import SERVER_STOP_TIMEOUT_S, ServeProcess
 
 CHROMIUM = os.environ.get("SOTLOG_CHROMIUM", "/usr/bin/chromium")
@@ -117,3 +120,57 @@ def serve_again(old: ServeProcess, *args: str) -> ServeProcess:
     new.http.close()
     new.http = httpx.Client(base_url=old.url, timeout=10.0)
     return new.start()
+
+
+# Every text a page draws on its canvases, kept in the page (window.drawnText) for
+# overlong_numbers: add with page.add_init_script before the page is opened.
+KEEP_CANVAS_TEXT = """(() => {
+  const fill = CanvasRenderingContext2D.prototype.fillText;
+  window.drawnText = new Set();
+  CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
+    if (window.drawnText.size < 20000) window.drawnText.add(String(text));
+    return fill.call(this, text, ...rest);
+  };
+})()"""
+_NUMBER = re.compile(r"(?<![\w.])\d+\.(\d+)(?![\d.])[ \u2009\u00a0]?(\S*)")
+_UNITS = sorted(rounding.DECIMALS, key=len, reverse=True)
+
+
+def overlong(texts: list[str]) -> list[str]:
+    """The numbers in ``texts`` with more decimals than their unit means (sensing.rounding), in
+    their words; a number without a known unit after it may carry at most ``rounding.MOST``."""
+    bad = []
+    for text in texts:
+        for m in _NUMBER.finditer(text):
+            after = m.group(2)
+            unit = next((u for u in _UNITS if after.startswith(u) and (
+                len(after) == len(u) or not after[len(u)].isalnum())), None)
+            if len(m.group(1)) > (rounding.DECIMALS[unit] if unit else rounding.MOST):
+                bad.append(text[max(0, m.start() - 30):m.end() + 5])
+    return bad
+
+
+def overlong_numbers(page: Any) -> list[str]:
+    """``overlong`` over what the page shows: its text, its titles, and what its canvases drew
+    since KEEP_CANVAS_TEXT."""
+    return overlong(page.evaluate("""() => [document.body.innerText,
+        ...[...document.querySelectorAll('[title]')].map((n) => n.title),
+        ...(window.drawnText ? [...window.drawnText] : [])]"""))
+
+
+def pelvis_oriented(page: Any) -> None:
+    """The page's pelvis drawing carries the mat pictures' words on the same edges
+    (PICTURE_EDGES): the patient's right at its left, the patient's left at its right, the
+    head at the top in the middle."""
+    marks = page.evaluate("""() => {
+      const svg = document.getElementById("pelvis").getBoundingClientRect();
+      return Object.fromEntries([...document.querySelectorAll("#pelvis text[data-edge]")]
+        .map((t) => {
+          const b = t.getBoundingClientRect();
+          return [t.dataset.edge, [t.textContent, (b.left + b.right - svg.left - svg.right) / 2,
+            b.top - svg.top]];
+        }));
+    }""")
+    assert {edge: words for edge, (words, _, _) in marks.items()} == PICTURE_EDGES
+    assert marks["left"][1] < 0 < marks["right"][1] and abs(marks["top"][1]) < 5
+    assert marks["top"][2] < 30  # at the top edge

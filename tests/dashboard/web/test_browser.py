@@ -57,13 +57,18 @@ def test_setup_record_find_compare_and_replay(serve: Any, page: Any) -> None:
     rows.nth(0).locator("[data-field=angle]").fill("30")
     rows.nth(0).locator("[data-field=angle]").press("Tab")
     expect(page.locator("#pelvis g.block")).to_have_count(2)
-    assert "rotate(30)" in page.locator('#pelvis g.block[data-block="0"]').get_attribute(
+    # the patient's left is on the image's right half, where a block's angle is drawn mirrored
+    assert "rotate(-30)" in page.locator('#pelvis g.block[data-block="0"]').get_attribute(
         "transform")
-    # supine flips the drawing: the patient's left block moves to the image's right half
-    left_x = page.locator('#pelvis g.block[data-block="0"]').bounding_box()["x"]
-    page.locator("label:has(input[value=supine])").click()
-    assert page.locator('#pelvis g.block[data-block="0"]').bounding_box()["x"] > left_x
-    page.locator("label:has(input[value=prone])").click()
+    # oriented as every mat picture, prone or supine: the patient's left block on the image's
+    # right half, the right block on its left half
+    svg = page.locator("#pelvis").bounding_box()
+    middle = svg["x"] + svg["width"] / 2
+    for position in ("supine", "prone"):
+        page.locator(f"label:has(input[value={position}])").click()
+        left = page.locator('#pelvis g.block[data-block="0"]').bounding_box()
+        right = page.locator('#pelvis g.block[data-block="1"]').bounding_box()
+        assert right["x"] + right["width"] < middle < left["x"], position
     expect(page.locator("#device-cal")).to_contain_text("profile's scale")
     shot(page, "1-live-setup")
 

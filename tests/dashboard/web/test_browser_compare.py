@@ -100,18 +100,35 @@ def test_two_mats_and_their_difference(store_path: Path, serve: Any, laptop_page
     store = Store.open(store_path)
     ids = [record_session(store, "mat", n=150, rate=30.0, seed=s) for s in (5, 6)]
     server = serve()
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
     page.goto(f"{server.url}/compare?a={ids[0]}&b={ids[1]}")
     page.wait_for_function("document.body.dataset.ready === 'true' && MC.last !== null")
     expect(page.locator("#mat-compare")).to_be_visible()
-    # the difference is the two pictures' sensels, one minus the other, at the same lined-up time
+    # the frames came as replay's do, in binary spans, never as JSON numbers a frame at a time
+    mats = [u for u in asked if "/api/sessions/" in u and "/mat" in u]
+    assert mats and all("/mat/frames?" in u for u in mats), mats
+    # the difference is the two pictures' sensels, one minus the other (in the sensels' unit),
+    # at the same lined-up time, to within half a level of each (which the note says)
     last = page.evaluate("MC.last")
-    placed = [next(e["time_s"] for e in server.http.get(f"/api/sessions/{i}/events").json()
-                   if e["kind"] == "placed") for i in ids]
-    frames = [server.http.get(f"/api/sessions/{i}/mat", params={"t": f"{p + last['t']:.3f}"})
-              .json()["values"] for i, p in zip(ids, placed, strict=True)]
-    assert last["diff"] == [a - b for a, b in zip(*frames, strict=True)]
+    reference = [server.http.get(f"/api/sessions/{i}/mat", params={"t": f"{t + 0.001:.4f}"}).json()
+                 for i, t in zip(ids, last["times"], strict=True)]
+    scale = reference[0]["scale"]
+    assert reference[1]["scale"] == scale
+    expected = [(a - b) * scale for a, b in zip(reference[0]["values"], reference[1]["values"],
+                                                strict=True)]
+    within = last["within"]
+    assert 0 < within <= 4096 * abs(scale) / 254  # half a level of each of 0..254
+    off = max(abs(d - e) for d, e in zip(last["diff"], expected, strict=True))
+    assert off <= within + abs(scale), (off, within)  # (the JSON frame's raw is rounded)
+    assert max(map(abs, expected)) > 20 * within  # a difference far wider than its precision
+    expect(page.locator("#mat-compare-note")).to_contain_text("the difference to within ±")
     edges = page.evaluate("document.getElementById('mat-diff')._last[0].edges")
     assert edges == PICTURE_EDGES  # the same words on the same edges as every mat picture
+    # played: the pictures follow the cursor from the spans asked ahead
+    page.click("#play")
+    page.wait_for_function(f"MC.last.t > {last['t'] + 0.5}")
+    page.locator("#mat-compare").scroll_into_view_if_needed()
     shot(page, "42-compare-mats", full=False)
     assert page.errors == []
 

@@ -8,18 +8,18 @@ from typing import Any
 import pytest
 
 from sensing.mat.orientation import PICTURE_EDGES
-from tests.dashboard.web.browser import expect, shot
+from tests.dashboard.web.browser import KEEP_CANVAS_TEXT, expect, pelvis_oriented, shot
 
 pytestmark = pytest.mark.browser
 
 MAT = "sim://mat?rows=48&cols=48&rate=30&protocol=blockframe&seed=1"
 
-# Every loaded sensel of the frame the page holds, its colour on the canvas against the one
+# Every loaded sensel of the frame the page drew last, its colour on the canvas against the one
 # heatRGB gives its value (the one colour map, GET /api/colourmap); sensels under the drawn marks
-# (centre of pressure and its trail, region boxes and labels) are left out. In one evaluation,
-# so no new frame is drawn in between.
+# (centre of pressure and its trail, region boxes, and the boxes of their words as the page
+# drew them) are left out. In one evaluation, so no new frame is drawn in between.
 PIXELS = """() => {
-  const mat = S.lastMat, canvas = document.getElementById("mat");
+  const canvas = document.getElementById("mat"), mat = canvas._last[0];  // the frame drawn
   const L = canvas._layout, dpr = window.devicePixelRatio || 1, f = mat.factor;
   const ctx = canvas.getContext("2d");
   const trail = canvas._last[1].trail.map(([tr, tc]) => [tr / f, tc / f]);
@@ -32,7 +32,11 @@ PIXELS = """() => {
       && Math.abs(c + 0.5 - mat.cop.col / f) < 3) || !offTrail(r + 0.5, c + 0.5)
     || (mat.regions || []).some((g) => r >= g.r0 / f - 3 && r <= g.r1 / f && c >= g.c0 / f - 1
       && c <= g.c1 / f && (r <= g.r0 / f + 2 || r >= g.r1 / f - 1 || c <= g.c0 / f
-        || c >= g.c1 / f - 1));
+        || c >= g.c1 / f - 1))
+    || L.labels.some((b) => {  // a region's words, wider than the region itself
+      const x = L.x0 + (c + 0.5) * L.cell, y = L.y0 + (r + 0.5) * L.cell;
+      return x >= b.x - 1 && x <= b.x + b.w + 1 && y >= b.y - 1 && y <= b.y + b.h + 1;
+    });
   const out = [];
   for (let r = 0; r < mat.rows; r++) for (let c = 0; c < mat.cols; c++) {
     const v = mat.values[r * mat.cols + c];
@@ -53,6 +57,7 @@ def test_the_live_mat_is_drawn_from_its_binary_frames(serve: Any, page: Any) -> 
     cdp.send("Network.enable")
     cdp.on("Network.webSocketHandshakeResponseReceived",
            lambda e: handshakes.append({k.lower(): v for k, v in e["response"]["headers"].items()}))
+    page.add_init_script(KEEP_CANVAS_TEXT)
     page.goto(server.url + "/")
     expect(page.locator("#state")).to_have_text("connected")
     expect(page.locator("#matview")).to_be_visible()
@@ -67,6 +72,9 @@ def test_the_live_mat_is_drawn_from_its_binary_frames(serve: Any, page: Any) -> 
     wrong = [p for p in drawn["pixels"] if p[0] != p[1]]
     assert not wrong, wrong[:5]
     assert drawn["edges"] == PICTURE_EDGES  # the same words on the same edges as every picture
+    assert set(PICTURE_EDGES.values()) <= set(page.evaluate("[...window.drawnText]"))
+    # and the pelvis drawing of the setup panel beside it: the same words on the same edges
+    pelvis_oriented(page)
     page.wait_for_function(f"S.lastMat.seq > {drawn['seq']}")  # and it goes on, frame by frame
     assert page.evaluate("S.t.length > 30 && S.channels.map((c) => c.name).join()") == \
         "left,right,total"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from sensing.store.sessions import Store
-from tests.dashboard.web.browser import LAPTOP, expect, new_page, shot
+from tests.dashboard.web.browser import LAPTOP, expect, new_page, pelvis_oriented, shot
 from tests.sensing.outputs.test_exports import record_session
 
 pytestmark = pytest.mark.browser
@@ -54,6 +54,7 @@ def test_session_page_reads_and_holds(edited: int, serve: Any,
     change = page.locator("#edits tbody tr td.change").text_content()
     assert change.startswith("Tare from 1.03 s (left 12345.7, right 18000.2 raw)"), change
     expect(page.locator("#subtitle")).to_contain_text(re.compile(r"\b\d+ s recorded"))
+    pelvis_oriented(page)  # oriented as every mat picture
     # nothing on the page has more digits than it can mean
     body = page.locator("main").inner_text()
     assert not re.search(r"\d\.\d{4,}", body), re.findall(r"\S*\d\.\d{4,}\S*", body)[:3]

@@ -9,7 +9,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from dashboard.web.routes.pages import TEMPLATES, html_pattern
-from sensing import vocabulary
+from sensing import rounding, vocabulary
+from sensing.mat.orientation import PICTURE_EDGES
 from sensing.metrics import onblocks
 from sensing.store.sessions import Store
 from tests.sensing.outputs.test_exports import record_session
@@ -21,6 +22,7 @@ def test_the_endpoint_serves_the_python_rules(make_client: Callable[..., TestCli
     v = make_client().get("/api/vocabulary").json()
     assert {k: v[k] for k in vocabulary.as_dict()} == vocabulary.as_dict()
     assert v["on_the_blocks"] == onblocks.rule()
+    assert v["decimals"] == rounding.DECIMALS and v["decimals_other"] == rounding.OTHER
     assert v["max_event_text_chars"] == vocabulary.MAX_EVENT_TEXT_CHARS
     assert {u["name"]: u["newtons"] for u in v["units"]} == vocabulary.OUTPUT_UNITS
     names = {lm["name"] for lm in v["landmarks"]}
@@ -30,7 +32,8 @@ def test_the_endpoint_serves_the_python_rules(make_client: Callable[..., TestCli
         assert 0 < x < drawing["width"] / 2 and 0 < y < drawing["height"]
     assert set(drawing["labels_below"]) | set(drawing["short_labels"]) <= set(
         drawing["landmarks"])
-    assert set(drawing["mirrored_positions"]) < set(vocabulary.POSITIONS)
+    assert drawing["edges"] == PICTURE_EDGES  # oriented as every mat picture
+    assert drawing["image_sides"] == {"right": "left", "left": "right"}
 
 
 def test_pages_render_their_choices_from_the_vocabulary(
