@@ -1,7 +1,9 @@
-"""The read side: time windows, force samples, mat totals, events and edits from a real store."""
+"""The read side: time windows, force samples, mat totals, events and edits from a real store,
+a station's SQLite store and the shared PostgreSQL store (the ``backend`` fixture)."""
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -13,18 +15,27 @@ from sensing.store import gather, read
 from sensing.store.read import Session
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
+from tests.sensing.store.backend import Backend
 from tests.sensing.store.test_recorder import assert_same, mat_block
 from tests.sensing.store.test_store import (
     a_meta,
     cell_block,
     cells_profile,
+    made,
     mat_profile,
     open_store,
 )
 
 
 @pytest.fixture()
-def cells(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, int]:
+def cells(local_cells: tuple[Store, int], backend: Backend) -> tuple[Store, int]:
+    """``local_cells`` in the store under test."""
+    store, sid = local_cells
+    return backend.store(store), sid
+
+
+@pytest.fixture()
+def local_cells(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, int]:
     """A complete 10 s load-cell session at 80 Hz, recorded in 0.25 s blocks, its chunks left
     as written (a second each, as while it records): reads cross many chunk boundaries."""
     monkeypatch.setattr(gather, "SMALL_BYTES", 0)
@@ -66,7 +77,7 @@ def test_frame_windows_read_exactly_what_a_whole_read_does(
     monkeypatch.setattr(read, "WINDOW_BYTES", size * 8 * 2)  # two float64 channels a frame
     s = store.session(sid)
     assert read.window_frames(s.info.frame_shape) == size
-    with store.connect() as conn:
+    with closing(store.connect()) as conn:
         starts = {r[0] for r in conn.execute(
             "SELECT first_index FROM chunks WHERE session_id = ?", (sid,))}
     assert len(starts) >= 10
@@ -82,8 +93,8 @@ def test_frame_windows_read_exactly_what_a_whole_read_does(
         assert ends - starts - {800}
 
 
-def test_a_window_reads_only_the_chunks_it_needs(cells: tuple[Store, int]) -> None:
-    store, sid = cells
+def test_a_window_reads_only_the_chunks_it_needs(local_cells: tuple[Store, int]) -> None:
+    store, sid = local_cells
     with store.connect() as conn:
         plan = " ".join(r[3] for r in conn.execute(
             "EXPLAIN QUERY PLAN SELECT * FROM chunks WHERE session_id = ? AND t_first < ? "
@@ -136,15 +147,16 @@ def test_events_edits_and_header(cells: tuple[Store, int]) -> None:
     assert listed.n_frames == 800 and listed.id == sid
 
 
-def test_mat_samples_give_a_total_column(tmp_path: Path) -> None:
-    store = open_store(tmp_path)
-    sid = store.create_session(a_meta(), mat_profile(), t0_host=0.0)
-    rec = Recorder(store, sid)
+def test_mat_samples_give_a_total_column(tmp_path: Path, backend: Backend) -> None:
+    local = open_store(tmp_path)
+    sid = local.create_session(a_meta(), mat_profile(), t0_host=0.0)
+    rec = Recorder(local, sid)
     rng = np.random.default_rng(2)
     blocks = [mat_block(k, 25, rng) for k in range(0, 100, 25)]
     for b in blocks:
         rec.on_frames(b)
     rec.close()
+    store = backend.store(local)
     s = store.session(sid)
     assert_same(s.frames(), FrameBlock.concat(blocks))
     samples = s.samples()
@@ -154,12 +166,15 @@ def test_mat_samples_give_a_total_column(tmp_path: Path) -> None:
     assert samples.units[-1] == "raw"
 
 
-def test_a_session_is_read_through_its_own_read_only_connection(tmp_path: Path) -> None:
-    store = open_store(tmp_path)
-    sid = store.create_session(a_meta(), cells_profile())
-    s = Session(store.path, sid)
-    with pytest.raises(StoreError, match="cannot read session"):
+def test_a_session_is_read_through_its_own_read_only_connection(tmp_path: Path,
+                                                                backend: Backend) -> None:
+    local = open_store(tmp_path)
+    sid = made(local, a_meta(), cells_profile())
+    store = backend.store(local)
+    s = Session(store.path, sid, connection=store.connect)
+    with pytest.raises(StoreError, match="cannot read session|read-only transaction"):
         s._query("DELETE FROM sessions")
     s.close()
+    assert len(store.sessions()) == 1
     with pytest.raises(StoreError, match="no session 7"):
-        Session(store.path, 7)
+        Session(store.path, 7, connection=store.connect)

@@ -78,13 +78,14 @@ class Server:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-def new_database(admin_url: str) -> str:
-    """A fresh database on the server ``admin_url`` reaches; its URL."""
+def new_database(admin_url: str, template: str = "") -> str:
+    """A fresh database on the server ``admin_url`` reaches, a copy of the database
+    ``template`` names if given (its schema made once); its URL."""
     import psycopg
 
     name = f"sotlog_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
+        conn.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
     head, _, query = admin_url.partition("?")
     base = head.rsplit("/", 1)[0]
     return f"{base}/{name}" + (f"?{query}" if query else "")
