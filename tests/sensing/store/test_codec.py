@@ -1,5 +1,6 @@
 """The store's column codecs: exact whatever they hold, integer times where they are whole, zstd
-or zlib read back alike, and rows of format 1 (a store written before) read as they were."""
+or zlib read back alike, and rows of format 1 (a store written before) read as they were, on the
+station's store and, synced as they are, on the shared store (the ``backend`` fixture)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from firmware_bridge.frames import FrameBlock
 from sensing.store import codec, packing
 from sensing.store.reparse import reparse
 from sensing.store.sessions import Store
+from tests.sensing.store.backend import Backend
 
 REPO = Path(__file__).resolve().parents[3]
 FORMAT_1 = REPO / "fixtures" / "stores" / "format1.sqlite3"
@@ -111,11 +113,13 @@ def old_store(tmp_path: Path) -> Store:
     return Store.open(path)
 
 
-def test_a_store_of_format_1_reads_and_reparses_as_it_was(tmp_path: Path) -> None:
-    store = old_store(tmp_path)
-    with sqlite3.connect(store.path) as conn:
+def test_a_store_of_format_1_reads_and_reparses_as_it_was(tmp_path: Path,
+                                                          backend: Backend) -> None:
+    local = old_store(tmp_path)
+    with sqlite3.connect(local.path) as conn:
         assert {r for (r,) in conn.execute(
             "SELECT codecs FROM chunks UNION SELECT codecs FROM raw")} == {""}
+    store = backend.store(local)  # its rows synced as they are
     for sid, frames in ((1, 241), (2, 51)):
         with store.session(sid) as s:
             block = s.frames()
