@@ -57,17 +57,6 @@ class Backend:
             {s.uuid: s.id for s in local.sessions()}
         return shared
 
-    def reader(self, store: Store) -> Store:
-        """``store`` opened by one who may only read it: a SQLite file opened for reading, or
-        the shared store under a new role granted only ``SELECT`` (a viewer's)."""
-        if not store.url:
-            return Store.open(store.path, write=False)  # type: ignore[arg-type]
-        name = f"reader_{uuid4().hex[:8]}"
-        with psycopg.connect(store.url, autocommit=True) as conn:
-            conn.execute(f"CREATE ROLE {name} LOGIN")
-            conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {name}")
-        return Store.open(store.url.replace("postgresql://sotlog@", f"postgresql://{name}@"))
-
     def execute(self, store: Store, sql: str, args: Sequence[Any] = ()) -> None:
         """Change the stored rows of ``store`` behind sotlog's back, as damage or an older
         sotlog would (one statement written for SQLite, run on either backend)."""
@@ -76,3 +65,15 @@ class Backend:
             conn.execute(sql, args)
         finally:
             conn.close()
+
+
+def reader(store: Store) -> Store:
+    """``store`` opened by one who may only read it: a SQLite file opened for reading, or the
+    shared store under a new role granted only ``SELECT`` (a viewer's)."""
+    if not store.url:
+        return Store.open(store.path, write=False)  # type: ignore[arg-type]
+    name = f"reader_{uuid4().hex[:8]}"
+    with psycopg.connect(store.url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {name} LOGIN")
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {name}")
+    return Store.open(store.url.replace("postgresql://sotlog@", f"postgresql://{name}@"))

@@ -131,7 +131,7 @@ def test_a_store_of_format_1_reads_and_reparses_as_it_was(tmp_path: Path,
             assert result.identical and result.decoded_frames == frames, result.detail
 
 
-def test_reading_zstd_without_the_extra_is_one_line(tmp_path: Path) -> None:
+def test_reading_zstd_without_the_extra_is_one_line(tmp_path: Path, backend: Backend) -> None:
     """A store written with zstd, read where zstandard is not installed: one line naming the
     extra to install, not a traceback nor "damaged"."""
     store = old_store(tmp_path)
@@ -142,9 +142,10 @@ def test_reading_zstd_without_the_extra_is_one_line(tmp_path: Path) -> None:
         new = codec.encode_chunk(block)
         conn.execute("UPDATE chunks SET codec = ?, vals = ?, codecs = ? WHERE session_id = 1",
                      (new["codec"], new["vals"], new["codecs"]))
+    where = backend.store(store).url or str(store.path)
     script = ("import sys; sys.modules['zstandard'] = None\n"
               "from dashboard.cli import main\n"
-              f"sys.exit(main(['show', '1', '--store', {str(store.path)!r}]))")
+              f"sys.exit(main(['show', '1', '--store', {where!r}]))")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           cwd=REPO, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
                           timeout=60)

@@ -28,7 +28,7 @@ from sensing.store.matread import found_regions, mat_series
 from sensing.store.read import Session
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
-from tests.sensing.store.backend import Backend
+from tests.sensing.store.backend import Backend, reader
 
 REPO = Path(__file__).resolve().parents[3]
 KITRONYX = REPO / "fixtures/real/kitronyx_48x48_adc.csv"
@@ -200,7 +200,7 @@ def test_an_old_session_is_derived_on_first_open_and_kept(store, sim_session, ba
     want = channels(store, sim_session)
     forget_derived(backend, store)
     assert not store.session(sim_session).derived_kept()
-    read_only = backend.reader(store)
+    read_only = reader(store)
     np.testing.assert_array_equal(read_only.session(sim_session).samples().values, want)
     assert not store.session(sim_session).derived_kept()  # a read-only store keeps nothing
     s = store.session(sim_session)
