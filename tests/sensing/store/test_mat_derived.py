@@ -190,15 +190,19 @@ def test_a_region_edit_derives_again_and_its_undo_puts_the_channels_back(store,
     np.testing.assert_array_equal(channels(store, sim_session), edited)
 
 
-def forget_derived(backend: Backend, store: Store) -> None:
+def forget_derived(store: Store) -> None:
     """The store as an older sotlog left it: no derived data."""
-    backend.execute(store, "DELETE FROM mat_derived_columns")
-    backend.execute(store, "DELETE FROM mat_derived")
+    conn = store.write_connection(shared_ok=True)
+    try:
+        conn.execute("DELETE FROM mat_derived_columns")
+        conn.execute("DELETE FROM mat_derived")
+    finally:
+        conn.close()
 
 
-def test_an_old_session_is_derived_on_first_open_and_kept(store, sim_session, backend) -> None:
+def test_an_old_session_is_derived_on_first_open_and_kept(store, sim_session) -> None:
     want = channels(store, sim_session)
-    forget_derived(backend, store)
+    forget_derived(store)
     assert not store.session(sim_session).derived_kept()
     read_only = reader(store)
     np.testing.assert_array_equal(read_only.session(sim_session).samples().values, want)
