@@ -1,5 +1,6 @@
 """A closed session's small chunks and raw rows are gathered into fewer: the same frames and
-reads, bit for bit."""
+reads, bit for bit. Gathering is a station's; the gathered reads and their arrivals come back
+alike from the shared store they sync into (the ``backend`` fixture)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sensing.store.check import check_store
 from sensing.store.reparse import reparse
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
+from tests.sensing.store.backend import Backend
 from tests.sensing.store.test_recorder import wait_for
 
 RATE = 80.0
@@ -81,7 +83,7 @@ def test_large_chunks_are_left_as_they_are(tmp_path: Path) -> None:
 
 
 def test_raw_rows_are_gathered_with_every_read_and_its_arrival(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: Backend) -> None:
     """A line a read, as the bridge hands them, a row a second: the gathered raw rows give back
     every read, its bytes and its arrival time, in order; the prelude stays a row of its own."""
     monkeypatch.setattr(gather, "MAX_RAW_BYTES", 80_000)  # 130 s of lines are about 200 kB
@@ -103,7 +105,7 @@ def test_raw_rows_are_gathered_with_every_read_and_its_arrival(
                            "ORDER BY chunk_index", (sid,)).fetchall()
     assert rows[0] == (1, 1) and [p for p, _ in rows[1:]] == [0, 0, 0]
     assert sum(r for _, r in rows[1:]) == n
-    with store.session(sid) as s:
+    with backend.store(store).session(sid) as s:
         assert list(s.raw()) == list(zip(times.tolist(), lines, strict=True))
         assert list(s.raw(prelude=True)) == [(T0 - 0.5, b"time_ms,left,right\r\n")]
 
@@ -115,7 +117,7 @@ class Reads(list[tuple[float, bytes]]):
         self.append((host_time, data))
 
 
-def test_a_recorded_session_keeps_each_arrival_once(tmp_path: Path) -> None:
+def test_a_recorded_session_keeps_each_arrival_once(tmp_path: Path, backend: Backend) -> None:
     """Recorded from a device through the bridge, a line a read: once closed, the raw rows keep
     the arrivals as references to the frames whose host times they are, and every read, frame,
     check and reparse comes back as it was."""
@@ -137,7 +139,7 @@ def test_a_recorded_session_keeps_each_arrival_once(tmp_path: Path) -> None:
         codecs = [json.loads(c)["arrival"] for (c,) in con.execute(
             "SELECT codecs FROM raw WHERE session_id = ? AND prelude = 0", (sid,))]
     assert codecs == ["frame-refs-zstd"]
-    with store.session(sid) as s:
+    with backend.store(store).session(sid) as s:
         assert list(s.raw()) == reads
         host = s.frames().host_time
         assert set(host.tolist()) <= {t for t, _ in reads}
