@@ -7,7 +7,9 @@ write only there); ``Backend.store`` gives the store under test holding them.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -77,3 +79,15 @@ def reader(store: Store) -> Store:
         conn.execute(f"CREATE ROLE {name} LOGIN")
         conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {name}")
     return Store.open(store.url.replace("postgresql://sotlog@", f"postgresql://{name}@"))
+
+
+def copy_store(source: Path, store: Store) -> None:
+    """Put the sessions of the store file ``source`` into the station's ``store`` (as they are:
+    SQLite's backup), so a session a module recorded once is each test's own to change."""
+    assert isinstance(store.path, Path)
+    src, dst = sqlite3.connect(source), sqlite3.connect(store.path)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()

@@ -28,7 +28,7 @@ from sensing.store.matread import found_regions, mat_series
 from sensing.store.read import Session
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
-from tests.sensing.store.backend import Backend, reader
+from tests.sensing.store.backend import Backend, copy_store, reader
 
 REPO = Path(__file__).resolve().parents[3]
 KITRONYX = REPO / "fixtures/real/kitronyx_48x48_adc.csv"
@@ -68,9 +68,19 @@ def local(tmp_path: Path) -> Store:
     return Store.open(tmp_path / "derived.sqlite3")
 
 
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store file holding one session of the simulated mat, recorded once for the module."""
+    path = tmp_path_factory.mktemp("derived") / "recorded.sqlite3"
+    assert record_sim(Store.open(path), 400) == 1
+    return path
+
+
 @pytest.fixture
-def sim_session(local: Store) -> int:
-    return record_sim(local, 400)
+def sim_session(local: Store, recorded: Path) -> int:
+    """The recorded session, in this test's own station store."""
+    copy_store(recorded, local)
+    return 1
 
 
 @pytest.fixture

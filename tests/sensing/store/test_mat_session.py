@@ -25,7 +25,7 @@ from sensing.store.matread import found_regions, mat_mean, mat_series
 from sensing.store.reparse import reparse
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
-from tests.sensing.store.backend import Backend
+from tests.sensing.store.backend import Backend, copy_store
 from tests.sensing.store.test_store import made
 
 REPO = Path(__file__).resolve().parents[3]
@@ -108,14 +108,28 @@ def window_of(monkeypatch: pytest.MonkeyPatch, frames: int) -> None:
     monkeypatch.setattr(read, "WINDOW_BYTES", frames * 8 * ROWS * COLS)
 
 
-@pytest.fixture
-def mat_session(local: Store) -> tuple[int, np.ndarray, np.ndarray]:
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray, np.ndarray]:
+    """A store file holding one mat session, recorded once for the module; its frames and
+    times (read only)."""
     n = 130  # 65 s at 2 frames/s, stored in chunks of 2 frames
     frames = mat_frames(n, np.random.default_rng(7))
     times = np.arange(n) * 0.5
     flags = np.zeros(n, np.uint8)
     flags[17] = FLAG_OUT_OF_RANGE
-    return record_mat(local, frames, times, flags), frames, times
+    path = tmp_path_factory.mktemp("mats") / "recorded.sqlite3"
+    assert record_mat(Store.open(path), frames, times, flags) == 1
+    frames.flags.writeable = times.flags.writeable = False
+    return path, frames, times
+
+
+@pytest.fixture
+def mat_session(local: Store, recorded: tuple[Path, np.ndarray, np.ndarray]
+                ) -> tuple[int, np.ndarray, np.ndarray]:
+    """The recorded session (its id, frames and times), in this test's own station store."""
+    path, frames, times = recorded
+    copy_store(path, local)
+    return 1, frames, times
 
 
 def test_force_per_block_matches_an_independent_computation(store, mat_session,

@@ -15,7 +15,7 @@ from sensing.store import gather, read
 from sensing.store.read import Session
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
-from tests.sensing.store.backend import Backend
+from tests.sensing.store.backend import Backend, copy_store
 from tests.sensing.store.test_recorder import assert_same, mat_block
 from tests.sensing.store.test_store import (
     a_meta,
@@ -34,20 +34,31 @@ def cells(local_cells: tuple[Store, int], backend: Backend) -> tuple[Store, int]
     return backend.store(store), sid
 
 
-@pytest.fixture()
-def local_cells(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, int]:
-    """A complete 10 s load-cell session at 80 Hz, recorded in 0.25 s blocks, its chunks left
-    as written (a second each, as while it records): reads cross many chunk boundaries."""
-    monkeypatch.setattr(gather, "SMALL_BYTES", 0)
-    store = open_store(tmp_path)
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store file holding a complete 10 s load-cell session at 80 Hz, recorded once for the
+    module in 0.25 s blocks, its chunks left as written (a second each, as while it records):
+    reads cross many chunk boundaries."""
+    store = open_store(tmp_path_factory.mktemp("cells"))
     sid = store.create_session(a_meta(), cells_profile(), t0_host=1000.0)
-    rec = Recorder(store, sid, chunk_seconds=1.0)
-    for k in range(0, 800, 20):
-        rec.on_frames(cell_block(k, 20))
-    rec.add_event("placed", host_time=1002.0)
-    rec.add_event("removed", host_time=1009.0)
-    rec.close()
-    return store, sid
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(gather, "SMALL_BYTES", 0)
+        rec = Recorder(store, sid, chunk_seconds=1.0)
+        for k in range(0, 800, 20):
+            rec.on_frames(cell_block(k, 20))
+        rec.add_event("placed", host_time=1002.0)
+        rec.add_event("removed", host_time=1009.0)
+        rec.close()
+    assert sid == 1 and isinstance(store.path, Path)
+    return store.path
+
+
+@pytest.fixture()
+def local_cells(tmp_path: Path, recorded: Path) -> tuple[Store, int]:
+    """The recorded session in this test's own station store."""
+    store = open_store(tmp_path)
+    copy_store(recorded, store)
+    return store, 1
 
 
 def test_time_windows_are_half_open_and_exact(cells: tuple[Store, int]) -> None:
