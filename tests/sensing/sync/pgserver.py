@@ -64,8 +64,8 @@ class Server:
         self._run(self.bin / "pg_ctl", "-D", self.data, "-l", self.root / "log", "-o", options,
                   "-w", "-t", "60", "start")
 
-    def stop(self) -> None:
-        self._run(self.bin / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+    def stop(self, mode: str = "fast") -> None:
+        self._run(self.bin / "pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
 
     def url(self, db: str = "postgres", password: str = "") -> str:
         auth = f"{USER}:{password}" if password else USER
@@ -73,7 +73,7 @@ class Server:
 
     def close(self) -> None:
         try:
-            self.stop()
+            self.stop("immediate")  # no shutdown checkpoint: the cluster is deleted next
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
