@@ -3,7 +3,6 @@ a station's SQLite store and the shared PostgreSQL store (the ``backend`` fixtur
 
 from __future__ import annotations
 
-from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +87,7 @@ def test_frame_windows_read_exactly_what_a_whole_read_does(
     monkeypatch.setattr(read, "WINDOW_BYTES", size * 8 * 2)  # two float64 channels a frame
     s = store.session(sid)
     assert read.window_frames(s.info.frame_shape) == size
-    with closing(store.connect()) as conn:
+    with store.connect() as conn:
         starts = {r[0] for r in conn.execute(
             "SELECT first_index FROM chunks WHERE session_id = ?", (sid,))}
     assert len(starts) >= 10

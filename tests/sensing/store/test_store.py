@@ -389,3 +389,24 @@ def test_edits_are_said_in_words_and_say_whether_they_can_be_undone(
     assert undone[4].text == ("Undo of edit 3: Tare from 12.35 s (left 8123.0, right 7990.5 raw) "
                               "taken out")
     assert undone[4].undoable and store.session(sid).info.conversion == {}
+
+
+def test_a_connection_in_a_with_block_ends_its_transaction_as_sqlite3s_does(
+        tmp_path: Path, backend: Backend) -> None:
+    """Committed at the end of the block, rolled back after an error; the connection stays open
+    (on the shared store, through sensing.store.pg.adapter)."""
+    store = backend.store(open_store(tmp_path))
+    conn = store.write_connection(shared_ok=True)
+    try:
+        conn.execute("CREATE TEMP TABLE t (x INTEGER)")
+        with conn:
+            conn.execute("BEGIN")
+            conn.execute("INSERT INTO t VALUES (1)")
+        with pytest.raises(ValueError), conn:
+            conn.execute("BEGIN")
+            conn.execute("INSERT INTO t VALUES (2)")
+            raise ValueError("an error inside the block")
+        assert not conn.in_transaction
+        assert [tuple(r) for r in conn.execute("SELECT x FROM t").fetchall()] == [(1,)]
+    finally:
+        conn.close()
