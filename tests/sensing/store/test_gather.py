@@ -50,15 +50,16 @@ def chunks(path: Path, sid: int) -> int:
                                (sid,)).fetchone()[0])
 
 
-def test_gathered_chunks_hold_the_same_frames(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gathered_chunks_hold_the_same_frames(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              backend: Backend) -> None:
     path = tmp_path / "s.sqlite3"
     store = Store.open(path)
     gathered = record(store, 150)
     monkeypatch.setattr(gather, "SMALL_BYTES", 0)  # nothing is small: chunks stay as written
     kept = record(store, 150)
     assert chunks(path, kept) >= 150 and chunks(path, gathered) == 3  # 60 + 60 + 30 s
-    a, b = store.session(gathered), store.session(kept)
+    shared = backend.store(store)
+    a, b = shared.session(gathered), shared.session(kept)
     for t0, t1 in ((None, None), (0, 1), (59.5, 60.5), (100, None), (149.9, 200)):
         x, y = a.frames(t0, t1), b.frames(t0, t1)
         for name in ("values", "host_time", "device_time", "seq", "flags"):
