@@ -175,7 +175,7 @@ def main() -> None:
                                             s.frame_windows))  # noqa: B023
         total2 = timed(lambda: numpy_sum(store, sid))
         sql, nbytes = best(lambda: raw_chunks(path, sid), r)
-        forget_derived(path)
+        forget_derived(store)
         first = run_cli("show", str(sid), "--store", str(path))
         again = run_cli("show", str(sid), "--store", str(path))
         total3 = timed(lambda: numpy_sum(store, sid))

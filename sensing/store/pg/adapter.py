@@ -5,8 +5,9 @@ nowhere else: ``?`` and ``:name`` placeholders (translated once per statement an
 ``BEGIN`` (a snapshot, as SQLite's read transaction is; ``BEGIN IMMEDIATE`` a plain one: the one
 write, a mat session's derived data), SQLite's ``LIMIT -1`` (no limit), functions SQLite
 gets from Python (PostgreSQL has them in its schema), rows read by index and by name (as
-``sqlite3.Row``), ``sum()`` of integers (PostgreSQL's ``numeric``) as ``int``. Every psycopg error
-is a one-line StoreError with no password in it.
+``sqlite3.Row``), ``sum()`` of integers (PostgreSQL's ``numeric``) as ``int``, ``with conn:``
+(as sqlite3's: a transaction ended, the connection kept). Every psycopg error is a one-line
+StoreError with no password in it.
 """
 
 from __future__ import annotations
@@ -141,6 +142,15 @@ class Connection:
             self._release(self._conn)
         else:
             self._conn.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        """As sqlite3's: a transaction left open is committed (rolled back after an error);
+        the connection stays open."""
+        if self.in_transaction:
+            self.execute("ROLLBACK" if kind else "COMMIT")
 
 
 def _numeric_loader() -> Any:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import numpy as np
 import psycopg
@@ -25,6 +24,7 @@ from sensing.store.reparse import reparse
 from sensing.store.sessions import Store
 from sensing.store.storefile import StoreFile
 from tests.conftest import admin_url
+from tests.sensing.store.backend import reader
 from tests.sensing.store.test_listing import record
 from tests.sensing.store.test_reparse_flush import frames
 from tests.sensing.sync.pgserver import Server, new_database
@@ -174,15 +174,6 @@ def test_reparse_compares_the_same(opened: Store, reference: Store) -> None:
     assert compared == 2
 
 
-def viewer(url: str) -> str:
-    """The URL of a new role that may only read the store at ``url``."""
-    name = f"reader_{uuid4().hex[:8]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE {name} LOGIN")
-        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {name}")
-    return url.replace("postgresql://sotlog@", f"postgresql://{name}@")
-
-
 def test_the_shared_store_is_edited_where_its_role_may_and_records_nothing(
         station: Path, pg_url: str) -> None:
     assert Sync(StoreFile.open(station), pg_url, STATION).run().copied == 5
@@ -197,7 +188,7 @@ def test_the_shared_store_is_edited_where_its_role_may_and_records_nothing(
     with store.session(1) as s:
         assert s.info.meta.note == "first" and s.edits()[-1].id == undone
         assert s.edits()[-1].undoes is not None
-    for write in (lambda: Store.open(viewer(pg_url)).update_meta(1, {"note": "x"}),
+    for write in (lambda: reader(store).update_meta(1, {"note": "x"}),
                   lambda: store.create_session(SessionMeta(), load_profile("sim-loadcells"))):
         with pytest.raises(StoreError) as err:
             write()
@@ -222,17 +213,13 @@ def test_a_later_central_edit_of_a_field_stands_over_a_stations_earlier_one(
 def test_a_shared_store_keeps_mat_derived_data_where_its_role_may(
         station: Path, reference: Store, pg_url: str) -> None:
     assert Sync(StoreFile.open(station), pg_url, STATION).run().copied == 5
-    reader = f"reader_{uuid4().hex[:8]}"
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE {reader} LOGIN")
-        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {reader}")
     want = reference.session(5).mat_derived().columns()
 
     def kept() -> int:
         with psycopg.connect(pg_url) as conn:
             return int(conn.execute("SELECT count(*) FROM mat_derived").fetchone()[0])
 
-    viewer = Store.open(pg_url.replace("postgresql://sotlog@", f"postgresql://{reader}@"))
+    viewer = reader(Store.open(pg_url))
     for _ in range(2):  # derived on each read, and said once why it was not kept
         with viewer.session(5) as s:
             assert s.info.is_matrix and not s.derived_kept()

@@ -1,5 +1,6 @@
 """The store's column codecs: exact whatever they hold, integer times where they are whole, zstd
-or zlib read back alike, and rows of format 1 (a store written before) read as they were."""
+or zlib read back alike, and rows of format 1 (a store written before) read as they were, on the
+station's store and, synced as they are, on the shared store (the ``backend`` fixture)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from firmware_bridge.frames import FrameBlock
 from sensing.store import codec, packing
 from sensing.store.reparse import reparse
 from sensing.store.sessions import Store
+from tests.sensing.store.backend import Backend
 
 REPO = Path(__file__).resolve().parents[3]
 FORMAT_1 = REPO / "fixtures" / "stores" / "format1.sqlite3"
@@ -111,11 +113,13 @@ def old_store(tmp_path: Path) -> Store:
     return Store.open(path)
 
 
-def test_a_store_of_format_1_reads_and_reparses_as_it_was(tmp_path: Path) -> None:
-    store = old_store(tmp_path)
-    with sqlite3.connect(store.path) as conn:
+def test_a_store_of_format_1_reads_and_reparses_as_it_was(tmp_path: Path,
+                                                          backend: Backend) -> None:
+    local = old_store(tmp_path)
+    with sqlite3.connect(local.path) as conn:
         assert {r for (r,) in conn.execute(
             "SELECT codecs FROM chunks UNION SELECT codecs FROM raw")} == {""}
+    store = backend.store(local)  # its rows synced as they are
     for sid, frames in ((1, 241), (2, 51)):
         with store.session(sid) as s:
             block = s.frames()
@@ -127,7 +131,7 @@ def test_a_store_of_format_1_reads_and_reparses_as_it_was(tmp_path: Path) -> Non
             assert result.identical and result.decoded_frames == frames, result.detail
 
 
-def test_reading_zstd_without_the_extra_is_one_line(tmp_path: Path) -> None:
+def test_reading_zstd_without_the_extra_is_one_line(tmp_path: Path, backend: Backend) -> None:
     """A store written with zstd, read where zstandard is not installed: one line naming the
     extra to install, not a traceback nor "damaged"."""
     store = old_store(tmp_path)
@@ -138,9 +142,10 @@ def test_reading_zstd_without_the_extra_is_one_line(tmp_path: Path) -> None:
         new = codec.encode_chunk(block)
         conn.execute("UPDATE chunks SET codec = ?, vals = ?, codecs = ? WHERE session_id = 1",
                      (new["codec"], new["vals"], new["codecs"]))
+    where = backend.store(store).url or str(store.path)
     script = ("import sys; sys.modules['zstandard'] = None\n"
               "from dashboard.cli import main\n"
-              f"sys.exit(main(['show', '1', '--store', {str(store.path)!r}]))")
+              f"sys.exit(main(['show', '1', '--store', {where!r}]))")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           cwd=REPO, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
                           timeout=60)

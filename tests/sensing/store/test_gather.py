@@ -1,5 +1,6 @@
 """A closed session's small chunks and raw rows are gathered into fewer: the same frames and
-reads, bit for bit."""
+reads, bit for bit. Gathering is a station's; the gathered reads and their arrivals come back
+alike from the shared store they sync into (the ``backend`` fixture)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sensing.store.check import check_store
 from sensing.store.reparse import reparse
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
+from tests.sensing.store.backend import Backend
 from tests.sensing.store.test_recorder import wait_for
 
 RATE = 80.0
@@ -48,15 +50,16 @@ def chunks(path: Path, sid: int) -> int:
                                (sid,)).fetchone()[0])
 
 
-def test_gathered_chunks_hold_the_same_frames(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gathered_chunks_hold_the_same_frames(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              backend: Backend) -> None:
     path = tmp_path / "s.sqlite3"
     store = Store.open(path)
     gathered = record(store, 150)
     monkeypatch.setattr(gather, "SMALL_BYTES", 0)  # nothing is small: chunks stay as written
     kept = record(store, 150)
     assert chunks(path, kept) >= 150 and chunks(path, gathered) == 3  # 60 + 60 + 30 s
-    a, b = store.session(gathered), store.session(kept)
+    shared = backend.store(store)
+    a, b = shared.session(gathered), shared.session(kept)
     for t0, t1 in ((None, None), (0, 1), (59.5, 60.5), (100, None), (149.9, 200)):
         x, y = a.frames(t0, t1), b.frames(t0, t1)
         for name in ("values", "host_time", "device_time", "seq", "flags"):
@@ -81,7 +84,7 @@ def test_large_chunks_are_left_as_they_are(tmp_path: Path) -> None:
 
 
 def test_raw_rows_are_gathered_with_every_read_and_its_arrival(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: Backend) -> None:
     """A line a read, as the bridge hands them, a row a second: the gathered raw rows give back
     every read, its bytes and its arrival time, in order; the prelude stays a row of its own."""
     monkeypatch.setattr(gather, "MAX_RAW_BYTES", 80_000)  # 130 s of lines are about 200 kB
@@ -103,7 +106,7 @@ def test_raw_rows_are_gathered_with_every_read_and_its_arrival(
                            "ORDER BY chunk_index", (sid,)).fetchall()
     assert rows[0] == (1, 1) and [p for p, _ in rows[1:]] == [0, 0, 0]
     assert sum(r for _, r in rows[1:]) == n
-    with store.session(sid) as s:
+    with backend.store(store).session(sid) as s:
         assert list(s.raw()) == list(zip(times.tolist(), lines, strict=True))
         assert list(s.raw(prelude=True)) == [(T0 - 0.5, b"time_ms,left,right\r\n")]
 
@@ -115,7 +118,7 @@ class Reads(list[tuple[float, bytes]]):
         self.append((host_time, data))
 
 
-def test_a_recorded_session_keeps_each_arrival_once(tmp_path: Path) -> None:
+def test_a_recorded_session_keeps_each_arrival_once(tmp_path: Path, backend: Backend) -> None:
     """Recorded from a device through the bridge, a line a read: once closed, the raw rows keep
     the arrivals as references to the frames whose host times they are, and every read, frame,
     check and reparse comes back as it was."""
@@ -137,7 +140,7 @@ def test_a_recorded_session_keeps_each_arrival_once(tmp_path: Path) -> None:
         codecs = [json.loads(c)["arrival"] for (c,) in con.execute(
             "SELECT codecs FROM raw WHERE session_id = ? AND prelude = 0", (sid,))]
     assert codecs == ["frame-refs-zstd"]
-    with store.session(sid) as s:
+    with backend.store(store).session(sid) as s:
         assert list(s.raw()) == reads
         host = s.frames().host_time
         assert set(host.tolist()) <= {t for t, _ in reads}

@@ -1,6 +1,8 @@
 """``sotlog import`` decodes in blocks: the same frames, times, notices, counters and raw reads
 as cutting the file into lines and feeding them one at a time (the way import worked before,
-rebuilt here from the per-read rules: ``ArrivalClock.advance``, ``NoticeGate.add``/``tick``)."""
+rebuilt here from the per-read rules: ``ArrivalClock.advance``, ``NoticeGate.add``/``tick``).
+Import writes a station's store; some imports are also read back from the shared store it syncs
+into (the ``backend`` fixture)."""
 
 from __future__ import annotations
 
@@ -19,11 +21,13 @@ from sensing.store.arrival import ArrivalClock, NoticeGate
 from sensing.store.importer import import_file, probe_timing
 from sensing.store.reparse import reparse
 from sensing.store.sessions import Store
+from tests.sensing.store.backend import Backend
 
 FOUR = """name = "four"\nprotocol = "lines"\nnominal_rate_hz = 80\n[options]\ntime_column = 0
 [[channels]]\nname = "a"\n[[channels]]\nname = "b"\n[[channels]]\nname = "c"
 [[channels]]\nname = "d"\n"""
 FOUR_NO_TIME = FOUR.replace("time_column = 0", 'header = "auto"')
+ON_THE_STATION = Backend("sqlite")
 KITRONYX = Path(__file__).resolve().parents[3] / "fixtures" / "real" / "kitronyx_48x48_adc.csv"
 
 
@@ -80,10 +84,12 @@ def line_at_a_time(path: Path, profile: Profile) -> dict[str, Any]:
             "notices": notices, "reads": reads}
 
 
-def same_as_line_at_a_time(store: Store, path: Path, profile: Profile) -> None:
+def same_as_line_at_a_time(store: Store, path: Path, profile: Profile,
+                           backend: Backend = ON_THE_STATION) -> None:
+    """Imported into the station's ``store``, read back from ``backend``'s store."""
     want = line_at_a_time(path, profile)
     result = import_file(store, path, profile, SessionMeta())
-    s = store.session(result.session_id)
+    s = backend.store(store).session(result.session_id)
     got = s.frames()
     for column in ("values", "host_time", "device_time", "seq", "flags"):
         np.testing.assert_array_equal(getattr(got, column), getattr(want["frames"], column),
@@ -116,33 +122,33 @@ def test_bulk_import_is_line_at_a_time(store, tmp_path: Path, monkeypatch, case:
     same_as_line_at_a_time(store, path, profile)
 
 
-def test_bulk_import_of_a_mat_log_in_small_blocks(store, monkeypatch) -> None:
+def test_bulk_import_of_a_mat_log_in_small_blocks(store, monkeypatch, backend) -> None:
     monkeypatch.setattr(importer, "BLOCK_BYTES", 1000)  # its 7 KB lines span many blocks
-    same_as_line_at_a_time(store, KITRONYX, load_profile("kitronyx-48x48-log"))
+    same_as_line_at_a_time(store, KITRONYX, load_profile("kitronyx-48x48-log"), backend)
 
 
-def test_a_file_of_garbage_and_one_of_nothing(store, tmp_path: Path) -> None:
+def test_a_file_of_garbage_and_one_of_nothing(store, tmp_path: Path, backend) -> None:
     profile = parse_profile(FOUR, "four.toml")
     path = tmp_path / "junk.csv"
     path.write_bytes(b"not a log\r\n" * 50 + b"1,2\n")
     with pytest.raises(Exception, match="--rate"):  # no frames, so no device time to go by
         import_file(store, path, parse_profile(FOUR.replace("nominal_rate_hz = 80\n", ""),
                                                "x.toml"), SessionMeta())
-    same_as_line_at_a_time(store, path, profile)
+    same_as_line_at_a_time(store, path, profile, backend)
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     result = import_file(store, empty, profile, SessionMeta())
     assert (result.frames, result.reads, result.bytes) == (0, 0, 0)
 
 
-def test_a_file_without_line_ends_is_read_in_pieces(store, tmp_path: Path) -> None:
+def test_a_file_without_line_ends_is_read_in_pieces(store, tmp_path: Path, backend) -> None:
     """No line end for megabytes (a binary file, the wrong profile): reads of a megabyte or
     so, never a carry that grows with the file; every byte kept and counted."""
     path = tmp_path / "noise.bin"
     data = bytes(range(32, 127)) * 40_000 + b"\r\n1,2,3,4,5\r\n2,2,3,4,5\r\n"
     path.write_bytes(data)
     result = import_file(store, path, parse_profile(FOUR, "four.toml"), SessionMeta())
-    s = store.session(result.session_id)
+    s = backend.store(store).session(result.session_id)
     assert b"".join(d for _, d in s.raw()) == data
     assert max(len(d) for _, d in s.raw()) < 2 * importer.LONG_READ
     c = s.info.counters

@@ -1,5 +1,7 @@
 """Listing sessions reads the sessions table alone: counts stored when a session ends (or taken
-once for a store an older sotlog wrote), filters and pages in SQL, no profile parsed."""
+once for a store an older sotlog wrote), filters and pages in SQL, no profile parsed: on a
+station's store and on the shared store (the ``backend`` fixture); counting while recording, an
+older file and SQLite's locks are a station's store's own."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from sensing.store import schema as store_schema
 from sensing.store.listing import Filters
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
+from tests.sensing.store.backend import Backend
 from tests.sensing.store.test_store import (
     _dead_pid,
     a_meta,
@@ -39,7 +42,7 @@ def stored_counts(store: Store) -> dict[int, tuple[int | None, float | None]]:
                 conn.execute("SELECT id, frame_count, duration_s FROM sessions")}
 
 
-def test_a_list_reads_neither_samples_nor_profiles(tmp_path: Path) -> None:
+def test_a_list_reads_neither_samples_nor_profiles(tmp_path: Path, backend: Backend) -> None:
     store = open_store(tmp_path)
     ended = record(store, 800)
     empty = record(store, 0, day=2)
@@ -56,22 +59,22 @@ def test_a_list_reads_neither_samples_nor_profiles(tmp_path: Path) -> None:
                       live: ("recording", 120, pytest.approx(119 / 80))}  # counted while live
     rec.close("complete")
 
-    with sqlite3.connect(store.path) as conn:  # what a list must not touch, made unreadable
-        conn.execute("UPDATE sessions SET profile_toml = '[[not toml'")
-        conn.execute("ALTER TABLE chunks RENAME TO chunks_elsewhere")
+    store = backend.store(store)  # what a list must not touch, made unreadable:
+    backend.execute(store, "UPDATE sessions SET profile_toml = '[[not toml'")
+    backend.execute(store, "ALTER TABLE chunks RENAME TO chunks_elsewhere")
     listed = store.sessions()
     assert [(i.id, i.n_frames) for i in listed] == [(live, 120), (empty, 0), (ended, 800)]
     assert listed[2].meta == a_meta().as_dict() and listed[2].channel_names == ["left", "right"]
-    with sqlite3.connect(store.path) as conn:
-        conn.execute("ALTER TABLE chunks_elsewhere RENAME TO chunks")
+    backend.execute(store, "ALTER TABLE chunks_elsewhere RENAME TO chunks")
     with pytest.raises(StoreError, match="stored profile cannot be read"):
         store.session(ended)  # opening a session is where its profile is read
 
 
-def test_pages_and_filters_run_in_sql(tmp_path: Path) -> None:
-    store = open_store(tmp_path)
-    ids = [record(store, 0, subject=f"{'P' if d % 2 else 'q'}-00{d}", day=d)
+def test_pages_and_filters_run_in_sql(tmp_path: Path, backend: Backend) -> None:
+    local = open_store(tmp_path)
+    ids = [record(local, 0, subject=f"{'P' if d % 2 else 'q'}-00{d}", day=d)
            for d in range(1, 8)]
+    store = backend.store(local)
     newest = ids[::-1]
     first = store.page(limit=3)
     assert [i.id for i in first.sessions] == newest[:3] and first.total == 7 and first.more

@@ -1,10 +1,12 @@
 """A mat session's derived data on real stores: kept when it closes, equal to the frames' own
-values, derived again after an edit of its regions or zero, and put back exactly by an undo."""
+values, derived again after an edit of its regions or zero, and put back exactly by an undo.
+
+A station derives it when a session closes; the shared store it syncs into (the ``backend``
+fixture) on a session's first read, kept where its role may write (docs/multi-station.md)."""
 
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,7 @@ from sensing.store.matread import found_regions, mat_series
 from sensing.store.read import Session
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
+from tests.sensing.store.backend import Backend, copy_store, reader
 
 REPO = Path(__file__).resolve().parents[3]
 KITRONYX = REPO / "fixtures/real/kitronyx_48x48_adc.csv"
@@ -60,13 +63,30 @@ def record_sim(store: Store, frames: int) -> int:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
+def local(tmp_path: Path) -> Store:
+    """The station's store, where sessions are recorded and imported."""
     return Store.open(tmp_path / "derived.sqlite3")
 
 
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store file holding one session of the simulated mat, recorded once for the module."""
+    path = tmp_path_factory.mktemp("derived") / "recorded.sqlite3"
+    assert record_sim(Store.open(path), 400) == 1
+    return path
+
+
 @pytest.fixture
-def sim_session(store: Store) -> int:
-    return record_sim(store, 400)
+def sim_session(local: Store, recorded: Path) -> int:
+    """The recorded session, in this test's own station store."""
+    copy_store(recorded, local)
+    return 1
+
+
+@pytest.fixture
+def store(local: Store, backend: Backend, sim_session: int) -> Store:
+    """The store under test, holding ``sim_session``."""
+    return backend.store(local)
 
 
 def fresh_channels(s: Session, units: str) -> tuple[list[str], np.ndarray, list[str]]:
@@ -114,10 +134,11 @@ def assert_stored_equals_fresh(store: Store, sid: int) -> None:
         np.testing.assert_array_equal(v, anew.columns()[k], err_msg=k)
 
 
-def test_a_recorded_sim_session_is_derived_when_it_closes(store, sim_session) -> None:
+def test_a_recorded_sim_session_is_derived_when_it_closes(store, sim_session, backend) -> None:
     s = store.session(sim_session)
     assert s.info.n_frames >= 400
-    assert s.derived_kept()  # by the Recorder: no read has happened yet
+    # By the Recorder: no read has happened yet. The shared store derives it on this read.
+    assert s.derived_kept() is not backend.shared
     assert [r.name for r in s.mat_regions()] == ["left", "right"]
     assert_stored_equals_fresh(store, sim_session)
 
@@ -138,11 +159,14 @@ def test_a_tare_and_a_calibration_are_derived_with_their_sums(store, sim_session
     assert_stored_equals_fresh(store, sim_session)
 
 
-def test_the_fixture_mat_recording_imports_derived(store) -> None:
+def test_the_fixture_mat_recording_imports_derived(local, backend) -> None:
     profile = load_profile("kitronyx-48x48-log")
-    result = import_file(store, KITRONYX, profile, SessionMeta(subject_code="P-0301"))
+    result = import_file(local, KITRONYX, profile, SessionMeta(subject_code="P-0301"))
     sid = result.session_id
+    store = backend.store(local)
     assert store.session(sid).info.n_frames > 0
+    assert store.session(sid).derived_kept() is not backend.shared  # the shared: on first read
+    channels(store, sid)
     assert_stored_equals_fresh(store, sid)
 
 
@@ -176,20 +200,21 @@ def test_a_region_edit_derives_again_and_its_undo_puts_the_channels_back(store,
     np.testing.assert_array_equal(channels(store, sim_session), edited)
 
 
-def forget_derived(path: Path) -> None:
+def forget_derived(store: Store) -> None:
     """The store as an older sotlog left it: no derived data."""
-    conn = sqlite3.connect(path)
-    conn.execute("DELETE FROM mat_derived_columns")
-    conn.execute("DELETE FROM mat_derived")
-    conn.commit()
-    conn.close()
+    conn = store.write_connection(shared_ok=True)
+    try:
+        conn.execute("DELETE FROM mat_derived_columns")
+        conn.execute("DELETE FROM mat_derived")
+    finally:
+        conn.close()
 
 
 def test_an_old_session_is_derived_on_first_open_and_kept(store, sim_session) -> None:
     want = channels(store, sim_session)
-    forget_derived(store.path)
+    forget_derived(store)
     assert not store.session(sim_session).derived_kept()
-    read_only = Store.open(store.path, write=False)
+    read_only = reader(store)
     np.testing.assert_array_equal(read_only.session(sim_session).samples().values, want)
     assert not store.session(sim_session).derived_kept()  # a read-only store keeps nothing
     s = store.session(sim_session)
@@ -199,15 +224,14 @@ def test_an_old_session_is_derived_on_first_open_and_kept(store, sim_session) ->
     assert mat_facts(store.session(sim_session))["frames"] == len(want)
 
 
-def test_derived_data_of_another_conversion_is_never_read(store, sim_session) -> None:
+def test_derived_data_of_another_conversion_is_never_read(store, sim_session, backend) -> None:
     """An edit that bypassed the Store (another tool, an older sotlog) leaves the kept data
     stale: the read derives it again rather than showing it."""
     before = channels(store, sim_session)
-    conn = sqlite3.connect(store.path)
-    conn.execute("UPDATE sessions SET conversion_json = ? WHERE id = ?",
-                 ('{"mat_regions":[{"name":"left","r0":0,"r1":8,"c0":0,"c1":8}]}', sim_session))
-    conn.commit()
-    conn.close()
+    assert store.session(sim_session).derived_kept()
+    backend.execute(store, "UPDATE sessions SET conversion_json = ? WHERE id = ?",
+                    ('{"mat_regions":[{"name":"left","r0":0,"r1":8,"c0":0,"c1":8}]}',
+                     sim_session))
     s = store.session(sim_session)
     assert not s.derived_kept()
     assert [r.as_dict()["r1"] for r in s.mat_regions()] == [8]
@@ -216,7 +240,8 @@ def test_derived_data_of_another_conversion_is_never_read(store, sim_session) ->
     assert store.session(sim_session).derived_kept()
 
 
-def test_a_session_still_recording_is_derived_but_not_kept(store) -> None:
+def test_a_session_still_recording_is_derived_but_not_kept(local) -> None:
+    store = local
     profile = load_profile("sim-mat")
     sid = store.create_session(SessionMeta(), profile)
     rec = Recorder(store, sid)
@@ -237,16 +262,14 @@ def test_a_session_still_recording_is_derived_but_not_kept(store) -> None:
     assert [(f.warn, f.data["frames"], f.data["readings"]) for f in found] == [(True, 3, 6)]
 
 
-def test_show_reads_no_frame_once_derived(store, sim_session) -> None:
+def test_show_reads_no_frame_once_derived(store, sim_session, backend) -> None:
     """With every stored frame value made unreadable, what show reads still reads: it comes
     from the derived data alone."""
     s = store.session(sim_session)
     want = (s.samples(units="kgf").values, mat_facts(s), [f.as_dict() for f in session_checks(
         s, now="2026-01-01T00:00:00")], s.mat_regions())
-    conn = sqlite3.connect(store.path)
-    conn.execute("UPDATE chunks SET vals = x'00' WHERE session_id = ?", (sim_session,))
-    conn.commit()
-    conn.close()
+    backend.execute(store, "UPDATE chunks SET vals = ? WHERE session_id = ?",
+                    (b"\x00", sim_session))
     s = store.session(sim_session)
     with pytest.raises(StoreError, match="damaged"):
         next(iter(s.frame_windows()))

@@ -1,4 +1,6 @@
-"""Mat sessions on real SQLite stores: force per block, regions, facts, live payload, import."""
+"""Mat sessions on real stores: force per block, regions, facts, live payload, import. Each is
+read (and its regions edited) on a station's SQLite store and on the shared PostgreSQL store it
+syncs into (the ``backend`` fixture); importing is into a station's store."""
 
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ from sensing.store.matread import found_regions, mat_mean, mat_series
 from sensing.store.reparse import reparse
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
+from tests.sensing.store.backend import Backend, copy_store
+from tests.sensing.store.test_store import made
 
 REPO = Path(__file__).resolve().parents[3]
 KITRONYX = REPO / "fixtures/real/kitronyx_48x48_adc.csv"
@@ -87,8 +91,16 @@ def record_mat(store: Store, frames: np.ndarray, times: np.ndarray,
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
+def local(tmp_path: Path) -> Store:
+    """The station's store, where sessions are recorded and imported."""
     return Store.open(tmp_path / "mats.sqlite3")
+
+
+@pytest.fixture
+def store(local: Store, backend: Backend, mat_session: tuple[int, np.ndarray, np.ndarray]
+          ) -> Store:
+    """The store under test, holding ``mat_session``."""
+    return backend.store(local)
 
 
 def window_of(monkeypatch: pytest.MonkeyPatch, frames: int) -> None:
@@ -96,14 +108,28 @@ def window_of(monkeypatch: pytest.MonkeyPatch, frames: int) -> None:
     monkeypatch.setattr(read, "WINDOW_BYTES", frames * 8 * ROWS * COLS)
 
 
-@pytest.fixture
-def mat_session(store: Store) -> tuple[int, np.ndarray, np.ndarray]:
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray, np.ndarray]:
+    """A store file holding one mat session, recorded once for the module; its frames and
+    times (read only)."""
     n = 130  # 65 s at 2 frames/s, stored in chunks of 2 frames
     frames = mat_frames(n, np.random.default_rng(7))
     times = np.arange(n) * 0.5
     flags = np.zeros(n, np.uint8)
     flags[17] = FLAG_OUT_OF_RANGE
-    return record_mat(store, frames, times, flags), frames, times
+    path = tmp_path_factory.mktemp("mats") / "recorded.sqlite3"
+    assert record_mat(Store.open(path), frames, times, flags) == 1
+    frames.flags.writeable = times.flags.writeable = False
+    return path, frames, times
+
+
+@pytest.fixture
+def mat_session(local: Store, recorded: tuple[Path, np.ndarray, np.ndarray]
+                ) -> tuple[int, np.ndarray, np.ndarray]:
+    """The recorded session (its id, frames and times), in this test's own station store."""
+    path, frames, times = recorded
+    copy_store(path, local)
+    return 1, frames, times
 
 
 def test_force_per_block_matches_an_independent_computation(store, mat_session,
@@ -204,8 +230,9 @@ def test_bad_regions_are_refused_and_nothing_changes(store, mat_session, bad) ->
     assert "mat_regions" not in s.info.conversion and s.edits() == []
 
 
-def test_load_cell_sessions_have_no_regions(store) -> None:
-    sid = store.create_session(SessionMeta(), load_profile("hx711-arduino"))
+def test_load_cell_sessions_have_no_regions(local, backend) -> None:
+    sid = made(local, SessionMeta(), load_profile("hx711-arduino"))
+    store = backend.store(local)
     with pytest.raises(StoreError, match="not a pressure-mat session"):
         store.set_mat_regions(sid, [Region("left", 0, 1, 0, 1).as_dict()])
 
@@ -268,12 +295,12 @@ def kitronyx_rows() -> tuple[np.ndarray, np.ndarray]:
     return arr[:, 0], arr[:, 1:].reshape(-1, 48, 48)
 
 
-def test_kitronyx_log_imports_identically_to_the_file(store, monkeypatch) -> None:
+def test_kitronyx_log_imports_identically_to_the_file(local, backend, monkeypatch) -> None:
     monkeypatch.setattr(importer, "BLOCK_BYTES", 1000)  # lines of 7 KB span many file blocks
-    result = import_file(store, KITRONYX, load_profile("kitronyx-48x48-log"),
+    result = import_file(local, KITRONYX, load_profile("kitronyx-48x48-log"),
                          SessionMeta(subject_code="P-0002"))
     times, values = kitronyx_rows()
-    s = store.session(result.session_id)
+    s = backend.store(local).session(result.session_id)
     block = s.frames()
     np.testing.assert_array_equal(block.values, values)
     np.testing.assert_array_equal(block.device_time, times)
@@ -286,13 +313,13 @@ def test_kitronyx_log_imports_identically_to_the_file(store, monkeypatch) -> Non
 
 
 @pytest.mark.parametrize("path", HX711, ids=lambda p: p.name)
-def test_hx711_logs_import_with_device_times(store, path: Path) -> None:
-    result = import_file(store, path, load_profile("hx711-arduino-1ch"), SessionMeta())
+def test_hx711_logs_import_with_device_times(local, backend, path: Path) -> None:
+    result = import_file(local, path, load_profile("hx711-arduino-1ch"), SessionMeta())
     with open(path, newline="") as fh:
         rows = [r for r in csv.reader(fh)][1:]
     millis = np.array([float(r[0]) for r in rows])
     grams = np.array([float(r[1]) for r in rows])
-    s = store.session(result.session_id)
+    s = backend.store(local).session(result.session_id)
     block = s.frames()
     np.testing.assert_array_equal(block.values[:, 0], grams)
     np.testing.assert_allclose(block.host_time, (millis - millis[0]) / 1000.0, atol=1e-9)
@@ -300,13 +327,13 @@ def test_hx711_logs_import_with_device_times(store, path: Path) -> None:
     assert reparse(s).identical and result.reads == len(rows) + 1
 
 
-def test_a_file_without_device_time_gets_uniform_times(store, tmp_path: Path) -> None:
+def test_a_file_without_device_time_gets_uniform_times(local, backend, tmp_path: Path) -> None:
     rng = np.random.default_rng(5)
     frames = rng.integers(0, 60000, (40, 16, 16))
     path = tmp_path / "mat.bin"
     path.write_bytes(b"\x01\x02" + b"".join(encode_m1616(f) for f in frames) + b"\xaa\xab")
-    result = import_file(store, path, load_profile("m1616"), SessionMeta())
-    s = store.session(result.session_id)
+    result = import_file(local, path, load_profile("m1616"), SessionMeta())
+    s = backend.store(local).session(result.session_id)
     block = s.frames()
     np.testing.assert_array_equal(block.values, frames)
     np.testing.assert_allclose(block.host_time, np.arange(40) / 20.0)  # nominal 20 frames/s
@@ -318,7 +345,7 @@ def test_a_file_without_device_time_gets_uniform_times(store, tmp_path: Path) ->
 
 
 def test_bad_lines_are_counted_flagged_and_a_cut_last_line_is_kept_raw(
-        store, tmp_path: Path) -> None:
+        local, backend, tmp_path: Path) -> None:
     text = KITRONYX.read_bytes().splitlines(keepends=True)
     header, lines = text[0], text[1:]
     short = b",".join(lines[2].split(b",")[:-5]) + b"\n"  # five values missing
@@ -327,8 +354,8 @@ def test_bad_lines_are_counted_flagged_and_a_cut_last_line_is_kept_raw(
     body = [lines[0], lines[1], short, hot, lines[4], lines[5].rstrip(b"\n")]
     path = tmp_path / "bad.csv"
     path.write_bytes(header + b"".join(body))
-    result = import_file(store, path, load_profile("kitronyx-48x48-log"), SessionMeta())
-    s = store.session(result.session_id)
+    result = import_file(local, path, load_profile("kitronyx-48x48-log"), SessionMeta())
+    s = backend.store(local).session(result.session_id)
     block = s.frames()
     assert len(block) == 4  # the short line is not reshaped; the cut-off last line not decoded
     assert list(block.flags) == [0, 0, FLAG_OUT_OF_RANGE, 0]
@@ -342,13 +369,13 @@ def test_bad_lines_are_counted_flagged_and_a_cut_last_line_is_kept_raw(
     assert reparse(s).identical
 
 
-def test_a_device_clock_going_back_keeps_times_in_order(store, tmp_path: Path) -> None:
+def test_a_device_clock_going_back_keeps_times_in_order(local, backend, tmp_path: Path) -> None:
     lines = [b"Times,Measures\n"] + [f"{t},{g}.0\n".encode() for t, g in
                                       [(100, 1), (200, 2), (300, 3), (50, 4), (150, 5)]]
     path = tmp_path / "restart.csv"
     path.write_bytes(b"".join(lines))
-    result = import_file(store, path, load_profile("hx711-arduino-1ch"), SessionMeta())
-    s = store.session(result.session_id)
+    result = import_file(local, path, load_profile("hx711-arduino-1ch"), SessionMeta())
+    s = backend.store(local).session(result.session_id)
     t = s.frames().host_time
     # After the restart the clock carries on one nominal frame period (1/10.5 s) later.
     np.testing.assert_allclose(t, [0.0, 0.1, 0.2, 0.2 + 1 / 10.5, 0.3 + 1 / 10.5])
@@ -356,15 +383,15 @@ def test_a_device_clock_going_back_keeps_times_in_order(store, tmp_path: Path) -
     assert reparse(s).identical
 
 
-def test_import_errors_are_one_line(store, tmp_path: Path) -> None:
+def test_import_errors_are_one_line(local, tmp_path: Path) -> None:
     with pytest.raises(Exception, match="cannot read") as err:
-        import_file(store, tmp_path / "nope.csv", load_profile("m1616"), SessionMeta())
+        import_file(local, tmp_path / "nope.csv", load_profile("m1616"), SessionMeta())
     assert "\n" not in str(err.value)
     path = tmp_path / "noclock.txt"
     path.write_bytes(b"Reading: 12\nReading: 13\n")
     no_rate = parse_profile(load_profile("nau7802-arduino").source.replace(
         "nominal_rate_hz = 10\n", ""), "no-rate.toml")
     with pytest.raises(ProfileError, match="--rate"):
-        import_file(store, path, no_rate, SessionMeta())
-    result = import_file(store, path, no_rate, SessionMeta(), rate_hz=4.0)
+        import_file(local, path, no_rate, SessionMeta())
+    result = import_file(local, path, no_rate, SessionMeta(), rate_hz=4.0)
     assert result.timing == "uniform" and result.rate_hz == 4.0

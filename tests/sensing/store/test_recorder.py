@@ -1,4 +1,5 @@
-"""The recorder on real SQLite files: exact round trips, commit latency, full disk, SIGKILL, pty."""
+"""The recorder on real SQLite files: exact round trips, commit latency, full disk, SIGKILL, pty.
+A round trip is also read back from the shared store it syncs into (the ``backend`` fixture)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from firmware_bridge.protocols.blockframe import encode_frame
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
 from tests.ptydevice import PtyDevice
+from tests.sensing.store.backend import Backend
 from tests.sensing.store.test_store import (
     a_meta,
     cell_block,
@@ -66,7 +68,7 @@ def assert_same(a: FrameBlock, b: FrameBlock) -> None:
         assert getattr(a, name).tobytes() == getattr(b, name).tobytes(), name
 
 
-def test_load_cell_frames_raw_and_events_round_trip(tmp_path: Path) -> None:
+def test_load_cell_frames_raw_and_events_round_trip(tmp_path: Path, backend: Backend) -> None:
     store = open_store(tmp_path)
     sid = store.create_session(a_meta(), cells_profile(), t0_host=1000.0)
     rec = Recorder(store, sid, flush_interval=0.05)
@@ -84,7 +86,7 @@ def test_load_cell_frames_raw_and_events_round_trip(tmp_path: Path) -> None:
     rec.close(counters=Counters(bytes=999, frames=370, crc_errors=1))
     assert rec.error is None and rec.frames_written == 370
 
-    s = store.session(sid)
+    s = backend.store(store).session(sid)
     assert_same(s.frames(), FrameBlock.concat(blocks))
     assert list(s.raw()) == [(t, d) for d, t in reads]
     events = {e.kind: e for e in s.events()}

@@ -1,5 +1,7 @@
 """``sotlog reparse`` and ``sotlog import`` flush the decoder where the stream was cut, so the
-last run of garbage and the line or frame a cut left are counted (docs/wire.md)."""
+last run of garbage and the line or frame a cut left are counted (docs/wire.md). Recording and
+import are a station's; the reparse runs on its store and on the shared store it syncs into (the
+``backend`` fixture)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from sensing.store.importer import import_file
 from sensing.store.reparse import reparse
 from sensing.store.sessions import Store
 from tests.ptydevice import PtyDevice, plug
+from tests.sensing.store.backend import Backend
 from tests.sensing.store.test_recorder import wait_for
 
 GARBAGE = bytes(range(32, 127)) * 3  # text: no blockframe sync marker in it
@@ -28,7 +31,7 @@ def frames(first: int, n: int) -> bytes:
 
 
 def test_reparse_counts_the_garbage_at_the_end_and_the_frame_a_reconnect_cut(
-        tmp_path: Path) -> None:
+        tmp_path: Path, backend: Backend) -> None:
     store = Store.open(tmp_path / "s.sqlite3")
     service = RecordingService(store, face="test")
     link = tmp_path / "ttyACM0"
@@ -54,7 +57,7 @@ def test_reparse_counts_the_garbage_at_the_end_and_the_frame_a_reconnect_cut(
     stored = ended.counters
     assert (stored["frames"], stored["cut_bytes"], stored["undecodable"]) == (10, 20, 0)
     assert stored["undecodable_bytes"] == len(GARBAGE)  # counted as skipped, the run not ended
-    again = reparse(store.session(sid))
+    again = reparse(backend.store(store).session(sid))
     assert again.identical, again.detail
     c = again.counters
     assert (c["frames"], c["cut_bytes"], c["undecodable"]) == (10, 20, 1)  # the run, flushed
@@ -63,12 +66,13 @@ def test_reparse_counts_the_garbage_at_the_end_and_the_frame_a_reconnect_cut(
     assert c["held_bytes"] == 0
 
 
-def test_import_counts_the_garbage_at_the_end_of_a_file(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s.sqlite3")
+def test_import_counts_the_garbage_at_the_end_of_a_file(tmp_path: Path,
+                                                        backend: Backend) -> None:
+    local = Store.open(tmp_path / "s.sqlite3")
     path = tmp_path / "capture.bin"
     path.write_bytes(frames(0, 10) + GARBAGE)
-    result = import_file(store, path, load_profile("sotlog-loadcells"), SessionMeta())
-    s = store.session(result.session_id)
+    result = import_file(local, path, load_profile("sotlog-loadcells"), SessionMeta())
+    s = backend.store(local).session(result.session_id)
     c = s.info.counters
     assert (c["frames"], c["undecodable"], c["undecodable_bytes"]) == (10, 1, len(GARBAGE))
     assert c["decoded_bytes"] == 400 and c["cut_bytes"] == c["held_bytes"] == 0

@@ -1,4 +1,5 @@
-"""The read side: time windows, force samples, mat totals, events and edits from a real store."""
+"""The read side: time windows, force samples, mat totals, events and edits from a real store,
+a station's SQLite store and the shared PostgreSQL store (the ``backend`` fixture)."""
 
 from __future__ import annotations
 
@@ -13,30 +14,50 @@ from sensing.store import gather, read
 from sensing.store.read import Session
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
+from tests.sensing.store.backend import Backend, copy_store
 from tests.sensing.store.test_recorder import assert_same, mat_block
 from tests.sensing.store.test_store import (
     a_meta,
     cell_block,
     cells_profile,
+    made,
     mat_profile,
     open_store,
 )
 
 
 @pytest.fixture()
-def cells(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, int]:
-    """A complete 10 s load-cell session at 80 Hz, recorded in 0.25 s blocks, its chunks left
-    as written (a second each, as while it records): reads cross many chunk boundaries."""
-    monkeypatch.setattr(gather, "SMALL_BYTES", 0)
-    store = open_store(tmp_path)
+def cells(local_cells: tuple[Store, int], backend: Backend) -> tuple[Store, int]:
+    """``local_cells`` in the store under test."""
+    store, sid = local_cells
+    return backend.store(store), sid
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store file holding a complete 10 s load-cell session at 80 Hz, recorded once for the
+    module in 0.25 s blocks, its chunks left as written (a second each, as while it records):
+    reads cross many chunk boundaries."""
+    store = open_store(tmp_path_factory.mktemp("cells"))
     sid = store.create_session(a_meta(), cells_profile(), t0_host=1000.0)
-    rec = Recorder(store, sid, chunk_seconds=1.0)
-    for k in range(0, 800, 20):
-        rec.on_frames(cell_block(k, 20))
-    rec.add_event("placed", host_time=1002.0)
-    rec.add_event("removed", host_time=1009.0)
-    rec.close()
-    return store, sid
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(gather, "SMALL_BYTES", 0)
+        rec = Recorder(store, sid, chunk_seconds=1.0)
+        for k in range(0, 800, 20):
+            rec.on_frames(cell_block(k, 20))
+        rec.add_event("placed", host_time=1002.0)
+        rec.add_event("removed", host_time=1009.0)
+        rec.close()
+    assert sid == 1 and isinstance(store.path, Path)
+    return store.path
+
+
+@pytest.fixture()
+def local_cells(tmp_path: Path, recorded: Path) -> tuple[Store, int]:
+    """The recorded session in this test's own station store."""
+    store = open_store(tmp_path)
+    copy_store(recorded, store)
+    return store, 1
 
 
 def test_time_windows_are_half_open_and_exact(cells: tuple[Store, int]) -> None:
@@ -82,8 +103,8 @@ def test_frame_windows_read_exactly_what_a_whole_read_does(
         assert ends - starts - {800}
 
 
-def test_a_window_reads_only_the_chunks_it_needs(cells: tuple[Store, int]) -> None:
-    store, sid = cells
+def test_a_window_reads_only_the_chunks_it_needs(local_cells: tuple[Store, int]) -> None:
+    store, sid = local_cells
     with store.connect() as conn:
         plan = " ".join(r[3] for r in conn.execute(
             "EXPLAIN QUERY PLAN SELECT * FROM chunks WHERE session_id = ? AND t_first < ? "
@@ -136,15 +157,16 @@ def test_events_edits_and_header(cells: tuple[Store, int]) -> None:
     assert listed.n_frames == 800 and listed.id == sid
 
 
-def test_mat_samples_give_a_total_column(tmp_path: Path) -> None:
-    store = open_store(tmp_path)
-    sid = store.create_session(a_meta(), mat_profile(), t0_host=0.0)
-    rec = Recorder(store, sid)
+def test_mat_samples_give_a_total_column(tmp_path: Path, backend: Backend) -> None:
+    local = open_store(tmp_path)
+    sid = local.create_session(a_meta(), mat_profile(), t0_host=0.0)
+    rec = Recorder(local, sid)
     rng = np.random.default_rng(2)
     blocks = [mat_block(k, 25, rng) for k in range(0, 100, 25)]
     for b in blocks:
         rec.on_frames(b)
     rec.close()
+    store = backend.store(local)
     s = store.session(sid)
     assert_same(s.frames(), FrameBlock.concat(blocks))
     samples = s.samples()
@@ -154,12 +176,15 @@ def test_mat_samples_give_a_total_column(tmp_path: Path) -> None:
     assert samples.units[-1] == "raw"
 
 
-def test_a_session_is_read_through_its_own_read_only_connection(tmp_path: Path) -> None:
-    store = open_store(tmp_path)
-    sid = store.create_session(a_meta(), cells_profile())
-    s = Session(store.path, sid)
-    with pytest.raises(StoreError, match="cannot read session"):
+def test_a_session_is_read_through_its_own_read_only_connection(tmp_path: Path,
+                                                                backend: Backend) -> None:
+    local = open_store(tmp_path)
+    sid = made(local, a_meta(), cells_profile())
+    store = backend.store(local)
+    s = Session(store.path, sid, connection=store.connect)
+    with pytest.raises(StoreError, match="cannot read session|read-only transaction"):
         s._query("DELETE FROM sessions")
     s.close()
+    assert len(store.sessions()) == 1
     with pytest.raises(StoreError, match="no session 7"):
-        Session(store.path, 7)
+        Session(store.path, 7, connection=store.connect)

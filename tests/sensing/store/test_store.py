@@ -1,4 +1,8 @@
-"""The session store on real SQLite files: opening, schema, sessions, edits, events, recovery."""
+"""The session store on real SQLite files: opening, schema, sessions, edits, events, recovery.
+
+What a shared store reads and edits runs on both backends (the ``backend`` fixture,
+tests/sensing/store/conftest.py); opening a file, its schema, recording and recovery are a
+station's SQLite store's own."""
 
 from __future__ import annotations
 
@@ -23,6 +27,8 @@ from sensing.metadata import Block, MetadataError, SessionMeta
 from sensing.store import codec as store_codec
 from sensing.store import schema as store_schema
 from sensing.store.sessions import Store
+from sensing.store.writer import Recorder
+from tests.sensing.store.backend import Backend
 
 CELLS_TOML = """name = "test-cells"
 protocol = "blockframe"
@@ -82,6 +88,13 @@ def cell_block(start: int, n: int, t0: float = 1000.0, rate: float = 80.0) -> Fr
 
 def open_store(tmp_path: Path, **kw: object) -> Store:
     return Store.open(tmp_path / "s.sqlite3", **kw)  # type: ignore[arg-type]
+
+
+def made(store: Store, meta: SessionMeta, profile: Profile, **kw: object) -> int:
+    """A session with no frames, ended complete (a shared store holds closed sessions)."""
+    sid = store.create_session(meta, profile, **kw)  # type: ignore[arg-type]
+    Recorder(store, sid).close("complete")
+    return sid
 
 
 def test_open_creates_folder_and_a_wal_store(tmp_path: Path) -> None:
@@ -150,39 +163,44 @@ def test_a_corrupt_store_is_a_store_error(tmp_path: Path) -> None:
         Store.open(store.path)
 
 
-def test_create_session_keeps_header_profile_and_owner(tmp_path: Path) -> None:
-    store = open_store(tmp_path)
+def test_create_session_keeps_header_profile_and_owner(tmp_path: Path,
+                                                     backend: Backend) -> None:
+    local = open_store(tmp_path)
     profile = cells_profile()
-    sid = store.create_session(a_meta(), profile, port="/dev/ttyUSB0", device="HX711 rig",
+    sid = local.create_session(a_meta(), profile, port="/dev/ttyUSB0", device="HX711 rig",
                                t0_host=123.5, conversion={"tare": {"left": 10.0}})
-    info = store.session(sid).info
+    info = local.session(sid).info
+    assert info.status == "recording" and info.ended_utc is None
+    with local.connect() as conn:
+        row = conn.execute("SELECT pid, hostname, proc_token FROM sessions").fetchone()
+    assert row["pid"] == os.getpid() and row["hostname"]
+    Recorder(local, sid).close("complete")
+    info = backend.store(local).session(sid).info
     assert info.id == sid and len(info.uuid) == 36
     assert info.meta == a_meta()
     assert info.profile == profile and info.profile_name == "test-cells"
     assert info.port == "/dev/ttyUSB0" and info.device == "HX711 rig"
-    assert info.t0_host == 123.5 and info.status == "recording" and info.ended_utc is None
+    assert info.t0_host == 123.5 and info.status == "complete" and info.ended_utc
     assert info.frame_shape == (2,) and info.channel_names == ["left", "right"]
     assert info.conversion == {"tare": {"left": 10.0}}
     assert info.format_version == store_schema.FORMAT_VERSION and info.software_version
     assert info.started_utc.endswith("+00:00")
     assert info.n_frames == 0 and info.duration_s == 0.0
-    with store.connect() as conn:
-        row = conn.execute("SELECT pid, hostname, proc_token FROM sessions").fetchone()
-    assert row["pid"] == os.getpid() and row["hostname"]
 
 
-def test_a_profile_a_stricter_sotlog_refuses_still_opens_its_session(tmp_path: Path) -> None:
-    store = open_store(tmp_path)
-    sid = store.create_session(a_meta(), cells_profile(), port="p", device="d", t0_host=0.0)
+def test_a_profile_a_stricter_sotlog_refuses_still_opens_its_session(
+        tmp_path: Path, backend: Backend) -> None:
+    local = open_store(tmp_path)
+    sid = made(local, a_meta(), cells_profile(), port="p", device="d", t0_host=0.0)
+    store = backend.store(local)
     older = "retired_key = 3\n" + cells_profile().source
     with pytest.raises(ProfileError, match="retired_key"):
         parse_profile(older, "older")
-    with sqlite3.connect(store.path) as conn:
-        conn.execute("UPDATE sessions SET profile_toml = ? WHERE id = ?", (older, sid))
+    backend.execute(store, "UPDATE sessions SET profile_toml = ? WHERE id = ?", (older, sid))
     info = store.session(sid).info
     assert info.profile.channel_names == ["left", "right"] and "retired_key" in info.profile.source
-    with sqlite3.connect(store.path) as conn:
-        conn.execute("UPDATE sessions SET profile_toml = 'not = [toml' WHERE id = ?", (sid,))
+    backend.execute(store, "UPDATE sessions SET profile_toml = 'not = [toml' WHERE id = ?",
+                    (sid,))
     with pytest.raises(StoreError, match=f"^session {sid}: its stored profile cannot be read"):
         store.session(sid)
 
@@ -194,35 +212,39 @@ def test_a_profile_without_toml_text_is_refused(tmp_path: Path) -> None:
         store.create_session(a_meta(), bare)
 
 
-def test_missing_session_is_one_line(tmp_path: Path) -> None:
-    store = open_store(tmp_path)
-    with pytest.raises(StoreError, match=r"^no session 42 in .*s\.sqlite3$"):
+def test_missing_session_is_one_line(tmp_path: Path, backend: Backend) -> None:
+    store = backend.store(open_store(tmp_path))
+    with pytest.raises(StoreError) as err:
         store.session(42)
+    assert str(err.value) == f"no session 42 in {store.path}"
+    assert str(store.path).endswith("s.sqlite3") or backend.shared
 
 
-def test_sessions_filters_newest_first(tmp_path: Path) -> None:
-    store = open_store(tmp_path)
+def test_sessions_filters_newest_first(tmp_path: Path, backend: Backend) -> None:
+    local = open_store(tmp_path)
     ids = [
-        store.create_session(a_meta("P-1"), cells_profile(),
-                             started_utc="2024-03-01T09:00:00.000+00:00"),
-        store.create_session(a_meta("P-2", position="supine", category="I"), cells_profile(),
-                             started_utc="2024-03-02T09:00:00.000+00:00"),
-        store.create_session(a_meta("P-1", category="III"), mat_profile(),
-                             started_utc="2024-03-03T09:00:00.000+00:00"),
+        made(local, a_meta("P-1"), cells_profile(), started_utc="2024-03-01T09:00:00.000+00:00"),
+        made(local, a_meta("P-2", position="supine", category="I"), cells_profile(),
+             started_utc="2024-03-02T09:00:00.000+00:00"),
+        made(local, a_meta("P-1", category="III"), mat_profile(),
+             started_utc="2024-03-03T09:00:00.000+00:00"),
     ]
+    store = backend.store(local)
     assert [i.id for i in store.sessions()] == ids[::-1]
     assert [i.id for i in store.sessions(subject="P-1")] == [ids[2], ids[0]]
     assert [i.id for i in store.sessions(position="supine")] == [ids[1]]
     assert [i.id for i in store.sessions(category="III")] == [ids[2]]
     assert [i.id for i in store.sessions(since="2024-03-02")] == [ids[2], ids[1]]
     assert [i.id for i in store.sessions(until="2024-03-02")] == [ids[0]]
-    assert store.sessions(status="complete") == []
+    assert store.sessions(status="interrupted") == []
+    assert len(store.sessions(status="complete")) == 3
     assert store.sessions()[0].frame_shape == (48, 48) and store.sessions()[0].is_matrix
 
 
-def test_update_meta_validates_and_logs_every_edit(tmp_path: Path) -> None:
-    store = open_store(tmp_path)
-    sid = store.create_session(a_meta(), cells_profile())
+def test_update_meta_validates_and_logs_every_edit(tmp_path: Path, backend: Backend) -> None:
+    local = open_store(tmp_path)
+    sid = made(local, a_meta(), cells_profile())
+    store = backend.store(local)
     block = Block(side="right", landmark="sacrum", channel="right")
     new = store.update_meta(sid, {"category": "I", "note": "moved block", "blocks": [block]})
     assert new.category == "I" and new.blocks[0].landmark == "sacrum"
@@ -243,9 +265,10 @@ def test_update_meta_validates_and_logs_every_edit(tmp_path: Path) -> None:
     assert len(store.session(sid).edits()) == 3
 
 
-def test_set_conversion_is_logged(tmp_path: Path) -> None:
-    store = open_store(tmp_path)
-    sid = store.create_session(a_meta(), cells_profile())
+def test_set_conversion_is_logged(tmp_path: Path, backend: Backend) -> None:
+    local = open_store(tmp_path)
+    sid = made(local, a_meta(), cells_profile())
+    store = backend.store(local)
     store.set_conversion(sid, {"tare": {"left": 8000.0}})
     s = store.session(sid)
     assert s.info.conversion == {"tare": {"left": 8000.0}}
@@ -253,9 +276,10 @@ def test_set_conversion_is_logged(tmp_path: Path) -> None:
         ("conversion", {}, {"tare": {"left": 8000.0}})]
 
 
-def test_add_event_after_recording(tmp_path: Path) -> None:
-    store = open_store(tmp_path)
-    sid = store.create_session(a_meta(), cells_profile(), t0_host=500.0)
+def test_add_event_after_recording(tmp_path: Path, backend: Backend) -> None:
+    local = open_store(tmp_path)
+    sid = made(local, a_meta(), cells_profile(), t0_host=500.0)
+    store = backend.store(local)
     eid = store.add_event(sid, "marker", "patient coughed", {"by": "dashboard"}, time_s=12.5)
     (event,) = store.session(sid).events()
     assert (event.id, event.kind, event.text, event.source) == (eid, "marker", "patient coughed",
@@ -342,9 +366,11 @@ def test_codecs_are_bit_exact(a: np.ndarray) -> None:
     assert back.tobytes() == np.ascontiguousarray(a, dtype=stored).tobytes()
 
 
-def test_edits_are_said_in_words_and_say_whether_they_can_be_undone(tmp_path: Path) -> None:
-    store = open_store(tmp_path)
-    sid = store.create_session(a_meta(), cells_profile())
+def test_edits_are_said_in_words_and_say_whether_they_can_be_undone(
+        tmp_path: Path, backend: Backend) -> None:
+    local = open_store(tmp_path)
+    sid = made(local, a_meta(), cells_profile())
+    store = backend.store(local)
     store.update_meta(sid, {"category": "I", "body_weight_kg": 70.0})
     tare = {"offsets": {"left": 8123.0, "right": 7990.5}, "from_s": 12.345}
     store.set_conversion(sid, {"tare": [tare]}, reason="tare at 12.35 s")
@@ -363,3 +389,24 @@ def test_edits_are_said_in_words_and_say_whether_they_can_be_undone(tmp_path: Pa
     assert undone[4].text == ("Undo of edit 3: Tare from 12.35 s (left 8123.0, right 7990.5 raw) "
                               "taken out")
     assert undone[4].undoable and store.session(sid).info.conversion == {}
+
+
+def test_a_connection_in_a_with_block_ends_its_transaction_as_sqlite3s_does(
+        tmp_path: Path, backend: Backend) -> None:
+    """Committed at the end of the block, rolled back after an error; the connection stays open
+    (on the shared store, through sensing.store.pg.adapter)."""
+    store = backend.store(open_store(tmp_path))
+    conn = store.write_connection(shared_ok=True)
+    try:
+        conn.execute("CREATE TEMP TABLE t (x INTEGER)")
+        with conn:
+            conn.execute("BEGIN")
+            conn.execute("INSERT INTO t VALUES (1)")
+        with pytest.raises(ValueError), conn:
+            conn.execute("BEGIN")
+            conn.execute("INSERT INTO t VALUES (2)")
+            raise ValueError("an error inside the block")
+        assert not conn.in_transaction
+        assert [tuple(r) for r in conn.execute("SELECT x FROM t").fetchall()] == [(1,)]
+    finally:
+        conn.close()

@@ -87,8 +87,8 @@ class Server:
         self._run(self.bin / "pg_ctl", "-D", self.data, "-l", self.root / "log", "-o", options,
                   "-w", "-t", "60", "start")
 
-    def stop(self) -> None:
-        self._run(self.bin / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+    def stop(self, mode: str = "fast") -> None:
+        self._run(self.bin / "pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
 
     def url(self, db: str = "postgres", password: str = "") -> str:
         auth = f"{USER}:{password}" if password else USER
@@ -102,18 +102,19 @@ class Server:
 
     def close(self) -> None:
         try:
-            self.stop()
+            self.stop("immediate")  # no shutdown checkpoint: the cluster is deleted next
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-def new_database(admin_url: str) -> str:
-    """A fresh database on the server ``admin_url`` reaches; its URL."""
+def new_database(admin_url: str, template: str = "") -> str:
+    """A fresh database on the server ``admin_url`` reaches, a copy of the database
+    ``template`` names if given (its schema made once); its URL."""
     import psycopg
 
     name = f"sotlog_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
+        conn.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
     head, _, query = admin_url.partition("?")
     base = head.rsplit("/", 1)[0]
     return f"{base}/{name}" + (f"?{query}" if query else "")
