@@ -52,7 +52,7 @@ PROGRESS_BYTES = 16 << 20
 # a window of `show` or of an export still reads only the chunks it overlaps.
 CHUNK_SECONDS = 60.0
 POOL_THREADS = 2  # encoding reads and frames beside the decoding (zstd and numpy let go of the GIL)
-POOL_AHEAD = 8  # blocks of reads and chunks of frames waiting to be encoded, at most
+POOL_AHEAD = 4  # blocks of reads and chunks of frames waiting to be encoded, at most
 RECENT_READS = 4096  # arrival times kept for frames and notices a decoder held back
 
 
@@ -194,7 +194,8 @@ class _Recent:
         self.times = np.zeros(0)
 
     def add(self, times: np.ndarray) -> None:
-        self.times = np.concatenate((self.times, times))[-max(RECENT_READS, len(times)):]
+        self.times = times if len(times) >= RECENT_READS else np.concatenate(
+            (self.times, times))[-RECENT_READS:]
         self.end += len(times)
 
     def of(self, reads: np.ndarray, block_start: int, block_times: np.ndarray) -> np.ndarray:
