@@ -132,8 +132,10 @@ def _delta(a: np.ndarray) -> bytes:
         d[0] = u[0]
         np.subtract(u[1:], u[:-1], out=d[1:])
     s = d.view(itype)
-    z = (np.left_shift(s, 1) ^ np.right_shift(s, bits - 1)).view(utype)
-    return _shuffle(z)
+    sign = np.right_shift(s, bits - 1)
+    np.left_shift(s, 1, out=s)
+    s ^= sign  # zigzag, in place
+    return _shuffle(s.view(utype))
 
 
 def _undelta(buf: bytes, dtype: np.dtype[Any], shape: tuple[int, ...]) -> np.ndarray:
@@ -152,9 +154,15 @@ def _whole_units(unit: float) -> tuple[Forward, Inverse]:
     1e-3, the host's microseconds times 1e-6, counts sent as text) as int64 deltas of those
     numbers; None for a column that is not, bit for bit."""
     def ticks(a: np.ndarray) -> np.ndarray | None:
-        with np.errstate(invalid="ignore", over="ignore"):  # (whole numbers need no rounding)
-            k = (np.rint(a / unit) if unit != 1.0 else a).astype(np.int64)
-        back = k.astype(np.float64) * unit if unit != 1.0 else k.astype(np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            if unit == 1.0:  # whole numbers need no rounding
+                k = a.astype(np.int64)
+                back = k.astype(np.float64)
+            else:
+                q = a / unit
+                k = np.rint(q, out=q).astype(np.int64)
+                back = k.astype(np.float64)
+                back *= unit
         return k if np.array_equal(back.view(np.uint64), little(a).view(np.uint64)) else None
 
     def forward(a: np.ndarray) -> bytes | None:
