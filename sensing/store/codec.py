@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -229,6 +229,22 @@ class EncodedFrames:
 def encoded_frames(block: FrameBlock, chunk_seconds: float, t0_host: float) -> EncodedFrames:
     """``encode_frames`` of one block, kept with the block."""
     return EncodedFrames(encode_frames([block], chunk_seconds, t0_host), block)
+
+
+def chunk_rows(frames: list[FrameBlock | EncodedFrames], chunk_seconds: float,
+               t0_host: float) -> Iterator[dict[str, Any]]:
+    """The chunk rows of ``frames`` in order: those encoded already as they are, runs of blocks
+    by ``encode_frames``."""
+    run: list[FrameBlock] = []
+    for item in [*frames, None]:
+        if isinstance(item, FrameBlock):
+            run.append(item)
+            continue
+        if run:
+            yield from encode_frames(run, chunk_seconds, t0_host)
+            run = []
+        if item is not None:
+            yield from item.rows
 
 
 def joined(reads: list[tuple[bytes, float]]) -> tuple[bytes, np.ndarray, np.ndarray]:

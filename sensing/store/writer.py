@@ -15,7 +15,6 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -343,7 +342,7 @@ class Recorder:
                 f"{self.frame_shape} and were not stored as samples (their bytes are in the raw "
                 "capture)", {"frames": n_bad, "shapes": shapes}, "sotlog"))
         frames = 0
-        for row in self._chunk_rows(good):
+        for row in store_codec.chunk_rows(good, self.chunk_seconds, self.t0_host):
             self._insert_chunk(row, self._next_index + frames)
             frames += row["count"]
         raw_bytes = 0
@@ -372,19 +371,6 @@ class Recorder:
             "text": e.text, "data_json": dumps(e.data), "created_utc": now, "source": e.source})
             for e in events]
         return _Written(frames, raw_bytes, ids, n_bad, index - self._next_raw)
-
-    def _chunk_rows(self, frames: list[FrameBlock | EncodedFrames]) -> Iterator[dict[str, Any]]:
-        """The chunk rows of ``frames`` in order: blocks encoded here, a run at a time."""
-        run: list[FrameBlock] = []
-        for item in [*frames, None]:
-            if isinstance(item, FrameBlock):
-                run.append(item)
-                continue
-            if run:
-                yield from store_codec.encode_frames(run, self.chunk_seconds, self.t0_host)
-                run = []
-            if item is not None:
-                yield from item.rows
 
     def _insert_raw(self, reads: RawReads, index: int, prelude: int) -> int:
         row = dict(reads.row, session_id=self.session_id, chunk_index=index, prelude=prelude,
