@@ -174,8 +174,8 @@ def encode_raw_reads(data: bytes, starts: np.ndarray, arrival: np.ndarray,
     arrival that is a frame's host time is kept as a reference to it (``packing.pack_refs``)."""
     codecs: dict[str, str] = {}
     row: dict[str, Any] = {"reads": len(starts), "nbytes": len(data)}
-    codecs["data"], row["data"] = encode(np.frombuffer(data, np.uint8),
-                                         comp or packing.compressor(), gather)  # as they came
+    codecs["data"] = comp or packing.compressor()  # the bytes as they came: no transform
+    row["data"] = packing.pack_bytes(data, codecs["data"], gather)
     arrival = np.asarray(arrival, np.float64)
     codecs["arrival"], row["arrival"] = encode(arrival, gather=gather)
     refs = _refs(arrival, frames) if frames is not None else None

@@ -214,6 +214,11 @@ def unpack(codec: str, blob: bytes, dtype: np.dtype[Any], shape: tuple[int, ...]
     return TRANSFORMS[transform][1](COMPRESSORS[comp][1](blob), dtype, shape)
 
 
+def pack_bytes(data: bytes, comp: str, gather: bool = False) -> bytes:
+    """Bytes compressed as they are (codec ``comp``: no transform), with no array between."""
+    return COMPRESSORS[comp][0](data, gather)
+
+
 def unpack_bytes(codec: str, blob: bytes) -> bytes:
     """The bytes a codec without a transform holds (the raw capture), with no array between."""
     transform, comp = split(codec)
