@@ -303,16 +303,24 @@ class _Import:
         if self.chunk and self.chunk[0].values.dtype != block.values.dtype:
             self.send_chunk()
         self.chunk.append(block)
-        while self.chunk:
-            first = self.chunk[0]
-            frames = FrameBlock.concat(self.chunk) if len(self.chunk) > 1 else first
-            most = max(1, MAX_CHUNK_BYTES // max(1, frames.values[0].nbytes))
-            whole = int(np.searchsorted(frames.host_time, frames.host_time[0] + CHUNK_SECONDS))
-            if min(whole, most) >= len(frames):
-                self.chunk = [frames]
-                return
-            self.chunk = [frames.take(slice(min(whole, most), None))]
-            self.submit_frames(frames.take(slice(0, min(whole, most))))
+        while self.cut_chunk():
+            pass
+
+    def cut_chunk(self) -> bool:
+        """Send the first chunk of the frames gathered once they go past it, copying only its
+        frames (a block holds many chunks); False while they do not."""
+        end = self.chunk[0].host_time[0] + CHUNK_SECONDS
+        most = max(1, MAX_CHUNK_BYTES // max(1, self.chunk[0].values[0].nbytes))
+        n = 0
+        for k, b in enumerate(self.chunk):
+            at = min(int(np.searchsorted(b.host_time, end)), most - n)
+            if at < len(b):
+                head = [*self.chunk[:k], b.take(slice(0, at))] if at else self.chunk[:k]
+                self.chunk = [b.take(slice(at, None)), *self.chunk[k + 1:]]
+                self.submit_frames(FrameBlock.concat(head))
+                return True
+            n += len(b)
+        return False
 
     def send_chunk(self) -> None:
         """Encode the frames gathered so far, whole chunk or not (a new dtype, the end)."""
