@@ -71,20 +71,29 @@ class ArrivalClock:
                              for c, e in zip(counts.tolist(), ends.tolist(), strict=True)])
         else:
             self.frames += len(device_time)
-            last = device_time[ends[has] - 1]
+            # a frame a read (a clean log): the reads' last frames are the frames, in order
+            last = (device_time if len(device_time) == has.size == n_reads
+                    else device_time[ends[has] - 1])
             if self._first_device is None:
                 self._first_device = self._last_device = float(device_time[0])
             assert self._last_device is not None
             prev: np.ndarray = np.concatenate(([self._last_device], last[:-1]))
             back = last < prev
-            step = np.where(back, prev - last + counts[has] / self.rate_hz, 0.0)
-            shift = np.cumsum(np.concatenate(([self._shift], step)))[1:]
-            x = last - self._first_device + shift
-            self.backward_steps += int(back.sum())
-            self._shift, self._last_device = float(shift[-1]), float(last[-1])
+            if back.any():
+                step = np.where(back, prev - last + counts[has] / self.rate_hz, 0.0)
+                shift = np.cumsum(np.concatenate(([self._shift], step)))[1:]
+                x = last - self._first_device + shift
+                self.backward_steps += int(back.sum())
+                self._shift = float(shift[-1])
+            else:  # (the shift so far, added alike to every frame)
+                x = last - self._first_device + self._shift
+            self._last_device = float(last[-1])
         y = np.full(n_reads + 1, -np.inf)
         y[0] = self.now
-        y[has + 1] = x
+        if has.size == n_reads:
+            y[1:] = x
+        else:
+            y[has + 1] = x
         times = np.maximum.accumulate(y)[1:]
         self.now = float(times[-1])
         return times

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,16 +164,18 @@ def decode_chunk(row: Row, values: bool = True) -> FrameBlock:
 
 
 def encode_raw_reads(data: bytes, starts: np.ndarray, arrival: np.ndarray,
-                     gather: bool = False, frames: Frames | None = None) -> dict[str, Any]:
+                     gather: bool = False, frames: Frames | None = None,
+                     comp: str | None = None) -> dict[str, Any]:
     """The columns of one ``raw`` row: the reads' bytes joined (read ``i`` starts at
-    ``starts[i]`` of ``data``), compressed; each read's arrival time and start offset.
+    ``starts[i]`` of ``data``), compressed (with ``comp``, else the store's compressor); each
+    read's arrival time and start offset.
 
     ``frames``: ``(index, host_time)`` of the session's stored frames around these reads: an
     arrival that is a frame's host time is kept as a reference to it (``packing.pack_refs``)."""
     codecs: dict[str, str] = {}
     row: dict[str, Any] = {"reads": len(starts), "nbytes": len(data)}
-    codecs["data"], row["data"] = encode(np.frombuffer(data, np.uint8), packing.compressor(),
-                                         gather)  # bytes as they came: no transform
+    codecs["data"] = comp or packing.compressor()  # the bytes as they came: no transform
+    row["data"] = packing.pack_bytes(data, codecs["data"], gather)
     arrival = np.asarray(arrival, np.float64)
     codecs["arrival"], row["arrival"] = encode(arrival, gather=gather)
     refs = _refs(arrival, frames) if frames is not None else None
@@ -201,10 +203,48 @@ class RawReads:
     last: float
 
 
-def raw_reads(data: bytes, starts: np.ndarray, arrival: np.ndarray) -> RawReads:
+def raw_reads(data: bytes, starts: np.ndarray, arrival: np.ndarray,
+              comp: str | None = None) -> RawReads:
     """``encode_raw_reads`` kept with what the writer needs to know of it."""
-    return RawReads(encode_raw_reads(data, starts, arrival), len(data), float(arrival[0]),
-                    float(arrival[-1]))
+    return RawReads(encode_raw_reads(data, starts, arrival, comp=comp), len(data),
+                    float(arrival[0]), float(arrival[-1]))
+
+
+@dataclass
+class EncodedFrames:
+    """The ``chunks`` rows of consecutive frames (an import's), encoded where they were decoded,
+    so encoding does not wait for the writer thread; ``block``: the frames themselves."""
+
+    rows: list[dict[str, Any]]
+    block: FrameBlock
+
+    def __len__(self) -> int:
+        return len(self.block)
+
+    @property
+    def frame_shape(self) -> tuple[int, ...]:
+        return self.block.frame_shape
+
+
+def encoded_frames(block: FrameBlock, chunk_seconds: float, t0_host: float) -> EncodedFrames:
+    """``encode_frames`` of one block, kept with the block."""
+    return EncodedFrames(encode_frames([block], chunk_seconds, t0_host), block)
+
+
+def chunk_rows(frames: list[FrameBlock | EncodedFrames], chunk_seconds: float,
+               t0_host: float) -> Iterator[dict[str, Any]]:
+    """The chunk rows of ``frames`` in order: those encoded already as they are, runs of blocks
+    by ``encode_frames``."""
+    run: list[FrameBlock] = []
+    for item in [*frames, None]:
+        if isinstance(item, FrameBlock):
+            run.append(item)
+            continue
+        if run:
+            yield from encode_frames(run, chunk_seconds, t0_host)
+            run = []
+        if item is not None:
+            yield from item.rows
 
 
 def joined(reads: list[tuple[bytes, float]]) -> tuple[bytes, np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -32,11 +33,13 @@ from firmware_bridge.profiles import Profile
 from firmware_bridge.protocols import Decoded, Decoder, make_decoder, read_size
 from sensing.metadata import SessionMeta
 from sensing.store import codec as store_codec
+from sensing.store import packing
 from sensing.store.arrival import ArrivalClock, NoticeGate
+from sensing.store.codec import MAX_CHUNK_BYTES
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
 
-BLOCK_BYTES = 256 << 10  # read from the file and decoded at a time (the fastest in the bench)
+BLOCK_BYTES = 1 << 20  # read from the file and decoded at a time (the fastest of 256 KiB-4 MiB)
 PROBE_BYTES = 4 << 20  # read ahead, at most, to learn whether frames carry device time
 PROBE_STEP = 64 << 10
 LONG_READ = 1 << 20  # a line this long without an end goes to the decoder as a read of its own
@@ -48,6 +51,8 @@ PROGRESS_BYTES = 16 << 20
 # 2-hour log is then 120 chunks to encode, not 7,200 (the same bytes, a tenth of the time), and
 # a window of `show` or of an export still reads only the chunks it overlaps.
 CHUNK_SECONDS = 60.0
+POOL_THREADS = 2  # encoding reads and frames beside the decoding (zstd and numpy let go of the GIL)
+POOL_AHEAD = 4  # blocks of reads and chunks of frames waiting to be encoded, at most
 RECENT_READS = 4096  # arrival times kept for frames and notices a decoder held back
 
 
@@ -77,7 +82,10 @@ def read_starts(block: bytes, size: int | None, end: bool) -> tuple[np.ndarray, 
     return starts, whole
 
 
-def blocks(path: Path, size: int | None) -> Iterator[tuple[bytes, np.ndarray]]:
+Block = tuple[bytes, np.ndarray]  # a block of whole reads, and where each starts
+
+
+def blocks(path: Path, size: int | None) -> Iterator[Block]:
     """The file as blocks of whole reads: ``(bytes, where each read starts)``."""
     carry = b""
     with open(path, "rb") as fh:
@@ -189,7 +197,8 @@ class _Recent:
         self.times = np.zeros(0)
 
     def add(self, times: np.ndarray) -> None:
-        self.times = np.concatenate((self.times, times))[-max(RECENT_READS, len(times)):]
+        self.times = times if len(times) >= RECENT_READS else np.concatenate(
+            (self.times, times))[-RECENT_READS:]
         self.end += len(times)
 
     def of(self, reads: np.ndarray, block_start: int, block_times: np.ndarray) -> np.ndarray:
@@ -203,6 +212,9 @@ class _Recent:
                         else 0.0, older)
 
 
+Encoded = store_codec.RawReads | store_codec.EncodedFrames
+
+
 @dataclass
 class _Import:
     """One import under way: the decoder, the clock, and what went to the recorder."""
@@ -211,8 +223,9 @@ class _Import:
     decoder: Decoder
     clock: ArrivalClock
     gate: NoticeGate
-    pool: ThreadPoolExecutor  # compresses a block's reads while the next block decodes
-    pending: Future[store_codec.RawReads] | None = None
+    pool: ThreadPoolExecutor  # encodes reads and frames while the next block decodes
+    pending: deque[Future[Encoded]] = field(default_factory=deque)  # in order
+    chunk: list[FrameBlock] = field(default_factory=list)  # frames for the next chunk row
     recent: _Recent = field(default_factory=_Recent)
     reads: int = 0
     raw_bytes: int = 0
@@ -253,13 +266,14 @@ class _Import:
                                             n - i)
             notices = self._timed(out, first, times, got)
             self.gate.replay([(max(0, r - i), x) for r, x in notices], times[i:])
-        self.hand_raw()  # the block before, compressed meanwhile on the other core
-        self.pending = self.pool.submit(store_codec.raw_reads, data, starts, times)
         if got:
             block = FrameBlock.concat(got)
             self.frames += len(block)
             self.frame_bytes = max(self.frame_bytes, block.values[0].nbytes)
-            self.recorder.on_frames(block)
+            self.add_frames(block)
+        self.pending.append(self.pool.submit(store_codec.raw_reads, data, starts, times,
+                                             packing.fastest()))
+        self.hand(wait=False)
         self.recent.add(times)
         self.reads += n
         self.raw_bytes += len(data)
@@ -280,11 +294,54 @@ class _Import:
             timed.append((r - first, replace(notice, host_time=when)))
         return timed
 
-    def hand_raw(self) -> None:
-        """Hand the recorder the reads of the block before, once compressed."""
-        if self.pending is not None:
-            self.recorder.on_raw_reads(self.pending.result())
-            self.pending = None
+    def add_frames(self, block: FrameBlock) -> None:
+        """Gather frames into chunk rows of CHUNK_SECONDS (or MAX_CHUNK_BYTES of values), each
+        encoded in the pool as soon as it is whole."""
+        if block.frame_shape != self.recorder.frame_shape:
+            self.recorder.on_frames(block)  # not stored as samples: the writer says so
+            return
+        if self.chunk and self.chunk[0].values.dtype != block.values.dtype:
+            self.send_chunk()
+        self.chunk.append(block)
+        while self.cut_chunk():
+            pass
+
+    def cut_chunk(self) -> bool:
+        """Send the first chunk of the frames gathered once they go past it, copying only its
+        frames (a block holds many chunks); False while they do not."""
+        end = self.chunk[0].host_time[0] + CHUNK_SECONDS
+        most = max(1, MAX_CHUNK_BYTES // max(1, self.chunk[0].values[0].nbytes))
+        n = 0
+        for k, b in enumerate(self.chunk):
+            at = min(int(np.searchsorted(b.host_time, end)), most - n)
+            if at < len(b):
+                head = [*self.chunk[:k], b.take(slice(0, at))] if at else self.chunk[:k]
+                self.chunk = [b.take(slice(at, None)), *self.chunk[k + 1:]]
+                self.submit_frames(FrameBlock.concat(head))
+                return True
+            n += len(b)
+        return False
+
+    def send_chunk(self) -> None:
+        """Encode the frames gathered so far, whole chunk or not (a new dtype, the end)."""
+        if self.chunk:
+            self.submit_frames(FrameBlock.concat(self.chunk))
+            self.chunk = []
+
+    def submit_frames(self, frames: FrameBlock) -> None:
+        self.pending.append(self.pool.submit(store_codec.encoded_frames, frames, CHUNK_SECONDS,
+                                             self.recorder.t0_host))
+
+    def hand(self, wait: bool) -> None:
+        """Hand the recorder what the pool encoded, in order: what is done, or (``wait``) all;
+        and, so that memory stays bounded, all but POOL_AHEAD items, done or not."""
+        while self.pending and (wait or self.pending[0].done()
+                                or len(self.pending) > POOL_AHEAD):
+            item = self.pending.popleft().result()
+            if isinstance(item, store_codec.RawReads):
+                self.recorder.on_raw_reads(item)
+            else:
+                self.recorder.on_frames(item)
 
     def end(self, now: float) -> None:
         """The file's end is a cut: what the decoder holds is counted, nothing more decoded."""
@@ -303,19 +360,22 @@ class _Import:
 
 def _feed(src: Path, profile: Profile, recorder: Recorder, clock: ArrivalClock,
           progress: Callable[[int, int], None] | None, size: int) -> ImportResult:
-    with ThreadPoolExecutor(1, thread_name_prefix="sotlog-import-raw") as pool:
+    with (ThreadPoolExecutor(POOL_THREADS, thread_name_prefix="sotlog-import-encode") as pool,
+          ThreadPoolExecutor(1, thread_name_prefix="sotlog-import-read") as reader):
         run = _Import(recorder, make_decoder(profile), clock, NoticeGate(recorder.on_notice),
                       pool)
         now = 0.0
         next_report = PROGRESS_BYTES
-        for data, starts in blocks(src, read_size(profile)):
+        for data, starts in _ahead(blocks(src, read_size(profile)), reader):
             now = run.block(data, starts)
             if run.behind():
+                run.hand(wait=True)
                 _wait_for(run)
             if progress and run.raw_bytes >= next_report:
                 progress(run.raw_bytes, size)
                 next_report = run.raw_bytes + PROGRESS_BYTES
-        run.hand_raw()
+        run.send_chunk()
+        run.hand(wait=True)
     run.end(now)
     counters = run.decoder.counters
     left_bytes = counters.cut_bytes
@@ -334,6 +394,15 @@ def _feed(src: Path, profile: Profile, recorder: Recorder, clock: ArrivalClock,
         progress(run.raw_bytes, size)
     return ImportResult(0, str(src), run.raw_bytes, run.reads, run.frames, clock.mode,
                         clock.rate_hz, counters.as_dict(), left_bytes)
+
+
+def _ahead(items: Iterator[Block], reader: ThreadPoolExecutor) -> Iterator[Block]:
+    """``items``, each made by ``reader`` while the one before is decoded (reading the file and
+    finding where its reads start overlaps the decoding); one at a time, in order."""
+    coming = reader.submit(next, items, None)
+    while (item := coming.result()) is not None:
+        coming = reader.submit(next, items, None)
+        yield item
 
 
 def _wait_for(run: _Import) -> None:

@@ -25,7 +25,7 @@ from sensing.mat.derive import LoadedMean
 from sensing.plainjson import dumps
 from sensing.store import codec as store_codec
 from sensing.store import owner as store_owner
-from sensing.store.codec import RawReads, raw_len
+from sensing.store.codec import EncodedFrames, RawReads, raw_len
 from sensing.store.gather import gather_chunks
 from sensing.store.listing import COUNTS
 from sensing.store.schema import insert
@@ -72,7 +72,7 @@ class _History:
 
 @dataclass
 class _Batch:
-    frames: list[FrameBlock] = field(default_factory=list)
+    frames: list[FrameBlock | EncodedFrames] = field(default_factory=list)  # in order
     raw: list[tuple[bytes, float] | RawReads] = field(default_factory=list)  # in order
     history: _History | None = None
     events: list[_Event] = field(default_factory=list)
@@ -170,7 +170,8 @@ class Recorder:
         if reads:
             self._put(_History(list(reads), skipped))
 
-    def on_frames(self, block: FrameBlock) -> None:
+    def on_frames(self, block: FrameBlock | EncodedFrames) -> None:
+        """Frames to store; or their chunk rows, encoded (an import's, ``codec.encoded_frames``)."""
         self._put(block, frames=len(block))
 
     def on_notice(self, notice: Notice) -> None:
@@ -249,12 +250,13 @@ class Recorder:
     def _take(self, item: Any) -> bool:
         """Add one queued item to the batch; True when it should be committed at once."""
         b = self._batch
-        if isinstance(item, FrameBlock):
+        if isinstance(item, FrameBlock | EncodedFrames):
             if len(item):
                 b.frames.append(item)
-                b.nbytes += item.values.nbytes
+                values = item.values if isinstance(item, FrameBlock) else item.block.values
+                b.nbytes += values.nbytes
                 if self._mean is not None:
-                    self._mean.add(item.values)
+                    self._mean.add(values)
         elif isinstance(item, _Event):
             b.events.append(item)
             return item.reply is not None  # a person is waiting for the event's id
@@ -333,13 +335,14 @@ class Recorder:
         n_bad = sum(map(len, batch.frames)) - sum(map(len, good))
         if n_bad:
             shapes = sorted({str(b.frame_shape) for b in batch.frames} - {str(self.frame_shape)})
+            first = batch.frames[0]
             events.append(_Event(
-                batch.frames[0].host_time[0], "warning",
+                (first if isinstance(first, FrameBlock) else first.block).host_time[0], "warning",
                 f"{n_bad} frames of shape {', '.join(shapes)} do not match the session's "
                 f"{self.frame_shape} and were not stored as samples (their bytes are in the raw "
                 "capture)", {"frames": n_bad, "shapes": shapes}, "sotlog"))
         frames = 0
-        for row in store_codec.encode_frames(good, self.chunk_seconds, self.t0_host):
+        for row in store_codec.chunk_rows(good, self.chunk_seconds, self.t0_host):
             self._insert_chunk(row, self._next_index + frames)
             frames += row["count"]
         raw_bytes = 0

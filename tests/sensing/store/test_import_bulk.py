@@ -155,3 +155,26 @@ def test_a_file_without_line_ends_is_read_in_pieces(store, tmp_path: Path, backe
     assert c["undecodable"] == 1 and c["undecodable_bytes"] == 95 * 40_000  # the overlong line
     assert c["bytes"] == c["decoded_bytes"] + c["undecodable_bytes"] + c["cut_bytes"]
     assert reparse(s).identical
+
+
+@pytest.mark.parametrize("block_bytes", [1 << 20, 4096], ids=["1MB", "4KB"])
+def test_an_imported_session_is_chunked_by_minutes(store, tmp_path: Path, monkeypatch,
+                                                   block_bytes: int) -> None:
+    """Chunks are encoded beside the decoding, each the frames of 60 s of host time from its
+    first frame, cut across the file's blocks: the same frames, in rows of a minute each."""
+    monkeypatch.setattr(importer, "BLOCK_BYTES", block_bytes)
+    path = tmp_path / "log.csv"
+    path.write_bytes(four_cell_log(20_000, seed=7))  # its glued lines set the clock back
+    profile = parse_profile(FOUR, "four.toml")
+    same_as_line_at_a_time(store, path, profile)
+    host = store.session(1).frames().host_time
+    firsts = [0]
+    while (cut := int(np.searchsorted(host, host[firsts[-1]] + importer.CHUNK_SECONDS))) < len(
+            host):
+        firsts.append(cut)
+    with store._transaction() as conn:
+        rows = conn.execute("SELECT first_index, count FROM chunks WHERE session_id = 1 "
+                            "ORDER BY first_index").fetchall()
+    assert len(firsts) > 10
+    assert [r[0] for r in rows] == firsts
+    assert sum(r[1] for r in rows) == len(host)
