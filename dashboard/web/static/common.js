@@ -90,7 +90,23 @@ function decimalsOf(unit) {
   return V && unit in V.decimals ? V.decimals[unit] : (V ? V.decimals_other : 1);
 }
 
-function fmtIn(x, unit) { return fmtBig(x, decimalsOf(unit)); }
+function fmtIn(x, unit) {
+  const digits = significantOf(unit);
+  return digits === null ? fmtBig(x, decimalsOf(unit)) : fmtSignificant(x, digits);
+}
+
+// The significant digits a number in `unit` keeps (V.significant, by how the unit ends: a
+// calibration's gain per count), or null where it keeps decimals.
+function significantOf(unit) {
+  const ends = V && V.significant ? Object.entries(V.significant) : [];
+  const found = ends.find(([end]) => (unit || "").endsWith(end));
+  return found ? found[1] : null;
+}
+
+function fmtSignificant(x, digits) {
+  if (x === null || x === undefined || !Number.isFinite(x)) return "–";
+  return String(Number(x.toPrecision(digits)));
+}
 
 // The page's root font size in px: presentation mode raises it with the screen, and every text
 // in rem follows; the canvases draw their labels at sizes taken from it.

@@ -1,6 +1,6 @@
-"""Numbers are rounded to what they can mean on the replay, compare, live and sessions pages:
-no number a page shows, in its text or drawn on its canvases, carries more decimals than its
-unit means (``sensing.rounding``, the one rule the pages get from /api/vocabulary)."""
+"""Numbers are rounded to what they can mean on the replay, compare, live, sessions and calibrate
+pages: no number a page shows, in its text or drawn on its canvases, carries more decimals than
+its unit means (``sensing.rounding``, the one rule the pages get from /api/vocabulary)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 
 from sensing.store.sessions import Store
+from tests.dashboard.rig import WeightRig
 from tests.dashboard.web.browser import (
     KEEP_CANVAS_TEXT,
     LAPTOP,
+    expect,
     new_page,
     overlong,
     overlong_numbers,
@@ -25,10 +27,12 @@ from tests.sensing.outputs.test_exports import record_session
 
 def test_the_check_finds_overlong_numbers() -> None:
     shown = ["Tared over 1.0252676459999748 s", "left 205.63 N", "0.25×", "share 59.3 %",
-             "x 12.5 mm", "v0.1.0 on 127.0.0.1", "12.345 kgf", "3.14159"]
+             "x 12.5 mm", "v0.1.0 on 127.0.0.1", "12.345 kgf", "3.14159", "0.000467 N/count",
+             "0.0004671 kgf/count", "0.00046713 N/count", "46.713 N/count",
+             "total\n205.6\nN", "total\n205.63\nN"]  # a card: its value, then its unit
     assert [b.strip() for b in overlong(shown)] == [
         "Tared over 1.0252676459999748 s", "left 205.63 N", "x 12.5 mm", "12.345 kgf",
-        "3.14159"]
+        "3.14159", "0.00046713 N/count", "46.713 N/count", "total\n205.63\nN"]
 
 
 @pytest.fixture
@@ -48,8 +52,8 @@ def stored(store_path: Path) -> list[int]:
             record_session(store, "mat", n=150, rate=30.0, seed=6)]
 
 
-def held(page: Any, name: str) -> None:
-    if name != "sessions":  # its canvases' words were seen too
+def held(page: Any, name: str, canvases: bool = True) -> None:
+    if canvases:  # their words were seen too
         assert page.evaluate("[...window.drawnText].some((t) => /\\d/.test(t))")
     bad = overlong_numbers(page)
     shot(page, f"44-rounding-{name}", full=False)
@@ -62,7 +66,7 @@ def test_sessions_and_compare(stored: list[int], serve: Any, page: Any) -> None:
     server = serve()
     page.goto(f"{server.url}/sessions")
     page.wait_for_selector("#sessions tbody tr[data-session]")
-    held(page, "sessions")
+    held(page, "sessions", canvases=False)
     for ids, name in ((stored[:2], "compare"), (stored[2:], "compare-mats")):
         page.goto(f"{server.url}/compare?a={ids[0]}&b={ids[1]}")
         page.wait_for_function("document.body.dataset.ready === 'true'")
@@ -92,3 +96,36 @@ def test_live(serve: Any, page: Any) -> None:
     page.click("#eventbar button[data-kind='placed']")
     wait_recorded_seconds(page, 3)
     held(page, "live")
+
+
+@pytest.mark.browser
+def test_calibrate(serve: Any, page: Any) -> None:
+    """A fit's table, figures and stored row, and the reading now, in each force unit."""
+    with WeightRig() as rig:
+        server = serve("--port", rig.path, "--profile", "sotlog-loadcells")
+        page.goto(server.url + "/calibrate")
+        page.wait_for_function("document.body.dataset.ready === 'true'")
+        page.uncheck("#channels input[data-channel=right]")  # one block's weights are enough
+        page.fill("#weights", "0, 5, 10")
+        page.fill("#window_s", "0.3")
+        page.click("#start")
+        for i, kg in enumerate((0, 5, 10)):
+            step = page.locator(f"#steps li[data-step='{i}']")
+            expect(step).to_have_attribute("data-state", "waiting")
+            rig.place(kg)
+            page.keyboard.press("Enter")
+            expect(step).to_have_attribute("data-state", "settled")
+        expect(page.locator("#run-state")).to_contain_text("fitted")
+        page.click("#save")
+        expect(page.locator("#stored tbody tr[data-calibration='1']")).to_be_visible()
+        expect(page.locator("#reading")).to_contain_text("now: left")
+        for unit in ("N", "kgf", "lbf"):
+            page.select_option("#unit", unit)
+            expect(page.locator("#records thead").first).to_contain_text(f"residual ({unit})")
+            expect(page.locator("#stored tbody")).to_contain_text(f" {unit}")
+            expect(page.locator("#reading")).to_contain_text(f" {unit}")
+            expect(page.locator("#records [data-figure]").first).to_be_visible()
+            held(page, f"calibrate-{unit}", canvases=False)
+        # the gain per count keeps its significant digits (not the force unit's decimals)
+        gain = page.locator("#records .big", has_text="gain at zero").first.locator(".value")
+        assert 0 < float(gain.inner_text()) < 0.01
