@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from sensing import rounding
 from sensing.store.sessions import Store
 from tests.dashboard.rig import WeightRig
 from tests.dashboard.web.browser import (
@@ -52,10 +53,31 @@ def stored(store_path: Path) -> list[int]:
             record_session(store, "mat", n=150, rate=30.0, seed=6)]
 
 
+# Every trace panel's tick labels as drawn last: its values' unit, and the labels of each axis.
+TICKS = "typeof Traces === 'undefined' ? [] : Traces.all.filter((t) => t.ticks).map((t) => t.ticks)"
+
+
+def ticks_held(page: Any) -> int:
+    """Each trace panel's axes: labels with no more decimals than their unit means, and ticks no
+    closer than the unit's resolution (10^-decimals); how many panels there were."""
+    panels = page.evaluate(TICKS)
+    for panel in panels:
+        for axis, unit in (("y", panel["yUnit"]), ("x", "s")):
+            digits = rounding.decimals(unit)
+            labels = [t.removesuffix(" s").replace("\u2009", "") for t in panel[axis]]
+            labels = [t for t in labels if not t[-1].isalpha()]  # "1.23 M": grouped, no decimals
+            assert all(len(t.partition(".")[2]) <= digits for t in labels), (axis, unit, labels)
+            values = [float(t) for t in labels]
+            steps = [b - a for a, b in zip(values, values[1:], strict=False)]
+            assert all(step >= 10 ** -digits - 1e-9 for step in steps), (axis, unit, labels)
+    return len(panels)
+
+
 def held(page: Any, name: str, canvases: bool = True) -> None:
     if canvases:  # their words were seen too
         assert page.evaluate("[...window.drawnText].some((t) => /\\d/.test(t))")
     bad = overlong_numbers(page)
+    ticks_held(page)
     shot(page, f"44-rounding-{name}", full=False)
     assert bad == [], bad
     assert page.errors == []
@@ -75,6 +97,19 @@ def test_sessions_and_compare(stored: list[int], serve: Any, page: Any) -> None:
         if name == "compare-mats":
             page.wait_for_function("MC.last !== null")
         held(page, name)
+    # zoomed in with the wheel to a few hundredths of a second (where a step of 1, 2 or 5 ms
+    # would be next): the time axis's ticks stop at 0.01 s, labelled with its 2 decimals
+    page.click("#play")  # paused, so the window stays where it was zoomed
+    box = page.locator("#trace-a").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(60):
+        if page.evaluate("C.view !== null && C.view[1] - C.view[0] < 0.05"):
+            break
+        page.mouse.wheel(0, -100)
+    assert page.evaluate("C.view[1] - C.view[0]") < 0.05
+    assert ticks_held(page) == 2
+    x = page.evaluate("traces.a.ticks.x")
+    assert len(x) >= 2 and all(len(t.removesuffix(" s").split(".")[1]) == 2 for t in x), x
 
 
 @pytest.mark.browser
@@ -129,3 +164,21 @@ def test_calibrate(serve: Any, page: Any) -> None:
         # the gain per count keeps its significant digits (not the force unit's decimals)
         gain = page.locator("#records .big", has_text="gain at zero").first.locator(".value")
         assert 0 < float(gain.inner_text()) < 0.01
+
+
+@pytest.mark.browser
+def test_an_axis_step_is_no_finer_than_its_unit(serve: Any, page: Any) -> None:
+    """The pages' one tick step (common.js axisStep), asked in the page with the served rule."""
+    server = serve()
+    page.goto(f"{server.url}/sessions")
+    page.wait_for_function("V !== null")
+    step = "([r, n, u]) => axisStep(r, n, u)"
+    assert page.evaluate(step, [0.5, 5, "raw"]) == {"step": 1, "digits": 0}
+    assert page.evaluate(step, [0.04, 4, "N"]) == {"step": 0.1, "digits": 1}
+    assert page.evaluate(step, [1, 4, "kgf"]) == {"step": 0.25, "digits": 2}
+    assert page.evaluate(step, [1, 4, "N"]) == {"step": 0.5, "digits": 1}  # not 0.25
+    assert page.evaluate(step, [25, 10, "raw"]) == {"step": 5, "digits": 0}  # not 2.5
+    assert page.evaluate(step, [100, 4, "raw"]) == {"step": 25, "digits": 0}
+    assert page.evaluate(step, [0.02, 5, "s"]) == {"step": 0.01, "digits": 2}
+    assert page.evaluate(step, [60, 6, "s"]) == {"step": 10, "digits": 0}
+    assert page.evaluate("tickValues(-0.3, 0.3, axisStep(0.6, 3, 'N'))") == [-0.2, 0, 0.2]
