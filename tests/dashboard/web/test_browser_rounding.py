@@ -36,11 +36,16 @@ def test_the_check_finds_overlong_numbers() -> None:
         "3.14159", "0.00046713 N/count", "46.713 N/count", "total\n205.63\nN"]
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A laptop-sized page that keeps what its canvases draw."""
-    for pg in new_page(browser, LAPTOP):
+SCREENS = {"laptop": LAPTOP, "1080p": {"width": 1920, "height": 1080}}
+
+
+@pytest.fixture(params=list(SCREENS))
+def page(request: Any, browser: Any) -> Iterator[Any]:
+    """A page on a laptop's screen and on a projector's (the traces' ticks follow the size), that
+    keeps what its canvases draw."""
+    for pg in new_page(browser, SCREENS[request.param]):
         pg.add_init_script(KEEP_CANVAS_TEXT)
+        pg.screen = request.param
         yield pg
 
 
@@ -78,7 +83,7 @@ def held(page: Any, name: str, canvases: bool = True) -> None:
         assert page.evaluate("[...window.drawnText].some((t) => /\\d/.test(t))")
     bad = overlong_numbers(page)
     ticks_held(page)
-    shot(page, f"44-rounding-{name}", full=False)
+    shot(page, f"44-rounding-{name}-{page.screen}", full=False)
     assert bad == [], bad
     assert page.errors == []
 
@@ -167,8 +172,9 @@ def test_calibrate(serve: Any, page: Any) -> None:
 
 
 @pytest.mark.browser
-def test_an_axis_step_is_no_finer_than_its_unit(serve: Any, page: Any) -> None:
+def test_an_axis_step_is_no_finer_than_its_unit(serve: Any, laptop_page: Any) -> None:
     """The pages' one tick step (common.js axisStep), asked in the page with the served rule."""
+    page = laptop_page
     server = serve()
     page.goto(f"{server.url}/sessions")
     page.wait_for_function("V !== null")
