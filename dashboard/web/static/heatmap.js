@@ -264,11 +264,14 @@ function heatLayer(H, mat, L, dpr) {
     const label = r.total === undefined ? r.name
       : `${r.name} ${r.total === null ? "–" : fmtIn(r.total, mat.unit)} ${mat.unit}`;
     const lw = ctx.measureText(label).width + 6;
-    // above the region; inside its top edge when above would run into the head's words; from
-    // its left edge, moved left as far as the words need to stay on the picture (off it they
-    // would run over the side's words)
-    const top = py(r.r0) - fontPx - 4 >= y0 ? py(r.r0) - fontPx - 4 : py(r.r0) + 2;
+    // above the region; inside its top edge when above would run into the head's words or an
+    // other region's words; from its left edge, moved left as far as the words need to stay on
+    // the picture (off it they would run over the side's words)
     const left = Math.max(x0, Math.min(px(r.c0), x0 + w - lw));
+    const meets = (y) => H.labels.some((b) => left < b.x + b.w && b.x < left + lw
+      && y < b.y + b.h && b.y < y + fontPx + 4);
+    const above = py(r.r0) - fontPx - 4;
+    const top = above >= y0 && !meets(above) ? above : py(r.r0) + 2;
     ctx.fillStyle = "rgba(255,255,255,0.85)";
     ctx.fillRect(left, top, lw, fontPx + 4);
     H.labels.push({ x: left, y: top, w: lw, h: fontPx + 4 });

@@ -1,8 +1,8 @@
 """Every mat picture's words in Chromium on a clinic laptop (1366x768) and a projector
 (1920x1080): the edges' words (PICTURE_EDGES) drawn wholly inside their canvas and on screen, on
 the live, replay, compare and session pages, plain and in presentation mode; the block regions'
-words on the picture, clear of the edges' words; and on the live page, the event bar kept at the
-screen's foot never lies over the heat map."""
+words on the picture, clear of the edges' words and of each other; and on the live page, the
+event bar kept at the screen's foot never lies over the heat map."""
 
 from __future__ import annotations
 
@@ -67,9 +67,10 @@ def words_inside(page: Any, canvas: str) -> None:
         assert inside(e, 0, 0, width, height), (canvas, "off the canvas", e, got["size"])
         assert inside(e, *got["seen"]), (canvas, "off the screen", e, got["seen"])
     left, _, right, _ = got["picture"]
-    for b in got["labels"]:
+    for i, b in enumerate(got["labels"]):
         assert inside(b, left, 0, right, height), (canvas, "a region's words off it", b)
         assert not [e for e in got["edges"] if meet(b, e)], (canvas, b, got["edges"])
+        assert not [o for o in got["labels"][:i] if meet(b, o)], (canvas, got["labels"])
 
 
 @pytest.fixture(params=list(SCREENS))
