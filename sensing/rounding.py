@@ -2,9 +2,10 @@
 
 A number carries the digits its unit can mean for what sotlog measures, and no more: a force to
 0.1 N (a load cell under a block reads no finer), a session time to 0.01 s (a sample at 80 Hz),
-a share to 0.1 %, a centre-of-pressure position to 1 mm. The pages get this table from
-``GET /api/vocabulary`` (``decimals``, ``decimals_other``) and format every number with a unit
-through it (``fmtIn`` in common.js); the browser tests check the pages against it.
+a share to 0.1 %, a centre-of-pressure position to 1 mm; a calibration's gain per count to 4
+significant digits. The pages get this table from ``GET /api/vocabulary`` (``decimals``,
+``decimals_other``, ``significant``) and format every number with a unit through it (``fmtIn``
+in common.js); the browser tests check the pages against it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ DECIMALS: dict[str, int] = {
 }
 OTHER = 1  # a unit not listed (a profile's own): one decimal
 MOST = max(DECIMALS.values())  # no shown number carries more decimals than this
+# A unit ending so is a fitted coefficient per raw count (a calibration's gain, N/count): its
+# size spans decades from one sensor to the next, so it keeps significant digits, not decimals.
+SIGNIFICANT: dict[str, int] = {"/count": 4}
+
+
+def significant(unit: str | None) -> int | None:
+    """The significant digits a number in ``unit`` is shown with; None: it keeps decimals."""
+    return next((n for end, n in SIGNIFICANT.items() if (unit or "").endswith(end)), None)
 
 
 def decimals(unit: str | None) -> int:
@@ -34,9 +43,12 @@ def decimals(unit: str | None) -> int:
 
 def rounded(value: float, unit: str | None) -> float:
     """``value`` rounded as it is shown in ``unit``."""
+    digits = significant(unit)
+    if digits is not None:
+        return float(f"{value:.{digits}g}")
     return round(value, decimals(unit))
 
 
 def as_dict() -> dict[str, Any]:
     """The rule for the pages (``GET /api/vocabulary``)."""
-    return {"decimals": dict(DECIMALS), "decimals_other": OTHER}
+    return {"decimals": dict(DECIMALS), "decimals_other": OTHER, "significant": dict(SIGNIFICANT)}

@@ -53,9 +53,10 @@ function openStream() {
       renderDevice();
       renderChannels();
     }
-    $("reading").textContent = K.channels.length ? "now: " + K.channels.map((c) =>
-      `${c.name} ${fmt(toUnit(K.live[c.name], c.unit, K.unit), c.unit === "N" ? 1 : 0)} ` +
-      (c.unit === "N" ? K.unit : c.unit)).join(" · ") : "";
+    $("reading").textContent = K.channels.length ? "now: " + K.channels.map((c) => {
+      const unit = c.unit === "N" ? K.unit : c.unit;
+      return `${c.name} ${fmtIn(toUnit(K.live[c.name], c.unit, K.unit), unit)} ${unit}`;
+    }).join(" · ") : "";
   };
   ws.onclose = () => setTimeout(openStream, 1000);
 }
@@ -128,25 +129,26 @@ function recordView(r) {
     (f ? ` · ${f.fit} fit` : "") + (r.id ? ` · calibration ${r.id}` : "") });
   if (!f) return el("div", { class: "record", "data-channel": r.channel }, head,
     el("p", { text: r.note || "no force fit (sensel gains only)" }));
+  // every number through the one rounding rule (fmtIn), but the known load: as it was typed
   const rows = r.points.map((p, i) => el("tr", {},
     el("td", { class: "num", text: `${p.load} ${r.unit}` }),
-    el("td", { class: "num", text: `${fmt(inUnit(p.load_n), 2)} ${K.unit}` }),
-    el("td", { class: "num", text: fmt(p.raw_mean, 0) }),
-    el("td", { class: "num", text: fmt(p.raw_sd, 0) }),
+    el("td", { class: "num", text: `${fmtIn(inUnit(p.load_n), K.unit)} ${K.unit}` }),
+    el("td", { class: "num", text: fmtIn(p.raw_mean, "raw") }),
+    el("td", { class: "num", text: fmtIn(p.raw_sd, "raw") }),
     el("td", { class: "num", text: String(p.n) }),
-    el("td", { class: "num residual", text: `${fmt(inUnit(f.residuals_n[i]), 3)} ${K.unit}` })));
+    el("td", { class: "num residual", text: `${fmtIn(inUnit(f.residuals_n[i]), K.unit)} ${K.unit}` })));
   const gain = f.coef.length > 1 ? f.coef[1] : NaN;
   return el("div", { class: "record", "data-channel": r.channel }, head,
     el("table", {}, el("thead", {}, el("tr", {}, ...["load", `known (${K.unit})`, "raw mean",
       "raw SD", "frames", `residual (${K.unit})`].map((h) => el("th", { class: "num", text: h })))),
       el("tbody", {}, ...rows)),
     el("div", { class: "readout fit-figures" },
-      big("RMS residual", fmt(inUnit(f.rms_residual_n), 3), K.unit),
-      big("largest residual", fmt(f.max_residual_pct_fs, 3), "% FS", "max-residual"),
-      big("non-linearity", fmt(f.nonlinearity_pct_fs, 3), "% FS", "nonlinearity"),
-      big("full scale", fmt(inUnit(f.full_scale_n), 2), K.unit),
-      big("gain at zero", (inUnit(gain) * 1).toPrecision(4), `${K.unit}/count`),
-      big("zero", fmt(f.zero_raw, 0), "raw")));
+      big("RMS residual", fmtIn(inUnit(f.rms_residual_n), K.unit), K.unit),
+      big("largest residual", fmtIn(f.max_residual_pct_fs, "%"), "% FS", "max-residual"),
+      big("non-linearity", fmtIn(f.nonlinearity_pct_fs, "%"), "% FS", "nonlinearity"),
+      big("full scale", fmtIn(inUnit(f.full_scale_n), K.unit), K.unit),
+      big("gain at zero", fmtIn(inUnit(gain), `${K.unit}/count`), `${K.unit}/count`),
+      big("zero", fmtIn(f.zero_raw, "raw"), "raw")));
 }
 
 function big(name, value, unit, id) {
@@ -182,8 +184,8 @@ async function loadStored() {
       el("td", { text: localTime(c.created_utc) }), el("td", { text: c.profile_name }),
       el("td", { text: c.channel }), el("td", { text: c.kind }), el("td", { text: f ? f.fit : "–" }),
       el("td", { class: "num", text: String(c.points.length) }),
-      el("td", { class: "num", text: f ? `${fmt(inUnit(f.rms_residual_n), 3)} ${K.unit}` : "–" }),
-      el("td", { class: "num", text: f ? `${fmt(f.nonlinearity_pct_fs, 3)} % FS` : "–" }),
+      el("td", { class: "num", text: f ? `${fmtIn(inUnit(f.rms_residual_n), K.unit)} ${K.unit}` : "–" }),
+      el("td", { class: "num", text: f ? `${fmtIn(f.nonlinearity_pct_fs, "%")} % FS` : "–" }),
       el("td", { text: c.by || "–" }),
       el("td", { class: "muted", text: inUse.has(c.id) ? "in use now" : "" }));
   }));

@@ -90,7 +90,47 @@ function decimalsOf(unit) {
   return V && unit in V.decimals ? V.decimals[unit] : (V ? V.decimals_other : 1);
 }
 
-function fmtIn(x, unit) { return fmtBig(x, decimalsOf(unit)); }
+function fmtIn(x, unit) {
+  const digits = significantOf(unit);
+  return digits === null ? fmtBig(x, decimalsOf(unit)) : fmtSignificant(x, digits);
+}
+
+// The significant digits a number in `unit` keeps (V.significant, by how the unit ends: a
+// calibration's gain per count), or null where it keeps decimals.
+function significantOf(unit) {
+  const ends = V && V.significant ? Object.entries(V.significant) : [];
+  const found = ends.find(([end]) => (unit || "").endsWith(end));
+  return found ? found[1] : null;
+}
+
+function fmtSignificant(x, digits) {
+  if (x === null || x === undefined || !Number.isFinite(x)) return "–";
+  return String(Number(x.toPrecision(digits)));
+}
+
+// An axis's ticks by the one rounding rule: a step of 1, 2, 2.5 or 5 × 10ⁿ near range / ticks,
+// never finer than what `unit` can mean (10^-decimals, V.decimals) and a whole number of that;
+// {step, digits}: the step, and the decimals its labels take (the step's own, at most the
+// unit's). tickValues lists the ticks from lo to hi; tickLabel writes one.
+function axisStep(range, ticks, unit) {
+  const least = Math.pow(10, -decimalsOf(unit));
+  const want = Math.max(range / Math.max(1, ticks), least);
+  const p = Math.pow(10, Math.floor(Math.log10(want) + 1e-9));
+  // 2.5 × 10ⁿ is a whole number of the unit's least step only from 10 of them on
+  const m = [1, 2, 2.5, 5, 10].find((k) => k * p >= want * (1 - 1e-9) && (k !== 2.5 || p > 5 * least));
+  const digits = Math.max(0, -Math.floor(Math.log10(p) + 1e-9)) + (m === 2.5 ? 1 : 0);
+  return { step: m * p, digits: Math.max(0, Math.min(digits, decimalsOf(unit))) };
+}
+
+function tickValues(lo, hi, axis) {
+  const out = [];
+  for (let k = Math.ceil(lo / axis.step - 1e-9); k * axis.step <= hi + 1e-9 * axis.step; k++) {
+    out.push(k * axis.step);
+  }
+  return out;
+}
+
+function tickLabel(v, axis) { return fmtBig(v, axis.digits); }
 
 // The page's root font size in px: presentation mode raises it with the screen, and every text
 // in rem follows; the canvases draw their labels at sizes taken from it.

@@ -103,14 +103,7 @@ function viewOf(d, yRange) {
     unit: force ? C.unit : d.main || "", unitLabel: force ? `force (${C.unit})` : d.main || "",
     minRange: force ? 10 / newtonsPer(C.unit) : 1,
     cursor: C.play.t === null ? undefined : d.alignAt + C.play.t,
-    empty: d.samples.time_s.length ? null : "this session has no samples",
-    timeLabel: secondsLabel };
-}
-
-// A tick label: whole seconds as they are, fractions (short spans) with two decimals.
-function secondsLabel(x) {
-  const whole = Math.round(x);
-  return Math.abs(x - whole) < 1e-6 ? `${whole} s` : `${Number(x.toFixed(2))} s`;
+    empty: d.samples.time_s.length ? null : "this session has no samples" };
 }
 
 function extent(d) {
@@ -137,7 +130,7 @@ function draw() {
   });
   if (C.mats) drawMatCompare(all[0], all[1], C.play.t === null ? 0 : C.play.t, C.play.speed);
   $("play-time").textContent = C.play.t === null ? ""
-    : `${secondsLabel(Math.round(C.play.t * 10) / 10)} from each one's ${C.align}`;
+    : `${fmtIn(C.play.t, "s")} s from each one's ${C.align}`;
 }
 
 // The legend with each line's value at the playback cursor, in the page's words.

@@ -125,6 +125,7 @@ function drawHeatmap(canvas, mat, opts = {}) {
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.drawImage(heatLayer(H, mat, L, dpr), 0, 0);
   L.labels = H.labels;  // the regions' word boxes, {x, y, w, h} in CSS px (tests read them)
+  L.edges = H.edges;  // and the edges' words' boxes
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   // The centre of pressure and its trail come in full-resolution sensels of the picture; the
   // image may be block means of factor x factor sensels.
@@ -263,15 +264,21 @@ function heatLayer(H, mat, L, dpr) {
     const label = r.total === undefined ? r.name
       : `${r.name} ${r.total === null ? "–" : fmtIn(r.total, mat.unit)} ${mat.unit}`;
     const lw = ctx.measureText(label).width + 6;
-    // above the region; inside its top edge when above would run into the head's words
-    const top = py(r.r0) - fontPx - 4 >= y0 ? py(r.r0) - fontPx - 4 : py(r.r0) + 2;
+    // above the region; inside its top edge when above would run into the head's words or an
+    // other region's words; from its left edge, moved left as far as the words need to stay on
+    // the picture (off it they would run over the side's words)
+    const left = Math.max(x0, Math.min(px(r.c0), x0 + w - lw));
+    const meets = (y) => H.labels.some((b) => left < b.x + b.w && b.x < left + lw
+      && y < b.y + b.h && b.y < y + fontPx + 4);
+    const above = py(r.r0) - fontPx - 4;
+    const top = above >= y0 && !meets(above) ? above : py(r.r0) + 2;
     ctx.fillStyle = "rgba(255,255,255,0.85)";
-    ctx.fillRect(px(r.c0), top, lw, fontPx + 4);
-    H.labels.push({ x: px(r.c0), y: top, w: lw, h: fontPx + 4 });
+    ctx.fillRect(left, top, lw, fontPx + 4);
+    H.labels.push({ x: left, y: top, w: lw, h: fontPx + 4 });
     ctx.fillStyle = colour;
-    ctx.fillText(label, px(r.c0) + 3, top + fontPx + 2);
+    ctx.fillText(label, left + 3, top + fontPx + 2);
   }
-  heatEdges(ctx, mat, L, w, h);
+  heatEdges(ctx, mat, L, w, h, H);
   heatScale(ctx, mat, L);
   return H.layer;
 }
@@ -286,15 +293,28 @@ function heatmapScratch(width, height) {
 }
 
 // The words of the picture's edges (the server's: the same on every mat picture), the side ones
-// turned along their edge.
-function heatEdges(ctx, mat, L, w, h) {
+// turned along their edge. Their boxes as drawn, {edge, text, x, y, w, h} in CSS px, are kept
+// in H.edges (the tests read them).
+function heatEdges(ctx, mat, L, w, h, H) {
   const edges = mat.edges || {};
   const m = L.fontPx * 0.85;
   ctx.fillStyle = "#1d2430";
   ctx.font = `600 ${L.fontPx}px system-ui, sans-serif`;
   ctx.textAlign = "center";
   ctx.textBaseline = "middle";
-  if (edges.top) ctx.fillText(edges.top, L.x0 + w / 2, L.y0 - m);
+  H.edges = [];
+  const box = (edge, cx, cy, turn) => {  // the drawn words' box, turned a quarter `turn` times
+    const t = ctx.measureText(edges[edge]);
+    const l = t.actualBoundingBoxLeft, r = t.actualBoundingBoxRight;
+    const up = t.actualBoundingBoxAscent, down = t.actualBoundingBoxDescent;
+    const [x0, x1, y0, y1] = turn === 0 ? [-l, r, -up, down]
+      : turn === 1 ? [-down, up, -l, r] : [-up, down, -r, l];
+    H.edges.push({ edge, text: edges[edge], x: cx + x0, y: cy + y0, w: x1 - x0, h: y1 - y0 });
+  };
+  if (edges.top) {
+    ctx.fillText(edges.top, L.x0 + w / 2, L.y0 - m);
+    box("top", L.x0 + w / 2, L.y0 - m, 0);
+  }
   for (const [edge, x, turn] of [["left", L.x0 - m, -1], ["right", L.x0 + w + m, 1]]) {
     if (!edges[edge]) continue;
     ctx.save();
@@ -302,6 +322,7 @@ function heatEdges(ctx, mat, L, w, h) {
     ctx.rotate((turn * Math.PI) / 2);
     ctx.fillText(edges[edge], 0, 0);
     ctx.restore();
+    box(edge, x, L.y0 + h / 2, turn);
   }
 }
 

@@ -268,8 +268,7 @@ function traceView(t, series, total, events, sides, tEnd, origin, empty) {
   }
   const unit = force ? S.unit : main || (S.channels[0] || {}).unit || "";
   return { t, series: list, events, tEnd, window: S.window, origin, empty, unit,
-    unitLabel: force ? `force (${S.unit})` : unit, minRange: force ? 10 / k : 1,
-    timeLabel: (x) => `${Math.round(x)} s` };
+    unitLabel: force ? `force (${S.unit})` : unit, minRange: force ? 10 / k : 1 };
 }
 
 // ---- actions -------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ function drawMatCompare(a, b, t, speed = 1) {
   MC.last = { t, times: [ma.time_s, mb.time_s], within,
     diff: Array.from(diff, (v) => (Number.isNaN(v) ? null : v)) };
   document.getElementById("mat-compare-note").textContent =
-    `${secondsLabel(Math.round(t * 10) / 10)} from each one's ${C.align}: ` +
+    `${fmtIn(t, "s")} s from each one's ${C.align}: ` +
     `session ${a.id} at ${fmtSessionTime(ma.time_s)}, session ${b.id} at ${fmtSessionTime(mb.time_s)}` +
     ` · the difference to within ±${fmtIn(within, ma.sensel_unit)} ${ma.sensel_unit}`;
 }

@@ -16,15 +16,11 @@ function lowerBound(t, x) {
   return lo;
 }
 
-function niceStep(range, ticks) {
-  const raw = range / Math.max(1, ticks);
-  const p = Math.pow(10, Math.floor(Math.log10(raw)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= raw) return m * p;
-  return 10 * p;
-}
-
 class Traces {
+  static all = [];  // every trace panel of the page (tests read their ticks)
+
   constructor(canvas) {
+    Traces.all.push(this);
     this.canvas = canvas;
     this.ctx = canvas.getContext("2d");
     this.labels = [];  // the event labels drawn: {x, y, w, h, text} in CSS px (tests read them)
@@ -98,11 +94,10 @@ class Traces {
       ymax *= 1.08;
       if (ymin < 0) ymin *= 1.08;
     }
-    const ystep = niceStep(ymax - ymin, Math.max(2, Math.floor(ph / (fontPx * 3.6))));
-    const yticks = [];
-    for (let v = Math.ceil(ymin / ystep) * ystep; v <= ymax; v += ystep) {
-      yticks.push([v, Math.abs(v) < 10000 ? Number(v.toFixed(6)).toString() : fmtBig(v, 0)]);
-    }
+    // ticks no finer than the unit can mean, labelled by the one rounding rule (common.js)
+    const yaxis = axisStep(ymax - ymin, Math.max(2, Math.floor(ph / (fontPx * 3.6))), view.unit);
+    const yticks = tickValues(ymin, ymax, yaxis).map((v) => [v, tickLabel(v, yaxis)]);
+    this.ticks = { y: yticks.map(([, text]) => text), yUnit: view.unit, x: [] };  // tests read
     // the left margin holds the widest tick label and the rotated unit
     pad.l = Math.ceil(Math.max(0, ...yticks.map(([, text]) => ctx.measureText(text).width))
       + 2 * fontPx + 8);
@@ -125,14 +120,15 @@ class Traces {
     ctx.textAlign = "center";
     ctx.fillText(view.unitLabel || view.unit, 0, 0);
     ctx.restore();
-    const xstep = niceStep(view.window, Math.max(2, Math.floor(pw / (fontPx * 7))));
+    const xaxis = axisStep(view.window, Math.max(2, Math.floor(pw / (fontPx * 7))), "s");
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
     const origin = view.origin || 0;
-    for (let t = Math.ceil((t0 - origin) / xstep) * xstep; t + origin <= t1; t += xstep) {
+    for (const t of tickValues(t0 - origin, t1 - origin, xaxis)) {
       const px = x(t + origin);
       ctx.beginPath(); ctx.moveTo(px, pad.t); ctx.lineTo(px, pad.t + ph); ctx.stroke();
-      const text = view.timeLabel ? view.timeLabel(t) : `${Math.round(t)} s`;
+      const text = `${tickLabel(t, xaxis)} s`;
+      this.ticks.x.push(text);
       const half = ctx.measureText(text).width / 2;  // the last label kept inside the canvas
       ctx.fillText(text, Math.min(px, w - half - 2), pad.t + ph + 6);
     }

@@ -132,17 +132,24 @@ KEEP_CANVAS_TEXT = """(() => {
     return fill.call(this, text, ...rest);
   };
 })()"""
-_NUMBER = re.compile(r"(?<![\w.])\d+\.(\d+)(?![\d.])[ \u2009\u00a0]?(\S*)")
+# a number, and the unit after it (in a card, after a line break)
+_NUMBER = re.compile(r"(?<![\w.])\d+\.(\d+)(?![\d.])[ \u2009\u00a0\n]?(\S*)")
 _UNITS = sorted(rounding.DECIMALS, key=len, reverse=True)
 
 
 def overlong(texts: list[str]) -> list[str]:
     """The numbers in ``texts`` with more decimals than their unit means (sensing.rounding), in
-    their words; a number without a known unit after it may carry at most ``rounding.MOST``."""
+    their words; a number without a known unit after it may carry at most ``rounding.MOST``, one
+    in a unit that keeps significant digits (a gain per count) at most those."""
     bad = []
     for text in texts:
         for m in _NUMBER.finditer(text):
             after = m.group(2)
+            digits = rounding.significant(after)
+            if digits is not None:
+                if len(m.group(0).split()[0].replace(".", "").lstrip("0")) > digits:
+                    bad.append(text[max(0, m.start() - 30):m.end() + 5])
+                continue
             unit = next((u for u in _UNITS if after.startswith(u) and (
                 len(after) == len(u) or not after[len(u)].isalnum())), None)
             if len(m.group(1)) > (rounding.DECIMALS[unit] if unit else rounding.MOST):

@@ -23,6 +23,7 @@ def test_the_endpoint_serves_the_python_rules(make_client: Callable[..., TestCli
     assert {k: v[k] for k in vocabulary.as_dict()} == vocabulary.as_dict()
     assert v["on_the_blocks"] == onblocks.rule()
     assert v["decimals"] == rounding.DECIMALS and v["decimals_other"] == rounding.OTHER
+    assert v["significant"] == rounding.SIGNIFICANT
     assert v["max_event_text_chars"] == vocabulary.MAX_EVENT_TEXT_CHARS
     assert {u["name"]: u["newtons"] for u in v["units"]} == vocabulary.OUTPUT_UNITS
     names = {lm["name"] for lm in v["landmarks"]}
