@@ -49,6 +49,15 @@ def rounded(value: float, unit: str | None) -> float:
     return round(value, decimals(unit))
 
 
+def shown(value: float, unit: str | None) -> str:
+    """``value`` as text, rounded as it is shown in ``unit`` (for the messages Python writes,
+    as ``fmtIn`` is for the pages; without the unit)."""
+    digits = significant(unit)
+    if digits is not None:
+        return f"{value:.{digits}g}"
+    return f"{value:.{decimals(unit)}f}"
+
+
 def as_dict() -> dict[str, Any]:
     """The rule for the pages (``GET /api/vocabulary``)."""
     return {"decimals": dict(DECIMALS), "decimals_other": OTHER, "significant": dict(SIGNIFICANT)}

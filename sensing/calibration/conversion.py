@@ -36,6 +36,7 @@ import numpy as np
 from firmware_bridge.errors import CalibrationError
 from firmware_bridge.profiles import Profile
 from firmware_bridge.words import FORCE_UNITS
+from sensing.rounding import shown
 from sensing.vocabulary import OUTPUT_UNITS
 
 ArrayFn = Callable[[np.ndarray], np.ndarray]
@@ -299,7 +300,8 @@ def describe_zeros(conversion: dict[str, Any] | None, names: list[str]) -> list[
         when = ("from the start" if seg.get("from_s") is None
                 else f"from {seg['from_s']:.2f} s") + (
             f" until {until:.2f} s" if until is not None else " to the end")
-        parts = [f"{n}: {z['from']}" + (f" {z['raw']:.1f} raw" if z["raw"] is not None else "")
+        parts = [f"{n}: {z['from']}"
+                 + (f" {shown(z['raw'], 'raw')} raw" if z["raw"] is not None else "")
                  for n, z in per.items()]
         forced = bool(seg.get("forced"))
         text = f"{when}: " + ", ".join(parts) + (" (tare taken anyway)" if forced else "")

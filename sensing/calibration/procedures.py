@@ -18,6 +18,7 @@ from firmware_bridge.errors import CalibrationError
 from firmware_bridge.profiles import Profile
 from sensing.calibration.capture import FrameTap, Reduce, SettleRule, Window, wait_steady
 from sensing.calibration.fit import Calibration, CalPoint, fit_points, newtons_per
+from sensing.rounding import shown
 
 MOVED_NOISES = 10.0  # a scripted load has arrived once the mean moved this many noise SDs
 DEAD_FRACTION = 0.1  # a sensel reading under this share of the median under an even load is dead
@@ -198,7 +199,7 @@ def equilibrate_mat(tap: FrameTap, spec: RunSpec, guide: Guide) -> Calibration:
     gains = np.ones(mean.shape, dtype=np.float64)
     gains[live] = target / mean[live]
     n_dead, n_sat = int(dead.sum()), int(saturated.sum())
-    guide.say(f"  {int(live.sum())} sensels scaled to their mean {target:.1f} raw; gains "
+    guide.say(f"  {int(live.sum())} sensels scaled to their mean {shown(target, 'raw')} raw; gains "
               f"{gains[live].min():.3f} to {gains[live].max():.3f}; {n_dead} dead and "
               f"{n_sat} saturated sensels left unscaled")
     point = CalPoint(load=0.0, load_n=0.0, raw_mean=float(window.mean[0]),
@@ -206,7 +207,7 @@ def equilibrate_mat(tap: FrameTap, spec: RunSpec, guide: Guide) -> Calibration:
     return spec.record(
         "total", "mat_equilibration", [point], gains=gains.astype(np.float32),
         dead_sensels=[[int(r), int(c)] for r, c in np.argwhere(dead)],
-        note=(f"even load: {int(live.sum())} live sensels, mean {target:.3f} raw; "
+        note=(f"even load: {int(live.sum())} live sensels, mean {shown(target, 'raw')} raw; "
               f"{n_dead} dead, {n_sat} saturated (gain 1)"))
 
 

@@ -14,3 +14,10 @@ def test_a_unit_keeps_its_decimals_and_a_gain_its_significant_digits() -> None:
     assert rounding.rounded(0.000467123, "N/count") == 0.0004671
     assert rounding.rounded(46.7123, "N/count") == 46.71
     assert rounding.as_dict()["significant"] == {"/count": 4}
+
+
+def test_python_messages_show_numbers_by_the_same_rule() -> None:
+    assert rounding.shown(123.456, "raw") == "123"
+    assert rounding.shown(1.0252676459999748, "s") == "1.03"
+    assert rounding.shown(0.000467123, "N/count") == "0.0004671"
+    assert rounding.shown(80.94, "N") == "80.9"

@@ -115,8 +115,8 @@ def test_zero_segments_apply_from_their_moment_only() -> None:
     assert zero_segments(moved) == [{**first, "from_s": None}]
     text = [z["text"] for z in describe_zeros(conv, NAMES)]
     assert text == [
-        "from the start until 10.00 s: left: tare 1000.0 raw, right: tare 2000.0 raw",
-        "from 10.00 s to the end: left: tare 5000.0 raw, right: tare 7000.0 raw",
+        "from the start until 10.00 s: left: tare 1000 raw, right: tare 2000 raw",
+        "from 10.00 s to the end: left: tare 5000 raw, right: tare 7000 raw",
     ]
 
 
