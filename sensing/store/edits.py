@@ -18,6 +18,7 @@ from sensing.mat.blocks import REGIONS_KEY
 from sensing.metadata import FIELDS as META_FIELDS
 from sensing.metadata import SessionMeta
 from sensing.plainjson import dumps
+from sensing.rounding import shown
 from sensing.store.listing import meta_dict
 from sensing.store.schema import insert
 from sensing.vocabulary import LANDMARK_LABELS
@@ -191,7 +192,7 @@ FIELD_LABELS = {"subject_code": "Subject code", "position": "Position", "categor
 
 def describe(field: str, old: Any, new: Any, undoes: int | None = None) -> str:
     """One edit in words a practitioner reads: ``Category II → I``,
-    ``Tare from 12.34 s (left 8123.0, right 7990.5 raw)``, ``Undo of edit 5: ...``."""
+    ``Tare from 12.34 s (left 8123, right 7990 raw)``, ``Undo of edit 5: ...``."""
     if field == CONVERSION:
         text = _describe_conversion(old or {}, new or {})
     elif field == EVENTS:
@@ -251,7 +252,7 @@ def _describe_events(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> st
 
 def _segment(segment: dict[str, Any]) -> str:
     at = segment.get("from_s")
-    offsets = ", ".join(f"{k} {v:.1f}" for k, v in (segment.get("offsets") or {}).items())
+    offsets = ", ".join(f"{k} {shown(v, 'raw')}" for k, v in (segment.get("offsets") or {}).items())
     return (f"Tare from {'the start' if at is None else f'{at:.2f} s'} ({offsets} raw)"
             + (", taken anyway" if segment.get("forced") else ""))
 

@@ -1,5 +1,5 @@
 // A session's edit history, in the words the server describes each edit with ("Category II →
-// I", "Tare from 12.34 s (left 8123.0, right 7990.5 raw)", "Undo of edit 5: …"), each with Undo
+// I", "Tare from 12.34 s (left 8123, right 7990 raw)", "Undo of edit 5: …"), each with Undo
 // where the server says it can be undone.
 "use strict";
 

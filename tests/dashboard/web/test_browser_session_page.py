@@ -52,7 +52,7 @@ def test_session_page_reads_and_holds(edited: int, serve: Any,
     page.goto(f"{server.url}/sessions/{edited}")
     expect(page.locator("#edits tbody tr")).to_have_count(1)
     change = page.locator("#edits tbody tr td.change").text_content()
-    assert change.startswith("Tare from 1.03 s (left 12345.7, right 18000.2 raw)"), change
+    assert change.startswith("Tare from 1.03 s (left 12346, right 18000 raw)"), change
     expect(page.locator("#subtitle")).to_contain_text(re.compile(r"\b\d+ s recorded"))
     pelvis_oriented(page)  # oriented as every mat picture
     # nothing on the page has more digits than it can mean
