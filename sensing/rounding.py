@@ -14,7 +14,9 @@ from typing import Any
 
 DECIMALS: dict[str, int] = {
     # force and what is weighed
-    "N": 1, "kgf": 2, "lbf": 1, "kg": 1, "g": 0, "lb": 1, "N·s": 0,
+    "N": 1, "kgf": 2, "lbf": 1, "kg": 1, "g": 0, "lb": 1,
+    # a force-time integral, in its force unit times seconds
+    "N·s": 0, "kgf·s": 1, "lbf·s": 0, "raw·s": 0,
     # a sensor's own numbers, whole
     "raw": 0, "counts": 0,
     # time and rates
@@ -22,7 +24,7 @@ DECIMALS: dict[str, int] = {
     # shares and angles
     "%": 1, "°": 0,
     # a mat's geometry and pressure
-    "mm": 0, "mm/s": 1, "cm²": 0, "kPa": 1, "mmHg": 0,
+    "mm": 0, "mm/s": 1, "mm²": 0, "cm²": 0, "Pa": 0, "kPa": 1, "mmHg": 0,
 }
 OTHER = 1  # a unit not listed (a profile's own): one decimal
 MOST = max(DECIMALS.values())  # no shown number carries more decimals than this

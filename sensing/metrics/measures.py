@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from firmware_bridge.words import BLOCK_SIDES
+from sensing import rounding
 from sensing.mat.measures import PRESSURE_UNITS
 from sensing.metrics import formulas as fx
 from sensing.metrics.onblocks import TOTAL, loaded_mask, time_on_blocks
@@ -27,11 +28,6 @@ if TYPE_CHECKING:
 SESSION, ON_BLOCKS = "session", "on_blocks"
 WINDOW_LABELS = {SESSION: "whole session", ON_BLOCKS: "on the blocks (placed to removed)"}
 BOTH = "both"
-# How many decimals a face shows, by formula (one place for the show text, page and report).
-DIGITS = {"fti": 0, "ellipse95": 0, "cop_path": 0, "contact_area": 0, "onblocks_rule": 1,
-          "placed_removed": 1}
-
-
 @dataclass
 class Measure:
     """One measure of one block (or ``both``) over one window."""
@@ -46,7 +42,8 @@ class Measure:
 
     @property
     def digits(self) -> int:
-        return DIGITS.get(self.formula, 1)
+        """The decimals every face shows it with: the one rounding rule, by its unit."""
+        return rounding.decimals(self.unit)
 
 
 @dataclass

@@ -30,5 +30,5 @@ def test_show_gives_the_measures(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "measures    on the blocks: placed 10.0 s to removed 60.0 s" in text
     assert "WHOLE SESSION  ON THE BLOCKS" in text
     row = next(line for line in text.splitlines() if "c1 (left)" in line and " mean " in line)
-    assert row.split()[3:6] == ["kgf", "21.6", "30.6"]  # 212 N, 300 N in kgf
+    assert row.split()[3:6] == ["kgf", "21.62", "30.59"]  # 212 N, 300 N in kgf, to 0.01 kgf
     assert "symmetry index: (R - L) / (0.5 * (R + L)) * 100" in text
