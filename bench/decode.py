@@ -12,9 +12,11 @@ Run: .venv/bin/python bench/decode.py [--mb 8] [--repeats 5]
   over a serial object backed by the bytes) and ``pandas.read_csv`` (whole buffer, C engine).
   Targets: >= 20x the readline loop, within 2x of pandas.
 - The readers of clean runs (firmware_bridge/protocols/_numbers.py), each timed alone on the
-  runs of 4 KiB and of 64 KiB reads of the first two captures: numpy's integer reader, the
-  word-at-a-time reader of ``_decimals``, numpy's ``loadtxt`` float reader, pyarrow's CSV
-  reader; the one ``parse_block`` picks for that run length is marked.
+  runs of 4 KiB and of 64 KiB reads of the first two captures, and on the 1 MiB blocks
+  ``sotlog import`` decodes (``sensing.store.importer.BLOCK_BYTES``): numpy's integer reader,
+  the word-at-a-time reader of ``_decimals``, numpy's ``loadtxt`` float reader, pyarrow's CSV
+  reader (on its own threads, and on one); the one ``parse_block`` picks for that run length is
+  marked.
 - ``matrix_lines`` on Kitronyx-shaped 48x48 text lines, against ``pandas.read_csv``.
 - ``blockframe`` on 48x48 uint16 frames (target >= 50 MB/s).
 
@@ -45,6 +47,7 @@ from firmware_bridge.protocols import _numbers, make_decoder
 from firmware_bridge.protocols._decimals import read_plain
 from firmware_bridge.protocols._text import LineSplitter
 from firmware_bridge.protocols.blockframe import encode_frame
+from sensing.store.importer import BLOCK_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT / "fixtures" / "real"
@@ -284,8 +287,22 @@ def clean_runs(data: bytes, chunk: int) -> list[bytes]:
     return [r for r in runs if r]
 
 
+def one_thread(body: bytes, nfields: int) -> np.ndarray | None:
+    """pyarrow's CSV reader as ``_numbers`` runs it, but on the calling thread alone (as it
+    would be beside an import's encoding threads on a busy machine)."""
+    arrow = _numbers._pyarrow()
+    assert arrow is not None
+    pa, csv = arrow
+    opts = _numbers._arrow_options(b",", nfields)
+    table = csv.read_csv(pa.py_buffer(body), read_options=csv.ReadOptions(
+        column_names=opts["read_options"].column_names, block_size=4 << 20, use_threads=False),
+        parse_options=opts["parse_options"], convert_options=opts["convert_options"])
+    return np.column_stack([c.to_numpy() for c in table.columns])
+
+
 def bench_parsers(case: str, data: bytes, nfields: int, repeats: int, notes: list[str]) -> None:
-    """Each reader of clean runs alone, on the runs of 4 KiB and 64 KiB reads of ``data``."""
+    """Each reader of clean runs alone, on the runs of 4 KiB and 64 KiB reads of ``data`` and on
+    the blocks an import decodes."""
     readers: dict[str, Callable[[bytes], Any]] = {
         "numpy integer reader": lambda b: _numbers._plain(b, b",", nfields),
         "word reader (_decimals)": lambda b: read_plain(b, b",", nfields),
@@ -293,7 +310,8 @@ def bench_parsers(case: str, data: bytes, nfields: int, repeats: int, notes: lis
     }
     if _numbers._pyarrow() is not None:
         readers["pyarrow.csv"] = lambda b: _numbers._arrow(b, b",", nfields)
-    for chunk in (4096, 65536):
+        readers["pyarrow.csv, one thread"] = lambda b: one_thread(b, nfields)
+    for chunk in (4096, 65536, BLOCK_BYTES):
         runs = clean_runs(data, chunk)
         want = np.concatenate([_numbers._loadtxt(r, b",") for r in runs])
         picked = ("word reader (_decimals)" if sum(map(len, runs)) / len(runs)
@@ -308,7 +326,9 @@ def bench_parsers(case: str, data: bytes, nfields: int, repeats: int, notes: lis
             assert np.array_equal(np.concatenate(got), want), f"{name} misread {case}"
             mark = " (picked)" if name == picked else ""
             figures.append(f"{name}{mark} {sum(map(len, runs)) / seconds / 1e6:.0f}")
-        notes.append(f"{case}, runs of {chunk // 1024} KiB reads, MB/s: " + ", ".join(figures))
+        runs_of = ("the import's blocks" if chunk == BLOCK_BYTES else
+                   f"runs of {chunk // 1024} KiB reads")
+        notes.append(f"{case}, {runs_of}, MB/s: " + ", ".join(figures))
 
 
 def bench_matrix(data: bytes, chunk: int, rows: list[Row], notes: list[str]) -> None:
