@@ -387,6 +387,7 @@ function setWindow(seconds) {
 
 const traces = new Traces($("traces"));
 const readout = new Readout($("readout"), $("legend"));
+fitTraces(document.querySelector(".stage .traces"), $("eventbar"));
 
 async function main() {
   try { await Promise.all([loadVocabulary(), loadColourMap()]); } catch (err) { showError(err); return; }
