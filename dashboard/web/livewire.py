@@ -50,14 +50,20 @@ def wire_dtype(image: np.ndarray) -> np.dtype[Any]:
     return values.dtype.newbyteorder("<")
 
 
+def framed(magic: bytes, head: Mapping[str, Any], body: bytes) -> bytes:
+    """A binary body as the pages read them (a live mat frame, a replay's span of frames):
+    ``magic`` (4 bytes), the head's length (uint32, little-endian), the head as JSON padded with
+    spaces so ``body`` starts at a multiple of ALIGN bytes, then ``body``."""
+    text = json.dumps(head, allow_nan=False).encode()
+    text += b" " * (-(_HEAD.size + len(text)) % ALIGN)
+    return _HEAD.pack(magic, len(text)) + text + body
+
+
 def encode_mat(facts: Mapping[str, Any], image: np.ndarray) -> bytes:
     """One binary message: the frame's facts and its image, values exactly as they are."""
     dt = wire_dtype(image)
-    head = json.dumps({**facts, "dtype": dt.name}, allow_nan=False).encode()
-    start = _HEAD.size + len(head)
-    head += b" " * (-start % ALIGN)
-    values = np.ascontiguousarray(image, dtype=dt).tobytes()
-    return _HEAD.pack(MAT_MAGIC, len(head)) + head + values
+    return framed(MAT_MAGIC, {**facts, "dtype": dt.name},
+                  np.ascontiguousarray(image, dtype=dt).tobytes())
 
 
 class StatusDelta:

@@ -1,23 +1,23 @@
 """A span of a mat session's frames in one binary body, for the replay's heat map.
 
 ``b"SMTS"``, the length of the head (uint32, little-endian), the head as JSON (spaces pad it to a
-multiple of 8 bytes), then ``n x rows x cols`` bytes: each frame of the picture (head up,
-``dashboard.web.matview``) row by row, each sensel as its place in the sensor's range,
-``round((raw - raw_min) / (span_top - raw_min) * 254)`` where ``span_top`` is the span's highest
-sensel (at least ``raw_min + 1``, at most the sensor's ``raw_max``), and 255 where a sensel is
-missing. The head holds the frames' session times, each frame's centre
-of pressure in the picture (null with no load), the session's block regions and the facts a
-colour scale needs. A 48x48 frame is 2.3 KB: a 50 frame/s session plays at 115 KB/s at 1x.
+multiple of 8 bytes: ``livewire.framed``, as a live mat frame is), then ``n x rows x cols``
+bytes: each frame of the picture (head up, ``dashboard.web.matview``) row by row, each sensel as
+its place in the sensor's range, ``round((raw - raw_min) / (span_top - raw_min) * 254)`` where
+``span_top`` is the span's highest sensel (at least ``raw_min + 1``, at most the sensor's
+``raw_max``), and 255 where a sensel is missing. The head holds the frames' session times, each
+frame's centre of pressure in the picture (null with no load), the session's block regions and
+the facts a colour scale needs. A 48x48 frame is 2.3 KB: a 50 frame/s session plays at 115 KB/s
+at 1x.
 """
 
 from __future__ import annotations
 
-import json
-import struct
 from typing import Any
 
 import numpy as np
 
+from dashboard.web.livewire import framed
 from dashboard.web.matview import picture, picture_facts, picture_point
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import Matrix
@@ -29,7 +29,6 @@ LEVELS = 254  # 0..254 place in the range; 255 missing
 MISSING = 255
 MAX_SPAN_S = 120.0
 MAX_FRAMES = 6000
-_HEAD = struct.Struct("<4sI")
 
 
 def quantise(values: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -63,9 +62,7 @@ def replay_frames(block: FrameBlock, matrix: Matrix, regions: list[dict[str, Any
         "unit": total_unit(matrix, "N")}, matrix)
     finite = shown[np.isfinite(shown)]
     top = float(min(matrix.raw_max, max(finite.max(initial=matrix.raw_min), matrix.raw_min + 1)))
-    head = json.dumps({**facts, "n": n, "levels": LEVELS, "missing": MISSING, "span_top": top,
-                       "time_s": np.round(block.host_time - t0_host, 4).tolist(),
-                       "cop": cop}, allow_nan=False).encode()
-    head += b" " * (-(_HEAD.size + len(head)) % 8)
+    head = {**facts, "n": n, "levels": LEVELS, "missing": MISSING, "span_top": top,
+            "time_s": np.round(block.host_time - t0_host, 4).tolist(), "cop": cop}
     body = quantise(shown, matrix.raw_min, top)
-    return _HEAD.pack(MAGIC, len(head)) + head + np.ascontiguousarray(body).tobytes()
+    return framed(MAGIC, head, np.ascontiguousarray(body).tobytes())
