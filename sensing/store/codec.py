@@ -213,7 +213,8 @@ def raw_reads(data: bytes, starts: np.ndarray, arrival: np.ndarray,
 @dataclass
 class EncodedFrames:
     """The ``chunks`` rows of consecutive frames (an import's), encoded where they were decoded,
-    so encoding does not wait for the writer thread; ``block``: the frames themselves."""
+    so encoding does not wait for the writer thread; ``block``: the frames themselves (whose
+    length, shape, values and times it answers for, as a FrameBlock would)."""
 
     rows: list[dict[str, Any]]
     block: FrameBlock
@@ -224,6 +225,14 @@ class EncodedFrames:
     @property
     def frame_shape(self) -> tuple[int, ...]:
         return self.block.frame_shape
+
+    @property
+    def values(self) -> np.ndarray:
+        return self.block.values
+
+    @property
+    def host_time(self) -> np.ndarray:
+        return self.block.host_time
 
 
 def encoded_frames(block: FrameBlock, chunk_seconds: float, t0_host: float) -> EncodedFrames:

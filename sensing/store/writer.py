@@ -253,10 +253,9 @@ class Recorder:
         if isinstance(item, FrameBlock | EncodedFrames):
             if len(item):
                 b.frames.append(item)
-                values = item.values if isinstance(item, FrameBlock) else item.block.values
-                b.nbytes += values.nbytes
+                b.nbytes += item.values.nbytes
                 if self._mean is not None:
-                    self._mean.add(values)
+                    self._mean.add(item.values)
         elif isinstance(item, _Event):
             b.events.append(item)
             return item.reply is not None  # a person is waiting for the event's id
@@ -335,9 +334,8 @@ class Recorder:
         n_bad = sum(map(len, batch.frames)) - sum(map(len, good))
         if n_bad:
             shapes = sorted({str(b.frame_shape) for b in batch.frames} - {str(self.frame_shape)})
-            first = batch.frames[0]
             events.append(_Event(
-                (first if isinstance(first, FrameBlock) else first.block).host_time[0], "warning",
+                batch.frames[0].host_time[0], "warning",
                 f"{n_bad} frames of shape {', '.join(shapes)} do not match the session's "
                 f"{self.frame_shape} and were not stored as samples (their bytes are in the raw "
                 "capture)", {"frames": n_bad, "shapes": shapes}, "sotlog"))
