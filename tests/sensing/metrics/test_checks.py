@@ -8,14 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from firmware_bridge.bridge import Bridge
 from firmware_bridge.errors import CalibrationError
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import load_profile
 from firmware_bridge.sim import LoadcellDevice, loadcell_model, parse_sim_url
-from sensing.calibration.capture import FrameTap
 from sensing.calibration.tare import tare_offsets, with_tare
-from sensing.metadata import SessionMeta
 from sensing.metrics.checks import (
     HX711_LIMITS,
     calibration_age,
@@ -25,35 +22,19 @@ from sensing.metrics.checks import (
     zero_drift,
 )
 from sensing.store.sessions import Store
-from sensing.store.writer import Recorder
+from tests.recording import record_frames
 
 G = 9.80665
 
 
 def record(store: Store, url: str, frames: int, tare_frames: int = 0) -> int:
     """Record ``frames`` frames of ``url`` through the bridge; tare on the first ones."""
-    profile = load_profile("sim-loadcells")
-    sid = store.create_session(SessionMeta(), profile, port=url)
-    rec = Recorder(store, sid)
-    tap = FrameTap()
-    bridge = Bridge(url, profile)
-    bridge.add_listener(rec)
-    bridge.add_listener(tap)
-    bridge.start()
-    got: list[FrameBlock] = []
-    try:
-        while sum(len(b) for b in got) < frames:
-            block = tap.get(5.0)
-            assert block is not None, "the simulator stopped sending"
-            got.append(block)
-    finally:
-        bridge.stop()
-        rec.close(counters=bridge.counters)
+    sid, got = record_frames(store, url, "sim-loadcells", frames)
     if tare_frames:
         head = FrameBlock.concat(got)
         first = FrameBlock(*(getattr(head, k)[:tare_frames] for k in
                              ("values", "host_time", "device_time", "seq", "flags")))
-        tare = tare_offsets(first, profile.channel_names)
+        tare = tare_offsets(first, load_profile("sim-loadcells").channel_names)
         store.set_conversion(sid, with_tare(store.session(sid).info.conversion, tare))
     return sid
 

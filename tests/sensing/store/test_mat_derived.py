@@ -12,11 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from firmware_bridge.bridge import Bridge
 from firmware_bridge.errors import StoreError
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.profiles import load_profile
-from sensing.calibration.capture import FrameTap
 from sensing.calibration.gains import encode_gains
 from sensing.mat import Region, session_block_channels
 from sensing.mat.derive import derive
@@ -28,6 +26,7 @@ from sensing.store.matread import found_regions, mat_series
 from sensing.store.read import Session
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
+from tests.recording import record_frames
 from tests.sensing.store.backend import Backend, copy_store, reader
 
 REPO = Path(__file__).resolve().parents[3]
@@ -41,25 +40,7 @@ FORMAT1 = Path(__file__).resolve().parents[3] / "fixtures" / "stores" / "format1
 
 def record_sim(store: Store, frames: int) -> int:
     """``frames`` frames of the simulated mat, recorded through the bridge as ``sotlog record``."""
-    profile = load_profile("sim-mat")
-    sid = store.create_session(SessionMeta(subject_code="P-0300"), profile, port=SIM_URL)
-    rec = Recorder(store, sid)
-    tap = FrameTap()
-    bridge = Bridge(SIM_URL, profile)
-    bridge.add_listener(rec)
-    bridge.add_listener(tap)
-    bridge.start()
-    got = 0
-    try:
-        while got < frames:
-            block = tap.get(5.0)
-            assert block is not None, "the simulator stopped sending"
-            got += len(block)
-    finally:
-        bridge.stop()
-        rec.close(counters=bridge.counters)
-    assert rec.error is None
-    return sid
+    return record_frames(store, SIM_URL, "sim-mat", frames, SessionMeta(subject_code="P-0300"))[0]
 
 
 @pytest.fixture
