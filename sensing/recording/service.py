@@ -305,11 +305,12 @@ class RecordingService:
             rec = self.recording
             if rec is None:
                 raise StateError("nothing is being recorded")
-            counters = self.session_counters()
-            if self.bridge is not None and rec.detection is not None:
-                self.bridge.remove_listener(rec.detection)
-                rec.detection.finish()
-            if self.bridge is not None:  # the counts of exactly what the recorder was handed
+            counters: dict[str, int] = {}  # with no device, nothing was counted
+            if self.bridge is not None:
+                if rec.detection is not None:
+                    self.bridge.remove_listener(rec.detection)
+                    rec.detection.finish()
+                # the counts of exactly what the recorder was handed
                 counters = self._since_start(rec, self.bridge.remove_listener(rec.recorder))
             rec.recorder.close(status=status, counters=counters, reason=reason)
             self.recording = None
