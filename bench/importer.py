@@ -7,8 +7,9 @@ Run: .venv/bin/python bench/importer.py [--hours 2] [--mat-minutes 30] [--repeat
   timing of the call, after one on the file's first 64 KiB has loaded the modules used on
   first use; its peak RSS from ``/usr/bin/time``), runs alternating with
   ``pandas.read_csv`` of the same file in a child. Best of ``--repeats`` each. Targets: at
-  least 30 % of pandas' throughput; peak RSS under 200 MB. Then the ``sotlog import`` command
-  once, start-up included.
+  least 30 % of pandas' throughput; peak RSS under 200 MB. Beside them, the decoding alone (the
+  decoder over the file's blocks in a child, nothing stored: how much of the import is the
+  store's), and the ``sotlog import`` command once, start-up included.
 - **reparse**: a 30-minute 48x48 uint16 mat at 50 frames/s, recorded as the bridge hands a
   ``sim://mat`` device's blockframe stream to the recorder (4 KiB reads, each with its arrival
   time), then ``sotlog reparse ID`` in a child: its time, peak RSS and verdict. Baseline: a child
@@ -54,6 +55,24 @@ t = time.perf_counter()
 result = import_file(store, sys.argv[1], profile, SessionMeta())
 print(time.perf_counter() - t, result.frames)
 """
+DECODE = """
+import sys, time
+import numpy as np
+from pathlib import Path
+from firmware_bridge.profiles import parse_profile
+from firmware_bridge.protocols import make_decoder
+from sensing.store import heap
+from sensing.store.importer import blocks
+profile = parse_profile(open(sys.argv[2]).read(), sys.argv[2])
+heap.keep_freed_memory()  # as an import does
+make_decoder(profile).feed_reads(b"1,2,3,4,5\\n", np.zeros(1, np.int64), np.zeros(1))
+t = time.perf_counter()
+decoder, n, frames = make_decoder(profile), 0, 0
+for data, starts in blocks(Path(sys.argv[1]), None):
+    out = decoder.feed_reads(data, starts, np.arange(n, n + len(starts), dtype=np.float64))
+    n, frames = n + len(starts), frames + (len(out.frames) if out.frames is not None else 0)
+print(time.perf_counter() - t, frames)
+"""
 PANDAS = """
 import sys, time
 import pandas
@@ -98,8 +117,11 @@ def bench_import(workdir: Path, hours: float, repeats: int) -> list[tuple[str, s
     size = log.stat().st_size
     ours: list[tuple[float, float]] = []
     theirs: list[tuple[float, float]] = []
+    decoding: list[float] = []
     frames = rows = 0
     for k in range(repeats):
+        _, _, text = child([sys.executable, "-c", DECODE, str(log), str(profile)])
+        decoding.append(float(text.split()[0]))
         store = workdir / f"import-{k}.sqlite3"
         _, rss, text = child([sys.executable, "-c", IMPORT, str(log), str(store), str(profile)])
         seconds, frames = text.split()
@@ -117,6 +139,7 @@ def bench_import(workdir: Path, hours: float, repeats: int) -> list[tuple[str, s
     cli_s, cli_rss, _ = child([sys.executable, "-m", "dashboard.cli", "import", str(log),
                                "--profile", str(profile), "--store", str(store)])
     share = pandas_s / ours_s
+    decode_s = min(decoding)
     return [
         (f"import_file, {hours:g} h 4-cell text log ({size / 1e6:.1f} MB, {int(frames):,} lines)",
          f"{size / ours_s / 1e6:.1f} MB/s ({ours_s:.2f} s), peak RSS {ours_rss:.0f} MB",
@@ -124,6 +147,9 @@ def bench_import(workdir: Path, hours: float, repeats: int) -> list[tuple[str, s
          f"{pandas_rss:.0f} MB: import at {100 * share:.0f} % of its throughput "
          f"(target >= 30 %: {'met' if share >= 0.3 else 'NOT met'}; RSS < 200 MB: "
          f"{'met' if ours_rss < 200 else 'NOT met'})"),
+        ("  its decoding alone (the same decoder over the same blocks, nothing stored)",
+         f"{size / decode_s / 1e6:.1f} MB/s ({decode_s:.2f} s): {100 * pandas_s / decode_s:.0f} % "
+         "of pandas' throughput", ""),
         ("  `sotlog import` command, start-up included",
          f"{cli_s:.2f} s, {size / cli_s / 1e6:.1f} MB/s, peak RSS {cli_rss:.0f} MB", ""),
     ]

@@ -12,6 +12,13 @@ FLAG_OUT_OF_RANGE = 1  # some value lies outside the sensor's declared raw range
 FLAG_AFTER_GAP = 2  # first frame after a sequence gap or a reconnect
 
 
+def whole_microseconds(t: Any) -> Any:
+    """Seconds ``t`` (a float or an array) to the nearest whole microsecond, as ``k * 1e-6`` for
+    a whole ``k``: the form every host time takes (``ports.arrival_time`` stamps reads so), which
+    the store keeps exactly as integer microseconds (sensing/store/codec.py)."""
+    return np.rint(np.multiply(t, 1e6)) * 1e-6
+
+
 @dataclass
 class FrameBlock:
     """A run of decoded frames.

@@ -111,8 +111,9 @@ def open_port(url: str, settings: SerialSettings, timeout: float = 0.05) -> seri
 
 
 def arrival_time() -> float:
-    """``time.monotonic()`` to the whole microsecond (k * 1e-6 for a whole k): finer than any
-    read's latency, and stored exactly as integer microseconds (sensing/store/codec.py)."""
+    """``time.monotonic()`` to the whole microsecond (k * 1e-6 for a whole k, as
+    ``frames.whole_microseconds`` gives): finer than any read's latency, and stored exactly as
+    integer microseconds (sensing/store/codec.py)."""
     return time.monotonic_ns() // 1000 * 1e-6
 
 

@@ -46,35 +46,38 @@ class BulkLines:
     def _good(self, n: int) -> None:
         raise NotImplementedError
 
-    def _run(self, body: bytes, times: Times, out: Output, lines: int | None = None) -> None:
+    def _run(self, body: bytes, times: Times, out: Output, lines: int | None = None,
+             short: bool = False) -> None:
         """A run of clean lines: in bulk; if some line in it does not fit, each half of it, down
         to a few lines read by ``_few``. One glued line costs a few more vector reads, not the
-        whole run line by line."""
+        whole run line by line. ``short``: no line is longer than MAX_LINE (the caller saw)."""
         if len(body) <= self.few_bytes:
             self._few(body, times, out)
             return
-        if self._fast(body, times, out, lines):
+        if self._fast(body, times, out, lines, short):
             return
         mid = body.find(LF, len(body) // 2) + 1
         if mid >= len(body):
             mid = body.rfind(LF, 0, len(body) - 1) + 1
         if mid > 0:
             if isinstance(times, float):
-                self._run(body[:mid], times, out)
-                self._run(body[mid:], times, out)
+                self._run(body[:mid], times, out, short=short)
+                self._run(body[mid:], times, out, short=short)
             else:
                 n = body.count(LF, 0, mid)
-                self._run(body[:mid], times[:n], out, n)
-                self._run(body[mid:], times[n:], out, len(times) - n)
+                self._run(body[:mid], times[:n], out, n, short)
+                self._run(body[mid:], times[n:], out, len(times) - n, short)
         else:  # one line, which the bulk parser refused
             self._line(body[:-1], at_line(times, 0), out)
 
-    def _fast(self, body: bytes, times: Times, out: Output, lines: int | None = None) -> bool:
+    def _fast(self, body: bytes, times: Times, out: Output, lines: int | None = None,
+              short: bool = False) -> bool:
         """Decode a run of clean lines at once; False if the bulk reader refuses it. ``lines``:
-        how many the run has, when the caller knows (a pass over the run saved)."""
+        how many the run has, when the caller knows, and ``short``, that none is longer than
+        MAX_LINE (passes over the run saved)."""
         lay = self._layout
         assert lay is not None
-        if longest_line(body) > MAX_LINE:
+        if not short and longest_line(body) > MAX_LINE:
             return False
         arr = parse_block(body, self._bulk_delim, lay.nfields, checked=True)
         if arr is None:

@@ -112,7 +112,7 @@ class LineSplitter:
         else:
             tidy = one_line_end(body)
         # tidy is the lines' text with one LF each, so the line ends were what it lost, plus LFs
-        lines = tidy.count(LF)
+        lines = count_lf(tidy)
         self.lines += lines
         self.ends += len(body) - len(tidy) + lines
         return tidy, None
@@ -132,15 +132,22 @@ def one_line_end(body: bytes) -> bytes:
     if CR not in body:
         return body
     if len(body) < 256:
-        crlf_only = body.count(CR) == body.count(CRLF)
-    else:  # counting a frequent pair is slow; two vector compares are not
+        if body.count(CR) == body.count(CRLF):
+            return body.translate(None, CR)
+    else:  # counting a frequent pair is slow, and so is deleting bytes one by one: vectors
         a = np.frombuffer(body, np.uint8)
-        lone = a[:-1] == 13
-        lone &= a[1:] != 10
-        crlf_only = body[-1:] != CR and not lone.any()
-    if crlf_only:
-        return body.translate(None, CR)
+        cr = a == 13
+        lone = cr[:-1] & (a[1:] != 10)
+        if body[-1:] != CR and not lone.any():
+            return a[~cr].tobytes()
     return body.replace(CRLF, LF).translate(_CR_TO_LF)
+
+
+def count_lf(body: bytes) -> int:
+    """How many LFs ``body`` holds (a vector count for long ones: bytes.count is slower)."""
+    if len(body) < 4096:
+        return body.count(LF)
+    return int(np.count_nonzero(np.frombuffer(body, np.uint8) == 10))
 
 
 def longest_line(body: bytes) -> int:

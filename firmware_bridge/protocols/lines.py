@@ -156,7 +156,7 @@ class LinesDecoder(TextDecoder, BulkLines):
                         n = part.count(LF) if n is None else n
                         part_times, times = times[:n], times[n:]
                     if clean:
-                        self._run(part, part_times, out, n)
+                        self._run(part, part_times, out, n, short=at is not None)
                     else:
                         for i, raw in enumerate(part.split(LF)[:-1]):  # a part ends with LF
                             self._line(raw, at_line(part_times, i), out)

@@ -2,7 +2,9 @@
 
 Both work a read at a time (``advance``, ``add`` and ``tick``) and a block of reads at once
 (``arrivals``, ``replay``), with the same results: the block forms are the read-at-a-time rules
-run as vector operations, in the same order of floating-point steps.
+run as vector operations, in the same order of floating-point steps. Every time is a whole
+number of microseconds, as a live recording's arrival times are, so the store keeps them as
+integers (``frames.whole_microseconds``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from firmware_bridge.frames import Notice
+from firmware_bridge.frames import whole_microseconds as us
 
 NOTICE_WINDOW_S = 1.0  # as the bridge: at most one notice per kind per second of session time
 
@@ -37,11 +40,11 @@ class ArrivalClock:
         if not n:
             return self.now
         if self.mode == "uniform":
-            self.now = max(self.now, (self.frames - 1) / self.rate_hz)
+            self.now = max(self.now, float(us((self.frames - 1) / self.rate_hz)))
             return self.now
         finite = device_time[np.isfinite(device_time)]
         if not finite.size:  # frames without a clock among clocked ones: one frame period each
-            self.now += n / self.rate_hz
+            self.now = float(us(self.now + n / self.rate_hz))
             return self.now
         last = float(finite[-1])
         if self._first_device is None:
@@ -51,7 +54,7 @@ class ArrivalClock:
             self.backward_steps += 1
             self._shift += self._last_device - last + n / self.rate_hz
         self._last_device = last
-        self.now = max(self.now, last - self._first_device + self._shift)
+        self.now = max(self.now, float(us(last - self._first_device + self._shift)))
         return self.now
 
     def arrivals(self, reads: np.ndarray, device_time: np.ndarray, n_reads: int) -> np.ndarray:
@@ -64,7 +67,7 @@ class ArrivalClock:
         ends = np.cumsum(counts)  # one past each read's last frame
         if self.mode == "uniform":
             total = self.frames + ends
-            x = (total[has] - 1) / self.rate_hz
+            x = us((total[has] - 1) / self.rate_hz)
             self.frames = int(total[-1])
         elif not np.isfinite(device_time).all():  # the rule for clockless frames: read by read
             return np.array([self.advance(device_time[e - c:e])
@@ -82,11 +85,11 @@ class ArrivalClock:
             if back.any():
                 step = np.where(back, prev - last + counts[has] / self.rate_hz, 0.0)
                 shift = np.cumsum(np.concatenate(([self._shift], step)))[1:]
-                x = last - self._first_device + shift
+                x = us(last - self._first_device + shift)
                 self.backward_steps += int(back.sum())
                 self._shift = float(shift[-1])
             else:  # (the shift so far, added alike to every frame)
-                x = last - self._first_device + self._shift
+                x = us(last - self._first_device + self._shift)
             self._last_device = float(last[-1])
         y = np.full(n_reads + 1, -np.inf)
         y[0] = self.now

@@ -165,17 +165,19 @@ def decode_chunk(row: Row, values: bool = True) -> FrameBlock:
 
 def encode_raw_reads(data: bytes, starts: np.ndarray, arrival: np.ndarray,
                      gather: bool = False, frames: Frames | None = None,
-                     comp: str | None = None) -> dict[str, Any]:
+                     comp: str | None = None, packed: bytes | None = None) -> dict[str, Any]:
     """The columns of one ``raw`` row: the reads' bytes joined (read ``i`` starts at
-    ``starts[i]`` of ``data``), compressed (with ``comp``, else the store's compressor); each
-    read's arrival time and start offset.
+    ``starts[i]`` of ``data``), compressed (with ``comp``, else the store's compressor; or
+    ``packed``, ``data`` compressed with ``comp`` already); each read's arrival time and start
+    offset.
 
     ``frames``: ``(index, host_time)`` of the session's stored frames around these reads: an
     arrival that is a frame's host time is kept as a reference to it (``packing.pack_refs``)."""
     codecs: dict[str, str] = {}
     row: dict[str, Any] = {"reads": len(starts), "nbytes": len(data)}
     codecs["data"] = comp or packing.compressor()  # the bytes as they came: no transform
-    row["data"] = packing.pack_bytes(data, codecs["data"], gather)
+    row["data"] = (packed if packed is not None and comp is not None
+                   else packing.pack_bytes(data, codecs["data"], gather))
     arrival = np.asarray(arrival, np.float64)
     codecs["arrival"], row["arrival"] = encode(arrival, gather=gather)
     refs = _refs(arrival, frames) if frames is not None else None
@@ -204,10 +206,10 @@ class RawReads:
 
 
 def raw_reads(data: bytes, starts: np.ndarray, arrival: np.ndarray,
-              comp: str | None = None) -> RawReads:
+              comp: str | None = None, packed: bytes | None = None) -> RawReads:
     """``encode_raw_reads`` kept with what the writer needs to know of it."""
-    return RawReads(encode_raw_reads(data, starts, arrival, comp=comp), len(data),
-                    float(arrival[0]), float(arrival[-1]))
+    return RawReads(encode_raw_reads(data, starts, arrival, comp=comp, packed=packed),
+                    len(data), float(arrival[0]), float(arrival[-1]))
 
 
 @dataclass

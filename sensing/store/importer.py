@@ -33,7 +33,7 @@ from firmware_bridge.profiles import Profile
 from firmware_bridge.protocols import Decoded, Decoder, make_decoder, read_size
 from sensing.metadata import SessionMeta
 from sensing.store import codec as store_codec
-from sensing.store import packing
+from sensing.store import heap, packing
 from sensing.store.arrival import ArrivalClock, NoticeGate
 from sensing.store.codec import MAX_CHUNK_BYTES
 from sensing.store.sessions import Store
@@ -47,10 +47,16 @@ LONG_READ = 1 << 20  # a line this long without an end goes to the decoder as a 
 # their values), so memory stays bounded whatever the file's size or the frames' shape.
 BACKLOG_BYTES = 16 << 20
 PROGRESS_BYTES = 16 << 20
-# An imported session's chunks hold 60 s of frames (at most 4 MB), not a live one's 1 s: a
-# 2-hour log is then 120 chunks to encode, not 7,200 (the same bytes, a tenth of the time), and
-# a window of `show` or of an export still reads only the chunks it overlaps.
-CHUNK_SECONDS = 60.0
+# An imported session's chunks hold 10 minutes of frames (at most 4 MB of values), not a live
+# one's 1 s or a closed one's 60 s: a 2-hour load-cell log is then 12 chunks to encode and
+# write, not 120 (0.06 s of 0.3), and a window of `show`, an export or the replay still reads
+# only the chunks it overlaps (docs/store.md).
+CHUNK_SECONDS = 600.0
+# Its writer commits every 2 MB and checkpoints the WAL every 1 MB (the recorder's defaults:
+# 8 MB, SQLite's 4 MB): the writes then overlap the decoding, and the last ones the end of the
+# file waits for are short (bench/importer.py).
+BATCH_BYTES = 2 << 20
+CHECKPOINT_PAGES = 256
 POOL_THREADS = 2  # encoding reads and frames beside the decoding (zstd and numpy let go of the GIL)
 POOL_AHEAD = 4  # blocks of reads and chunks of frames waiting to be encoded, at most
 RECENT_READS = 4096  # arrival times kept for frames and notices a decoder held back
@@ -68,7 +74,7 @@ def read_starts(block: bytes, size: int | None, end: bool) -> tuple[np.ndarray, 
     else:
         a = np.frombuffer(block, np.uint8)
         ends = np.flatnonzero(a == 10) + 1
-        if b"\r" in block:
+        if b"\r" in block and not crlf_only(a, ends):
             cr = np.flatnonzero(a == 13)
             # a lone CR ends a read too; one ending the block may be a CRLF's, torn
             lone = cr[a[np.minimum(cr + 1, len(a) - 1)] != 10]
@@ -80,6 +86,13 @@ def read_starts(block: bytes, size: int | None, end: bool) -> tuple[np.ndarray, 
     if whole < len(block) and (end or len(block) - whole >= LONG_READ):
         starts, whole = np.append(starts, whole).astype(np.int64), len(block)
     return starts, whole
+
+
+def crlf_only(a: np.ndarray, ends: np.ndarray) -> bool:
+    """Whether each CR of the bytes ``a`` is the CR of a CRLF (``ends``: one past each LF):
+    a count and a gather, not a search for the CRs."""
+    return np.count_nonzero(a == 13) == len(ends) and np.count_nonzero(
+        a.take(np.maximum(ends - 2, 0)) == 13) == len(ends)
 
 
 Block = tuple[bytes, np.ndarray]  # a block of whole reads, and where each starts
@@ -98,6 +111,13 @@ def blocks(path: Path, size: int | None) -> Iterator[Block]:
             carry = data[whole:]
             if not chunk:
                 return
+
+
+def _raw_row(data: bytes, starts: np.ndarray, times: np.ndarray, comp: str,
+             packed: Future[bytes]) -> store_codec.RawReads:
+    """A block's raw row, its bytes compressed with ``comp`` already (``packed``, begun with
+    its decoding)."""
+    return store_codec.raw_reads(data, starts, times, comp, packed.result())
 
 
 @dataclass
@@ -157,11 +177,13 @@ def import_file(store: Store, path: str | Path, profile: Profile, meta: SessionM
         raise SotlogError(f"cannot read {src}: {err.strerror}") from err
     if not src.is_file():
         raise SotlogError(f"{src} is not a file")
+    heap.keep_freed_memory()
     mode, rate = probe_timing(src, profile, rate_hz)
     sid = store.create_session(meta, profile, port=src.resolve().as_uri(),
                                device=describe(src, size, mode, rate), t0_host=0.0, face="import",
                                started_utc=started_utc)
-    recorder = Recorder(store, sid, chunk_seconds=CHUNK_SECONDS)
+    recorder = Recorder(store, sid, chunk_seconds=CHUNK_SECONDS, batch_bytes=BATCH_BYTES,
+                        checkpoint_pages=CHECKPOINT_PAGES)
     try:
         result = _feed(src, profile, recorder, ArrivalClock(mode, rate), progress, size)
     except BaseException:
@@ -241,6 +263,10 @@ class _Import:
         the clock counts it at), then the rest in bulk: every frame then comes out in the read
         of its last byte, so the reads' times follow from the frames' read numbers at once.
         """
+        # a raw row's bytes need nothing of the decoding: compressed beside it from the start,
+        # the fastest way at hand (the raw capture is written once)
+        comp = packing.fastest()
+        packed = self.pool.submit(packing.pack_bytes, data, comp)
         n, first = len(starts), self.reads
         times = np.zeros(n)
         got: list[FrameBlock] = []
@@ -271,8 +297,7 @@ class _Import:
             self.frames += len(block)
             self.frame_bytes = max(self.frame_bytes, block.values[0].nbytes)
             self.add_frames(block)
-        self.pending.append(self.pool.submit(store_codec.raw_reads, data, starts, times,
-                                             packing.fastest()))
+        self.pending.append(self.pool.submit(_raw_row, data, starts, times, comp, packed))
         self.hand(wait=False)
         self.recent.add(times)
         self.reads += n

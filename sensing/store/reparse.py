@@ -16,6 +16,7 @@ import numpy as np
 
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.protocols import Decoder, make_decoder
+from sensing.store import heap
 
 if TYPE_CHECKING:
     from sensing.store.read import Session
@@ -141,6 +142,7 @@ def differing(stored: FrameBlock, decoded: FrameBlock) -> np.ndarray:
 
 def reparse(session: Session) -> ReparseResult:
     """Decode the raw capture again; identical means same values, device times and sequence."""
+    heap.keep_freed_memory()
     tally = Tally()
     decoded = _Queue(decode_raw(session, tally))
     n_stored = n_decoded = 0

@@ -86,11 +86,18 @@ class Recorder:
     """A bridge listener that records frames, raw bytes and notices into one stored session."""
 
     def __init__(self, store: Store, session_id: int, *, flush_interval: float = 0.5,
-                 chunk_seconds: float = 1.0) -> None:
+                 chunk_seconds: float = 1.0, batch_bytes: int = MAX_BATCH_BYTES,
+                 checkpoint_pages: int | None = None) -> None:
+        """``batch_bytes``: commit once this many bytes of frame values and raw data wait, if
+        ``flush_interval`` has not passed yet. ``checkpoint_pages``: checkpoint the WAL every
+        this many pages instead of SQLite's 1,000. An import writes tens of MB in a second:
+        smaller commits and checkpoints overlap its decoding, the last ones its end waits for
+        are short, and the WAL file is written over rather than grown (bench/importer.py)."""
         self.store = store
         self.session_id = session_id
         self.flush_interval = flush_interval
         self.chunk_seconds = chunk_seconds
+        self.batch_bytes = batch_bytes
         self.frames_written = 0
         self.raw_bytes_written = 0
         self.events_written = 0
@@ -102,6 +109,8 @@ class Recorder:
         self.not_stored: dict[str, int] = {"frames": 0, "raw_bytes": 0, "events": 0}
         self._conn = store.write_connection()
         try:
+            if checkpoint_pages is not None:
+                self._conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint_pages)}")
             self._claim()
         except BaseException:
             self._conn.close()
@@ -233,14 +242,14 @@ class Recorder:
                         closing = item
                         break
                     urgent = self._take(item) or urgent
-                    if self._batch.nbytes >= MAX_BATCH_BYTES or time.monotonic() >= next_flush:
+                    if self._batch.nbytes >= self.batch_bytes or time.monotonic() >= next_flush:
                         break
                     try:
                         item = self._queue.get_nowait()
                     except queue.Empty:
                         item = None
                 now = time.monotonic()
-                if urgent or closing or now >= next_flush or self._batch.nbytes >= MAX_BATCH_BYTES:
+                if urgent or closing or now >= next_flush or self._batch.nbytes >= self.batch_bytes:
                     self._flush()
                     next_flush = now + self.flush_interval
             self._finish(closing)

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from firmware_bridge.frames import FrameBlock, Notice
 from firmware_bridge.profiles import parse_profile
 from firmware_bridge.protocols import Decoder, make_decoder
+from firmware_bridge.protocols._text import count_lf, one_line_end
+from firmware_bridge.protocols._textdecoder import line_ends, one_line_each
 from tests.firmware_bridge.test_accounting import PROFILES, STREAMS, profile_named
 
 FOUR = parse_profile("""name = "four"\nprotocol = "lines"\n[options]\ntime_column = 0
@@ -99,3 +101,45 @@ def test_an_overlong_line_goes_read_by_read() -> None:
     """A line past MAX_LINE is cut where it grew too long: those reads go one by one."""
     data = messy_log(200) + b"7" * (1_200_000) + b"\r\n" + messy_log(300)[40:]
     same("four", data, list(range(0, len(data), 65536)) + [len(data) - 999], [3, 9, 17])
+
+
+@pytest.mark.parametrize("end", [b"\r\n", b"\n"], ids=["CRLF", "LF"])
+def test_a_clean_log_a_line_per_read(end: bytes) -> None:
+    """An import's reads of a clean log: a line each, which ``line_times`` sees from counts."""
+    rng = np.random.default_rng(len(end))
+    pieces = [b"millis,a,b,c,d" + end] + [
+        f"{1000 + 12 * i},{a},{b},{c},{d}".encode() + end
+        for i, (a, b, c, d) in enumerate(rng.integers(-99999, 99999, (3000, 4)).tolist())]
+    data = b"".join(pieces)
+    starts = np.cumsum([0] + [len(p) for p in pieces[:-1]])
+    assert one_line_each(data, starts, np.append(starts[1:], len(data)))
+    same("four", data, starts.tolist(), [700, 1900, 1901])
+
+
+LINE_BYTES = st.lists(st.sampled_from([b"1", b"-2", b",", b"\r", b"\n", b"\r\n", b"x"]),
+                      max_size=60).map(b"".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=LINE_BYTES, cuts=st.lists(st.integers(0, 200), max_size=20))
+def test_a_line_each_only_when_each_read_holds_one_line_end(data: bytes, cuts: list[int]) -> None:
+    """``one_line_each`` never says yes where the line ends found one by one disagree."""
+    starts = np.array(sorted({c % max(1, len(data)) for c in cuts} | {0}), np.int64)
+    ends = np.append(starts[1:], len(data))
+    if one_line_each(data, starts, ends):
+        pos = line_ends(data)
+        assert len(pos) == len(starts)
+        assert np.searchsorted(starts, pos, side="right").tolist() == list(
+            range(1, len(starts) + 1))
+        assert all(data[e - 1:e] == b"\n" for e in ends.tolist())
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=LINE_BYTES)
+def test_line_ends_made_one_lf_and_counted_in_vectors(data: bytes) -> None:
+    """The vector paths of ``one_line_end`` and ``count_lf`` (long bodies) give what the bytes
+    methods give."""
+    long = data * (300 // max(1, len(data)) + 1) if data else b""
+    want = long.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    assert one_line_end(long) == want
+    assert count_lf(long * 20) == (long * 20).count(b"\n")

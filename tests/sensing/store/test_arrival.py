@@ -1,6 +1,6 @@
 """The block forms of the import's clock and notice gate give what the read-by-read rules give,
 bit for bit: ``ArrivalClock.arrivals`` against ``advance``, ``NoticeGate.replay`` against
-``add`` and ``tick``."""
+``add`` and ``tick``; and the clock's times are whole microseconds."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware_bridge.frames import Notice
+from sensing.store import codec
 from sensing.store.arrival import ArrivalClock, NoticeGate
 
 
@@ -30,6 +31,9 @@ def test_arrivals_of_a_block_are_those_read_by_read(mode: str, seed: int, blocks
         want = [one.advance(device[e - c:e]) for c, e in zip(counts, ends, strict=True)]
         got = many.arrivals(reads, device, n_reads)
         assert got.tolist() == want
+        # whole microseconds, as a live read's arrival: the store keeps them as integers
+        assert got.tolist() == (np.rint(got * 1e6) * 1e-6).tolist()
+        codec.encode(got, "micro-delta-zlib")  # (a ValueError if any is not)
         assert (many.now, many.frames, many.backward_steps) == (
             one.now, one.frames, one.backward_steps)
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from firmware_bridge.frames import FrameBlock, Notice
 from firmware_bridge.profiles import Profile, load_profile, parse_profile
@@ -160,9 +162,12 @@ def test_a_file_without_line_ends_is_read_in_pieces(store, tmp_path: Path, backe
 @pytest.mark.parametrize("block_bytes", [1 << 20, 4096], ids=["1MB", "4KB"])
 def test_an_imported_session_is_chunked_by_minutes(store, tmp_path: Path, monkeypatch,
                                                    block_bytes: int) -> None:
-    """Chunks are encoded beside the decoding, each the frames of 60 s of host time from its
-    first frame, cut across the file's blocks: the same frames, in rows of a minute each."""
+    """Chunks are encoded beside the decoding, each the frames of CHUNK_SECONDS of host time
+    from its first frame, cut across the file's blocks: the same frames, in rows of that
+    length (10 minutes; a minute here, so that a short log has many, each too large to be
+    gathered when the session closes)."""
     monkeypatch.setattr(importer, "BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(importer, "CHUNK_SECONDS", 60.0)
     path = tmp_path / "log.csv"
     path.write_bytes(four_cell_log(20_000, seed=7))  # its glued lines set the clock back
     profile = parse_profile(FOUR, "four.toml")
@@ -178,3 +183,18 @@ def test_an_imported_session_is_chunked_by_minutes(store, tmp_path: Path, monkey
     assert len(firsts) > 10
     assert [r[0] for r in rows] == firsts
     assert sum(r[1] for r in rows) == len(host)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.lists(st.sampled_from([b"12", b",", b"\r", b"\n", b"\r\n", b"\r\n\r\n"]),
+                     max_size=80).map(b"".join), end=st.booleans())
+def test_reads_start_after_each_line_end(data: bytes, end: bool) -> None:
+    """A read ends at each LF, CRLF or lone CR (not at a CR ending the block, which may be a
+    CRLF's torn), whether the block's CRs are all CRLFs' (counted) or not (searched)."""
+    starts, whole = importer.read_starts(data, None, end)
+    cut = [i + 1 for i, b in enumerate(data) if b == 10
+           or (b == 13 and i + 1 < len(data) and data[i + 1] != 10)]
+    if end and (cut[-1] if cut else 0) < len(data):
+        cut.append(len(data))
+    assert whole == (cut[-1] if cut else 0)
+    assert starts.tolist() == [0, *cut[:-1]] if cut else starts.tolist() == []
