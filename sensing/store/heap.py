@@ -23,18 +23,22 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameters (malloc.h)
 _kept = False
 
 
+def is_glibc() -> bool:
+    """Whether this process runs on Linux with glibc, the C library these thresholds are of."""
+    try:
+        return sys.platform == "linux" and (
+            os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    except (ValueError, OSError, AttributeError):
+        return False
+
+
 def keep_freed_memory() -> bool:
     """Set glibc's mmap and trim thresholds for this process (once); False where the C library
     is not glibc or will not take them."""
     global _kept
     if _kept:
         return True
-    try:
-        glibc = sys.platform == "linux" and (
-            os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
-    except (ValueError, OSError, AttributeError):
-        glibc = False
-    if not glibc:
+    if not is_glibc():
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt  # this process's own C library
