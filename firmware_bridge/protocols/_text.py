@@ -143,6 +143,13 @@ def one_line_end(body: bytes) -> bytes:
     return body.replace(CRLF, LF).translate(_CR_TO_LF)
 
 
+def crlf_only(a: np.ndarray, ends: np.ndarray) -> bool:
+    """Whether each CR of the bytes ``a`` is the CR of a CRLF, ``ends`` being one past each LF
+    of them: a count and a gather, not a search for the CRs (False where ``a`` has none)."""
+    return np.count_nonzero(a == 13) == len(ends) and np.count_nonzero(
+        a.take(np.maximum(ends - 2, 0)) == 13) == len(ends)
+
+
 def count_lf(body: bytes) -> int:
     """How many LFs ``body`` holds (a vector count for long ones: bytes.count is slower)."""
     if len(body) < 4096:

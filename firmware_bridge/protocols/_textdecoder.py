@@ -18,7 +18,13 @@ import numpy as np
 from firmware_bridge.frames import Notice
 from firmware_bridge.profiles import Profile
 from firmware_bridge.protocols import Decoder
-from firmware_bridge.protocols._text import MAX_LINE, LineSplitter, TextOptions, line_notice
+from firmware_bridge.protocols._text import (
+    MAX_LINE,
+    LineSplitter,
+    TextOptions,
+    crlf_only,
+    line_notice,
+)
 
 PARTIAL_FIRST = "partial first line (the stream may have started mid-line)"
 
@@ -66,9 +72,7 @@ def one_line_each(data: bytes, starts: np.ndarray, ends: np.ndarray) -> bool:
     a = np.frombuffer(data, np.uint8)
     if np.count_nonzero(a.take(ends - 1) == 10) != n or np.count_nonzero(a == 10) != n:
         return False  # a read not ending with LF, or a LF inside one
-    crs = np.count_nonzero(a == 13)
-    return crs == 0 or (crs == n and np.count_nonzero(
-        a.take(np.maximum(ends - 2, starts)) == 13) == n)  # each CR the one of its read's CRLF
+    return b"\r" not in data or crlf_only(a, ends)  # each CR the one of its read's CRLF
 
 
 class FirstLine(NamedTuple):

@@ -31,6 +31,7 @@ from firmware_bridge.errors import ProfileError, SotlogError, StoreError
 from firmware_bridge.frames import FrameBlock, Notice
 from firmware_bridge.profiles import Profile
 from firmware_bridge.protocols import Decoded, Decoder, make_decoder, read_size
+from firmware_bridge.protocols._text import crlf_only
 from sensing.metadata import SessionMeta
 from sensing.store import codec as store_codec
 from sensing.store import heap, packing
@@ -86,13 +87,6 @@ def read_starts(block: bytes, size: int | None, end: bool) -> tuple[np.ndarray, 
     if whole < len(block) and (end or len(block) - whole >= LONG_READ):
         starts, whole = np.append(starts, whole).astype(np.int64), len(block)
     return starts, whole
-
-
-def crlf_only(a: np.ndarray, ends: np.ndarray) -> bool:
-    """Whether each CR of the bytes ``a`` is the CR of a CRLF (``ends``: one past each LF):
-    a count and a gather, not a search for the CRs."""
-    return np.count_nonzero(a == 13) == len(ends) and np.count_nonzero(
-        a.take(np.maximum(ends - 2, 0)) == 13) == len(ends)
 
 
 Block = tuple[bytes, np.ndarray]  # a block of whole reads, and where each starts
