@@ -102,6 +102,10 @@ class Notice:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+# The fields of Counters that are levels (what the decoder holds at a moment), not counts.
+LEVEL_COUNTERS = ("held_bytes", "held_lines")
+
+
 @dataclass
 class Counters:
     """What the decoder and bridge have seen.

@@ -19,6 +19,7 @@ from dashboard.cli.common import (
     table,
 )
 from dashboard.cli.sessions import listed_dict
+from firmware_bridge.frames import LEVEL_COUNTERS
 from sensing.vocabulary import DETECTED_EVENT_KINDS
 
 
@@ -89,7 +90,7 @@ def run_show(args: argparse.Namespace) -> int:
     print(f"  duration    {fmt_num(summary.duration_s)} s, {summary.frames} frames, "
           f"{fmt_num(summary.measured_rate_hz, 2)} frames/s measured; "
           f"on the blocks {fmt_num(summary.time_on_blocks_s)} s")
-    counters = "  ".join(f"{k} {v}" for k, v in _flat(info.counters).items())
+    counters = "  ".join(_counter_text(k, v) for k, v in _flat(info.counters).items())
     print(f"  counters    {counters or '-'}")
     if info.decoded_nothing:
         print(red(f"  wire        {info.decoded_nothing}", sys.stdout))
@@ -162,6 +163,14 @@ def _on_blocks_together(summary: Any, body_weight_kg: float | None) -> dict[str,
     pct = [c.body_weight_pct for c in picked]
     return {"loaded_mean": mean, "unit": units.pop(),
             "body_weight_pct": sum(pct) if body_weight_kg and None not in pct else None}
+
+
+def _counter_text(name: str, value: Any) -> str:
+    """One counter as ``show`` prints it. A session's held fields are the change of a level
+    over the session (firmware_bridge.frames.Counters): a negative one says what it means."""
+    if name in LEVEL_COUNTERS and isinstance(value, int) and value < 0:
+        return f"{name} {value} ({-value} more held at the start than at the end)"
+    return f"{name} {value}"
 
 
 def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
