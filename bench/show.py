@@ -39,12 +39,16 @@ import numpy as np
 from export import MAT_TOML, mat_frames  # bench/export.py, beside this file
 from tables import aligned  # bench/tables.py, beside this file
 
+from dashboard.cli import BLAS_THREADS
 from firmware_bridge.frames import Counters, FrameBlock
 from firmware_bridge.profiles import parse_profile
 from sensing.mat.derive import derive
 from sensing.metadata import Block, SessionMeta
 from sensing.store.sessions import Store
 from sensing.store.writer import Recorder
+
+# the baseline child starts numpy as the sotlog command does (one BLAS thread)
+os.environ.setdefault(*BLAS_THREADS)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

@@ -92,7 +92,14 @@ def modules_for(argv: Sequence[str]) -> tuple[str, ...]:
     return COMMAND_MODULES
 
 
+# numpy's OpenBLAS starts a thread per core when numpy is imported, and each spins a while
+# waiting for work: about 0.12 s of CPU every command that imports numpy, on a 2-core laptop.
+# sotlog does no linear algebra that needs them; a person's own setting wins.
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "1")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault(*BLAS_THREADS)  # before a verb's module imports numpy
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(modules_for(argv)).parse_args(argv)
     try:

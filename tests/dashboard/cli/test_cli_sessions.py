@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,33 @@ def test_verbs_names_the_module_of_every_verb() -> None:
     assert modules_for(["--version"]) == ()
     assert modules_for(["sessions", "--json"]) == ("dashboard.cli.sessions",)
     assert modules_for(["--help"]) == modules_for(["nonsense"]) == COMMAND_MODULES
+
+
+# A command line run to its end, then numpy (loaded by then, as by any verb that uses it) and
+# the threads this process has: the main one, and OpenBLAS's workers unless one is allowed.
+THREADS_AFTER = """
+import os, sys
+from dashboard.cli import main
+main(sys.argv[1:])
+import numpy
+print(os.environ.get("OPENBLAS_NUM_THREADS"), len(os.listdir("/proc/self/task")))
+"""
+
+
+@pytest.mark.parametrize(("own", "expected"), [(None, "1"), ("2", "2")])
+def test_a_command_runs_numpy_with_one_blas_thread(tmp_path: Path, own: str | None,
+                                                   expected: str) -> None:
+    """numpy's OpenBLAS would start a thread per core, each spinning a while (bench: 0.12 s of
+    CPU a command on 2 cores); a person's own setting is kept."""
+    store = tmp_path / "s.sqlite3"
+    fill(store, 1)
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if own is not None:
+        env["OPENBLAS_NUM_THREADS"] = own
+    done = subprocess.run([sys.executable, "-c", THREADS_AFTER, "show", "1", "--store",
+                           str(store)], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    setting, threads = done.stdout.split()[-2:]
+    assert setting == expected
+    if own is None:
+        assert threads == "1"  # no BLAS worker started
