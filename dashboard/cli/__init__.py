@@ -8,6 +8,7 @@ import os
 import sys
 import textwrap
 from collections.abc import Sequence
+from typing import Any
 
 from firmware_bridge import __version__
 from firmware_bridge.errors import SotlogError
@@ -61,18 +62,55 @@ examples:
 """
 
 
+def terminal_columns() -> int:
+    """The width help is wrapped to, found as argparse finds it (``COLUMNS``, else the
+    terminal's, else 80) but without importing shutil for it, which loads zlib, bz2 and lzma:
+    3 ms of the 56 `sotlog sessions` takes (bench/startup.py)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, as wide as ``terminal_columns`` says."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         terminal_columns() - 2 if width is None else width)
+
+
+class RawDescriptionHelpFormatter(HelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """The top-level help: its description and examples as written."""
+
+
+class Parser(argparse.ArgumentParser):
+    """Every verb's parser: argparse's, with ``HelpFormatter`` unless a verb names another."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
     """The ``sotlog`` parser with the verbs of ``modules`` (default: every verb)."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="sotlog",
         description="Record force and timing under SOT pelvic blocks from load cells or "
                     "pressure mats; show, plot and export sessions.",
         epilog=EPILOG + "\n" + textwrap.fill(INTENDED_USE, 79) + "\n",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sotlog {__version__}")
     parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
-    sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True, parser_class=Parser)
     for name in modules:
         importlib.import_module(name).register(sub)
     for verb in sub.choices.values():  # before or after the verb, as a person types it
