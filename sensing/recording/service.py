@@ -346,10 +346,7 @@ class RecordingService:
                 ended = self.stop(status="interrupted", reason=reason)
             self._close_bridge()
         if self.sync is not None:  # what ended here gets a last, bounded chance to be copied
-            runs = self.sync.runs
-            self.sync.kick()
-            self.sync.wait_for_run(runs, self.sync.at_exit_s)  # then the next start copies
-            self.sync.stop()
+            self.sync.finish()
         return ended
 
     # -- inside -----------------------------------------------------------------------------

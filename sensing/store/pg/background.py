@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,6 +40,7 @@ class BackgroundSync:
         self.last: SyncResult | None = None  # the newest run that finished
         self.error = ""  # why the newest run failed (no password in it), "" after a success
         self.runs = 0  # runs attempted
+        self.unanswered = ""  # why ``finish`` stopped waiting, if it had to
         self._kicked = threading.Event()
         self._stopping = threading.Event()
         self._done = threading.Condition()
@@ -58,11 +60,23 @@ class BackgroundSync:
         self._kicked.set()
         self._thread.join(timeout)
 
+    def finish(self) -> None:
+        """A face's exit: one more run for what ended last, waited for ``at_exit_s`` seconds in
+        all. A run still going then (a server that does not answer) is left behind: the shared
+        store rolls its session back, whole, and the next start or `sotlog sync` copies it."""
+        until = time.monotonic() + self.at_exit_s
+        runs = self.runs
+        self.kick()
+        if not self.wait_for_run(runs, self.at_exit_s):
+            self.unanswered = f"no answer from the shared store within {self.at_exit_s:g} s"
+        self.stop(max(0.0, until - time.monotonic()))
+
     def not_copied(self) -> str | None:
         """One line for a face ending: what the newest run could not do, or None if it did."""
-        if not self.error:
+        why = self.unanswered or self.error
+        if not why:
             return None
-        return (f"sessions not copied to the shared store yet ({self.error}); the next start or "
+        return (f"sessions not copied to the shared store yet ({why}); the next start or "
                 "`sotlog sync` copies them")
 
     def wait_for_run(self, after: int, timeout: float) -> bool:

@@ -4,6 +4,8 @@ while the server is away, and catching up when it is back."""
 from __future__ import annotations
 
 import shutil
+import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,27 @@ def test_record_says_in_one_line_when_the_shared_store_did_not_take_its_session(
     assert len(said) == 1 and said[0].startswith("sotlog: warning: "), done.stderr
     assert SECRET not in done.stderr and "sotlog sync" in said[0]
     assert len(local_rows(store, "SELECT uuid FROM sessions")) == 1
+
+
+def test_record_waits_at_most_at_exit_s_for_a_shared_store_that_does_not_answer(
+        tmp_path: Path) -> None:
+    """A server that takes the connection and never speaks (a network half gone): `record`
+    exits after ``[sync] at_exit_s``, not after the connection's own timeout, and says in one
+    line that its session was not copied."""
+    listener = socket.create_server(("127.0.0.1", 0))  # accepts into its backlog, never replies
+    port = listener.getsockname()[1]
+    config = tmp_path / "sotlog.toml"
+    config.write_text("[sync]\nat_exit_s = 1\n")
+    silent = f"postgresql://sotlog:{SECRET}@127.0.0.1:{port}/sotlog?connect_timeout=30"
+    with listener:
+        began = time.monotonic()
+        done = sotlog("record", "--config", str(config), "--port", SIM.format(seed=44),
+                      "--profile", "sim-loadcells", "--duration", "1",
+                      "--store", str(tmp_path / "room7.sqlite3"),
+                      env={SHARED_ENV: silent, STATION_ENV: "room7"})
+        took = time.monotonic() - began
+    assert done.returncode == 0, done.stderr
+    assert took < 8, took  # start-up, 1 s recorded, 1 s waited (it was 11.7 s: 10 s more)
+    said = [line for line in done.stderr.splitlines() if "not copied to the shared store" in line]
+    assert len(said) == 1 and "no answer from the shared store within 1 s" in said[0], said
+    assert len(local_rows(tmp_path / "room7.sqlite3", "SELECT uuid FROM sessions")) == 1
