@@ -49,23 +49,19 @@ function heatRGB(mat, v) {
   return `rgb(${c[3 * i]},${c[3 * i + 1]},${c[3 * i + 2]})`;
 }
 
-// A live mat frame (a binary message, docs/dashboard.md): "SMAT", the facts' length (uint32
-// little-endian), the facts as JSON, then rows x cols values of type `dtype`, little-endian,
-// starting at a multiple of 8 bytes. Returns the facts with `values`, as the session API gives.
+// A live mat frame (a binary message, docs/dashboard.md): "SMAT" framing (matframes.js's
+// readFramed) of the facts, then rows x cols values of type `dtype`, little-endian. Returns the
+// facts with `values`, as the session API gives.
 const MAT_ARRAYS = { uint8: Uint8Array, uint16: Uint16Array, int16: Int16Array,
   uint32: Uint32Array, int32: Int32Array, float32: Float32Array, float64: Float64Array,
   int8: Int8Array, int64: BigInt64Array, uint64: BigUint64Array };
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function decodeMatFrame(buffer) {
-  const view = new DataView(buffer);
-  const magic = String.fromCharCode(...new Uint8Array(buffer, 0, 4));
-  if (magic !== "SMAT") throw new Error(`live stream: a binary message that is not a mat frame (${magic})`);
-  const headLength = view.getUint32(4, true);
-  const mat = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 8, headLength)));
+  const { head: mat, start } = readFramed(buffer, "SMAT", "live stream mat frame");
   const Type = MAT_ARRAYS[mat.dtype];
   if (!Type) throw new Error(`live stream: a mat frame of unknown type ${mat.dtype}`);
-  const n = mat.rows * mat.cols, start = 8 + headLength;
+  const n = mat.rows * mat.cols;
   let values;
   if (LITTLE_ENDIAN) {
     values = new Type(buffer, start, n);

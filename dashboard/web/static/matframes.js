@@ -1,17 +1,25 @@
 // A mat session's frames for the heat maps that play them (replay, and compare's mats): spans of
 // frames as one binary body each (GET .../mat/frames: a byte per sensel, docs/dashboard.md),
-// asked for ahead of a time that moves, more at a higher speed. The one decoder of those bodies.
+// asked for ahead of a time that moves, more at a higher speed. The one decoder of those bodies,
+// and of the framing every binary body of the pages has (a live mat frame too: heatmap.js).
 "use strict";
 
-// One binary body of frames: "SMTS", the head's length (uint32 little-endian), the head (JSON),
-// then n frames of rows x cols bytes, each a level 0..head.levels of [raw_min, span_top]
-// (head.missing where a sensel is missing). {head, start}: the head, and where the frames start.
-function decodeFrames(buffer) {
-  const magic = String.fromCharCode(...new Uint8Array(buffer, 0, 4));
-  if (magic !== "SMTS") throw new Error(`mat frames: an answer that is not mat frames (${magic})`);
+// The pages' binary bodies, as dashboard.web.livewire.framed writes them: 4 bytes of `magic`,
+// the head's length (uint32 little-endian), the head (JSON, padded so the body starts at a
+// multiple of 8 bytes), then the body. {head, start}: the head, and where the body starts; a body
+// of another kind is an error naming `what` was expected.
+function readFramed(buffer, magic, what) {
+  const found = String.fromCharCode(...new Uint8Array(buffer, 0, 4));
+  if (found !== magic) throw new Error(`${what}: a binary message that is not one (${found})`);
   const headLength = new DataView(buffer).getUint32(4, true);
   const head = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 8, headLength)));
   return { head, start: 8 + headLength };
+}
+
+// One binary body of frames ("SMTS"): n frames of rows x cols bytes, each a level
+// 0..head.levels of [raw_min, span_top] (head.missing where a sensel is missing).
+function decodeFrames(buffer) {
+  return readFramed(buffer, "SMTS", "mat frames");
 }
 
 // A decoded body as a span of session time [t0, t1): frame(i) is frame i's levels.
