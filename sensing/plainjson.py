@@ -31,7 +31,7 @@ def plain(obj: Any) -> Any:
     if hasattr(obj, "model_dump"):  # a pydantic model
         return plain(obj.model_dump())
     if hasattr(type(obj), "__dataclass_fields__"):  # a dataclass instance
-        import dataclasses  # here: its import (inspect, ast) is a quarter of `sotlog sessions`
+        import dataclasses  # here: its import (inspect, ast) is a tenth of `sotlog sessions`
 
         return plain({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)})
     if hasattr(obj, "as_dict"):
