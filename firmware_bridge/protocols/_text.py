@@ -145,7 +145,8 @@ def one_line_end(body: bytes) -> bytes:
 
 def crlf_only(a: np.ndarray, ends: np.ndarray) -> bool:
     """Whether each CR of the bytes ``a`` is the CR of a CRLF, ``ends`` being one past each LF
-    of them: a count and a gather, not a search for the CRs (False where ``a`` has none)."""
+    of them: a count and a gather, not a search for the CRs. Asked only of bytes holding a CR
+    (with none, it says whether there is no LF either)."""
     return np.count_nonzero(a == 13) == len(ends) and np.count_nonzero(
         a.take(np.maximum(ends - 2, 0)) == 13) == len(ends)
 

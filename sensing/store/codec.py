@@ -168,15 +168,14 @@ def encode_raw_reads(data: bytes, starts: np.ndarray, arrival: np.ndarray,
                      comp: str | None = None, packed: bytes | None = None) -> dict[str, Any]:
     """The columns of one ``raw`` row: the reads' bytes joined (read ``i`` starts at
     ``starts[i]`` of ``data``), compressed (with ``comp``, else the store's compressor; or
-    ``packed``, ``data`` compressed with ``comp`` already); each read's arrival time and start
-    offset.
+    ``packed``, ``data`` compressed so already); each read's arrival time and start offset.
 
     ``frames``: ``(index, host_time)`` of the session's stored frames around these reads: an
     arrival that is a frame's host time is kept as a reference to it (``packing.pack_refs``)."""
     codecs: dict[str, str] = {}
     row: dict[str, Any] = {"reads": len(starts), "nbytes": len(data)}
     codecs["data"] = comp or packing.compressor()  # the bytes as they came: no transform
-    row["data"] = (packed if packed is not None and comp is not None
+    row["data"] = (packed if packed is not None
                    else packing.pack_bytes(data, codecs["data"], gather))
     arrival = np.asarray(arrival, np.float64)
     codecs["arrival"], row["arrival"] = encode(arrival, gather=gather)

@@ -110,7 +110,8 @@ def blocks(path: Path, size: int | None) -> Iterator[Block]:
 def _raw_row(data: bytes, starts: np.ndarray, times: np.ndarray, comp: str,
              packed: Future[bytes]) -> store_codec.RawReads:
     """A block's raw row, its bytes compressed with ``comp`` already (``packed``, begun with
-    its decoding)."""
+    its decoding). Waiting on ``packed`` in the pool is safe: it was submitted before this
+    task, so a worker took it first."""
     return store_codec.raw_reads(data, starts, times, comp, packed.result())
 
 

@@ -197,4 +197,4 @@ def test_reads_start_after_each_line_end(data: bytes, end: bool) -> None:
     if end and (cut[-1] if cut else 0) < len(data):
         cut.append(len(data))
     assert whole == (cut[-1] if cut else 0)
-    assert starts.tolist() == [0, *cut[:-1]] if cut else starts.tolist() == []
+    assert starts.tolist() == ([0, *cut[:-1]] if cut else [])
