@@ -2,11 +2,13 @@
 
 Run: ``python bench/detect.py [--minutes M] [--hours H ...]``.
 
-1. Live, 4 load cells at 80 Hz: the blocks a bridge hands on (four frames per 50 ms read) of
+1. Live, 4 load cells at 80 Hz: the blocks a bridge hands on (a frame a read: ``sotlog
+   record`` of ``sim://loadcells`` reads 1,608 times for 1,602 frames in 20 s) of
    ``--minutes`` of the simulator's body session, fed to ``LiveDetection`` (live conversion,
    total, rule) in this process; CPU time as % of one core over the session's length, beside a
    bare loop over the same blocks and the live conversion alone (which the live view and LSL
-   already pay).
+   already pay). A loop keeps the caches warm: in a recording, where the bridge thread does
+   other work between reads, each step costs several times more (bench/cpu.py measures that).
 2. Stored: a session of each length in ``--hours`` (4 cells, 80 Hz) in a real store; in a child
    process each, ``detect`` over it and a raw read of the same chunks (``frame_windows``, values
    thrown away), each child's peak RSS (Linux ``VmHWM``) beside Python with the same imports
@@ -36,7 +38,7 @@ from firmware_bridge.sim.options import parse_sim_url  # noqa: E402
 URL = "sim://loadcells?blocks=4&rate=80&protocol=lines&seed=1&session=120"
 PROFILE = "sim-loadcells-4"
 RATE = 80
-PER_READ = 4  # frames per bridge read: 50 ms at 80 Hz
+PER_READ = 1  # frames per bridge read at 80 Hz
 
 
 def sim_blocks(seconds: float, per: int) -> list[FrameBlock]:
@@ -149,7 +151,7 @@ def main() -> None:
     parser.add_argument("--hours", type=float, nargs="+", default=[0.5, 2.0])
     args = parser.parse_args()
     print(f"live detection, 4 cells x {RATE} Hz, {args.minutes:g} min of sim://, "
-          f"{PER_READ} frames per read (% of one core)")
+          f"{PER_READ} frame(s) a read (% of one core)")
     print("\n".join(aligned(["what", "CPU", "ratio", "found"], live(args.minutes))))
     print()
     print("sotlog detect on stored sessions (4 cells, 80 Hz): peak RSS of a child process")
