@@ -9,7 +9,11 @@ fastest for it.
   to 1e22 are exact float64s and IEEE division rounds to nearest, so the quotient is the
   float64 nearest to the text, which is what ``float()`` returns. Runs of HAND_MIN_BYTES and
   more go to ``_decimals.read_plain`` first, which reads fields of up to 8 bytes faster there.
-- **Anything else** (exponents, ``+``, spaces around numbers, more than 15 digits, decimals
+- **A space after each delimiter** (``01.01, 0,0``, ``1, 2, 3``: what loggers and sketches
+  print), when every space of the run is one and opens a number: the spaces are taken out and
+  the run read as plain decimals. ``float()`` reads a number the same with a space before it,
+  and a field that is a space alone is left to the readers below, which refuse it.
+- **Anything else** (exponents, ``+``, other spaces around numbers, more than 15 digits, decimals
   that vary within a column): numpy's ``loadtxt`` float reader (``PyOS_string_to_double``,
   Python's own), or pyarrow's CSV reader for long narrow runs where pyarrow is installed.
 
@@ -67,6 +71,7 @@ def parse_block(body: bytes, delim: bytes | None, nfields: int,
     """
     if not checked and body.translate(None, number_bytes(delim)):
         return None
+    body = _squeezed(body, delim)
     plain = delim != b" " and not any(c in body for c in _NOT_PLAIN)
     if plain:
         got = _plain_run(body, delim, nfields)
@@ -87,6 +92,22 @@ def parse_block(body: bytes, delim: bytes | None, nfields: int,
         return None
     arr += 0.0  # -0.0 -> 0.0, as everywhere else
     return arr
+
+
+def _squeezed(body: bytes, delim: bytes | None) -> bytes:
+    """``body`` without its spaces, when each follows a delimiter and is not a field alone (not
+    before a delimiter, a line end or the end); else ``body`` as it is."""
+    if delim in (None, b" ") or b" " not in body:
+        return body
+    a = np.frombuffer(body, np.uint8)
+    at = np.flatnonzero(a == 32)
+    if at[0] == 0 or at[-1] + 1 == len(a) or np.count_nonzero(
+            a.take(at - 1) == delim[0]) != len(at):
+        return body
+    after = a.take(at + 1)
+    if np.count_nonzero((after == 10) | (after == delim[0])):
+        return body
+    return body.translate(None, b" ")
 
 
 def _without_empty_lines(body: bytes, delim: bytes | None) -> bytes:
