@@ -75,14 +75,25 @@ def test_a_frame_a_read_finds_what_all_at_once_finds_and_soon() -> None:
 
 
 def test_the_frames_still_gathered_are_judged_at_the_end() -> None:
-    """A session shorter than the rule's noise window is judged only when it ends, from every
-    frame: also from the last ones, gathered but not yet run on."""
+    """Frames cut off just after the one that settles ``removed``, gathered but not yet run on
+    (the rule waits for BATCH_S of them): the end judges them, and ``removed`` is told then."""
     reads = frames(40.0)
-    upto = next(i for i, b in enumerate(reads) if b.host_time[0] - T0 > 0.95)
-    short = reads[:upto]  # under the noise window: no event until the end
-    found, _ = detect(short)
-    whole, _ = detect([FrameBlock.concat(short)])
-    assert [(e.kind, e.host_time) for e in found] == [(e.kind, e.host_time) for e in whole]
+    whole, _ = detect(reads)
+    removed = whole[-1]
+    assert removed.kind == "removed"
+    could_say = removed.host_time + removed.data["found_s"] - removed.data["detected_s"]
+    told: list[Detected] = []
+    counted = CountedConversion(load_profile("sim-loadcells-4"))
+    live = LiveDetection(counted, T0, None, told.append)
+    for b in reads:
+        runs = counted.runs
+        live.on_frames(b)
+        if b.host_time[0] >= could_say and counted.runs == runs:
+            break  # the frame that settles it (or one after), gathered and not yet run on
+    assert [e.kind for e in told] == ["placed", "settled"]
+    live.finish()
+    assert [(e.kind, e.host_time, e.data) for e in told] == [
+        (e.kind, e.host_time, e.data) for e in whole]
 
 
 def test_frames_of_another_shape_are_left_out() -> None:
