@@ -13,7 +13,8 @@ Run: .venv/bin/python bench/decode.py [--mb 8] [--repeats 5]
   Targets: >= 20x the readline loop, within 2x of pandas.
 - The readers of clean runs (firmware_bridge/protocols/_numbers.py), each timed alone on the
   runs of 4 KiB and of 64 KiB reads of the first two captures, and on the 1 MiB blocks
-  ``sotlog import`` decodes (``sensing.store.importer.BLOCK_BYTES``): numpy's integer reader,
+  ``sotlog import`` decodes (``sensing.store.importer.BLOCK_BYTES``): the C reader (where
+  setup.py could build it), numpy's integer reader,
   the word-at-a-time reader of ``_decimals``, numpy's ``loadtxt`` float reader, pyarrow's CSV
   reader (on its own threads, and on one); the one ``parse_block`` picks for that run length is
   marked.
@@ -40,6 +41,7 @@ import numpy as np
 import serial
 from cpu import LOADCELLS, read_loop_cpu_pct, record_cpu_pct  # bench/cpu.py, beside this file
 
+from firmware_bridge import native
 from firmware_bridge.frames import FrameBlock
 from firmware_bridge.ports import open_port
 from firmware_bridge.profiles import load_profile, parse_profile
@@ -303,7 +305,12 @@ def one_thread(body: bytes, nfields: int) -> np.ndarray | None:
 def bench_parsers(case: str, data: bytes, nfields: int, repeats: int, notes: list[str]) -> None:
     """Each reader of clean runs alone, on the runs of 4 KiB and 64 KiB reads of ``data`` and on
     the blocks an import decodes."""
-    readers: dict[str, Callable[[bytes], Any]] = {
+    readers: dict[str, Callable[[bytes], Any]] = {}
+    ctext = native.ctext
+    if ctext is not None:  # built by setup.py where a C compiler was at hand
+        readers["C reader (_ctext)"] = lambda b: np.frombuffer(
+            ctext.read_decimals(b, 44, nfields)).reshape(-1, nfields)
+    readers |= {
         "numpy integer reader": lambda b: _numbers._plain(b, b",", nfields),
         "word reader (_decimals)": lambda b: read_plain(b, b",", nfields),
         "numpy loadtxt (float)": lambda b: _numbers._loadtxt(b, b","),
@@ -314,8 +321,9 @@ def bench_parsers(case: str, data: bytes, nfields: int, repeats: int, notes: lis
     for chunk in (4096, 65536, BLOCK_BYTES):
         runs = clean_runs(data, chunk)
         want = np.concatenate([_numbers._loadtxt(r, b",") for r in runs])
-        picked = ("word reader (_decimals)" if sum(map(len, runs)) / len(runs)
-                  >= _numbers.HAND_MIN_BYTES else "numpy integer reader")
+        picked = ("C reader (_ctext)" if ctext is not None else "word reader (_decimals)"
+                  if sum(map(len, runs)) / len(runs) >= _numbers.HAND_MIN_BYTES
+                  else "numpy integer reader")
         figures = []
         for name, read in readers.items():
             seconds, got = float("inf"), []

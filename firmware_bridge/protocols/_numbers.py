@@ -2,6 +2,10 @@
 run of clean lines at once (``parse_block``), each run by the reader bench/decode.py finds
 fastest for it.
 
+- **Plain decimals, in C** where sotlog was built with a C compiler (``firmware_bridge.native``,
+  the optional extension of setup.py): one pass over the run, each field's digits an integer
+  below 10**15 divided by its power of ten, the same exact quotient as below. A run it cannot
+  read whole goes on to the readers below.
 - **Plain decimals** (``-12``, ``80.9``, ``.5``: digits, one ``-`` first, one ``.``), each
   column with a fixed number of decimals (what ``Serial.print(x, 2)`` and loggers send): the
   dots are taken out, numpy's C integer reader (``numpy.fromstring``) reads the integers, and
@@ -30,6 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from firmware_bridge import native
 from firmware_bridge.protocols._decimals import field_ends, fields_per_line, read_plain
 
 LF = b"\n"
@@ -71,16 +76,19 @@ def parse_block(body: bytes, delim: bytes | None, nfields: int,
     """
     if not checked and body.translate(None, number_bytes(delim)):
         return None
-    body = _squeezed(body, delim)
-    plain = delim != b" " and not any(c in body for c in _NOT_PLAIN)
+    read = _c_decimals(body, delim, nfields)  # the common case, before any other pass
+    if read is not None:
+        return read
+    squeezed = _squeezed(body, delim)
+    plain = delim != b" " and not any(c in squeezed for c in _NOT_PLAIN)
     if plain:
-        got = _plain_run(body, delim, nfields)
+        got = _plain_run(squeezed, delim, nfields, squeezed is not body)
         if got is not False:
             return got
-    tidy = _without_empty_lines(body, delim)
+    tidy = _without_empty_lines(squeezed, delim)
     if not tidy:
         return np.empty((0, nfields))
-    if plain and tidy != body:
+    if plain and tidy != squeezed:
         got = _plain_run(tidy, delim, nfields)
         if got is not False:
             return got
@@ -122,9 +130,23 @@ def _without_empty_lines(body: bytes, delim: bytes | None) -> bytes:
 # -- plain decimals: numpy's integer reader, or _decimals' for long runs ---------------------------
 
 
-def _plain_run(body: bytes, delim: bytes | None,
-               nfields: int) -> np.ndarray | None | Literal[False]:
-    """Plain decimals by the faster reader for the run's length; False as for ``_plain``."""
+def _c_decimals(body: bytes, delim: bytes | None, nfields: int) -> np.ndarray | None:
+    """Every line of ``body`` as plain decimals read in C; None where it cannot read them all,
+    or was not built."""
+    ctext = native.ctext
+    if ctext is None or not nfields or (nfields > 1 and delim is None):
+        return None
+    got = ctext.read_decimals(body, (delim or LF)[0], nfields)
+    return None if got is None else np.frombuffer(got).reshape(-1, nfields)
+
+
+def _plain_run(body: bytes, delim: bytes | None, nfields: int,
+               try_c: bool = True) -> np.ndarray | None | Literal[False]:
+    """Plain decimals by the faster reader for the run's length; False as for ``_plain``.
+    ``try_c``: the C reader has not refused this very run already."""
+    read = _c_decimals(body, delim, nfields) if try_c else None
+    if read is not None:
+        return read
     if len(body) >= HAND_MIN_BYTES:
         got = read_plain(body, delim, nfields)
         if got is not False:

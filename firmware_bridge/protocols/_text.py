@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from firmware_bridge import native
 from firmware_bridge.errors import ProfileError
 from firmware_bridge.frames import Notice
 from firmware_bridge.profiles import TIME_UNITS, Profile, show_key
@@ -131,6 +132,10 @@ def one_line_end(body: bytes) -> bytes:
     """``body`` with each CRLF and each lone CR made one LF."""
     if CR not in body:
         return body
+    if native.ctext is not None:  # one C pass: each CR of a CRLF out, or None for a lone CR
+        tidy = native.ctext.crlf_to_lf(body)
+        if tidy is not None:
+            return tidy
     if len(body) < 256:
         if body.count(CR) == body.count(CRLF):
             return body.translate(None, CR)
@@ -169,7 +174,8 @@ def longest_line(body: bytes) -> int:
 def segments(body: bytes, allowed: bytes) -> list[tuple[bool, bytes]]:
     """Cut ``body`` into runs of lines holding only ``allowed`` bytes (True) and the other lines
     (False), in order; the Python loop runs over the other lines only."""
-    if not body.translate(None, allowed):
+    ctext = native.ctext
+    if ctext.only(body, allowed) if ctext is not None else not body.translate(None, allowed):
         return [(True, body)]
     arr = np.frombuffer(body, np.uint8)
     ok = np.zeros(256, bool)

@@ -107,12 +107,13 @@ def blocks(path: Path, size: int | None) -> Iterator[Block]:
                 return
 
 
-def _raw_row(data: bytes, starts: np.ndarray, times: np.ndarray, comp: str,
-             packed: Future[bytes]) -> store_codec.RawReads:
-    """A block's raw row, its bytes compressed with ``comp`` already (``packed``, begun with
-    its decoding). Waiting on ``packed`` in the pool is safe: it was submitted before this
-    task, so a worker took it first."""
-    return store_codec.raw_reads(data, starts, times, comp, packed.result())
+def _raw_row(data: bytes, starts: np.ndarray, times: np.ndarray,
+             packed: Future[tuple[str, bytes]]) -> store_codec.RawReads:
+    """A block's raw row, its bytes packed already (``packed``: codec and blob, begun with its
+    decoding). Waiting on ``packed`` in the pool is safe: it was submitted before this task,
+    so a worker took it first."""
+    codec, blob = packed.result()
+    return store_codec.raw_reads(data, starts, times, codec, blob)
 
 
 @dataclass
@@ -258,10 +259,9 @@ class _Import:
         the clock counts it at), then the rest in bulk: every frame then comes out in the read
         of its last byte, so the reads' times follow from the frames' read numbers at once.
         """
-        # a raw row's bytes need nothing of the decoding: compressed beside it from the start,
-        # the fastest way at hand (the raw capture is written once)
-        comp = packing.fastest()
-        packed = self.pool.submit(packing.pack_bytes, data, comp)
+        # a raw row's bytes need nothing of the decoding: packed beside it from the start, the
+        # fastest way at hand (the raw capture is written once)
+        packed = self.pool.submit(packing.pack_raw, data)
         n, first = len(starts), self.reads
         times = np.zeros(n)
         got: list[FrameBlock] = []
@@ -292,7 +292,7 @@ class _Import:
             self.frames += len(block)
             self.frame_bytes = max(self.frame_bytes, block.values[0].nbytes)
             self.add_frames(block)
-        self.pending.append(self.pool.submit(_raw_row, data, starts, times, comp, packed))
+        self.pending.append(self.pool.submit(_raw_row, data, starts, times, packed))
         self.hand(wait=False)
         self.recent.add(times)
         self.reads += n

@@ -1,18 +1,32 @@
 """The bulk reader of clean runs: every number exactly what ``float()`` reads, whichever reader
-takes the run (numpy's integer reader, the word reader of long runs, loadtxt, pyarrow)."""
+takes the run (the C reader, numpy's integer reader, the word reader of long runs, loadtxt,
+pyarrow). Every test here runs twice: with the C reader, and with numpy's alone, as where sotlog
+was built without a C compiler."""
 
 from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from firmware_bridge import native
 from firmware_bridge.protocols import _numbers
 from firmware_bridge.protocols._numbers import HAND_MIN_BYTES, _plain, number, parse_block
+
+
+@pytest.fixture(autouse=True, scope="module", params=["C", "numpy"])
+def readers(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The C reader where built (tests/firmware_bridge/test_ctext.py fails where it is not), or
+    numpy's readers alone."""
+    with pytest.MonkeyPatch.context() as mp:
+        if request.param == "numpy":
+            mp.setattr(native, "ctext", None)
+        yield request.param
 
 
 def body_of(rows: list[list[str]], delim: bytes | None) -> bytes:

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import zstandard
 
+from firmware_bridge import native
 from firmware_bridge.frames import FrameBlock
 from sensing.store import codec, packing
 from sensing.store.reparse import reparse
@@ -152,3 +154,21 @@ def test_reading_zstd_without_the_extra_is_one_line(tmp_path: Path, backend: Bac
     assert done.returncode != 0
     said = done.stderr.strip().splitlines()
     assert len(said) == 1 and "sotlog[fast]" in said[0], done.stderr
+
+
+@pytest.mark.parametrize("c", [True, False], ids=["C", "numpy"])
+def test_raw_text_as_nibbles_reads_back_in_c_and_in_numpy(c: bool,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pack_raw`` of a text block and of one of every byte value, read back by the C pass or
+    by numpy (a station built without a C compiler); a blob nibbles did not make is refused."""
+    rng = np.random.default_rng(2)
+    text = b"".join(b"%d,%d\r\n" % (i, v) for i, v in enumerate(rng.integers(-9999, 9999, 999)))
+    packed = [packing.pack_raw(data) for data in (text, text[:-1], bytes(range(256)) * 3)]
+    assert [name for name, _ in packed] == ["nibbles-zstd", "nibbles-zstd", "zlib"]
+    if not c:
+        monkeypatch.setattr(native, "ctext", None)
+    for (name, blob), data in zip(packed, (text, text[:-1], bytes(range(256)) * 3), strict=True):
+        assert packing.unpack_bytes(name, blob) == data
+    for bad in (b"\x00\x00", b"\x11" + bytes(17), b"\x02ab\x02\x10", b"\x02ab\x01"):
+        with pytest.raises(ValueError):
+            packing.unpack_bytes("nibbles-zstd", zstandard.ZstdCompressor().compress(bad))

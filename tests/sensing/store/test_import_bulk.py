@@ -6,6 +6,7 @@ into (the ``backend`` fixture)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from firmware_bridge import native
 from firmware_bridge.frames import FrameBlock, Notice
 from firmware_bridge.profiles import Profile, load_profile, parse_profile
 from firmware_bridge.protocols import make_decoder, read_size
@@ -198,3 +200,29 @@ def test_reads_start_after_each_line_end(data: bytes, end: bool) -> None:
         cut.append(len(data))
     assert whole == (cut[-1] if cut else 0)
     assert starts.tolist() == ([0, *cut[:-1]] if cut else [])
+
+
+def test_a_logs_text_is_kept_as_nibbles_and_reads_back_without_c(store, tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    """An import's raw capture of a text log: a nibble a byte, then zstd (``packing.pack_raw``);
+    read back the same, and reparsed identical, where sotlog was built without its C passes
+    (a store synced to such a station), and a block of more than 16 byte values kept as is."""
+    path = tmp_path / "log.csv"
+    rng = np.random.default_rng(3)
+    text = b"".join(b"%d,%d,%d,%d,%d\r\n" % (1000 + 12 * i, *rng.integers(-99999, 99999, 4))
+                    for i in range(6000))
+    junk = bytes(range(256)) + b"\r\n"
+    path.write_bytes(text + junk + text)
+    monkeypatch.setattr(importer, "BLOCK_BYTES", 64 << 10)
+    result = import_file(store, path, parse_profile(FOUR, "four.toml"), SessionMeta())
+    with store._transaction() as conn:
+        names = {json.loads(c)["data"] for (c,) in conn.execute(
+            "SELECT codecs FROM raw WHERE session_id = ?", (result.session_id,))}
+    assert names == {"nibbles-zstd", "zlib"}  # the block holding the junk: ISA-L's zlib
+    s = store.session(result.session_id)
+    with_c = b"".join(d for _, d in s.raw())
+    assert with_c == path.read_bytes()
+    monkeypatch.setattr(native, "ctext", None)
+    s = Store.open(store.path).session(result.session_id)
+    assert b"".join(d for _, d in s.raw()) == with_c
+    assert reparse(s).identical
