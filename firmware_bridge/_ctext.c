@@ -13,9 +13,10 @@
  * only(body, allowed): whether every byte of body is one of allowed's (bytes.translate's check,
  *   without making the bytes it would delete).
  *
- * nibbles(data): data, when it is not empty and holds at most 16 distinct byte values (a text log's digits,
- *   signs, delimiters and line ends), as [n][the n values][odd][a nibble per byte, the first of
- *   each pair in the low half]: half the bytes for the compressor after it. None otherwise.
+ * nibbles(data): data, when it is not empty and holds at most 16 distinct byte values (a text
+ *   log's digits, signs, delimiters and line ends), as [n][the n values][odd][a nibble per
+ *   byte, the first of each pair in the low half]: half the bytes for the compressor after it.
+ *   None otherwise.
  * unnibbles(blob): the data nibbles() was given (ValueError for a blob it did not make).
  *
  * All let go of the GIL while they run, so an import's other threads go on beside them.
@@ -46,13 +47,16 @@ static inline uint64_t digits_at(const unsigned char **p)
 }
 
 /* Fills out[nlines * nfields]; 0 when every line is nfields plain decimals, -1 otherwise.
- * ``end[-1]`` is a LF and the body holds nlines of them, so no read goes past it: a line of
- * other fields than nfields is refused at the first terminator that does not fit. */
+ * ``end[-1]`` is a LF and the body holds nlines of them, and the delimiter is none of LF, '-',
+ * '.' or a digit (read_decimals refuses those), so a field's bytes always end inside the body:
+ * a line of other fields than nfields is refused at the first terminator that does not fit. */
 static int parse_lines(const unsigned char *p, const unsigned char *end, unsigned char delim,
                        Py_ssize_t nfields, Py_ssize_t nlines, double *out)
 {
     for (Py_ssize_t line = 0; line < nlines; line++) {
         for (Py_ssize_t f = 0; f < nfields; f++) {
+            if (p >= end)
+                return -1;
             int neg = *p == '-';
             p += neg;
             const unsigned char *start = p;
@@ -86,7 +90,9 @@ static PyObject *read_decimals(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*bn", &buf, &delim, &nfields))
         return NULL;
     const unsigned char *p = buf.buf, *end = p + buf.len;
-    if (buf.len == 0 || end[-1] != '\n' || nfields < 1) {
+    int delim_ok = nfields == 1 || !(delim == '\n' || delim == '-' || delim == '.' ||
+                                     (delim >= '0' && delim <= '9'));
+    if (buf.len == 0 || end[-1] != '\n' || nfields < 1 || !delim_ok) {
         PyBuffer_Release(&buf);
         Py_RETURN_NONE;
     }
@@ -95,7 +101,8 @@ static PyObject *read_decimals(PyObject *self, PyObject *args)
     for (const unsigned char *q = p; (q = memchr(q, '\n', end - q)) != NULL; q++)
         nlines++;
     Py_END_ALLOW_THREADS
-    PyObject *values = PyByteArray_FromStringAndSize(NULL, nlines * nfields * (Py_ssize_t)sizeof(double));
+    Py_ssize_t size = nlines * nfields * (Py_ssize_t)sizeof(double);
+    PyObject *values = PyByteArray_FromStringAndSize(NULL, size);
     if (values == NULL) {
         PyBuffer_Release(&buf);
         return NULL;
@@ -274,7 +281,8 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_ctext", "Text passes in C for the text decoders and the raw capture.", -1, methods,
+    PyModuleDef_HEAD_INIT, "_ctext", "Text passes in C for the text decoders and the raw capture.",
+    -1, methods,
 };
 
 PyMODINIT_FUNC PyInit__ctext(void)

@@ -76,6 +76,8 @@ def test_decimals_read_as_float_reads_them_or_not_at_all(rows: list[list[str]], 
 def test_decimals_refuse_what_is_not_whole_lines() -> None:
     for body in (b"", b"1,2", b"1,2\n3", b"1,2\n\n", b"\n", b"1,2,\n", b",1\n"):
         assert read(body, b",", 2) is None, body
+    for delim in (b"\n", b"-", b".", b"7"):  # not a delimiter: fields would run into lines
+        assert read(b"1\n2\n", delim, 2) is None
     got = read(b"-0,0.1\n123456789012345,-.5\n", b",", 2)
     assert got is not None and got.tolist() == [[0.0, 0.1], [123456789012345.0, -0.5]]
     assert not np.signbit(got[0, 0])  # -0 reads as 0
