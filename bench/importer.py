@@ -6,7 +6,8 @@ Run: .venv/bin/python bench/importer.py [--hours 2] [--mat-minutes 30] [--repeat
   80 Hz, HX711 counts, CRLF, a header) imported by ``import_file`` in a child process (its own
   timing of the call, after one on the file's first 64 KiB has loaded the modules used on
   first use; its peak RSS from ``/usr/bin/time``), runs alternating with
-  ``pandas.read_csv`` of the same file in a child. Best of ``--repeats`` each. Targets: at
+  ``pandas.read_csv`` of the same file in a child. Best of ``--repeats`` each; whether sotlog's
+  optional C part (``firmware_bridge.native``) is built is printed with it. Targets: at
   least 30 % of pandas' throughput; peak RSS under 200 MB. Beside them, the decoding alone (the
   decoder over the file's blocks in a child, nothing stored: how much of the import is the
   store's), and the ``sotlog import`` command once, start-up included.
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from decode import LINES_4CH, four_cells  # bench/decode.py, beside this file
 
+from firmware_bridge import native
 from firmware_bridge.profiles import load_profile
 from firmware_bridge.protocols import make_decoder
 from firmware_bridge.sim.mat import MatDevice
@@ -141,7 +143,8 @@ def bench_import(workdir: Path, hours: float, repeats: int) -> list[tuple[str, s
     share = pandas_s / ours_s
     decode_s = min(decoding)
     return [
-        (f"import_file, {hours:g} h 4-cell text log ({size / 1e6:.1f} MB, {int(frames):,} lines)",
+        (f"import_file, {hours:g} h 4-cell text log ({size / 1e6:.1f} MB, {int(frames):,} lines; "
+         f"sotlog's C part {'built' if native.ctext is not None else 'NOT built: numpy alone'})",
          f"{size / ours_s / 1e6:.1f} MB/s ({ours_s:.2f} s), peak RSS {ours_rss:.0f} MB",
          f"pandas.read_csv {size / pandas_s / 1e6:.1f} MB/s ({pandas_s:.2f} s), peak RSS "
          f"{pandas_rss:.0f} MB: import at {100 * share:.0f} % of its throughput "
