@@ -5,8 +5,8 @@
  * built.
  *
  * read_decimals(body, delim, nfields): every line of body as nfields float64s, when each field
- *   is a plain decimal (an optional '-', digits with at most one '.', 1-15 digits) and each
- *   line ends with LF. The digits make an integer below 10**15 and the decimals a power of ten
+ *   is a plain decimal (an optional '-', digits with at most one '.', 1-15 digits; after a
+ *   delimiter, one space before it) and each line ends with LF. The digits make an integer below 10**15 and the decimals a power of ten
  *   up to 1e15, both exact float64s, so their IEEE quotient is the float64 nearest the text:
  *   what Python's float() returns. -0 reads as 0, as in the numpy readers.
  * crlf_to_lf(body): body with the CR of each CRLF taken out; None when a CR is not before a LF.
@@ -57,6 +57,7 @@ static int parse_lines(const unsigned char *p, const unsigned char *end, unsigne
         for (Py_ssize_t f = 0; f < nfields; f++) {
             if (p >= end)
                 return -1;
+            p += f > 0 && *p == ' ';  /* one space after a delimiter, as "1, 2" sends */
             int neg = *p == '-';
             p += neg;
             const unsigned char *start = p;

@@ -4,8 +4,8 @@ fastest for it.
 
 - **Plain decimals, in C** where sotlog was built with a C compiler (``firmware_bridge.native``,
   the optional extension of setup.py): one pass over the run, each field's digits an integer
-  below 10**15 divided by its power of ten, the same exact quotient as below. A run it cannot
-  read whole goes on to the readers below.
+  below 10**15 divided by its power of ten, the same exact quotient as below; one space after
+  a delimiter may open a field. A run it cannot read whole goes on to the readers below.
 - **Plain decimals** (``-12``, ``80.9``, ``.5``: digits, one ``-`` first, one ``.``), each
   column with a fixed number of decimals (what ``Serial.print(x, 2)`` and loggers send): the
   dots are taken out, numpy's C integer reader (``numpy.fromstring``) reads the integers, and

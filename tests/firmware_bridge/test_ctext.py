@@ -139,3 +139,12 @@ def test_unnibbles_refuses_what_nibbles_did_not_make() -> None:
         except ValueError:
             continue
         raise AssertionError(f"{blob!r} was read")
+
+
+def test_one_space_after_a_delimiter_opens_a_number() -> None:
+    """``1, 2`` (sketches printing ``", "``, the Kitronyx log's ``01.01, 0``) reads as float()
+    reads it; a space anywhere else, or a space that opens nothing, is refused."""
+    got = read(b"1, 2\n-3, -.5\n", b",", 2)
+    assert got is not None and got.tolist() == [[1.0, 2.0], [-3.0, -0.5]]
+    for body in (b" 1,2\n", b"1,  2\n", b"1, \n", b"1 ,2\n", b"1,2 \n", b"1, ,2\n"):
+        assert read(body, b",", 2) is None, body
