@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from firmware_bridge import native
 from firmware_bridge.frames import Counters
 from firmware_bridge.protocols._layout import Layout
 from firmware_bridge.protocols._numbers import LF, parse_block
@@ -116,7 +117,7 @@ class BulkLines:
                 blanks += 1
                 continue
             host_time = at_line(times, k)
-            if not raw.translate(None, allowed):
+            if native.only(raw, allowed):
                 fields = split_fields(strip_trailing(raw, delim), delim)
                 if len(fields) == nf:
                     try:

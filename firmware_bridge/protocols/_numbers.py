@@ -74,7 +74,7 @@ def parse_block(body: bytes, delim: bytes | None, nfields: int,
     Numbers are read as Python's ``float`` reads them, except that -0 becomes 0. ``checked``:
     the caller already knows every byte is one of ``number_bytes(delim)``.
     """
-    if not checked and body.translate(None, number_bytes(delim)):
+    if not checked and not native.only(body, number_bytes(delim)):
         return None
     read = _c_decimals(body, delim, nfields)  # the common case, before any other pass
     if read is not None:
@@ -82,7 +82,7 @@ def parse_block(body: bytes, delim: bytes | None, nfields: int,
     squeezed = _squeezed(body, delim)
     plain = delim != b" " and not any(c in squeezed for c in _NOT_PLAIN)
     if plain:
-        got = _plain_run(squeezed, delim, nfields, squeezed is not body)
+        got = _plain_run(squeezed, delim, nfields, try_c=False)
         if got is not False:
             return got
     tidy = _without_empty_lines(squeezed, delim)
@@ -143,7 +143,8 @@ def _c_decimals(body: bytes, delim: bytes | None, nfields: int) -> np.ndarray | 
 def _plain_run(body: bytes, delim: bytes | None, nfields: int,
                try_c: bool = True) -> np.ndarray | None | Literal[False]:
     """Plain decimals by the faster reader for the run's length; False as for ``_plain``.
-    ``try_c``: the C reader has not refused this very run already."""
+    ``try_c``: False where the C reader has refused this run already, or the same run with its
+    spaces (it takes one space after a delimiter itself, as ``_squeezed`` takes it out)."""
     read = _c_decimals(body, delim, nfields) if try_c else None
     if read is not None:
         return read

@@ -174,8 +174,7 @@ def longest_line(body: bytes) -> int:
 def segments(body: bytes, allowed: bytes) -> list[tuple[bool, bytes]]:
     """Cut ``body`` into runs of lines holding only ``allowed`` bytes (True) and the other lines
     (False), in order; the Python loop runs over the other lines only."""
-    ctext = native.ctext
-    if ctext.only(body, allowed) if ctext is not None else not body.translate(None, allowed):
+    if native.only(body, allowed):
         return [(True, body)]
     arr = np.frombuffer(body, np.uint8)
     ok = np.zeros(256, bool)

@@ -265,7 +265,7 @@ def pack_raw(data: bytes) -> tuple[str, bytes]:
     nibbles = ctext.nibbles(data) if ctext is not None else None
     if nibbles is not None:
         comp = compressor()
-        return name(NIBBLES, comp), COMPRESSORS[comp][0](nibbles, False)
+        return name(NIBBLES, comp), pack_bytes(nibbles, comp)
     comp = fastest()
     return comp, pack_bytes(data, comp)
 
